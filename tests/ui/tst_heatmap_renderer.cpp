@@ -1,0 +1,423 @@
+// HeatmapRenderer: colours at the computed cell rectangles, hit-testing, label layout without
+// overlaps from T = 1 to T = 300, label escaping, PNG/SVG export through the same renderer.
+#include "colormap.h"
+#include "heatmap_export.h"
+#include "heatmap_renderer.h"
+
+#include <QFile>
+#include <QImage>
+#include <QPainter>
+#include <QRandomGenerator>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace attnscope;
+
+namespace {
+
+// A causal attention-like matrix: rows sum to 1, strict upper triangle exactly 0.
+Mat causalMatrix(int t, quint32 seed) {
+    QRandomGenerator rng(seed);
+    Mat m = Mat::Zero(t, t);
+    for (int r = 0; r < t; ++r) {
+        double sum = 0;
+        for (int c = 0; c <= r; ++c) sum += (m(r, c) = float(rng.generateDouble() + 0.01));
+        for (int c = 0; c <= r; ++c) m(r, c) = float(m(r, c) / sum);
+    }
+    return m;
+}
+
+Mat denseMatrix(int t, quint32 seed) {
+    QRandomGenerator rng(seed);
+    Mat m(t, t);
+    for (int r = 0; r < t; ++r)
+        for (int c = 0; c < t; ++c) m(r, c) = float(rng.generateDouble());
+    return m;
+}
+
+QStringList tokens(int t, bool longOnes = false) {
+    static const QStringList words = {"The", " cat", " sat", " on", " the", " mat", " because", " it",
+                                      " was", " tired", ".", "\n", "\t", " supercalifragilisticexpialidocious"};
+    QStringList out;
+    for (int i = 0; i < t; ++i) {
+        QString w = words[i % words.size()];
+        if (longOnes && i % 3 == 0) w += QStringLiteral("_a_rather_long_suffix_%1").arg(i);
+        out << w;
+    }
+    return out;
+}
+
+QImage render(const HeatmapRenderer& r, QSize size, HeatmapLayout* layout = nullptr) {
+    QImage image(size, QImage::Format_ARGB32_Premultiplied);
+    image.fill(Qt::transparent);
+    QPainter p(&image);
+    const HeatmapLayout l = r.layout(QSizeF(size));
+    r.paint(p, l);
+    p.end();
+    if (layout) *layout = l;
+    return image;
+}
+
+Analysis syntheticAnalysis(int t, int layers, int heads) {
+    Analysis a;
+    a.text = QStringLiteral("synthetic");
+    const QStringList toks = tokens(t);
+    for (int i = 0; i < t; ++i) {
+        a.encoding.ids.push_back(i);
+        a.encoding.tokens << toks[i];
+        a.encoding.offsets.push_back({i, i + 1});
+    }
+    a.displayTokens = toks;
+    a.forward.layers.resize(layers);
+    for (int l = 0; l < layers; ++l)
+        for (int h = 0; h < heads; ++h) a.forward.layers[l].attention.push_back(causalMatrix(t, quint32(l * 10 + h)));
+    return a;
+}
+
+void verifyNoOverlaps(const HeatmapLayout& l) {
+    QVERIFY(l.hasGrid);
+    const QRectF canvas(QPointF(0, 0), l.size);
+    std::vector<std::pair<QString, QRectF>> boxes;
+    for (const auto& x : l.rowLabels) boxes.push_back({"row " + QString::number(x.index), x.rect});
+    for (const auto& x : l.columnLabels) boxes.push_back({"column " + QString::number(x.index), x.rect});
+    for (const auto& x : l.ticks) boxes.push_back({"tick " + x.text, x.rect});
+    if (!l.titleText.isEmpty()) boxes.push_back({"title", l.titleRect});
+    boxes.push_back({"query caption", l.rowCaptionRect});
+    boxes.push_back({"key caption", l.columnCaptionRect});
+    for (size_t i = 0; i < boxes.size(); ++i) {
+        const auto& [name, rect] = boxes[i];
+        QVERIFY2(canvas.contains(rect), qPrintable(name + " leaves the canvas"));
+        QVERIFY2(!rect.intersects(l.grid), qPrintable(name + " overlaps the grid"));
+        QVERIFY2(!rect.intersects(l.colorBar), qPrintable(name + " overlaps the colour bar"));
+        for (size_t j = i + 1; j < boxes.size(); ++j)
+            QVERIFY2(!rect.intersects(boxes[j].second),
+                     qPrintable(name + " overlaps " + boxes[j].first));
+    }
+}
+
+} // namespace
+
+class TestHeatmapRenderer : public QObject {
+    Q_OBJECT
+private slots:
+    void colormapEnds_data();
+    void colormapEnds();
+    void cellColours_data();
+    void cellColours();
+    void maskedCells();
+    void autoRange();
+    void hitTesting_data();
+    void hitTesting();
+    void layoutNoOverlap_data();
+    void layoutNoOverlap();
+    void highlightedLabelsStayClear();
+    void escapeLabel_data();
+    void escapeLabel();
+    void emptyAndTiny();
+    void exportFiles_data();
+    void exportFiles();
+    void exportErrors();
+};
+
+void TestHeatmapRenderer::colormapEnds_data() {
+    QTest::addColumn<int>("map");
+    QTest::addColumn<double>("t");
+    QTest::addColumn<QColor>("expected");
+    // matplotlib viridis table ends, ColorBrewer Blues ends.
+    QTest::newRow("viridis 0") << int(ColorMap::Viridis) << 0.0 << QColor(68, 1, 84);
+    QTest::newRow("viridis 1") << int(ColorMap::Viridis) << 1.0 << QColor(253, 231, 37);
+    QTest::newRow("viridis 0.5") << int(ColorMap::Viridis) << 128.0 / 255 << QColor(33, 145, 140);
+    QTest::newRow("viridis clamps") << int(ColorMap::Viridis) << 7.0 << QColor(253, 231, 37);
+    QTest::newRow("blues 0") << int(ColorMap::Blues) << 0.0 << QColor(0xf7, 0xfb, 0xff);
+    QTest::newRow("blues 1") << int(ColorMap::Blues) << 1.0 << QColor(0x08, 0x30, 0x6b);
+}
+
+void TestHeatmapRenderer::colormapEnds() {
+    QFETCH(int, map);
+    QFETCH(double, t);
+    QFETCH(QColor, expected);
+    QCOMPARE(colorAt(ColorMap(map), t), expected);
+}
+
+void TestHeatmapRenderer::cellColours_data() {
+    QTest::addColumn<int>("map");
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<QSize>("size");
+    QTest::newRow("viridis T=3") << int(ColorMap::Viridis) << 3 << QSize(500, 400);
+    QTest::newRow("viridis T=11") << int(ColorMap::Viridis) << 11 << QSize(900, 700);
+    QTest::newRow("blues T=11") << int(ColorMap::Blues) << 11 << QSize(900, 700);
+    QTest::newRow("viridis T=100 (image path)") << int(ColorMap::Viridis) << 100 << QSize(1000, 900);
+    QTest::newRow("blues T=250 (image path)") << int(ColorMap::Blues) << 250 << QSize(1200, 1100);
+}
+
+void TestHeatmapRenderer::cellColours() {
+    QFETCH(int, map);
+    QFETCH(int, tokens);
+    QFETCH(QSize, size);
+    Mat m = denseMatrix(tokens, 7);
+    const int hiRow = tokens - 1, hiCol = 0, loRow = 0, loCol = tokens - 1;
+    m(hiRow, hiCol) = 1.0f;
+    m(loRow, loCol) = 0.0f;
+    if (tokens > 2) m(1, 1) = 0.5f;
+    HeatmapRenderer r;
+    HeatmapOptions o;
+    o.colorMap = ColorMap(map);
+    o.showCellValues = false;
+    r.setOptions(o);
+    r.setMatrix(m);
+    r.setLabels(::tokens(tokens));
+    r.setTitle("colours");
+    HeatmapLayout l;
+    const QImage image = render(r, size, &l);
+    QVERIFY(l.hasGrid);
+    QVERIFY(!l.masked);
+    QVERIFY(l.cell >= 2);
+    auto pixel = [&](int row, int col) {
+        return QColor(image.pixel(l.cellRect(row, col).center().toPoint()));
+    };
+    QCOMPARE(pixel(hiRow, hiCol), colorAt(ColorMap(map), 1.0));
+    QCOMPARE(pixel(loRow, loCol), colorAt(ColorMap(map), 0.0));
+    if (tokens > 2) QCOMPARE(pixel(1, 1), colorAt(ColorMap(map), 0.5));
+    QCOMPARE(QColor(r.colorForValue(1.0)), colorAt(ColorMap(map), 1.0));
+}
+
+void TestHeatmapRenderer::maskedCells() {
+    const Mat m = causalMatrix(8, 3);
+    HeatmapRenderer r;
+    r.setMatrix(m);
+    r.setLabels(tokens(8));
+    QVERIFY(r.isMasked());
+    HeatmapLayout l;
+    const QImage image = render(r, QSize(700, 600), &l);
+    QVERIFY(l.masked);
+    const QColor zero = colorAt(ColorMap::Viridis, 0.0);
+    // Masked cells are grey (with hatch lines), never the colour of 0.
+    const QRect cell = l.cellRect(0, 5).toRect().adjusted(1, 1, -1, -1);
+    int grey = 0;
+    for (int y = cell.top(); y <= cell.bottom(); ++y)
+        for (int x = cell.left(); x <= cell.right(); ++x) {
+            const QColor c(image.pixel(x, y));
+            QVERIFY(c != zero);
+            if (c == QColor::fromRgb(HeatmapRenderer::maskedColor())) ++grey;
+        }
+    QVERIFY(grey > cell.width() * cell.height() / 2);
+    // Lower triangle still uses the colour map.
+    QCOMPARE(QColor(image.pixel(l.cellRect(0, 0).center().toPoint())), QColor(r.colorForValue(m(0, 0))));
+
+    Mat notCausal = m;
+    notCausal(0, 7) = 0.01f;
+    r.setMatrix(notCausal);
+    QVERIFY(!r.isMasked());
+    HeatmapOptions o;
+    o.mask = MaskMode::None;
+    r.setMatrix(m);
+    r.setOptions(o);
+    QVERIFY(!r.isMasked());
+}
+
+void TestHeatmapRenderer::autoRange() {
+    Mat m(2, 2);
+    m << 0.2f, 0.4f, 0.3f, 0.6f;
+    HeatmapRenderer r;
+    HeatmapOptions o;
+    o.autoRange = true;
+    r.setOptions(o);
+    r.setMatrix(m);
+    const auto [lo, hi] = r.valueRange();
+    QCOMPARE(lo, double(0.2f));
+    QCOMPARE(hi, double(0.6f));
+    QCOMPARE(QColor(r.colorForValue(0.6f)), colorAt(ColorMap::Viridis, 1.0));
+    // A single token (value 1) must not give an empty range.
+    Mat one(1, 1);
+    one << 1.0f;
+    r.setMatrix(one);
+    const auto [lo1, hi1] = r.valueRange();
+    QVERIFY(hi1 > lo1);
+}
+
+void TestHeatmapRenderer::hitTesting_data() {
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<QSize>("size");
+    QTest::newRow("T=1") << 1 << QSize(600, 500);
+    QTest::newRow("T=5") << 5 << QSize(600, 500);
+    QTest::newRow("T=11") << 11 << QSize(1100, 700);
+    QTest::newRow("T=64") << 64 << QSize(800, 800);
+    QTest::newRow("T=300") << 300 << QSize(1200, 1000);
+}
+
+void TestHeatmapRenderer::hitTesting() {
+    QFETCH(int, tokens);
+    QFETCH(QSize, size);
+    HeatmapRenderer r;
+    r.setMatrix(causalMatrix(tokens, 1));
+    r.setLabels(::tokens(tokens));
+    const HeatmapLayout l = r.layout(QSizeF(size));
+    QVERIFY(l.hasGrid);
+    for (int row : {0, tokens / 2, tokens - 1})
+        for (int col : {0, tokens / 3, tokens - 1}) {
+            const QRectF cr = l.cellRect(row, col);
+            QCOMPARE(l.cellAt(cr.center()), (HeatmapCell{row, col}));
+            QCOMPARE(l.cellAt(cr.topLeft()), (HeatmapCell{row, col}));
+            if (l.cell >= 2) QCOMPARE(l.cellAt(cr.bottomRight() - QPointF(0.01, 0.01)), (HeatmapCell{row, col}));
+        }
+    QVERIFY(!l.cellAt(l.grid.topLeft() - QPointF(1, 1)).isValid());
+    QVERIFY(!l.cellAt(l.grid.bottomRight() + QPointF(1, 1)).isValid());
+    QVERIFY(!l.cellAt(QPointF(l.grid.right(), l.grid.center().y())).isValid());
+    QVERIFY(!l.cellAt(QPointF(-5, -5)).isValid());
+}
+
+void TestHeatmapRenderer::layoutNoOverlap_data() {
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<QSize>("size");
+    QTest::addColumn<bool>("longLabels");
+    for (int t : {1, 11, 200, 300}) {
+        QTest::addRow("T=%d 1100x800", t) << t << QSize(1100, 800) << false;
+        QTest::addRow("T=%d 600x450", t) << t << QSize(600, 450) << false;
+        QTest::addRow("T=%d 1100x800 long labels", t) << t << QSize(1100, 800) << true;
+        QTest::addRow("T=%d 2000x1800", t) << t << QSize(2000, 1800) << false;
+    }
+    QTest::newRow("T=11 wide 1600x400") << 11 << QSize(1600, 400) << true;
+    QTest::newRow("T=11 tall 400x1600") << 11 << QSize(400, 1600) << true;
+}
+
+void TestHeatmapRenderer::layoutNoOverlap() {
+    QFETCH(int, tokens);
+    QFETCH(QSize, size);
+    QFETCH(bool, longLabels);
+    HeatmapRenderer r;
+    r.setMatrix(causalMatrix(tokens, 2));
+    r.setLabels(::tokens(tokens, longLabels));
+    r.setTitle(QStringLiteral("Layer 11 · Head 7"));
+    const HeatmapLayout l = r.layout(QSizeF(size));
+    verifyNoOverlaps(l);
+    if (QTest::currentTestFailed()) return;
+    // Readable: labels at least 10 px, and enough of them drawn to orient oneself.
+    QVERIFY(l.labelFont.pixelSize() >= 10);
+    QVERIFY(!l.rowLabels.empty());
+    QVERIFY(!l.columnLabels.empty());
+    const int expected = std::min(tokens, 8);
+    QVERIFY2(int(l.rowLabels.size()) >= expected, qPrintable(QString::number(l.rowLabels.size())));
+    QVERIFY(int(l.columnLabels.size()) >= expected);
+    if (l.cell >= 16) { // room for every label
+        QCOMPARE(int(l.rowLabels.size()), tokens);
+        QCOMPARE(int(l.columnLabels.size()), tokens);
+    }
+    QVERIFY(l.ticks.size() >= 2);
+    // The grid is square cells and fills a fair share of the canvas.
+    QVERIFY(l.grid.width() >= 0.4 * std::min(size.width(), size.height()));
+    // Painting the layout works (no crash) for every case.
+    QImage image(size, QImage::Format_ARGB32_Premultiplied);
+    QPainter p(&image);
+    r.paint(p, l);
+}
+
+void TestHeatmapRenderer::highlightedLabelsStayClear() {
+    HeatmapRenderer r;
+    r.setMatrix(causalMatrix(200, 4));
+    r.setLabels(tokens(200));
+    HeatmapOptions o;
+    o.highlight = {37, 13}; // not on the regular label stride
+    r.setOptions(o);
+    const HeatmapLayout l = r.layout(QSizeF(900, 800));
+    verifyNoOverlaps(l);
+    auto has = [](const std::vector<HeatmapLabel>& labels, int index) {
+        for (const auto& x : labels)
+            if (x.index == index) return x.highlighted;
+        return false;
+    };
+    QVERIFY(has(l.rowLabels, 37));
+    QVERIFY(has(l.columnLabels, 13));
+}
+
+void TestHeatmapRenderer::escapeLabel_data() {
+    QTest::addColumn<QString>("in");
+    QTest::addColumn<QString>("out");
+    QTest::newRow("plain") << "cat" << "cat";
+    QTest::newRow("leading space") << " cat" << QString::fromUtf8("·cat");
+    QTest::newRow("newline") << "\n" << QString::fromUtf8("↵");
+    QTest::newRow("tab") << "a\tb" << QString::fromUtf8("a→b");
+    QTest::newRow("cr lf") << "\r\n" << QString::fromUtf8("␍↵");
+    QTest::newRow("control") << QString(QChar(0x1b)) << "\\x1B";
+    QTest::newRow("empty") << "" << QString::fromUtf8("∅");
+    QTest::newRow("unicode kept") << QString::fromUtf8("héllo") << QString::fromUtf8("héllo");
+}
+
+void TestHeatmapRenderer::escapeLabel() {
+    QFETCH(QString, in);
+    QFETCH(QString, out);
+    QCOMPARE(HeatmapRenderer::escapeLabel(in), out);
+}
+
+void TestHeatmapRenderer::emptyAndTiny() {
+    HeatmapRenderer r;
+    QVERIFY(!r.layout(QSizeF(400, 300)).hasGrid);
+    QImage image(400, 300, QImage::Format_ARGB32_Premultiplied);
+    {
+        QPainter p(&image);
+        r.paint(p, QRectF(0, 0, 400, 300)); // nothing to draw, no crash
+    }
+    r.setMatrix(causalMatrix(50, 5));
+    r.setLabels(tokens(50, true));
+    const HeatmapLayout tiny = r.layout(QSizeF(60, 40));
+    QVERIFY(!tiny.cellAt(QPointF(30, 20)).isValid() || tiny.hasGrid);
+    QPainter p(&image);
+    r.paint(p, QRectF(0, 0, 60, 40));
+}
+
+void TestHeatmapRenderer::exportFiles_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<int>("tokens");
+    QTest::newRow("png T=11") << "a.png" << 11;
+    QTest::newRow("PNG uppercase T=150") << "b.PNG" << 150;
+    QTest::newRow("svg T=11") << "c.svg" << 11;
+    QTest::newRow("svg T=200") << "d.svg" << 200;
+}
+
+void TestHeatmapRenderer::exportFiles() {
+    QFETCH(QString, file);
+    QFETCH(int, tokens);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Analysis a = syntheticAnalysis(tokens, 2, 3);
+    const QString path = dir.filePath(file);
+    const Status s = exportHeatmap(a, 1, 2, path, QSize(900, 800));
+    QVERIFY2(s.ok(), qPrintable(s.message()));
+    if (file.endsWith("png", Qt::CaseInsensitive)) {
+        QImage image(path, "PNG");
+        QCOMPARE(image.size(), QSize(900, 800));
+        // Same code path as the screen: a rendered cell has the map's colour for its value.
+        HeatmapRenderer r;
+        configureRenderer(r, a, 1, 2);
+        const HeatmapLayout l = r.layout(QSizeF(900, 800));
+        const QPoint c = l.cellRect(tokens - 1, 0).center().toPoint();
+        QCOMPARE(QColor(image.pixel(c)), QColor(r.colorForValue(a.attention(1, 2)(tokens - 1, 0))));
+    } else {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray svg = f.readAll();
+        QVERIFY(svg.contains("<svg"));
+        QVERIFY(svg.contains("Layer 1"));
+        QVERIFY(svg.contains("query"));
+    }
+}
+
+void TestHeatmapRenderer::exportErrors() {
+    QTemporaryDir dir;
+    const Analysis a = syntheticAnalysis(4, 2, 2);
+    Status s = exportHeatmap(a, 2, 0, dir.filePath("x.png"), QSize(400, 300));
+    QVERIFY(!s.ok());
+    QVERIFY(s.message().contains("layer 2"));
+    s = exportHeatmap(a, 0, 5, dir.filePath("x.png"), QSize(400, 300));
+    QVERIFY(!s.ok());
+    QVERIFY(s.message().contains("head 5"));
+    s = exportHeatmap(a, 0, 0, dir.filePath("x.jpg"), QSize(400, 300));
+    QVERIFY(!s.ok());
+    QVERIFY(s.message().contains(".png or .svg"));
+    s = exportHeatmap(a, 0, 0, dir.filePath("no/such/dir/x.png"), QSize(400, 300));
+    QVERIFY(!s.ok());
+    s = exportHeatmap(a, 0, 0, dir.filePath("x.png"), QSize(0, 300));
+    QVERIFY(!s.ok());
+}
+
+QTEST_MAIN(TestHeatmapRenderer)
+#include "tst_heatmap_renderer.moc"

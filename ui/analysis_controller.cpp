@@ -1,0 +1,137 @@
+#include "analysis_controller.h"
+
+#include <QElapsedTimer>
+#include <QMetaObject>
+#include <QRunnable>
+
+namespace attnscope {
+
+struct AnalysisController::JobResult {
+    std::optional<Result<Analysis>> result;
+    qint64 elapsedMs = 0;
+};
+
+AnalysisController::AnalysisController(QObject* parent)
+    : QObject(parent), m_currentId(std::make_shared<std::atomic<quint64>>(0)) {
+    qRegisterMetaType<std::shared_ptr<const attnscope::Analysis>>();
+    qRegisterMetaType<std::shared_ptr<const attnscope::LoadedModel>>();
+    // One analysis at a time plus model loads beside it.
+    m_pool.setMaxThreadCount(2);
+    m_pool.setExpiryTimeout(-1);
+    m_debounce.setSingleShot(true);
+    m_debounce.setInterval(60);
+    connect(&m_debounce, &QTimer::timeout, this, &AnalysisController::startPending);
+}
+
+AnalysisController::~AnalysisController() {
+    m_currentId->store(~quint64(0)); // every running job sees itself superseded
+    m_pool.waitForDone();
+}
+
+void AnalysisController::setModel(std::shared_ptr<const LoadedModel> model) {
+    m_model = std::move(model);
+    ++m_latestLoadId; // a load still in flight no longer matters
+    m_loadingModel = false;
+    emit modelChanged(m_model);
+    if (m_hasText) requestAnalysisNow(m_lastText);
+    updateBusy();
+}
+
+void AnalysisController::openModel(const QString& path) {
+    const quint64 loadId = ++m_latestLoadId;
+    m_loadingModel = true;
+    emit modelLoadingStarted(path);
+    updateBusy();
+    m_pool.start(QRunnable::create([this, path, loadId] {
+        auto result = std::make_shared<Result<std::shared_ptr<const LoadedModel>>>(LoadedModel::open(path));
+        QMetaObject::invokeMethod(this, [this, path, loadId, result] {
+            if (loadId != m_latestLoadId) return; // superseded by a later open
+            m_loadingModel = false;
+            if (!result->ok()) {
+                emit errorOccurred(tr("Could not open model \"%1\": %2").arg(path, result->message()));
+                updateBusy();
+                return;
+            }
+            setModel(result->value());
+        }, Qt::QueuedConnection);
+    }));
+}
+
+void AnalysisController::requestAnalysis(const QString& text) {
+    m_lastText = text;
+    m_hasText = true;
+    m_pendingText = text;
+    m_currentId->store(++m_latestId); // cancels the running job, if any
+    m_debounce.start();
+    updateBusy();
+}
+
+void AnalysisController::requestAnalysisNow(const QString& text) {
+    requestAnalysis(text);
+    m_debounce.stop();
+    startPending();
+}
+
+void AnalysisController::cancel() {
+    m_pendingText.reset();
+    m_debounce.stop();
+    m_currentId->store(++m_latestId);
+    updateBusy();
+}
+
+void AnalysisController::startPending() {
+    if (m_running || !m_pendingText || !m_model || m_debounce.isActive()) {
+        updateBusy();
+        return;
+    }
+    const QString text = *m_pendingText;
+    m_pendingText.reset();
+    const quint64 id = m_latestId;
+    m_running = true;
+    updateBusy();
+
+    std::shared_ptr<const LoadedModel> model = m_model;
+    std::shared_ptr<std::atomic<quint64>> current = m_currentId;
+    m_pool.start(QRunnable::create([this, model, current, text, id] {
+        auto job = std::make_shared<JobResult>();
+        QElapsedTimer timer;
+        timer.start();
+        if (current->load() == id) {
+            AnalysisRequest request;
+            request.text = text;
+            // The GUI only shows attention; skip the bulky per-layer extras.
+            request.keep.scores = false;
+            request.keep.qkv = false;
+            request.keep.hiddenStates = false;
+            job->result.emplace(model->analyze(request, [current, id](int, int) { return current->load() == id; }));
+        }
+        job->elapsedMs = timer.elapsed();
+        QMetaObject::invokeMethod(this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
+    }));
+}
+
+void AnalysisController::onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> job) {
+    m_running = false;
+    ++m_completedJobs;
+    if (id != m_latestId || !job->result) {
+        ++m_droppedResults; // stale: a newer request exists (it is pending or starts now)
+    } else if (!job->result->ok()) {
+        if (job->result->message() != QLatin1String("cancelled")) emit errorOccurred(job->result->message());
+    } else {
+        m_analysis = std::make_shared<const Analysis>(std::move(job->result->value()));
+        m_deliveredId = id;
+        m_elapsedMs = job->elapsedMs;
+        emit analysisReady(m_analysis);
+    }
+    startPending();
+    updateBusy();
+}
+
+void AnalysisController::updateBusy() {
+    const bool busy = m_running || m_loadingModel || (m_pendingText.has_value() && m_model);
+    if (busy == m_busy) return;
+    m_busy = busy;
+    emit busyChanged(busy);
+}
+
+} // namespace attnscope

@@ -1,0 +1,91 @@
+#pragma once
+// Runs model loading and analyses off the GUI thread.
+//
+// requestAnalysis() is debounced (60 ms by default) and coalesced: at most one analysis runs and
+// at most one (the newest text) waits. Every request gets an increasing id; a running job whose
+// id is no longer the latest is cancelled through the ProgressCallback, and any result that
+// arrives for an older id is dropped, so analysisReady() only ever carries the latest text.
+// Results are delivered on the controller's (GUI) thread through queued calls.
+#include "session.h"
+
+#include <QObject>
+#include <QString>
+#include <QThreadPool>
+#include <QTimer>
+#include <atomic>
+#include <memory>
+#include <optional>
+
+namespace attnscope {
+
+class AnalysisController : public QObject {
+    Q_OBJECT
+public:
+    explicit AnalysisController(QObject* parent = nullptr);
+    ~AnalysisController() override; // cancels and waits for its worker threads
+
+    std::shared_ptr<const LoadedModel> model() const { return m_model; }
+    void setModel(std::shared_ptr<const LoadedModel> model); // synchronous; re-analyses last text
+    std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
+
+    int debounceInterval() const { return m_debounce.interval(); }
+    void setDebounceInterval(int ms) { m_debounce.setInterval(ms); }
+
+    bool isBusy() const { return m_busy; }
+    bool isLoadingModel() const { return m_loadingModel; }
+    quint64 latestRequestId() const { return m_latestId; }
+    quint64 lastDeliveredId() const { return m_deliveredId; }
+    qint64 lastElapsedMs() const { return m_elapsedMs; }    // compute time of the last delivered result
+    QString lastText() const { return m_lastText; }
+    int completedJobs() const { return m_completedJobs; }   // finished or cancelled, stale included
+    int droppedResults() const { return m_droppedResults; } // stale results not delivered
+
+public slots:
+    // Opens a checkpoint folder (or "default") on a worker thread. On success modelChanged() is
+    // emitted and the last text is analysed again; on failure errorOccurred() and the previous
+    // model stays.
+    void openModel(const QString& path);
+    // Debounced, coalesced analysis of text with the current model (deferred until one is loaded).
+    void requestAnalysis(const QString& text);
+    // Like requestAnalysis() but without the debounce delay.
+    void requestAnalysisNow(const QString& text);
+    // Drops the pending request and cancels the running one.
+    void cancel();
+
+signals:
+    void analysisReady(std::shared_ptr<const attnscope::Analysis> analysis);
+    void errorOccurred(const QString& message);
+    void busyChanged(bool busy);
+    void modelLoadingStarted(const QString& path);
+    void modelChanged(std::shared_ptr<const attnscope::LoadedModel> model);
+
+private:
+    struct JobResult;
+    void startPending();
+    void onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> result);
+    void updateBusy();
+
+    std::shared_ptr<const LoadedModel> m_model;
+    std::shared_ptr<const Analysis> m_analysis;
+    QThreadPool m_pool;
+    QTimer m_debounce;
+    std::optional<QString> m_pendingText;
+    QString m_lastText;
+    bool m_hasText = false;
+    bool m_running = false;
+    bool m_busy = false;
+    bool m_loadingModel = false;
+    quint64 m_latestId = 0;
+    quint64 m_deliveredId = 0;
+    quint64 m_latestLoadId = 0;
+    qint64 m_elapsedMs = 0;
+    int m_completedJobs = 0;
+    int m_droppedResults = 0;
+    // Read by the running job's ProgressCallback: it stops when this moves past its own id.
+    std::shared_ptr<std::atomic<quint64>> m_currentId;
+};
+
+} // namespace attnscope
+
+Q_DECLARE_METATYPE(std::shared_ptr<const attnscope::Analysis>)
+Q_DECLARE_METATYPE(std::shared_ptr<const attnscope::LoadedModel>)
