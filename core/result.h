@@ -40,3 +40,12 @@ inline Status okStatus() { return Ok{}; }
 inline Error makeError(const QString& message) { return Error{message}; }
 
 } // namespace attnscope
+
+// Evaluates `expr` (a Result); on error returns it from the enclosing function, else moves
+// the value into `lhs`.
+#define ATTNSCOPE_ASSIGN_OR_RETURN(lhs, expr)                                                     \
+    do {                                                                                           \
+        auto attnscopeResult_ = (expr);                                                            \
+        if (!attnscopeResult_) return attnscopeResult_.error();                                    \
+        lhs = std::move(attnscopeResult_).value();                                                 \
+    } while (0)

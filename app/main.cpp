@@ -1,0 +1,31 @@
+// attnscope: GUI without a subcommand, headless CLI with one (dump, export, tokenize, info, models).
+#include "cli.h"
+#include "gui.h"
+
+#include <QCoreApplication>
+#include <QStringList>
+#include <cstdio>
+
+int main(int argc, char** argv) {
+    QStringList args;
+    for (int i = 1; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
+    if (!args.isEmpty() && attnscope::isCliCommand(args.first())) {
+        QCoreApplication app(argc, argv); // no display needed
+        return attnscope::runCli(args);
+    }
+    // GUI: attnscope [--model PATH] [--text TEXT]
+    QString model = QStringLiteral("default");
+    QString text = QStringLiteral("The cat sat on the mat because it was tired.");
+    for (int i = 0; i < args.size(); ++i) {
+        const QString& a = args[i];
+        if ((a == QLatin1String("--model") || a == QLatin1String("--text")) && i + 1 < args.size())
+            (a == QLatin1String("--model") ? model : text) = args[++i];
+        else if (a.startsWith(QLatin1String("-platform")) || a == QLatin1String("--platform")) {
+            ++i; // handled by QApplication
+        } else {
+            std::fprintf(stderr, "attnscope: error: unknown argument \"%s\" (try attnscope help)\n", qPrintable(a));
+            return 2;
+        }
+    }
+    return attnscope::runGui(argc, argv, model, text);
+}

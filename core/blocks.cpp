@@ -1,0 +1,187 @@
+#include "blocks.h"
+
+#include <cmath>
+#include <limits>
+
+namespace attnscope {
+
+using ConstVecMap = Eigen::Map<const Vec>;
+
+Mat Linear::operator()(const Mat& x) const {
+    Mat y;
+    if (inputMajor)
+        y.noalias() = x * weight.matrix();             // [T, in] x [in, out]
+    else
+        y.noalias() = x * weight.matrix().transpose(); // [T, in] x [in, out]
+    if (bias.data) y.rowwise() += ConstVecMap(bias.data, bias.numel());
+    return y;
+}
+
+Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out, bool withBias) {
+    Linear layer;
+    auto weight = w.get(name + QStringLiteral(".weight"), {out, in});
+    if (!weight) return weight.error();
+    layer.weight = std::move(weight.value());
+    if (withBias) {
+        auto bias = w.get(name + QStringLiteral(".bias"), {out});
+        if (!bias) return bias.error();
+        layer.bias = std::move(bias.value());
+    }
+    return layer;
+}
+
+Result<Linear> loadConv1D(const WeightStore& w, const QString& name, int in, int out) {
+    Linear layer;
+    layer.inputMajor = true;
+    auto weight = w.get(name + QStringLiteral(".weight"), {in, out});
+    if (!weight) return weight.error();
+    auto bias = w.get(name + QStringLiteral(".bias"), {out});
+    if (!bias) return bias.error();
+    layer.weight = std::move(weight.value());
+    layer.bias = std::move(bias.value());
+    return layer;
+}
+
+Mat LayerNorm::operator()(const Mat& x) const {
+    const Eigen::Index n = x.cols();
+    Mat y(x.rows(), n);
+    const ConstVecMap gamma(weight.data, n);
+    for (Eigen::Index t = 0; t < x.rows(); ++t) {
+        const auto row = x.row(t);
+        if (rms) {
+            const float meanSquare = row.squaredNorm() / float(n);
+            y.row(t) = (row * (1.0f / std::sqrt(meanSquare + eps))).cwiseProduct(gamma);
+        } else {
+            const float mean = row.mean();
+            const float variance = (row.array() - mean).square().sum() / float(n);
+            const float inv = 1.0f / std::sqrt(variance + eps);
+            y.row(t) = ((row.array() - mean) * inv).matrix().cwiseProduct(gamma) +
+                       ConstVecMap(bias.data, n);
+        }
+    }
+    return y;
+}
+
+Result<LayerNorm> loadLayerNorm(const WeightStore& w, const QString& name, int dim, float eps) {
+    LayerNorm norm;
+    norm.eps = eps;
+    auto weight = w.get(name + QStringLiteral(".weight"), {dim});
+    if (!weight) return weight.error();
+    auto bias = w.get(name + QStringLiteral(".bias"), {dim});
+    if (!bias) return bias.error();
+    norm.weight = std::move(weight.value());
+    norm.bias = std::move(bias.value());
+    return norm;
+}
+
+Result<LayerNorm> loadRmsNorm(const WeightStore& w, const QString& name, int dim, float eps) {
+    LayerNorm norm;
+    norm.eps = eps;
+    norm.rms = true;
+    auto weight = w.get(name + QStringLiteral(".weight"), {dim});
+    if (!weight) return weight.error();
+    norm.weight = std::move(weight.value());
+    return norm;
+}
+
+void applyActivation(Mat& x, Activation activation) {
+    float* p = x.data();
+    const Eigen::Index n = x.size();
+    switch (activation) {
+    case Activation::GeluTanh: {
+        const float c = std::sqrt(2.0f / float(M_PI));
+        for (Eigen::Index i = 0; i < n; ++i)
+            p[i] = 0.5f * p[i] * (1.0f + std::tanh(c * (p[i] + 0.044715f * p[i] * p[i] * p[i])));
+        break;
+    }
+    case Activation::GeluErf:
+        for (Eigen::Index i = 0; i < n; ++i) p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * float(M_SQRT1_2)));
+        break;
+    case Activation::Silu:
+        for (Eigen::Index i = 0; i < n; ++i) p[i] = p[i] / (1.0f + std::exp(-p[i]));
+        break;
+    case Activation::Relu:
+        for (Eigen::Index i = 0; i < n; ++i) p[i] = std::max(p[i], 0.0f);
+        break;
+    case Activation::GeluQuick:
+        for (Eigen::Index i = 0; i < n; ++i) p[i] = p[i] / (1.0f + std::exp(-1.702f * p[i]));
+        break;
+    }
+}
+
+void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta) {
+    const int half = rotaryDim / 2;
+    // inv_freq[i] = theta^(-2i / rotaryDim), angle = position * inv_freq, in float32 as HF does.
+    std::vector<float> invFreq(static_cast<size_t>(half));
+    for (int i = 0; i < half; ++i)
+        invFreq[size_t(i)] = float(1.0 / std::pow(theta, double(2 * i) / double(rotaryDim)));
+    for (Eigen::Index t = 0; t < x.rows(); ++t) {
+        for (int i = 0; i < half; ++i) {
+            const float angle = float(t) * invFreq[size_t(i)];
+            const float c = std::cos(angle), s = std::sin(angle);
+            for (int h = 0; h < nHeads; ++h) {
+                float* head = x.row(t).data() + h * headDim;
+                const float x1 = head[i], x2 = head[i + half];
+                head[i] = x1 * c - x2 * s;
+                head[i + half] = x2 * c + x1 * s;
+            }
+        }
+    }
+}
+
+Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int kvHeads,
+                       int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep) {
+    const Eigen::Index T = q.rows();
+    const float scale = 1.0f / std::sqrt(float(headDim));
+    const float minusInf = -std::numeric_limits<float>::infinity();
+    Mat context(T, Eigen::Index(heads) * headDim); // [T, H*d]
+    trace.attention.resize(size_t(heads));
+    if (keep.scores) trace.scores.resize(size_t(heads));
+    for (int h = 0; h < heads; ++h) {
+        const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
+        Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d)
+        scores.noalias() = q.middleCols(h * headDim, headDim) *
+                           k.middleCols(kvh * headDim, headDim).transpose();
+        scores *= scale;
+        if (causal)
+            for (Eigen::Index i = 0; i < T; ++i)
+                for (Eigen::Index j = i + 1; j < T; ++j) scores(i, j) = minusInf;
+        Mat probs(T, T);
+        for (Eigen::Index i = 0; i < T; ++i) {
+            const Eigen::Index visible = causal ? i + 1 : T;
+            const float rowMax = scores.row(i).head(visible).maxCoeff();
+            float sum = 0;
+            for (Eigen::Index j = 0; j < visible; ++j) {
+                const float e = std::exp(scores(i, j) - rowMax);
+                probs(i, j) = e;
+                sum += e;
+            }
+            const float inv = 1.0f / sum;
+            for (Eigen::Index j = 0; j < visible; ++j) probs(i, j) *= inv;
+            for (Eigen::Index j = visible; j < T; ++j) probs(i, j) = 0.0f;
+        }
+        context.middleCols(h * headDim, headDim).noalias() = probs * v.middleCols(kvh * headDim, headDim);
+        trace.attention[size_t(h)] = std::move(probs);
+        if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
+    }
+    return context;
+}
+
+Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids) {
+    const auto matrix = table.matrix();
+    Mat out(Eigen::Index(ids.size()), matrix.cols());
+    for (size_t t = 0; t < ids.size(); ++t) out.row(Eigen::Index(t)) = matrix.row(ids[t]);
+    return out;
+}
+
+void keepLayer(LayerTrace& trace, const KeepOptions& keep, Mat&& q, Mat&& k, Mat&& v,
+               const Mat& hidden) {
+    if (keep.qkv) {
+        trace.q = std::move(q);
+        trace.k = std::move(k);
+        trace.v = std::move(v);
+    }
+    if (keep.hiddenStates) trace.hidden = hidden;
+}
+
+} // namespace attnscope

@@ -1,0 +1,136 @@
+#include "dump.h"
+
+#include "safetensors.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+namespace attnscope {
+
+namespace {
+
+QJsonArray tokensJson(const QStringList& tokens) {
+    QJsonArray a;
+    for (const QString& t : tokens) a.append(t);
+    return a;
+}
+
+QJsonArray int64Json(const std::vector<int64_t>& values) {
+    QJsonArray a;
+    for (int64_t v : values) a.append(qint64(v));
+    return a;
+}
+
+QJsonArray offsetsJson(const std::vector<std::pair<int, int>>& offsets) {
+    QJsonArray a;
+    for (const auto& [b, e] : offsets) a.append(QJsonArray{b, e});
+    return a;
+}
+
+QJsonArray matrixJson(const Mat& m) {
+    QJsonArray rows;
+    for (Eigen::Index i = 0; i < m.rows(); ++i) {
+        QJsonArray row;
+        for (Eigen::Index j = 0; j < m.cols(); ++j) row.append(double(m(i, j)));
+        rows.append(row);
+    }
+    return rows;
+}
+
+Status writeBytes(const QString& path, const QByteArray& header, const char* data, qint64 size) {
+    QSaveFile out(path);
+    if (!out.open(QIODevice::WriteOnly))
+        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
+    out.write(header);
+    if (size > 0) out.write(data, size);
+    if (!out.commit()) return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
+    return okStatus();
+}
+
+// NumPy format 1.0: magic, header dict padded so the data starts 64-byte aligned.
+Status writeNpy(const QString& path, const Tensor& t) {
+    QStringList dims;
+    for (int64_t d : t.shape) dims << QString::number(d);
+    QString shape = dims.join(QStringLiteral(", "));
+    if (t.shape.size() == 1) shape += QLatin1Char(',');
+    QByteArray dict = QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (%1), }").arg(shape).toLatin1();
+    const int preamble = 10;
+    while ((preamble + dict.size() + 1) % 64 != 0) dict.append(' ');
+    dict.append('\n');
+    QByteArray header("\x93NUMPY\x01\x00", 8);
+    const uint16_t len = uint16_t(dict.size());
+    header.append(char(len & 0xff)).append(char(len >> 8)).append(dict);
+    return writeBytes(path, header, reinterpret_cast<const char*>(t.data.data()), qint64(t.data.size() * 4));
+}
+
+} // namespace
+
+QJsonObject modelInfoJson(const LoadedModel& model) {
+    const ModelConfig& c = model.config();
+    return QJsonObject{
+        {"family", familyName(c.family)},
+        {"model_type", c.modelType},
+        {"layers", c.layers},
+        {"heads", c.heads},
+        {"kv_heads", c.kvHeads},
+        {"hidden", c.hidden},
+        {"head_dim", c.headDim},
+        {"vocab", c.vocab},
+        {"max_positions", c.maxPositions},
+        {"modality", c.modality == Modality::Image ? "image" : "text"},
+        {"path", model.path()},
+    };
+}
+
+QJsonObject encodingJson(const Encoding& e) {
+    return QJsonObject{{"ids", int64Json(e.ids)},
+                       {"tokens", tokensJson(e.tokens)},
+                       {"offsets", offsetsJson(e.offsets)},
+                       {"type_ids", int64Json(e.typeIds)}};
+}
+
+Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path) {
+    const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
+    const Mat& last = analysis.forward.lastHiddenState;           // [T, D]
+    const Encoding& e = analysis.encoding;
+    const bool text = model.config().modality == Modality::Text;
+
+    if (path.endsWith(QLatin1String(".safetensors"))) {
+        std::vector<TensorToWrite> tensors;
+        tensors.push_back(makeF32(QStringLiteral("attentions"), attentions.shape, attentions.data.data()));
+        if (text)
+            tensors.push_back(makeI64(QStringLiteral("input_ids"), {int64_t(e.ids.size())}, e.ids.data()));
+        tensors.push_back(makeF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
+        const auto compact = [](const QJsonArray& a) {
+            return QString::fromUtf8(QJsonDocument(a).toJson(QJsonDocument::Compact));
+        };
+        std::map<QString, QString> meta{
+            {QStringLiteral("tokens"), compact(tokensJson(e.tokens))},
+            {QStringLiteral("offsets"), compact(offsetsJson(e.offsets))},
+            {QStringLiteral("family"), familyName(model.config().family)},
+            {QStringLiteral("format"), QStringLiteral("pt")},
+        };
+        return writeSafeTensors(path, tensors, meta);
+    }
+    if (path.endsWith(QLatin1String(".npy"))) return writeNpy(path, attentions);
+    if (path.endsWith(QLatin1String(".json"))) {
+        QJsonObject root = encodingJson(e);
+        root.insert(QStringLiteral("family"), familyName(model.config().family));
+        root.insert(QStringLiteral("text"), analysis.text);
+        root.insert(QStringLiteral("attentions_shape"), int64Json(attentions.shape));
+        QJsonArray layers;
+        for (const LayerTrace& layer : analysis.forward.layers) {
+            QJsonArray heads;
+            for (const Mat& a : layer.attention) heads.append(matrixJson(a));
+            layers.append(heads);
+        }
+        root.insert(QStringLiteral("attentions"), layers);
+        root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));
+        const QByteArray bytes = QJsonDocument(root).toJson(QJsonDocument::Compact);
+        return writeBytes(path, bytes, nullptr, 0);
+    }
+    return Error{QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)").arg(path)};
+}
+
+} // namespace attnscope

@@ -1,0 +1,19 @@
+#pragma once
+// Writing an analysis to disk for other tools: safetensors, JSON, or NumPy .npy.
+#include "result.h"
+#include "session.h"
+
+#include <QJsonObject>
+
+namespace attnscope {
+
+// Format chosen by the extension of `path` (.safetensors, .json, .npy).
+// Writes atomically: an existing file is only replaced once the new one is complete.
+Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path);
+
+// The JSON object `attnscope info` prints.
+QJsonObject modelInfoJson(const LoadedModel& model);
+// The JSON object `attnscope tokenize` prints.
+QJsonObject encodingJson(const Encoding& encoding);
+
+} // namespace attnscope

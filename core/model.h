@@ -1,0 +1,37 @@
+#pragma once
+// A loaded network: weights (memory-mapped, read-only) plus a forward pass that records
+// attention. Run state lives in ForwardResult, so one Model serves many threads at once.
+#include "config.h"
+#include "session.h"
+#include "weights.h"
+
+#include <memory>
+
+namespace attnscope {
+
+struct ModelInput {
+    std::vector<int64_t> ids;     // [T] token ids (text models)
+    std::vector<int64_t> typeIds; // [T] segment ids, empty = all zero
+    const Tensor* pixels = nullptr; // [3, H, W] (image models)
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+    static Result<std::unique_ptr<Model>> create(const ModelConfig& config, const WeightStore& weights);
+
+    virtual Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
+                                          const ProgressCallback& progress) const = 0;
+
+protected:
+    // Shared input checks: non-empty, ids within vocab, length within max positions.
+    static Status checkTokens(const ModelConfig& config, const ModelInput& input);
+};
+
+Result<std::unique_ptr<Model>> createGpt2(const ModelConfig&, const WeightStore&);
+Result<std::unique_ptr<Model>> createBertFamily(const ModelConfig&, const WeightStore&);
+Result<std::unique_ptr<Model>> createLlamaFamily(const ModelConfig&, const WeightStore&);
+Result<std::unique_ptr<Model>> createGptNeoX(const ModelConfig&, const WeightStore&);
+Result<std::unique_ptr<Model>> createVit(const ModelConfig&, const WeightStore&);
+
+} // namespace attnscope

@@ -1,0 +1,81 @@
+// GPT-2: learned token + position embeddings, pre-LayerNorm blocks, causal attention,
+// tanh-GELU MLP, final LayerNorm. Conv1D weights are stored [in, out].
+#include "../blocks.h"
+#include "../model.h"
+
+namespace attnscope {
+namespace {
+
+struct Gpt2Block {
+    LayerNorm ln1;  // [D]
+    Linear qkv;     // c_attn: [D, 3D]
+    Linear attnOut; // c_proj: [D, D]
+    LayerNorm ln2;  // [D]
+    Linear fc;      // c_fc:  [D, 4D]
+    Linear proj;    // c_proj: [4D, D]
+};
+
+class Gpt2Model final : public Model {
+public:
+    ModelConfig config;
+    FloatTensor tokenEmbedding;    // wte: [V, D]
+    FloatTensor positionEmbedding; // wpe: [P, D]
+    std::vector<Gpt2Block> blocks;
+    LayerNorm finalNorm;           // ln_f: [D]
+
+    Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
+                                  const ProgressCallback& progress) const override {
+        if (auto s = checkTokens(config, input); !s) return s.error();
+        const int D = config.hidden, H = config.heads;
+        const Eigen::Index T = Eigen::Index(input.ids.size());
+        ForwardResult result;
+        // x [T, D] = wte[ids] + wpe[0..T)
+        Mat x = gatherRows(tokenEmbedding, input.ids) + positionEmbedding.matrix().topRows(T);
+        if (keep.hiddenStates) result.embeddings = x;
+        result.layers.resize(blocks.size());
+        for (size_t l = 0; l < blocks.size(); ++l) {
+            const Gpt2Block& b = blocks[l];
+            LayerTrace& trace = result.layers[l];
+            const Mat qkv = b.qkv(b.ln1(x)); // [T, 3D] = [Q | K | V]
+            Mat q = qkv.leftCols(D), k = qkv.middleCols(D, D), v = qkv.rightCols(D);
+            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, true, trace, keep);
+            x += b.attnOut(context);
+            Mat hiddenMlp = b.fc(b.ln2(x)); // [T, 4D]
+            applyActivation(hiddenMlp, config.activation);
+            x += b.proj(hiddenMlp);
+            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x);
+            if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
+        }
+        result.lastHiddenState = finalNorm(x);
+        return result;
+    }
+};
+
+} // namespace
+
+Result<std::unique_ptr<Model>> createGpt2(const ModelConfig& c, const WeightStore& weightsIn) {
+    WeightStore w = weightsIn;
+    w.choosePrefix({QStringLiteral("transformer."), QString()}, QStringLiteral("wte.weight"));
+    auto m = std::make_unique<Gpt2Model>();
+    m->config = c;
+    const int D = c.hidden;
+    if (c.headDim * c.heads != D)
+        return Error{QStringLiteral("GPT-2 needs head_dim x heads == hidden size")};
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding, w.get(QStringLiteral("wte.weight"), {c.vocab, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding, w.get(QStringLiteral("wpe.weight"), {c.maxPositions, D}));
+    for (int l = 0; l < c.layers; ++l) {
+        const QString p = QStringLiteral("h.%1.").arg(l);
+        Gpt2Block b;
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.ln1, loadLayerNorm(w, p + QStringLiteral("ln_1"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.qkv, loadConv1D(w, p + QStringLiteral("attn.c_attn"), D, 3 * D));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.attnOut, loadConv1D(w, p + QStringLiteral("attn.c_proj"), D, D));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.ln2, loadLayerNorm(w, p + QStringLiteral("ln_2"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.fc, loadConv1D(w, p + QStringLiteral("mlp.c_fc"), D, c.intermediate));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.proj, loadConv1D(w, p + QStringLiteral("mlp.c_proj"), c.intermediate, D));
+        m->blocks.push_back(std::move(b));
+    }
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm, loadLayerNorm(w, QStringLiteral("ln_f"), D, c.normEps));
+    return std::unique_ptr<Model>(std::move(m));
+}
+
+} // namespace attnscope

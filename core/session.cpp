@@ -1,0 +1,129 @@
+#include "session.h"
+
+#include "model.h"
+#include "weights.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+namespace attnscope {
+
+LoadedModel::~LoadedModel() = default;
+
+namespace {
+
+QString resolveModelPath(const QString& path) {
+    if (path == QLatin1String("default")) {
+        const QString env = qEnvironmentVariable("ATTNSCOPE_DEFAULT_MODEL");
+        return env.isEmpty() ? QStringLiteral(ATTNSCOPE_DEFAULT_MODEL_DIR) : env;
+    }
+    return path;
+}
+
+} // namespace
+
+Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn) {
+    if (pathIn == QLatin1String("default-vision"))
+        return Error{QStringLiteral("the embedded default vision model is not available in this build")};
+    const QString path = resolveModelPath(pathIn);
+    const QFileInfo info(path);
+    if (!info.exists()) return Error{QStringLiteral("model folder %1 does not exist").arg(path)};
+    if (!info.isDir()) return Error{QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)").arg(path)};
+    const QDir dir(path);
+    if (!QFileInfo::exists(dir.filePath(QStringLiteral("config.json"))))
+        return Error{QStringLiteral("%1 has no config.json").arg(path)};
+
+    auto model = std::shared_ptr<LoadedModel>(new LoadedModel);
+    model->m_path = info.absoluteFilePath();
+    ATTNSCOPE_ASSIGN_OR_RETURN(model->m_config, ModelConfig::fromFile(dir.filePath(QStringLiteral("config.json"))));
+    WeightStore weights;
+    ATTNSCOPE_ASSIGN_OR_RETURN(weights, WeightStore::openFolder(path));
+    ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
+
+    if (model->m_config.modality == Modality::Text) {
+        const bool hasTokenizerFiles =
+            QFileInfo::exists(dir.filePath(QStringLiteral("tokenizer.json"))) ||
+            QFileInfo::exists(dir.filePath(QStringLiteral("vocab.json"))) ||
+            QFileInfo::exists(dir.filePath(QStringLiteral("vocab.txt")));
+        if (hasTokenizerFiles) // without one, the model still runs on explicit ids
+            ATTNSCOPE_ASSIGN_OR_RETURN(model->m_tokenizer, Tokenizer::fromFolder(path));
+    }
+    return std::shared_ptr<const LoadedModel>(std::move(model));
+}
+
+QString LoadedModel::displayName() const {
+    return QFileInfo(m_path).fileName() == QLatin1String("model")
+               ? QFileInfo(QFileInfo(m_path).path()).fileName()
+               : QFileInfo(m_path).fileName();
+}
+
+Result<Encoding> LoadedModel::tokenize(const QString& text, const std::optional<QString>& pair) const {
+    if (!m_tokenizer)
+        return Error{QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)").arg(m_path)};
+    return m_tokenizer->encode(text, pair);
+}
+
+Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const ProgressCallback& progress) const {
+    Analysis analysis;
+    analysis.text = request.text;
+    ModelInput input;
+    if (m_config.modality == Modality::Image) {
+        if (request.pixelValues.data.empty())
+            return Error{QStringLiteral("%1 is an image model: give it an image").arg(displayName())};
+        input.pixels = &request.pixelValues;
+    } else if (!request.ids.empty()) {
+        Encoding& e = analysis.encoding;
+        e.ids = request.ids;
+        e.typeIds = request.typeIds.empty() ? std::vector<int64_t>(e.ids.size(), 0) : request.typeIds;
+        for (int64_t id : e.ids) {
+            const QString token = m_tokenizer ? m_tokenizer->idToToken(id) : QString();
+            e.tokens << (token.isEmpty() ? QString::number(id) : token);
+            e.offsets.emplace_back(0, 0);
+            e.sequenceIds.push_back(0);
+            e.specialMask.push_back(false);
+        }
+    } else {
+        ATTNSCOPE_ASSIGN_OR_RETURN(analysis.encoding, tokenize(request.text, request.pair));
+    }
+
+    if (m_config.modality == Modality::Text) {
+        Encoding& e = analysis.encoding;
+        if (e.size() > m_config.maxPositions) { // cut to fit, and say how much was dropped
+            analysis.truncatedTokens = e.size() - m_config.maxPositions;
+            const size_t n = size_t(m_config.maxPositions);
+            e.ids.resize(n);
+            while (e.tokens.size() > qsizetype(n)) e.tokens.removeLast();
+            if (e.offsets.size() > n) e.offsets.resize(n);
+            if (e.typeIds.size() > n) e.typeIds.resize(n);
+            if (e.sequenceIds.size() > n) e.sequenceIds.resize(n);
+            if (e.specialMask.size() > n) e.specialMask.resize(n);
+        }
+        if (e.ids.empty()) return analysis; // empty text: zero tokens, an empty view
+        input.ids = e.ids;
+        if (e.typeIds.size() == e.ids.size()) input.typeIds = e.typeIds;
+        for (const QString& t : e.tokens)
+            analysis.displayTokens << (m_tokenizer ? m_tokenizer->displayToken(t) : t);
+    }
+
+    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
+
+    if (m_config.modality == Modality::Image) { // tokens are [CLS] then patches, row-major
+        const int T = int(analysis.forward.lastHiddenState.rows());
+        const int side = T > 1 ? int(std::lround(std::sqrt(double(T - 1)))) : 0;
+        Encoding& e = analysis.encoding;
+        for (int t = 0; t < T; ++t) {
+            const QString label = t == 0 ? QStringLiteral("[CLS]")
+                                         : QStringLiteral("(%1,%2)").arg((t - 1) / std::max(side, 1)).arg((t - 1) % std::max(side, 1));
+            e.ids.push_back(t);
+            e.tokens << label;
+            e.offsets.emplace_back(0, 0);
+            e.typeIds.push_back(0);
+            e.sequenceIds.push_back(t == 0 ? -1 : 0);
+            e.specialMask.push_back(t == 0);
+            analysis.displayTokens << label;
+        }
+    }
+    return analysis;
+}
+
+} // namespace attnscope

@@ -1,0 +1,105 @@
+#include "weights.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <set>
+
+namespace attnscope {
+
+namespace {
+QString shapeString(const std::vector<int64_t>& shape) {
+    QStringList parts;
+    for (int64_t d : shape) parts << QString::number(d);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+} // namespace
+
+Result<WeightStore> WeightStore::openFolder(const QString& dir) {
+    WeightStore store;
+    store.m_dir = dir;
+    QDir folder(dir);
+    QStringList files;
+    const QString indexPath = folder.filePath(QStringLiteral("model.safetensors.index.json"));
+    if (QFileInfo::exists(folder.filePath(QStringLiteral("model.safetensors")))) {
+        files << folder.filePath(QStringLiteral("model.safetensors"));
+    } else if (QFileInfo::exists(indexPath)) {
+        QFile f(indexPath);
+        if (!f.open(QIODevice::ReadOnly))
+            return Error{QStringLiteral("cannot open %1").arg(indexPath)};
+        QJsonParseError err;
+        const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+        const QJsonObject map = doc.object().value(QLatin1String("weight_map")).toObject();
+        if (err.error != QJsonParseError::NoError || map.isEmpty())
+            return Error{QStringLiteral("%1: invalid shard index (no weight_map)").arg(indexPath)};
+        std::set<QString> shards;
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            const QString shard = it.value().toString();
+            if (shard.isEmpty() || shard.contains(QLatin1Char('/')) || shard.contains(QLatin1String("..")))
+                return Error{QStringLiteral("%1: invalid shard file name \"%2\"").arg(indexPath, shard)};
+            shards.insert(shard);
+        }
+        for (const QString& s : shards) files << folder.filePath(s);
+    } else {
+        const QStringList found = folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files, QDir::Name);
+        for (const QString& s : found) files << folder.filePath(s);
+    }
+    if (files.isEmpty())
+        return Error{QStringLiteral("no .safetensors weights found in %1").arg(dir)};
+    for (const QString& path : files) {
+        auto file = SafeTensorsFile::open(path);
+        if (!file) return file.error();
+        const int idx = int(store.m_files.size());
+        for (const QString& name : file.value()->names()) store.m_index.insert(name, idx);
+        store.m_files.push_back(file.value());
+    }
+    return store;
+}
+
+void WeightStore::choosePrefix(const QStringList& prefixes, const QString& probeName) {
+    for (const QString& p : prefixes)
+        if (m_index.contains(p + probeName)) {
+            m_prefix = p;
+            return;
+        }
+    m_prefix = prefixes.isEmpty() ? QString() : prefixes.first();
+}
+
+bool WeightStore::has(const QString& name) const {
+    return m_index.contains(m_prefix + name);
+}
+
+const SafeTensorsFile* WeightStore::fileFor(const QString& fullName) const {
+    auto it = m_index.constFind(fullName);
+    return it == m_index.constEnd() ? nullptr : m_files[size_t(it.value())].get();
+}
+
+Result<FloatTensor> WeightStore::get(const QString& name, const std::vector<int64_t>& expectedShape) const {
+    QString full = m_prefix + name;
+    const SafeTensorsFile* file = fileFor(full);
+    if (!file) { // legacy LayerNorm names
+        QString legacy = full;
+        if (legacy.endsWith(QLatin1String(".weight")))
+            legacy = legacy.left(legacy.size() - 7) + QStringLiteral(".gamma");
+        else if (legacy.endsWith(QLatin1String(".bias")))
+            legacy = legacy.left(legacy.size() - 5) + QStringLiteral(".beta");
+        if ((file = fileFor(legacy))) full = legacy;
+    }
+    if (!file)
+        return Error{QStringLiteral("checkpoint in %1 has no tensor \"%2\"").arg(m_dir, full)};
+    auto tensor = file->floatTensor(full);
+    if (!tensor) return tensor.error();
+    if (!expectedShape.empty() && tensor->shape != expectedShape)
+        return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
+                         .arg(full, shapeString(tensor->shape), shapeString(expectedShape))};
+    return tensor;
+}
+
+QStringList WeightStore::allNames() const {
+    QStringList names = m_index.keys();
+    names.sort();
+    return names;
+}
+
+} // namespace attnscope

@@ -1,0 +1,38 @@
+#pragma once
+// All tensors of a checkpoint folder: model.safetensors, or the shards listed in
+// model.safetensors.index.json. Lookup tolerates the family prefixes checkpoints differ in
+// ("transformer.", "bert.", "model.", ...) and legacy LayerNorm names (gamma/beta).
+#include "safetensors.h"
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+#include <memory>
+#include <vector>
+
+namespace attnscope {
+
+class WeightStore {
+public:
+    static Result<WeightStore> openFolder(const QString& dir);
+
+    // The first of `prefixes` under which `name` exists decides the prefix for all later
+    // lookups (set once with choosePrefix).
+    void choosePrefix(const QStringList& prefixes, const QString& probeName);
+    QString prefix() const { return m_prefix; }
+
+    bool has(const QString& name) const;
+    // Looks up prefix + name; for names ending in ".weight"/".bias" of a LayerNorm also tries
+    // ".gamma"/".beta". Checks the shape when `expectedShape` is given.
+    Result<FloatTensor> get(const QString& name, const std::vector<int64_t>& expectedShape = {}) const;
+    QStringList allNames() const;
+
+private:
+    const SafeTensorsFile* fileFor(const QString& fullName) const;
+    std::vector<std::shared_ptr<SafeTensorsFile>> m_files;
+    QHash<QString, int> m_index; // full tensor name -> file
+    QString m_prefix;
+    QString m_dir;
+};
+
+} // namespace attnscope
