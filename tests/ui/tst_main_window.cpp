@@ -1,0 +1,269 @@
+// MainWindow driven like a person would: type text, switch heads, open a bad model, hover.
+#include "heatmap_widget.h"
+#include "main_window.h"
+
+#include <QApplication>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace attnscope;
+
+namespace {
+
+QString modelPath() { return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model"); }
+
+constexpr int kTimeout = 20000;
+
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void startsWithSampleAnalysed();
+    void typingUpdatesHeatmap();
+    void selectorsChangeMatrix_data();
+    void selectorsChangeMatrix();
+    void hoverShowsValue();
+    void badModelShowsBanner();
+    void emptyText();
+    void truncationNotice();
+    void exportFromWindow_data();
+    void exportFromWindow();
+
+private:
+    std::unique_ptr<MainWindow> readyWindow();
+    std::shared_ptr<const LoadedModel> m_model;
+};
+
+void TestMainWindow::initTestCase() {
+    auto model = LoadedModel::open(modelPath());
+    QVERIFY2(model.ok(), qPrintable(model.message()));
+    m_model = model.value();
+}
+
+std::unique_ptr<MainWindow> TestMainWindow::readyWindow() {
+    auto w = std::make_unique<MainWindow>();
+    w->openModel(modelPath());
+    w->show();
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    if (!heatmap) return w;
+    (void)QTest::qWaitFor([&] { return heatmap->tokenCount() > 0 && !w->controller()->isBusy(); }, kTimeout);
+    return w;
+}
+
+void TestMainWindow::startsWithSampleAnalysed() {
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    QVERIFY(heatmap);
+    QVERIFY(w->findChild<QPlainTextEdit*>(QStringLiteral("textInput")));
+    QVERIFY(w->findChild<QSpinBox*>(QStringLiteral("layerSelector")));
+    QVERIFY(w->findChild<QSpinBox*>(QStringLiteral("headSelector")));
+    QCOMPARE(w->text(), MainWindow::sampleText());
+    QVERIFY(w->width() >= 900 && w->height() >= 650);
+    AnalysisRequest request;
+    request.text = MainWindow::sampleText();
+    const auto direct = m_model->analyze(request);
+    QVERIFY(direct.ok());
+    QCOMPARE(heatmap->tokenCount(), direct->tokenCount());
+    QVERIFY((heatmap->matrix() - direct->attention(0, 0)).cwiseAbs().maxCoeff() <= 1e-6f);
+    // Status bar: model name, family, layers × heads, token count, time.
+    const QString model = w->findChild<QLabel*>(QStringLiteral("modelLabel"))->text();
+    QVERIFY2(model.contains(familyName(m_model->config().family)), qPrintable(model));
+    QVERIFY2(model.contains(QStringLiteral("%1 layers × %2 heads").arg(m_model->config().layers).arg(m_model->config().heads)),
+             qPrintable(model));
+    QVERIFY(w->findChild<QLabel*>(QStringLiteral("tokensLabel"))->text().contains(QString::number(direct->tokenCount())));
+    QVERIFY(w->findChild<QLabel*>(QStringLiteral("timeLabel"))->text().endsWith(QStringLiteral("ms")));
+    QVERIFY(!w->findChild<QLabel*>(QStringLiteral("errorBanner"))->isVisible());
+}
+
+void TestMainWindow::typingUpdatesHeatmap() {
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    auto* input = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"));
+    const int before = heatmap->tokenCount();
+    const Mat matrixBefore = heatmap->matrix();
+    input->setFocus();
+    input->moveCursor(QTextCursor::End);
+    const QString typed = QStringLiteral(" Then the dog barked.");
+    QTest::keyClicks(input, typed);
+    QCOMPARE(w->text(), MainWindow::sampleText() + typed);
+
+    AnalysisRequest request;
+    request.text = MainWindow::sampleText() + typed;
+    const auto direct = m_model->analyze(request);
+    QVERIFY(direct.ok());
+    QVERIFY(direct->tokenCount() > before);
+    QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(), kTimeout);
+    QTRY_VERIFY_WITH_TIMEOUT(!w->controller()->isBusy(), kTimeout);
+    QCOMPARE(heatmap->tokenCount(), direct->tokenCount());
+    const Mat& after = heatmap->matrix();
+    QVERIFY((after - direct->attention(w->currentLayer(), w->currentHead())).cwiseAbs().maxCoeff() <= 1e-6f);
+    // The shared prefix of a causal model's attention is unchanged; the matrix as a whole is not.
+    QVERIFY(after.rows() != matrixBefore.rows());
+    QVERIFY((after.topLeftCorner(before, before) - matrixBefore).cwiseAbs().maxCoeff() <= 1e-5f);
+
+    // Deleting everything and typing anew.
+    input->selectAll();
+    QTest::keyClick(input, Qt::Key_Delete);
+    QTest::keyClicks(input, QStringLiteral("Hi"));
+    request.text = QStringLiteral("Hi");
+    const auto hi = m_model->analyze(request);
+    QVERIFY(hi.ok());
+    QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), hi->tokenCount(), kTimeout);
+}
+
+void TestMainWindow::selectorsChangeMatrix_data() {
+    QTest::addColumn<QString>("selector");
+    QTest::newRow("head") << "headSelector";
+    QTest::newRow("layer") << "layerSelector";
+}
+
+void TestMainWindow::selectorsChangeMatrix() {
+    QFETCH(QString, selector);
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    auto* spin = w->findChild<QSpinBox*>(selector);
+    QVERIFY(spin);
+    const int count = selector == QLatin1String("headSelector") ? m_model->config().heads : m_model->config().layers;
+    QCOMPARE(spin->minimum(), 0);
+    QCOMPARE(spin->maximum(), count - 1);
+    QCOMPARE(spin->value(), 0);
+    const Mat before = heatmap->matrix();
+    spin->setFocus();
+    QTest::keyClick(spin, Qt::Key_Up);
+    QCOMPARE(spin->value(), 1);
+    const auto analysis = w->analysis();
+    QVERIFY(analysis);
+    const Mat& expected = analysis->attention(w->currentLayer(), w->currentHead());
+    QCOMPARE(heatmap->matrix().rows(), before.rows());
+    QVERIFY((heatmap->matrix() - expected).cwiseAbs().maxCoeff() == 0.0f);
+    QVERIFY((heatmap->matrix() - before).cwiseAbs().maxCoeff() > 0.0f);
+    QVERIFY(heatmap->renderer().title().contains(QStringLiteral("1")));
+    // Cannot go past the last one.
+    for (int i = 0; i < count + 2; ++i) QTest::keyClick(spin, Qt::Key_Up);
+    QCOMPARE(spin->value(), count - 1);
+}
+
+void TestMainWindow::hoverShowsValue() {
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    auto* hover = w->findChild<QLabel*>(QStringLiteral("hoverLabel"));
+    QSignalSpy hovered(heatmap, &HeatmapWidget::cellHovered);
+    const HeatmapLayout layout = heatmap->currentLayout();
+    QVERIFY(layout.hasGrid);
+    const QPoint p = layout.cellRect(2, 1).center().toPoint();
+    QTest::mouseMove(heatmap, p);
+    QTRY_VERIFY(!hovered.isEmpty());
+    QCOMPARE(heatmap->hoveredCell(), (HeatmapCell{2, 1}));
+    const float value = heatmap->matrix()(2, 1);
+    QCOMPARE(hovered.last().at(0).toInt(), 2);
+    QCOMPARE(hovered.last().at(1).toInt(), 1);
+    const QString expected = QStringLiteral("query '%1' (2) → key '%2' (1): %3")
+                                 .arg(HeatmapRenderer::escapeLabel(w->analysis()->displayTokens[2]),
+                                      HeatmapRenderer::escapeLabel(w->analysis()->displayTokens[1]))
+                                 .arg(double(value), 0, 'f', 4);
+    QCOMPARE(hover->text(), expected);
+    QCOMPARE(heatmap->describeCell({2, 1}), expected);
+    // The token strip marks both tokens.
+    const QString strip = w->findChild<QLabel*>(QStringLiteral("tokenStrip"))->text();
+    QVERIFY(strip.contains(QStringLiteral("#ffb74d")));
+    QVERIFY(strip.contains(QStringLiteral("#64b5f6")));
+    // Leaving the grid clears it.
+    QTest::mouseMove(heatmap, QPoint(2, 2));
+    QTRY_VERIFY(!heatmap->hoveredCell().isValid());
+    QVERIFY(hover->text().isEmpty());
+}
+
+void TestMainWindow::badModelShowsBanner() {
+    MainWindow w;
+    w.show();
+    auto* banner = w.findChild<QLabel*>(QStringLiteral("errorBanner"));
+    QVERIFY(banner);
+    QVERIFY(!banner->isVisible());
+    w.openModel(QStringLiteral("/definitely/not/a/model"));
+    QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), kTimeout);
+    QVERIFY(banner->text().contains(QStringLiteral("/definitely/not/a/model")));
+    QVERIFY(!QApplication::activeModalWidget());
+    QVERIFY(w.isVisible());
+    // Still usable: a good model afterwards analyses the text and the banner goes away.
+    auto* heatmap = w.findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    w.openModel(modelPath());
+    QTRY_VERIFY_WITH_TIMEOUT(heatmap->tokenCount() > 0, kTimeout);
+    QTRY_VERIFY(!banner->isVisible());
+    // A bad model while one is loaded keeps the old one and its heatmap.
+    const int tokens = heatmap->tokenCount();
+    w.openModel(QStringLiteral("/another/bad/path"));
+    QTRY_VERIFY_WITH_TIMEOUT(banner->isVisible(), kTimeout);
+    QCOMPARE(heatmap->tokenCount(), tokens);
+    QVERIFY(w.controller()->model());
+    w.setText(QStringLiteral("Still works."));
+    AnalysisRequest request;
+    request.text = QStringLiteral("Still works.");
+    const auto direct = m_model->analyze(request);
+    QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(), kTimeout);
+}
+
+void TestMainWindow::emptyText() {
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    w->setText(QString());
+    QCOMPARE(heatmap->tokenCount(), 0);
+    QVERIFY(!heatmap->placeholder().isEmpty());
+    QTest::qWait(200);
+    QCOMPARE(heatmap->tokenCount(), 0); // no late result for the old text
+    QVERIFY(!w->findChild<QLabel*>(QStringLiteral("errorBanner"))->isVisible());
+    w->setText(QStringLiteral("Back again"));
+    QTRY_VERIFY_WITH_TIMEOUT(heatmap->tokenCount() > 0, kTimeout);
+}
+
+void TestMainWindow::truncationNotice() {
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    auto* notice = w->findChild<QLabel*>(QStringLiteral("truncatedNotice"));
+    QVERIFY(notice);
+    QVERIFY(!notice->isVisible());
+    QString text;
+    for (int i = 0; i < 60; ++i) text += QStringLiteral("one two three ");
+    AnalysisRequest request;
+    request.text = text;
+    const auto direct = m_model->analyze(request);
+    QVERIFY2(direct.ok(), qPrintable(direct.message()));
+    QVERIFY(direct->truncatedTokens > 0);
+    w->setText(text);
+    QTRY_VERIFY_WITH_TIMEOUT(notice->isVisible(), kTimeout);
+    QVERIFY(notice->text().contains(QString::number(direct->truncatedTokens)));
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    QCOMPARE(heatmap->tokenCount(), direct->tokenCount());
+    w->setText(QStringLiteral("Short again."));
+    QTRY_VERIFY_WITH_TIMEOUT(!notice->isVisible(), kTimeout);
+}
+
+void TestMainWindow::exportFromWindow_data() {
+    QTest::addColumn<QString>("file");
+    QTest::newRow("png") << "heat.png";
+    QTest::newRow("svg") << "heat.svg";
+}
+
+void TestMainWindow::exportFromWindow() {
+    QFETCH(QString, file);
+    auto w = readyWindow();
+    QVERIFY(w->analysis() && !w->controller()->isBusy());
+    QTemporaryDir dir;
+    const Status s = w->exportCurrentHeatmap(dir.filePath(file), QSize(800, 700));
+    QVERIFY2(s.ok(), qPrintable(s.message()));
+    QVERIFY(QFileInfo(dir.filePath(file)).size() > 1000);
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_main_window.moc"
