@@ -244,8 +244,10 @@ public:
         for (size_t i = 0; i < tokens.size(); ++i) {
             U32& t = tokens[i];
             if (i != 0) {
-                if (!prefix.empty() && t.compare(0, prefix.size(), prefix) == 0) t = t.substr(prefix.size());
-                else if (prefix.empty() || true) t = U" " + t;
+                // HF: a token starting with the prefix loses it, any other gets a leading space
+                // (an empty prefix matches every token, so nothing changes then).
+                if (t.compare(0, prefix.size(), prefix) == 0) t = t.substr(prefix.size());
+                else t = U" " + t;
             }
             if (cleanup) {
                 static const std::pair<const char32_t*, const char32_t*> reps[] = {

@@ -113,6 +113,9 @@ private slots:
     void templatePair();
     void offsetsAfterNormalization();
     void surrogatePairsAndEmoji();
+    void precompiledCharsmap();
+    void bertChineseAndAccents();
+    void metaspacePrependScheme();
     void emptyText();
     void displayToken();
     void decoders();
@@ -325,9 +328,9 @@ void TstTokenizer::unigramViterbi()
     QCOMPARE(enc->tokens, QStringList({"abc", "d", "xx", "ab"}));
     QCOMPARE(idsStr(enc->ids), QStringLiteral("7 4 0 5"));
     QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,3) (3,4) (5,7) (7,9)"));
-    // "bcd" alone: bcd = -5 vs b + cd = -5: ties keep the first found (b+cd reaches position 3
-    // via cd from 1 with -2-3=-5, bcd from 0 also -5; the earlier candidate stays) -> HF keeps
-    // the first candidate written, which for end position 3 is "bcd" (start 0 is visited first).
+    // "bcd" alone: "bcd" (-5, written first when the lattice visits start 0) ties with
+    // "b" + "cd" (-2 + -3 = -5, found from start 1); HF replaces only on a strictly better
+    // score, so "bcd" stays.
     auto enc2 = (*tok)->encode(QStringLiteral("bcd"));
     QVERIFY(enc2.ok());
     QCOMPARE(enc2->tokens, QStringList({"bcd"}));
@@ -558,6 +561,85 @@ void TstTokenizer::surrogatePairsAndEmoji()
     QCOMPARE(tok->decode(enc->ids), text);
     // every token of the emoji points at the emoji's code point range (1,3) once trimmed of Ġ
     for (int i = 1; i + 1 < enc->size(); ++i) QCOMPARE(enc->offsets[size_t(i)].second, 3);
+}
+
+void TstTokenizer::precompiledCharsmap()
+{
+    // A hand-built darts-clone double array with one key "a" -> "bc":
+    // root unit 0 has offset 0, so byte 'a' (0x61) leads to unit 97 whose label is 0x61, with
+    // has_leaf (bit 8) and offset 1 (bits 10..): the value unit is 97 ^ 1 = 96 holding 0, the
+    // offset of "bc\0" in the string blob.
+    std::vector<uint32_t> units(100, 0);
+    units[97] = (1u << 10) | (1u << 8) | 0x61u;
+    QByteArray blob;
+    const uint32_t size = uint32_t(units.size() * 4);
+    for (int k = 0; k < 4; ++k) blob.append(char((size >> (8 * k)) & 0xFF));
+    for (uint32_t u : units)
+        for (int k = 0; k < 4; ++k) blob.append(char((u >> (8 * k)) & 0xFF));
+    blob.append("bc", 2);
+    blob.append('\0');
+    const QByteArray json = QByteArray(R"({"added_tokens": [], "post_processor": null, "decoder": null,
+      "normalizer": {"type": "Precompiled", "precompiled_charsmap": ")") + blob.toBase64() + R"("},
+      "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "."}, "behavior": "Isolated", "invert": false},
+      "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "x": 1, "b": 2, "c": 3, "y": 4, "a": 5}}})";
+    auto tok = loadInline(json);
+    QVERIFY2(tok.ok(), qPrintable(tok.message()));
+    // "xay" -> "xbcy": "b" and "c" both come from the original "a" at index 1
+    auto enc = (*tok)->encode(QStringLiteral("xay"));
+    QVERIFY2(enc.ok(), qPrintable(enc.message()));
+    QCOMPARE(enc->tokens, QStringList({"x", "b", "c", "y"}));
+    QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,1) (1,2) (1,2) (2,3)"));
+}
+
+void TstTokenizer::bertChineseAndAccents()
+{
+    // BertNormalizer: CJK chars get spaces around them, accents stripped (strip_accents null +
+    // lowercase), control chars removed, whitespace normalised; BertPreTokenizer isolates
+    // punctuation.
+    const QByteArray json = R"({
+      "added_tokens": [], "post_processor": null, "decoder": null,
+      "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+      "pre_tokenizer": {"type": "BertPreTokenizer"},
+      "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+        "vocab": {"[UNK]": 0, "cafe": 1, "中": 2, "文": 3, "!": 4, "ab": 5}}
+    })";
+    auto tok = loadInline(json);
+    QVERIFY2(tok.ok(), qPrintable(tok.message()));
+    auto enc = (*tok)->encode(QString::fromUtf8("Café中文a\x01" "b!"));
+    QVERIFY2(enc.ok(), qPrintable(enc.message()));
+    QCOMPARE(enc->tokens, QStringList({"cafe", "中", "文", "ab", "!"}));
+    QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,4) (4,5) (5,6) (6,9) (9,10)"));
+}
+
+void TstTokenizer::metaspacePrependScheme()
+{
+    auto make = [](const char* scheme) {
+        return loadInline(QByteArray(R"({"added_tokens": [{"id": 9, "content": "<x>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false}],
+          "normalizer": null, "post_processor": null, "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ")") + scheme + R"("},
+          "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ")" + scheme + R"(", "split": true},
+          "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "\u2581a": 1, "\u2581": 2, "b": 3, "\u2581b": 4, "a": 5}}})");
+    };
+    // "a <x>b": pieces "a " and "b" around the added token. "first" prepends only to the piece
+    // at the start of the text; "always" to every piece; "never" to none.
+    auto first = make("first");
+    QVERIFY2(first.ok(), qPrintable(first.message()));
+    auto e1 = (*first)->encode(QStringLiteral("a <x>b"));
+    QVERIFY(e1.ok());
+    QCOMPARE(e1->tokens, QStringList({"\u2581a", "\u2581", "<x>", "b"}));
+    QCOMPARE(offsetsStr(e1->offsets), QStringLiteral("(0,1) (1,2) (2,5) (5,6)"));
+    auto always = make("always");
+    QVERIFY(always.ok());
+    auto e2 = (*always)->encode(QStringLiteral("a <x>b"));
+    QVERIFY(e2.ok());
+    QCOMPARE(e2->tokens, QStringList({"\u2581a", "\u2581", "<x>", "\u2581b"}));
+    QCOMPARE(offsetsStr(e2->offsets), QStringLiteral("(0,1) (1,2) (2,5) (5,6)"));
+    auto never = make("never");
+    QVERIFY(never.ok());
+    auto e3 = (*never)->encode(QStringLiteral("a <x>b"));
+    QVERIFY(e3.ok());
+    QCOMPARE(e3->tokens, QStringList({"a", "\u2581", "<x>", "b"}));
+    // decode: first token loses its leading replacement (prepend scheme), others become spaces
+    QCOMPARE((*always)->decode({1, 2, 4}), QStringLiteral("a  b"));
 }
 
 void TstTokenizer::emptyText()
