@@ -123,6 +123,7 @@ private slots:
     void errors();
     void invalidUtf8File();
     void gpt2LoadSpeed();
+    void robustness();
 };
 
 // ---------------- HF reference vectors ----------------
@@ -783,6 +784,34 @@ void TstTokenizer::gpt2LoadSpeed()
     QVERIFY(enc.ok());
     qInfo("encode %d tokens: %lld ms", enc->size(), t.elapsed());
     QVERIFY(enc->size() > 2000);
+}
+
+void TstTokenizer::robustness()
+{
+    // Odd inputs through every fixture tokenizer: no crash, offsets inside the text, and
+    // offsets in code points (the emoji and lone surrogate count as one each).
+    QStringList paths = {QStringLiteral("tokenizers/gpt2-tokenizer.json"), QStringLiteral("tokenizers/roberta-tokenizer.json"),
+                         QStringLiteral("tokenizers/wordpiece-tokenizer.json"), QStringLiteral("tokenizers/spbpe-tokenizer.json"),
+                         QStringLiteral("tokenizers/bytebpe-plain-tokenizer.json")};
+    for (const char* n : {"split-regex-bpe", "unigram", "wordlevel", "wordpiece-misc", "byte-fallback-bpe"})
+        paths << QStringLiteral("tokenizers-more/") + QLatin1String(n);
+    QString weird = QString::fromUtf8("😀x\u00e9\u0301 \t\n\r\u3000中 <|im_end|><think>  ");
+    weird += QChar(0xD800); // lone surrogate
+    weird += QString(300, QLatin1Char('z'));
+    weird += QString::fromUtf8("\xef\xbf\xbd");
+    const int len = int(weird.toUcs4().size());
+    for (const QString& p : paths) {
+        auto tok = cachedLoad(oracle(p), !p.endsWith(QLatin1String(".json")));
+        QVERIFY2(tok, qPrintable(p));
+        for (const QString& text : {weird, QString(QLatin1Char(' ')), QString::fromUtf8("😀")}) {
+            auto enc = tok->encode(text, text);
+            QVERIFY2(enc.ok(), qPrintable(p + QLatin1String(": ") + enc.message()));
+            const int n = int(text.toUcs4().size());
+            for (const auto& [b, e] : enc->offsets) QVERIFY2(b >= 0 && b <= e && e <= n, qPrintable(p));
+            (void)tok->decode(enc->ids);
+        }
+        QVERIFY(len > 300);
+    }
 }
 
 QTEST_GUILESS_MAIN(TstTokenizer)
