@@ -88,7 +88,8 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const Prog
 
     if (m_config.modality == Modality::Text) {
         Encoding& e = analysis.encoding;
-        if (e.size() > m_config.maxPositions) { // cut to fit, and say how much was dropped
+        const bool fromText = request.ids.empty();
+        if (fromText && e.size() > m_config.maxPositions) { // cut text to fit, and say how much was dropped
             analysis.truncatedTokens = e.size() - m_config.maxPositions;
             const size_t n = size_t(m_config.maxPositions);
             e.ids.resize(n);

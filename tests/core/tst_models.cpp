@@ -1,0 +1,205 @@
+// Every oracle case through the engine: attention within 1e-5 absolute, hidden states within
+// 1e-4 relative of what Hugging Face transformers computed.
+#include "safetensors.h"
+#include "session.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QtTest>
+
+using namespace attnscope;
+
+namespace {
+const QString kOracle = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/");
+const QStringList kFamilies{"gpt2", "gpt2-hub-names", "bert", "bert-gamma-beta", "distilbert", "roberta",
+                            "llama", "llama-v4-config", "qwen2", "qwen2-v4-config", "gpt_neox",
+                            "gpt_neox-v4-config", "vit", "vit-dino-style"};
+
+QJsonArray casesOf(const QString& family) {
+    QFile f(kOracle + family + QStringLiteral("/cases.json"));
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    return QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("cases")).toArray();
+}
+
+double maxAbsDiff(const float* a, const float* b, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, double(std::abs(a[i] - b[i])));
+    return m;
+}
+
+double relDiff(const float* a, const float* b, int64_t n) {
+    double scale = 0;
+    for (int64_t i = 0; i < n; ++i) scale = std::max(scale, double(std::abs(b[i])));
+    return maxAbsDiff(a, b, n) / std::max(scale, 1e-30);
+}
+} // namespace
+
+class TestModels : public QObject {
+    Q_OBJECT
+private slots:
+    void oracleCases_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QString>("caseFile");
+        for (const QString& family : kFamilies) {
+            const QJsonArray cases = casesOf(family);
+            QVERIFY2(!cases.isEmpty(), qPrintable(family));
+            for (const QJsonValue& c : cases) {
+                const QString file = c.toObject().value(QStringLiteral("file")).toString();
+                QTest::newRow(qPrintable(family + QLatin1Char('/') + file)) << family << file;
+            }
+        }
+    }
+
+    void oracleCases() {
+        QFETCH(QString, family);
+        QFETCH(QString, caseFile);
+        auto model = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        QVERIFY2(model.ok(), qPrintable(model.message()));
+        auto ref = SafeTensorsFile::open(kOracle + family + QLatin1Char('/') + caseFile);
+        QVERIFY2(ref.ok(), qPrintable(ref.message()));
+        const SafeTensorsFile& r = **ref;
+
+        AnalysisRequest request;
+        if (r.find(QStringLiteral("pixel_values"))) {
+            auto px = r.floatTensor(QStringLiteral("pixel_values"));
+            QVERIFY(px.ok());
+            request.pixelValues.shape = px->shape;
+            request.pixelValues.data.assign(px->data, px->data + px->numel());
+        } else {
+            request.ids = r.int64Tensor(QStringLiteral("input_ids")).value();
+            if (r.find(QStringLiteral("token_type_ids")))
+                request.typeIds = r.int64Tensor(QStringLiteral("token_type_ids")).value();
+        }
+        auto analysis = (*model)->analyze(request);
+        QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
+
+        const Tensor attention = analysis->forward.attentionTensor();
+        auto refAttention = r.floatTensor(QStringLiteral("attentions"));
+        QVERIFY(refAttention.ok());
+        QCOMPARE(attention.shape, refAttention->shape);
+        const double attnDiff = maxAbsDiff(attention.data.data(), refAttention->data, attention.numel());
+        QVERIFY2(attnDiff <= 1e-5, qPrintable(QStringLiteral("attention differs by %1").arg(attnDiff)));
+
+        const Mat& last = analysis->forward.lastHiddenState;
+        auto refLast = r.floatTensor(QStringLiteral("last_hidden_state"));
+        QVERIFY(refLast.ok());
+        QCOMPARE(std::vector<int64_t>({last.rows(), last.cols()}), refLast->shape);
+        const double lastDiff = relDiff(last.data(), refLast->data, refLast->numel());
+        QVERIFY2(lastDiff <= 1e-4, qPrintable(QStringLiteral("last_hidden_state differs by %1 (relative)").arg(lastDiff)));
+
+        // hidden_states[0] is the embeddings output, [l+1] layer l's output (the last one after
+        // the final norm in families that have one, so it is checked through last_hidden_state).
+        auto refHidden = r.floatTensor(QStringLiteral("hidden_states"));
+        if (refHidden.ok()) {
+            const int64_t T = last.rows(), D = last.cols();
+            const auto& layers = analysis->forward.layers;
+            QCOMPARE(refHidden->shape[0], int64_t(layers.size() + 1));
+            QVERIFY(relDiff(analysis->forward.embeddings.data(), refHidden->data, T * D) <= 1e-4);
+            for (size_t l = 0; l + 1 < layers.size(); ++l)
+                QVERIFY2(relDiff(layers[l].hidden.data(), refHidden->data + (l + 1) * T * D, T * D) <= 1e-4,
+                         qPrintable(QStringLiteral("hidden state of layer %1").arg(l)));
+        }
+    }
+
+    // The transformers 4.x style config must give exactly what its 5.x twin gives.
+    void v4ConfigsMatchV5_data() {
+        QTest::addColumn<QString>("family");
+        QTest::newRow("llama") << "llama";
+        QTest::newRow("qwen2") << "qwen2";
+        QTest::newRow("gpt_neox") << "gpt_neox";
+    }
+    void v4ConfigsMatchV5() {
+        QFETCH(QString, family);
+        auto v5 = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        auto v4 = LoadedModel::open(kOracle + family + QStringLiteral("-v4-config/model"));
+        QVERIFY2(v5.ok() && v4.ok(), qPrintable(v5.message() + v4.message()));
+        const ModelConfig &a = (*v5)->config(), &b = (*v4)->config();
+        QCOMPARE(a.ropeTheta, b.ropeTheta);
+        QCOMPARE(a.rotaryFraction, b.rotaryFraction);
+        QCOMPARE(a.kvHeads, b.kvHeads);
+        QCOMPARE(a.headDim, b.headDim);
+        AnalysisRequest request;
+        request.ids = {5, 17, 300, 42, 7, 1999, 3};
+        auto ra = (*v5)->analyze(request), rb = (*v4)->analyze(request);
+        QVERIFY(ra.ok() && rb.ok());
+        QCOMPARE(ra->forward.attentionTensor().data, rb->forward.attentionTensor().data);
+    }
+
+    // Grouped-query attention: query heads sharing a key/value head read the same K.
+    void groupedQueryHeadsShareKeys() {
+        auto model = LoadedModel::open(kOracle + QStringLiteral("llama/model"));
+        QVERIFY(model.ok());
+        QCOMPARE((*model)->config().heads, 4);
+        QCOMPARE((*model)->config().kvHeads, 2);
+        QCOMPARE(ForwardResult::kvHeadFor(0, 4, 2), 0);
+        QCOMPARE(ForwardResult::kvHeadFor(1, 4, 2), 0);
+        QCOMPARE(ForwardResult::kvHeadFor(3, 4, 2), 1);
+        AnalysisRequest request;
+        request.ids = {1, 2, 3, 4, 5};
+        auto a = (*model)->analyze(request);
+        QVERIFY(a.ok());
+        QCOMPARE(a->forward.layers[0].k.cols(), 2 * 16);
+        QCOMPARE(a->forward.layers[0].q.cols(), 4 * 16);
+        QCOMPARE(int(a->forward.layers[0].scores.size()), 4);
+        // scores row-softmax equals the stored probabilities
+        const Mat& s = a->forward.layers[1].scores[2];
+        const Mat& p = a->forward.layers[1].attention[2];
+        const float rowMax = s.row(3).head(4).maxCoeff();
+        float sum = 0;
+        for (int j = 0; j < 4; ++j) sum += std::exp(s(3, j) - rowMax);
+        QVERIFY(std::abs(std::exp(s(3, 1) - rowMax) / sum - p(3, 1)) < 1e-6);
+        QCOMPARE(p(3, 4), 0.0f); // causal
+    }
+
+    void keepLessSavesMemory() {
+        auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        QVERIFY(model.ok());
+        AnalysisRequest request;
+        request.ids = {464, 3797, 3332};
+        request.keep = KeepOptions{false, false, false};
+        auto a = (*model)->analyze(request);
+        QVERIFY(a.ok());
+        QVERIFY(a->forward.layers[0].scores.empty());
+        QCOMPARE(a->forward.layers[0].q.size(), Eigen::Index(0));
+        QCOMPARE(a->forward.layers[0].hidden.size(), Eigen::Index(0));
+        QCOMPARE(int(a->forward.layers[0].attention.size()), 4);
+    }
+
+    void cancellationStopsBetweenLayers() {
+        auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        QVERIFY(model.ok());
+        AnalysisRequest request;
+        request.ids = {464, 3797, 3332};
+        int calls = 0;
+        auto a = (*model)->analyze(request, [&](int, int) { return ++calls < 1; });
+        QVERIFY(!a.ok());
+        QCOMPARE(a.message(), QStringLiteral("cancelled"));
+        QCOMPARE(calls, 1);
+    }
+
+    void badTokenInputsAreErrors_data() {
+        QTest::addColumn<QList<qint64>>("ids");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("id past vocab") << QList<qint64>{1, 50257} << "outside the vocabulary";
+        QTest::newRow("negative id") << QList<qint64>{-1} << "outside the vocabulary";
+        QList<qint64> tooMany;
+        for (int i = 0; i < 129; ++i) tooMany << 1;
+        QTest::newRow("too many positions") << tooMany << "maximum of 128 positions";
+    }
+    void badTokenInputsAreErrors() {
+        QFETCH(QList<qint64>, ids);
+        QFETCH(QString, expected);
+        auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        QVERIFY(model.ok());
+        AnalysisRequest request;
+        request.ids.assign(ids.begin(), ids.end());
+        auto a = (*model)->analyze(request);
+        QVERIFY(!a.ok());
+        QVERIFY2(a.message().contains(expected), qPrintable(a.message()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModels)
+#include "tst_models.moc"
