@@ -15,6 +15,8 @@
 #include <QJsonDocument>
 #include <QStringDecoder>
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace attnscope {
 
@@ -80,7 +82,18 @@ Result<Tensor> readPixelValues(const QString& path) {
 
 Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
     QImage image;
-    if (!image.load(path)) return Error{QStringLiteral("cannot read image %1 (missing, unsupported or corrupt)").arg(path)};
+    bool loaded = false;
+    { // libpng prints its own complaints to stderr; keep the CLI's single error line
+        std::fflush(stderr);
+        const int savedStderr = dup(2);
+        const int devNull = ::open("/dev/null", O_WRONLY);
+        if (devNull >= 0) dup2(devNull, 2);
+        loaded = image.load(path);
+        if (savedStderr >= 0) dup2(savedStderr, 2);
+        if (devNull >= 0) ::close(devNull);
+        if (savedStderr >= 0) ::close(savedStderr);
+    }
+    if (!loaded) return Error{QStringLiteral("cannot read image %1 (missing, unsupported or corrupt)").arg(path)};
     if (qint64(image.width()) * image.height() > 100'000'000)
         return Error{QStringLiteral("image %1 is too large").arg(path)};
     image = image.convertToFormat(QImage::Format_RGB888);

@@ -3,6 +3,7 @@
 #include "gui.h"
 
 #include <QCoreApplication>
+#include <QGuiApplication>
 #include <QStringList>
 #include <cstdio>
 
@@ -10,7 +11,14 @@ int main(int argc, char** argv) {
     QStringList args;
     for (int i = 1; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
     if (!args.isEmpty() && attnscope::isCliCommand(args.first())) {
-        QCoreApplication app(argc, argv); // no display needed
+        // The CLI reports its own one-line errors; Qt's and libpng's chatter would break that.
+        qInstallMessageHandler([](QtMsgType, const QMessageLogContext&, const QString&) {});
+        if (args.first() == QLatin1String("export")) { // figures need fonts, never a display
+            if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+            QGuiApplication app(argc, argv);
+            return attnscope::runCli(args);
+        }
+        QCoreApplication app(argc, argv);
         return attnscope::runCli(args);
     }
     // GUI: attnscope [--model PATH] [--text TEXT]
