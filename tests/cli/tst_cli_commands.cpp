@@ -53,6 +53,50 @@ private:
     static QString gpt2() { return oraclePath(QStringLiteral("gpt2/model")); }
     static QString vit() { return oraclePath(QStringLiteral("vit/model")); }
 
+    // Rows: HF `tokenizers` output for `key` in `vectorsFile`, to be reproduced with --model `folder`.
+    static void addTokenizeRows(const QString& vectorsFile, const QString& key, const QString& folder) {
+        QString error;
+        const QJsonArray vectors = readJsonFile(oraclePath(vectorsFile), &error).object().value(key).toArray();
+        QVERIFY2(!vectors.isEmpty(), qPrintable(vectorsFile + QStringLiteral(": no vectors for ") + key + error));
+        int i = 0;
+        for (const QJsonValue& v : vectors) {
+            const QJsonObject e = v.toObject();
+            QStringList offsets;
+            for (const QJsonValue& o : e.value(QLatin1String("offsets")).toArray()) offsets << joinInts(jsonInts(o));
+            QTest::addRow("%s/%d", qPrintable(key), i++)
+                << oraclePath(folder) << e.value(QLatin1String("text")).toString()
+                << joinInts(jsonInts(e.value(QLatin1String("ids")))) << jsonStrings(e.value(QLatin1String("tokens")))
+                << offsets.join(QLatin1Char(' '));
+        }
+    }
+    static void addTokenizeColumns() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("ids");
+        QTest::addColumn<QStringList>("tokens");
+        QTest::addColumn<QString>("offsets");
+    }
+    static void checkTokenize() {
+        QFETCH(QString, model);
+        QFETCH(QString, text);
+        QFETCH(QString, ids);
+        QFETCH(QStringList, tokens);
+        QFETCH(QString, offsets);
+        const CliRun run = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), model, QStringLiteral("--text"), text});
+        QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+        QJsonParseError pe;
+        const QJsonObject o = QJsonDocument::fromJson(run.out, &pe).object();
+        QVERIFY2(pe.error == QJsonParseError::NoError, qPrintable(pe.errorString()));
+        QCOMPARE(joinInts(jsonInts(o.value(QLatin1String("ids")))), ids);
+        QCOMPARE(jsonStrings(o.value(QLatin1String("tokens"))), tokens);
+        QStringList got;
+        for (const QJsonValue& v : o.value(QLatin1String("offsets")).toArray()) got << joinInts(jsonInts(v));
+        QCOMPARE(got.join(QLatin1Char(' ')), offsets);
+        const QVector<qint64> types = jsonInts(o.value(QLatin1String("type_ids")));
+        QCOMPARE(types.size(), qsizetype(tokens.size()));
+        QVERIFY(std::all_of(types.begin(), types.end(), [](qint64 t) { return t == 0; }));
+    }
+
 private slots:
     void initTestCase() {
         QVERIFY(m_tmp.isValid());
@@ -184,42 +228,42 @@ private slots:
 
     // ------------------------------------------------------------------ 4. tokenize
     void tokenize_data() {
-        QTest::addColumn<QString>("text");
-        QTest::addColumn<QString>("ids");
-        QTest::addColumn<QStringList>("tokens");
-        QTest::addColumn<QString>("offsets");
-        QString error;
-        const QJsonArray vectors =
-            readJsonFile(oraclePath(QStringLiteral("tokenizers/vectors.json")), &error).object().value(QLatin1String("gpt2")).toArray();
-        QVERIFY2(!vectors.isEmpty(), qPrintable(error));
-        int i = 0;
-        for (const QJsonValue& v : vectors) {
-            const QJsonObject e = v.toObject();
-            QStringList offsets;
-            for (const QJsonValue& o : e.value(QLatin1String("offsets")).toArray()) offsets << joinInts(jsonInts(o));
-            QTest::addRow("gpt2/%d", i++) << e.value(QLatin1String("text")).toString()
-                                          << joinInts(jsonInts(e.value(QLatin1String("ids"))))
-                                          << jsonStrings(e.value(QLatin1String("tokens"))) << offsets.join(QLatin1Char(' '));
-        }
+        addTokenizeColumns();
+        addTokenizeRows(QStringLiteral("tokenizers/vectors.json"), QStringLiteral("gpt2"), QStringLiteral("gpt2/model"));
     }
-    void tokenize() {
-        QFETCH(QString, text);
-        QFETCH(QString, ids);
-        QFETCH(QStringList, tokens);
-        QFETCH(QString, offsets);
-        const CliRun run = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), gpt2(), QStringLiteral("--text"), text});
+    void tokenize() { checkTokenize(); }
+
+    // tests/data/oracle/README.md: `attnscope tokenize` must work on a folder holding only a tokenizer.
+    void tokenizeTokenizerOnlyFolder_data() {
+        addTokenizeColumns();
+        for (const char* name : {"split-regex-bpe", "unigram", "wordlevel", "wordpiece-misc", "byte-fallback-bpe"})
+            addTokenizeRows(QStringLiteral("tokenizers-more/vectors.json"), QString::fromLatin1(name),
+                            QStringLiteral("tokenizers-more/") + QString::fromLatin1(name));
+    }
+    void tokenizeTokenizerOnlyFolder() { checkTokenize(); }
+
+    // --text-file: UTF-8 text with tabs, newlines and accents read from a file gives HF's ids.
+    void textFile() {
+        QString error;
+        const QJsonObject c = readJsonFile(oraclePath(QStringLiteral("gpt2/cases.json")), &error)
+                                  .object().value(QLatin1String("cases")).toArray().at(3).toObject();
+        const QString text = c.value(QLatin1String("text")).toString();
+        QVERIFY2(text.contains(QLatin1Char('\n')) && text.contains(QChar(0xe9)), "case 3 is expected to hold newlines and accents");
+        const QString in = m_tmp.filePath(QStringLiteral("input.txt"));
+        QFile f(in);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(text.toUtf8());
+        f.close();
+        const QString out = m_tmp.filePath(QStringLiteral("textfile.safetensors"));
+        const CliRun run = runCli({QStringLiteral("dump"), QStringLiteral("--model"), gpt2(), QStringLiteral("--text-file"), in,
+                                   QStringLiteral("-o"), out});
         QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
-        QJsonParseError pe;
-        const QJsonObject o = QJsonDocument::fromJson(run.out, &pe).object();
-        QVERIFY2(pe.error == QJsonParseError::NoError, qPrintable(pe.errorString()));
-        QCOMPARE(joinInts(jsonInts(o.value(QLatin1String("ids")))), ids);
-        QCOMPARE(jsonStrings(o.value(QLatin1String("tokens"))), tokens);
-        QStringList got;
-        for (const QJsonValue& v : o.value(QLatin1String("offsets")).toArray()) got << joinInts(jsonInts(v));
-        QCOMPARE(got.join(QLatin1Char(' ')), offsets);
-        const QVector<qint64> types = jsonInts(o.value(QLatin1String("type_ids")));
-        QCOMPARE(types.size(), qsizetype(tokens.size()));
-        QVERIFY(std::all_of(types.begin(), types.end(), [](qint64 t) { return t == 0; }));
+        const StFile dump = readSafetensors(out);
+        QVERIFY2(dump.ok(), qPrintable(dump.error));
+        QCOMPARE(joinInts(dump.tensors[QStringLiteral("input_ids")].i64()), joinInts(jsonInts(c.value(QLatin1String("ids")))));
+        const StFile ref = readSafetensors(oraclePath(QStringLiteral("gpt2/") + c.value(QLatin1String("file")).toString()));
+        const double da = maxAbsDiff(dump.tensors[QStringLiteral("attentions")].f32(), ref.tensors[QStringLiteral("attentions")].f32());
+        QVERIFY2(da >= 0 && da <= 1e-5, qPrintable(QStringLiteral("attentions differ by %1").arg(da)));
     }
 
     // ------------------------------------------------------------------ 5. errors
