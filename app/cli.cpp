@@ -1,6 +1,7 @@
 // Argument parsing for the headless commands; all work happens in core/ (and ui/ for figures).
 #include "cli.h"
 
+#include "bench.h"
 #include "dump.h"
 #include "heatmap_export.h"
 #include "hfcache.h"
@@ -44,6 +45,8 @@ const char* kUsage =
     "       attnscope export --model MODEL (--text S | --ids ... | --image F) --layer L --head H\n"
     "                      -o OUT.{png,svg} [--size WxH]\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
+    "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
+    "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
     "MODEL is a checkpoint folder, or `default`.\n";
 
 Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& option) {
@@ -115,6 +118,10 @@ struct InputOptions {
     QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Output file."), QStringLiteral("OUT")};
     QCommandLineOption layer{QStringLiteral("layer"), QStringLiteral("Layer index."), QStringLiteral("L"), QStringLiteral("0")};
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."), QStringLiteral("H"), QStringLiteral("0")};
+    QCommandLineOption tokens{QStringLiteral("tokens"), QStringLiteral("Input lengths to time."), QStringLiteral("LIST"), QStringLiteral("16,64,256,1024")};
+    QCommandLineOption threads{QStringLiteral("threads"), QStringLiteral("Threads for the forward pass."), QStringLiteral("N")};
+    QCommandLineOption repeats{QStringLiteral("repeats"), QStringLiteral("Timed runs per length."), QStringLiteral("K"), QStringLiteral("5")};
+    QCommandLineOption torchJson{QStringLiteral("torch-json"), QStringLiteral("PyTorch timings from tools/bench/torch_gpt2.py --json."), QStringLiteral("FILE")};
     QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Figure size WxH in pixels."), QStringLiteral("WxH"), QStringLiteral("1000x900")};
 };
 
@@ -214,6 +221,41 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
+    auto model = openModel(p, o);
+    if (!model) return fail(model.message());
+    if (p.isSet(o.threads)) {
+        const int n = p.value(o.threads).toInt();
+        if (n < 1 || n > 1024) return fail(QStringLiteral("--threads must be a positive number"));
+        setThreadCount(n);
+    }
+    auto lengths = parseIdList(p.value(o.tokens), QStringLiteral("--tokens"));
+    if (!lengths) return fail(lengths.message());
+    std::map<int, double> torchMs;
+    if (p.isSet(o.torchJson)) {
+        QFile f(p.value(o.torchJson));
+        if (!f.open(QIODevice::ReadOnly)) return fail(QStringLiteral("cannot read %1").arg(f.fileName()));
+        for (const QJsonValue& v : QJsonDocument::fromJson(f.readAll()).array())
+            torchMs[v.toObject().value(QStringLiteral("T")).toInt()] = v.toObject().value(QStringLiteral("ms")).toDouble();
+    }
+    const double peak = measureGemmPeakGflops();
+    std::vector<int> counts(lengths->begin(), lengths->end());
+    auto rows = benchmarkForward(**model, counts, p.value(o.repeats).toInt());
+    if (!rows) return fail(rows.message());
+    std::printf("model %s, %d threads, Eigen SGEMM peak %.1f GFLOP/s\n", qPrintable((*model)->displayName()),
+                threadCount(), peak);
+    std::printf("%6s %12s %12s %7s %9s %8s %10s\n", "T", "attnscope ms", "PyTorch ms", "ratio", "GFLOP/s",
+                "% peak", "peak RSS");
+    for (const BenchRow& r : *rows) {
+        const auto t = torchMs.find(r.tokens);
+        const QString torch = t == torchMs.end() ? QStringLiteral("-") : QString::number(t->second, 'f', 1);
+        const QString ratio = t == torchMs.end() ? QStringLiteral("-") : QString::number(r.medianMs / t->second, 'f', 2);
+        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB\n", r.tokens, r.medianMs, qPrintable(torch),
+                    qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak, r.peakRssMb);
+    }
+    return 0;
+}
+
 int cmdModels() {
     const QString dir = hfHubCacheDir();
     QJsonArray list;
@@ -227,7 +269,7 @@ int cmdModels() {
 
 bool isCliCommand(const QString& word) {
     static const QStringList commands{QStringLiteral("info"), QStringLiteral("tokenize"), QStringLiteral("dump"),
-                                      QStringLiteral("export"), QStringLiteral("models"), QStringLiteral("help"),
+                                      QStringLiteral("export"), QStringLiteral("models"), QStringLiteral("bench"), QStringLiteral("help"),
                                       QStringLiteral("--help"), QStringLiteral("-h"), QStringLiteral("--version")};
     return commands.contains(word);
 }
@@ -245,7 +287,7 @@ int runCli(const QStringList& args) {
     InputOptions o;
     QCommandLineParser p;
     p.addOptions({o.model, o.text, o.textFile, o.pair, o.ids, o.typeIds, o.image, o.pixels, o.output,
-                  o.layer, o.head, o.size});
+                  o.layer, o.head, o.size, o.tokens, o.threads, o.repeats, o.torchJson});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());
@@ -256,6 +298,7 @@ int runCli(const QStringList& args) {
     if (command == QLatin1String("dump")) return cmdDump(p, o);
     if (command == QLatin1String("export")) return cmdExport(p, o);
     if (command == QLatin1String("models")) return cmdModels();
+    if (command == QLatin1String("bench")) return cmdBench(p, o);
     return fail(QStringLiteral("unknown command \"%1\"").arg(command));
 }
 

@@ -7,6 +7,8 @@ namespace attnscope {
 
 using ConstVecMap = Eigen::Map<const Vec>;
 
+static void applyActivationRow(float* p, Eigen::Index n, Activation activation);
+
 Mat Linear::operator()(const Mat& x) const {
     Mat y;
     if (inputMajor)
@@ -85,8 +87,12 @@ Result<LayerNorm> loadRmsNorm(const WeightStore& w, const QString& name, int dim
 }
 
 void applyActivation(Mat& x, Activation activation) {
-    float* p = x.data();
-    const Eigen::Index n = x.size();
+    // Element-wise, so rows are split over the cores for long inputs.
+#pragma omp parallel for if (x.rows() >= 64)
+    for (Eigen::Index r = 0; r < x.rows(); ++r) applyActivationRow(x.row(r).data(), x.cols(), activation);
+}
+
+static void applyActivationRow(float* p, Eigen::Index n, Activation activation) {
     switch (activation) {
     case Activation::GeluTanh: {
         const float c = std::sqrt(2.0f / float(M_PI));
@@ -137,6 +143,9 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     Mat context(T, Eigen::Index(heads) * headDim); // [T, H*d]
     trace.attention.resize(size_t(heads));
     if (keep.scores) trace.scores.resize(size_t(heads));
+    // Heads are independent: one thread per head (Eigen's products inside then run serially),
+    // which also spreads the softmax over all cores. Short inputs stay on one thread.
+#pragma omp parallel for schedule(dynamic) if (T >= 32)
     for (int h = 0; h < heads; ++h) {
         const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
         Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d)

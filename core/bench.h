@@ -1,0 +1,31 @@
+#pragma once
+// Timing of the forward pass with all attention kept, for `attnscope bench`: milliseconds per
+// input length, achieved GFLOP/s, and this machine's measured single-precision GEMM peak.
+#include "result.h"
+#include "session.h"
+
+#include <vector>
+
+namespace attnscope {
+
+struct BenchRow {
+    int tokens = 0;
+    double medianMs = 0;
+    double gflops = 0;     // useful floating-point work / median time
+    double peakRssMb = 0;  // process peak resident set after this row
+};
+
+// Floating-point operations of one forward pass (matrix products only; 2 per multiply-add).
+double forwardFlops(const ModelConfig& config, int tokens);
+
+// Median of `repeats` runs after one warm-up, for each length in `tokenCounts`.
+Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model, const std::vector<int>& tokenCounts,
+                                               int repeats);
+
+// GFLOP/s of a large float32 matrix product on this machine with Eigen (the ceiling).
+double measureGemmPeakGflops();
+
+int threadCount();
+void setThreadCount(int threads);
+
+} // namespace attnscope
