@@ -10,7 +10,9 @@
 #include "session.h"
 
 #include <QCommandLineParser>
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -168,12 +170,25 @@ int cmdInfo(const QCommandLineParser& p, const InputOptions& o) {
 }
 
 int cmdTokenize(const QCommandLineParser& p, const InputOptions& o) {
-    auto model = openModel(p, o);
-    if (!model) return fail(model.message());
+    if (!p.isSet(o.text) && !p.isSet(o.textFile)) return fail(QStringLiteral("tokenize needs --text or --text-file"));
+    if (!p.isSet(o.model)) return fail(QStringLiteral("--model is required (a checkpoint or tokenizer folder, or `default`)"));
+    // A folder holding only tokenizer files is enough here; a checkpoint's tokenizer otherwise.
+    std::shared_ptr<const Tokenizer> tokenizer;
+    std::shared_ptr<const LoadedModel> model;
+    const QString path = p.value(o.model);
+    if (QFileInfo(path).isDir() && !QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json")))) {
+        auto loaded = Tokenizer::fromFolder(path);
+        if (!loaded) return fail(loaded.message());
+        tokenizer = loaded.value();
+    } else {
+        auto opened = LoadedModel::open(path);
+        if (!opened) return fail(opened.message());
+        model = opened.value();
+    }
     auto text = inputText(p, o);
     if (!text) return fail(text.message());
-    if (!p.isSet(o.text) && !p.isSet(o.textFile)) return fail(QStringLiteral("tokenize needs --text or --text-file"));
-    auto encoding = (*model)->tokenize(*text, p.isSet(o.pair) ? std::optional<QString>(p.value(o.pair)) : std::nullopt);
+    const std::optional<QString> pair = p.isSet(o.pair) ? std::optional<QString>(p.value(o.pair)) : std::nullopt;
+    auto encoding = tokenizer ? tokenizer->encode(*text, pair) : model->tokenize(*text, pair);
     if (!encoding) return fail(encoding.message());
     printJson(encodingJson(*encoding));
     return 0;

@@ -115,7 +115,7 @@ static void applyActivationRow(float* p, Eigen::Index n, Activation activation) 
     }
 }
 
-void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta) {
+void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, int firstPosition) {
     const int half = rotaryDim / 2;
     // inv_freq[i] = theta^(-2i / rotaryDim), angle = position * inv_freq, in float32 as HF does.
     std::vector<float> invFreq(static_cast<size_t>(half));
@@ -123,7 +123,7 @@ void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta) {
         invFreq[size_t(i)] = float(1.0 / std::pow(theta, double(2 * i) / double(rotaryDim)));
     for (Eigen::Index t = 0; t < x.rows(); ++t) {
         for (int i = 0; i < half; ++i) {
-            const float angle = float(t) * invFreq[size_t(i)];
+            const float angle = float(t + firstPosition) * invFreq[size_t(i)];
             const float c = std::cos(angle), s = std::sin(angle);
             for (int h = 0; h < nHeads; ++h) {
                 float* head = x.row(t).data() + h * headDim;
@@ -136,28 +136,36 @@ void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta) {
 }
 
 Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int kvHeads,
-                       int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep) {
-    const Eigen::Index T = q.rows();
+                       int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep,
+                       const LayerTrace* earlier) {
+    const Eigen::Index T = k.rows(), Tq = q.rows(), P = T - Tq; // P rows come from `earlier`
     const float scale = 1.0f / std::sqrt(float(headDim));
     const float minusInf = -std::numeric_limits<float>::infinity();
-    Mat context(T, Eigen::Index(heads) * headDim); // [T, H*d]
+    Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
     trace.attention.resize(size_t(heads));
     if (keep.scores) trace.scores.resize(size_t(heads));
     // Heads are independent: one thread per head (Eigen's products inside then run serially),
     // which also spreads the softmax over all cores. Short inputs stay on one thread.
-#pragma omp parallel for schedule(dynamic) if (T >= 32)
+#pragma omp parallel for schedule(dynamic) if (Tq * T >= 1024)
     for (int h = 0; h < heads; ++h) {
         const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
-        Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d)
-        scores.noalias() = q.middleCols(h * headDim, headDim) *
-                           k.middleCols(kvh * headDim, headDim).transpose();
-        scores *= scale;
-        if (causal)
-            for (Eigen::Index i = 0; i < T; ++i)
-                for (Eigen::Index j = i + 1; j < T; ++j) scores(i, j) = minusInf;
+        Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d); rows < P reused
+        scores.bottomRows(Tq).noalias() = q.middleCols(h * headDim, headDim) *
+                                          k.middleCols(kvh * headDim, headDim).transpose();
+        scores.bottomRows(Tq) *= scale;
         Mat probs(T, T);
-        for (Eigen::Index i = 0; i < T; ++i) {
+        if (P > 0) {
+            probs.topRows(P).setZero();
+            probs.topLeftCorner(P, P) = earlier->attention[size_t(h)].topLeftCorner(P, P);
+            if (keep.scores) {
+                scores.topRows(P).setConstant(minusInf);
+                if (!earlier->scores.empty())
+                    scores.topLeftCorner(P, P) = earlier->scores[size_t(h)].topLeftCorner(P, P);
+            }
+        }
+        for (Eigen::Index i = P; i < T; ++i) {
             const Eigen::Index visible = causal ? i + 1 : T;
+            for (Eigen::Index j = visible; j < T; ++j) scores(i, j) = minusInf;
             const float rowMax = scores.row(i).head(visible).maxCoeff();
             float sum = 0;
             for (Eigen::Index j = 0; j < visible; ++j) {
@@ -169,11 +177,20 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
             for (Eigen::Index j = 0; j < visible; ++j) probs(i, j) *= inv;
             for (Eigen::Index j = visible; j < T; ++j) probs(i, j) = 0.0f;
         }
-        context.middleCols(h * headDim, headDim).noalias() = probs * v.middleCols(kvh * headDim, headDim);
+        context.middleCols(h * headDim, headDim).noalias() =
+            probs.bottomRows(Tq) * v.middleCols(kvh * headDim, headDim);
         trace.attention[size_t(h)] = std::move(probs);
         if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
     }
     return context;
+}
+
+Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows) {
+    if (prefixRows <= 0 || !earlier) return std::move(rows);
+    Mat full(prefixRows + rows.rows(), rows.cols());
+    full.topRows(prefixRows) = earlier->topRows(prefixRows);
+    full.bottomRows(rows.rows()) = rows;
+    return full;
 }
 
 Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids) {
@@ -184,13 +201,13 @@ Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids) {
 }
 
 void keepLayer(LayerTrace& trace, const KeepOptions& keep, Mat&& q, Mat&& k, Mat&& v,
-               const Mat& hidden) {
+               const Mat& hidden, const LayerTrace* earlier, int prefixRows) {
     if (keep.qkv) {
-        trace.q = std::move(q);
+        trace.q = withPrefix(earlier ? &earlier->q : nullptr, prefixRows, std::move(q));
         trace.k = std::move(k);
         trace.v = std::move(v);
     }
-    if (keep.hiddenStates) trace.hidden = hidden;
+    if (keep.hiddenStates) trace.hidden = withPrefix(earlier ? &earlier->hidden : nullptr, prefixRows, Mat(hidden));
 }
 
 } // namespace attnscope

@@ -37,13 +37,19 @@ Result<LayerNorm> loadRmsNorm(const WeightStore& w, const QString& name, int dim
 void applyActivation(Mat& x, Activation activation);
 
 // Rotary position embedding (rotate-half layout, as HF applies it) on the first `rotaryDim`
-// dimensions of each head of x [T, n*d], for positions 0..T-1.
-void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta);
+// dimensions of each head of x [T, n*d], for positions firstPosition..firstPosition+T-1.
+void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, int firstPosition = 0);
 
-// Scaled dot-product attention for all heads. q [T, H*d], k and v [T, KV*d].
-// Fills trace.attention (and trace.scores when kept); returns the context [T, H*d].
+// Scaled dot-product attention for all heads. q [Tq, H*d] holds the last Tq of the T query
+// positions, k and v [T, KV*d] all of them. Fills trace.attention (and trace.scores when kept)
+// as full [T, T] matrices, taking the first T - Tq rows from `earlier`; returns the context
+// [Tq, H*d] of the new rows.
 Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int kvHeads,
-                       int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep);
+                       int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep,
+                       const LayerTrace* earlier = nullptr);
+
+// [earlier rows 0..P) ; rows] — the full matrix when a prefix was reused, else `rows` as is.
+Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows);
 
 // Token embedding lookup: rows of table [V, D] -> [T, D]. Ids must be checked first.
 Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids);
@@ -54,8 +60,9 @@ inline bool reportProgress(const ProgressCallback& progress, int done, int total
 }
 inline Error cancelledError() { return Error{QStringLiteral("cancelled")}; }
 
-// Stores the per-layer activations that the caller asked to keep.
+// Stores the per-layer activations that the caller asked to keep. q and hidden hold the new
+// rows only (completed from `earlier`), k and v all rows.
 void keepLayer(LayerTrace& trace, const KeepOptions& keep, Mat&& q, Mat&& k, Mat&& v,
-               const Mat& hidden);
+               const Mat& hidden, const LayerTrace* earlier = nullptr, int prefixRows = 0);
 
 } // namespace attnscope

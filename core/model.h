@@ -9,10 +9,19 @@
 
 namespace attnscope {
 
+// The first `rows` tokens are the same as in an earlier pass that kept Q/K/V and hidden
+// states: a causal model then computes only the rows after them (typing at the end of a text).
+struct PrefixReuse {
+    const ForwardResult* earlier = nullptr;
+    int rows = 0;
+    const LayerTrace* layer(size_t l) const { return rows > 0 ? &earlier->layers[l] : nullptr; }
+};
+
 struct ModelInput {
     std::vector<int64_t> ids;     // [T] token ids (text models)
     std::vector<int64_t> typeIds; // [T] segment ids, empty = all zero
     const Tensor* pixels = nullptr; // [3, H, W] (image models)
+    PrefixReuse prefix;           // honoured by causal families only
 };
 
 class Model {

@@ -63,6 +63,25 @@ Result<Encoding> LoadedModel::tokenize(const QString& text, const std::optional<
     return m_tokenizer->encode(text, pair);
 }
 
+// How many leading tokens of `ids` an earlier analysis already computed, usable only when
+// the model is causal (later tokens cannot change earlier rows) and the earlier pass kept
+// everything this request wants back, plus keys and values.
+PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request, const std::vector<int64_t>& ids) const {
+    const Analysis* earlier = request.previous.get();
+    if (!earlier || earlier->producedBy != this || !m_config.causal || ids.size() < 2) return {};
+    const ForwardResult& f = earlier->forward;
+    if (f.layers.empty() || f.layers[0].k.rows() == 0) return {};
+    const KeepOptions& keep = request.keep;
+    if ((keep.qkv && f.layers[0].q.rows() == 0) || (keep.scores && f.layers[0].scores.empty()) ||
+        (keep.hiddenStates && (f.layers[0].hidden.rows() == 0 || f.embeddings.rows() == 0)))
+        return {};
+    const std::vector<int64_t>& before = earlier->encoding.ids;
+    size_t shared = 0;
+    while (shared < before.size() && shared < ids.size() && before[shared] == ids[shared]) ++shared;
+    shared = std::min({shared, ids.size() - 1, size_t(f.layers[0].k.rows())}); // always run >= 1 row
+    return PrefixReuse{&f, int(shared)};
+}
+
 Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const ProgressCallback& progress) const {
     Analysis analysis;
     analysis.text = request.text;
@@ -106,6 +125,9 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const Prog
             analysis.displayTokens << (m_tokenizer ? m_tokenizer->displayToken(t) : t);
     }
 
+    input.prefix = reusablePrefix(request, input.ids);
+    analysis.reusedTokens = input.prefix.rows;
+    analysis.producedBy = this;
     ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
 
     if (m_config.modality == Modality::Image) { // tokens are [CLS] then patches, row-major

@@ -17,6 +17,7 @@
 namespace attnscope {
 
 class Model;
+struct PrefixReuse;
 
 // What to keep from a forward pass. Attention probabilities are always kept.
 struct KeepOptions {
@@ -47,6 +48,8 @@ struct ForwardResult {
     Tensor attentionTensor() const;
 };
 
+struct Analysis;
+
 struct AnalysisRequest {
     QString text;                       // used when ids and pixels are empty
     std::optional<QString> pair;        // second sentence (BERT-style pairs)
@@ -54,6 +57,10 @@ struct AnalysisRequest {
     std::vector<int64_t> typeIds;       // with explicit ids; empty = all zero
     Tensor pixelValues;                 // [3, H, W] normalised, image models
     KeepOptions keep;
+    // An earlier analysis by the same model (e.g. before the last keystroke). For causal
+    // models the tokens it shares at the start are not recomputed: their keys and values are
+    // reused and only the rows after them run. The result is the same as a full pass.
+    std::shared_ptr<const Analysis> previous;
 };
 
 struct Analysis {
@@ -61,6 +68,8 @@ struct Analysis {
     Encoding encoding;          // ids, tokens, offsets (code points into text), type ids
     QStringList displayTokens;  // readable token strings for labels
     int truncatedTokens = 0;    // tokens dropped to fit max_positions (0 = none)
+    int reusedTokens = 0;       // leading tokens taken from AnalysisRequest::previous
+    const void* producedBy = nullptr; // the LoadedModel that computed it
     ForwardResult forward;
 
     int tokenCount() const { return encoding.size(); }
@@ -89,6 +98,7 @@ public:
 
 private:
     LoadedModel() = default;
+    PrefixReuse reusablePrefix(const AnalysisRequest& request, const std::vector<int64_t>& ids) const;
     QString m_path;
     ModelConfig m_config;
     std::shared_ptr<const Tokenizer> m_tokenizer;

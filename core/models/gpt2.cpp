@@ -27,26 +27,30 @@ public:
                                   const ProgressCallback& progress) const override {
         if (auto s = checkTokens(config, input); !s) return s.error();
         const int D = config.hidden, H = config.heads;
-        const Eigen::Index T = Eigen::Index(input.ids.size());
+        const int T = int(input.ids.size()), P = input.prefix.rows; // rows [0, P) are reused
+        const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
-        // x [T, D] = wte[ids] + wpe[0..T)
-        Mat x = gatherRows(tokenEmbedding, input.ids) + positionEmbedding.matrix().topRows(T);
-        if (keep.hiddenStates) result.embeddings = x;
+        // x [T-P, D] = wte[ids] + wpe[P..T)
+        Mat x = gatherRows(tokenEmbedding, newIds) + positionEmbedding.matrix().middleRows(P, T - P);
+        if (keep.hiddenStates) result.embeddings = withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const Gpt2Block& b = blocks[l];
             LayerTrace& trace = result.layers[l];
-            const Mat qkv = b.qkv(b.ln1(x)); // [T, 3D] = [Q | K | V]
-            Mat q = qkv.leftCols(D), k = qkv.middleCols(D, D), v = qkv.rightCols(D);
-            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, true, trace, keep);
+            const LayerTrace* earlier = input.prefix.layer(l);
+            const Mat qkv = b.qkv(b.ln1(x)); // [T-P, 3D] = [Q | K | V]
+            Mat q = qkv.leftCols(D);
+            Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, qkv.middleCols(D, D)); // [T, D]
+            Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, qkv.rightCols(D));     // [T, D]
+            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, true, trace, keep, earlier);
             x += b.attnOut(context);
             Mat hiddenMlp = b.fc(b.ln2(x)); // [T, 4D]
             applyActivation(hiddenMlp, config.activation);
             x += b.proj(hiddenMlp);
-            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x);
+            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
-        result.lastHiddenState = finalNorm(x);
+        result.lastHiddenState = withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
         return result;
     }
 };

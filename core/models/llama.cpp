@@ -29,29 +29,33 @@ public:
                                   const ProgressCallback& progress) const override {
         if (auto s = checkTokens(config, input); !s) return s.error();
         const int H = config.heads, KV = config.kvHeads, d = config.headDim;
+        const int P = input.prefix.rows; // rows [0, P) are reused from an earlier pass
+        const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
-        Mat x = gatherRows(tokenEmbedding, input.ids); // [T, D]
-        if (keep.hiddenStates) result.embeddings = x;
+        Mat x = gatherRows(tokenEmbedding, newIds); // [T-P, D]
+        if (keep.hiddenStates) result.embeddings = withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const LlamaBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
+            const LayerTrace* earlier = input.prefix.layer(l);
             const Mat normed = b.attnNorm(x);
-            Mat q = b.q(normed); // [T, H*d]
-            Mat k = b.k(normed); // [T, KV*d]
-            Mat v = b.v(normed); // [T, KV*d]
-            applyRotary(q, H, d, d, config.ropeTheta);
-            applyRotary(k, KV, d, d, config.ropeTheta);
-            const Mat context = multiHeadAttention(q, k, v, H, KV, d, true, trace, keep);
+            Mat q = b.q(normed);    // [T-P, H*d]
+            Mat kNew = b.k(normed); // [T-P, KV*d]
+            applyRotary(q, H, d, d, config.ropeTheta, P);
+            applyRotary(kNew, KV, d, d, config.ropeTheta, P);
+            Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(kNew)); // [T, KV*d]
+            Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, b.v(normed));    // [T, KV*d]
+            const Mat context = multiHeadAttention(q, k, v, H, KV, d, true, trace, keep, earlier);
             x += b.o(context);
             const Mat normed2 = b.mlpNorm(x);
             Mat gate = b.gate(normed2); // [T, I]
             applyActivation(gate, config.activation);
             x += b.down(gate.cwiseProduct(b.up(normed2)));
-            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x);
+            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
-        result.lastHiddenState = finalNorm(x);
+        result.lastHiddenState = withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
         return result;
     }
 };

@@ -26,25 +26,30 @@ public:
                                   const ProgressCallback& progress) const override {
         if (auto s = checkTokens(config, input); !s) return s.error();
         const int H = config.heads, d = config.headDim;
-        const Eigen::Index T = Eigen::Index(input.ids.size());
         const int rotaryDim = int(double(d) * config.rotaryFraction);
+        const int P = input.prefix.rows; // rows [0, P) are reused from an earlier pass
+        const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
-        Mat x = gatherRows(tokenEmbedding, input.ids); // [T, D]
-        if (keep.hiddenStates) result.embeddings = x;
+        Mat x = gatherRows(tokenEmbedding, newIds); // [T-P, D]
+        if (keep.hiddenStates) result.embeddings = withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const NeoXBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
-            const Mat fused = b.qkv(b.attnNorm(x)); // [T, H*3*d]
-            Mat q(T, H * d), k(T, H * d), v(T, H * d);
+            const LayerTrace* earlier = input.prefix.layer(l);
+            const Mat fused = b.qkv(b.attnNorm(x)); // [T-P, H*3*d]
+            const Eigen::Index rows = fused.rows();
+            Mat q(rows, H * d), k(rows, H * d), v(rows, H * d);
             for (int h = 0; h < H; ++h) { // split the per-head (q, k, v) groups
                 q.middleCols(h * d, d) = fused.middleCols((3 * h + 0) * d, d);
                 k.middleCols(h * d, d) = fused.middleCols((3 * h + 1) * d, d);
                 v.middleCols(h * d, d) = fused.middleCols((3 * h + 2) * d, d);
             }
-            applyRotary(q, H, d, rotaryDim, config.ropeTheta);
-            applyRotary(k, H, d, rotaryDim, config.ropeTheta);
-            const Mat context = multiHeadAttention(q, k, v, H, H, d, true, trace, keep);
+            applyRotary(q, H, d, rotaryDim, config.ropeTheta, P);
+            applyRotary(k, H, d, rotaryDim, config.ropeTheta, P);
+            k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(k)); // [T, H*d]
+            v = withPrefix(earlier ? &earlier->v : nullptr, P, std::move(v));
+            const Mat context = multiHeadAttention(q, k, v, H, H, d, true, trace, keep, earlier);
             const Mat attnOut = b.dense(context);
             auto mlp = [&](const Mat& in) {
                 Mat inner = b.fcIn(b.mlpNorm(in)); // [T, I]
@@ -58,10 +63,10 @@ public:
                 x += attnOut;
                 x += mlp(x);
             }
-            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x);
+            keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
-        result.lastHiddenState = finalNorm(x);
+        result.lastHiddenState = withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
         return result;
     }
 };

@@ -66,7 +66,9 @@ private:
             QTest::addRow("%s/%d", qPrintable(key), i++)
                 << oraclePath(folder) << e.value(QLatin1String("text")).toString()
                 << joinInts(jsonInts(e.value(QLatin1String("ids")))) << jsonStrings(e.value(QLatin1String("tokens")))
-                << offsets.join(QLatin1Char(' '));
+                << offsets.join(QLatin1Char(' '))
+                << e.value(QLatin1String("text_pair")).toString(e.value(QLatin1String("pair")).toString())
+                << (e.contains(QLatin1String("type_ids")) ? joinInts(jsonInts(e.value(QLatin1String("type_ids")))) : QString());
         }
     }
     static void addTokenizeColumns() {
@@ -75,6 +77,8 @@ private:
         QTest::addColumn<QString>("ids");
         QTest::addColumn<QStringList>("tokens");
         QTest::addColumn<QString>("offsets");
+        QTest::addColumn<QString>("pair");     // empty: a single sequence
+        QTest::addColumn<QString>("typeIds");  // empty: all zero expected
     }
     static void checkTokenize() {
         QFETCH(QString, model);
@@ -82,7 +86,11 @@ private:
         QFETCH(QString, ids);
         QFETCH(QStringList, tokens);
         QFETCH(QString, offsets);
-        const CliRun run = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), model, QStringLiteral("--text"), text});
+        QFETCH(QString, pair);
+        QFETCH(QString, typeIds);
+        QStringList args{QStringLiteral("tokenize"), QStringLiteral("--model"), model, QStringLiteral("--text"), text};
+        if (!pair.isEmpty()) args << QStringLiteral("--pair") << pair;
+        const CliRun run = runCli(args);
         QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
         QJsonParseError pe;
         const QJsonObject o = QJsonDocument::fromJson(run.out, &pe).object();
@@ -94,7 +102,10 @@ private:
         QCOMPARE(got.join(QLatin1Char(' ')), offsets);
         const QVector<qint64> types = jsonInts(o.value(QLatin1String("type_ids")));
         QCOMPARE(types.size(), qsizetype(tokens.size()));
-        QVERIFY(std::all_of(types.begin(), types.end(), [](qint64 t) { return t == 0; }));
+        if (typeIds.isEmpty())
+            QVERIFY(std::all_of(types.begin(), types.end(), [](qint64 t) { return t == 0; }));
+        else
+            QCOMPARE(joinInts(types), typeIds);
     }
 
 private slots:

@@ -153,6 +153,67 @@ private slots:
         QCOMPARE(p(3, 4), 0.0f); // causal
     }
 
+    // Typing at the end: a causal model reuses the shared prefix and gets the same numbers.
+    void prefixReuseEqualsFullPass_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<int>("keptTokens");
+        for (const char* family : {"gpt2", "llama", "qwen2", "gpt_neox"}) {
+            QTest::newRow(qPrintable(QStringLiteral("%1 edit at end").arg(family))) << QString(family) << 9;
+            QTest::newRow(qPrintable(QStringLiteral("%1 edit in middle").arg(family))) << QString(family) << 3;
+            QTest::newRow(qPrintable(QStringLiteral("%1 no change").arg(family))) << QString(family) << 12;
+        }
+    }
+    void prefixReuseEqualsFullPass() {
+        QFETCH(QString, family);
+        QFETCH(int, keptTokens);
+        auto model = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        QVERIFY(model.ok());
+        AnalysisRequest first;
+        first.ids = {11, 22, 33, 44, 55, 66, 77, 88, 99, 111, 122, 133};
+        auto before = (*model)->analyze(first);
+        QVERIFY(before.ok());
+        QCOMPARE(before->reusedTokens, 0);
+
+        AnalysisRequest edited;
+        edited.ids.assign(first.ids.begin(), first.ids.begin() + keptTokens);
+        for (int64_t id : {500, 600, 700}) edited.ids.push_back(id);
+        if (keptTokens == 12) edited.ids = first.ids;
+        auto full = (*model)->analyze(edited);
+        edited.previous = std::make_shared<const Analysis>(std::move(before.value()));
+        auto incremental = (*model)->analyze(edited);
+        QVERIFY(full.ok() && incremental.ok());
+        QCOMPARE(incremental->reusedTokens, std::min(keptTokens, int(edited.ids.size()) - 1));
+
+        const Tensor a = full->forward.attentionTensor(), b = incremental->forward.attentionTensor();
+        QCOMPARE(a.shape, b.shape);
+        QVERIFY(maxAbsDiff(a.data.data(), b.data.data(), a.numel()) <= 1e-6);
+        const Mat &x = full->forward.lastHiddenState, &y = incremental->forward.lastHiddenState;
+        QCOMPARE(x.rows(), y.rows());
+        QVERIFY(relDiff(y.data(), x.data(), x.size()) <= 1e-6);
+        for (size_t l = 0; l < full->forward.layers.size(); ++l) {
+            const LayerTrace &f = full->forward.layers[l], &g = incremental->forward.layers[l];
+            QVERIFY(relDiff(g.k.data(), f.k.data(), f.k.size()) <= 1e-6);
+            QVERIFY(relDiff(g.q.data(), f.q.data(), f.q.size()) <= 1e-6);
+            QVERIFY(relDiff(g.hidden.data(), f.hidden.data(), f.hidden.size()) <= 1e-6);
+            QCOMPARE(g.scores[0].rows(), f.scores[0].rows());
+            QCOMPARE(g.scores[1](1, 0), f.scores[1](1, 0));
+        }
+    }
+
+    void prefixReuseIgnoredForBidirectionalModels() {
+        auto model = LoadedModel::open(kOracle + QStringLiteral("bert/model"));
+        QVERIFY(model.ok());
+        AnalysisRequest request;
+        request.ids = {2, 50, 60, 70, 3};
+        auto before = (*model)->analyze(request);
+        QVERIFY(before.ok());
+        request.previous = std::make_shared<const Analysis>(std::move(before.value()));
+        request.ids.push_back(80);
+        auto after = (*model)->analyze(request);
+        QVERIFY(after.ok());
+        QCOMPARE(after->reusedTokens, 0);
+    }
+
     void keepLessSavesMemory() {
         auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
         QVERIFY(model.ok());
