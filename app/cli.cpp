@@ -254,19 +254,21 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
             torchMs[v.toObject().value(QStringLiteral("T")).toInt()] = v.toObject().value(QStringLiteral("ms")).toDouble();
     }
     const double peak = measureGemmPeakGflops();
+    auto openMs = benchmarkOpen(p.value(o.model), 5);
+    if (!openMs) return fail(openMs.message());
     std::vector<int> counts(lengths->begin(), lengths->end());
     auto rows = benchmarkForward(**model, counts, p.value(o.repeats).toInt());
     if (!rows) return fail(rows.message());
-    std::printf("model %s, %d threads, Eigen SGEMM peak %.1f GFLOP/s\n", qPrintable((*model)->displayName()),
-                threadCount(), peak);
-    std::printf("%6s %12s %12s %7s %9s %8s %10s\n", "T", "attnscope ms", "PyTorch ms", "ratio", "GFLOP/s",
-                "% peak", "peak RSS");
+    std::printf("model %s, %d threads, Eigen SGEMM peak %.1f GFLOP/s, model open %.1f ms\n",
+                qPrintable((*model)->displayName()), threadCount(), peak, *openMs);
+    std::printf("%6s %12s %12s %7s %9s %8s %10s %10s\n", "T", "attnscope ms", "PyTorch ms", "ratio", "GFLOP/s",
+                "% peak", "peak RSS", "edit ms");
     for (const BenchRow& r : *rows) {
         const auto t = torchMs.find(r.tokens);
         const QString torch = t == torchMs.end() ? QStringLiteral("-") : QString::number(t->second, 'f', 1);
         const QString ratio = t == torchMs.end() ? QStringLiteral("-") : QString::number(r.medianMs / t->second, 'f', 2);
-        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB\n", r.tokens, r.medianMs, qPrintable(torch),
-                    qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak, r.peakRssMb);
+        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB %10.1f\n", r.tokens, r.medianMs, qPrintable(torch),
+                    qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak, r.peakRssMb, r.editMs);
     }
     return 0;
 }

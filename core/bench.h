@@ -13,6 +13,7 @@ struct BenchRow {
     double medianMs = 0;
     double gflops = 0;     // useful floating-point work / median time
     double peakRssMb = 0;  // process peak resident set after this row
+    double editMs = 0;     // causal models: last token changed, earlier ones reused (0 = n/a)
 };
 
 // Floating-point operations of one forward pass (matrix products only; 2 per multiply-add).
@@ -21,6 +22,9 @@ double forwardFlops(const ModelConfig& config, int tokens);
 // Median of `repeats` runs after one warm-up, for each length in `tokenCounts`.
 Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model, const std::vector<int>& tokenCounts,
                                                int repeats);
+
+// Milliseconds to open a checkpoint folder (median of `repeats`, warm file cache).
+Result<double> benchmarkOpen(const QString& path, int repeats);
 
 // GFLOP/s of a large float32 matrix product on this machine with Eigen (the ceiling).
 double measureGemmPeakGflops();
