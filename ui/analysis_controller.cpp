@@ -8,7 +8,7 @@ namespace attnscope {
 
 struct AnalysisController::JobResult {
     std::optional<Result<Analysis>> result;
-    qint64 elapsedMs = 0;
+    double elapsedMs = 0;
 };
 
 AnalysisController::AnalysisController(QObject* parent)
@@ -105,7 +105,7 @@ void AnalysisController::startPending() {
             request.keep.hiddenStates = false;
             job->result.emplace(model->analyze(request, [current, id](int, int) { return current->load() == id; }));
         }
-        job->elapsedMs = timer.elapsed();
+        job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
         QMetaObject::invokeMethod(this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
     }));
 }

@@ -35,7 +35,7 @@ public:
     bool isLoadingModel() const { return m_loadingModel; }
     quint64 latestRequestId() const { return m_latestId; }
     quint64 lastDeliveredId() const { return m_deliveredId; }
-    qint64 lastElapsedMs() const { return m_elapsedMs; }    // compute time of the last delivered result
+    double lastElapsedMs() const { return m_elapsedMs; }    // compute time of the last delivered result
     QString lastText() const { return m_lastText; }
     int completedJobs() const { return m_completedJobs; }   // finished or cancelled, stale included
     int droppedResults() const { return m_droppedResults; } // stale results not delivered
@@ -78,7 +78,7 @@ private:
     quint64 m_latestId = 0;
     quint64 m_deliveredId = 0;
     quint64 m_latestLoadId = 0;
-    qint64 m_elapsedMs = 0;
+    double m_elapsedMs = 0;
     int m_completedJobs = 0;
     int m_droppedResults = 0;
     // Read by the running job's ProgressCallback: it stops when this moves past its own id.

@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QPlainTextEdit>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QVBoxLayout>
@@ -98,7 +99,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenStrip->setTextFormat(Qt::RichText);
     m_tokenStrip->setWordWrap(true);
     m_tokenStrip->setToolTip(tr("Tokens; hovering the heatmap marks the query (orange) and key (blue) token."));
-    layout->addWidget(m_tokenStrip);
+    // The strip scrolls after three lines so that long texts do not squeeze the heatmap.
+    m_tokenScroll = new QScrollArea;
+    m_tokenScroll->setObjectName(QStringLiteral("tokenStripArea"));
+    m_tokenScroll->setWidget(m_tokenStrip);
+    m_tokenScroll->setWidgetResizable(true);
+    m_tokenScroll->setFrameShape(QFrame::NoFrame);
+    m_tokenScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_tokenScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    m_tokenScroll->hide();
+    layout->addWidget(m_tokenScroll);
 
     m_errorBanner = makeBanner(QStringLiteral("errorBanner"),
                                QStringLiteral("QLabel { background: #c62828; color: white; padding: 6px 10px;"
@@ -126,6 +136,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_timeLabel = new QLabel;
     m_timeLabel->setObjectName(QStringLiteral("timeLabel"));
     statusBar()->addWidget(m_hoverLabel, 1);
+    for (QLabel* l : {m_modelLabel, m_tokensLabel, m_timeLabel})
+        l->setStyleSheet(QStringLiteral("QLabel { border-left: 1px solid #bbb; padding: 0 8px; }"));
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_tokensLabel);
     statusBar()->addPermanentWidget(m_timeLabel);
@@ -163,7 +175,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() = default;
 
-void MainWindow::openModel(const QString& path) { m_controller->openModel(path); }
+void MainWindow::openModel(const QString& path) {
+    m_controller->openModel(path.isEmpty() ? QStringLiteral("default") : path);
+}
 
 void MainWindow::setText(const QString& text) {
     if (m_text->toPlainText() == text) {
@@ -192,6 +206,7 @@ void MainWindow::onTextEdited() {
         m_analysis.reset();
         m_heatmap->clear(tr("Type some text above to see how its tokens attend to each other."));
         m_tokenStrip->clear();
+        m_tokenScroll->hide();
         m_tokensLabel->clear();
         m_timeLabel->clear();
         m_truncated->hide();
@@ -209,10 +224,10 @@ void MainWindow::onModelLoading(const QString& path) {
 void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     if (!model) return;
     const ModelConfig& c = model->config();
-    m_modelLabel->setText(tr("%1 · %2 · %3 layers × %4 heads")
-                              .arg(model->displayName(), familyName(c.family))
-                              .arg(c.layers)
-                              .arg(c.heads));
+    const QString name = model->displayName();
+    const QString family = familyName(c.family);
+    const QString who = name.compare(family, Qt::CaseInsensitive) == 0 ? name : name + QStringLiteral(" · ") + family;
+    m_modelLabel->setText(tr("%1 · %2 layers × %3 heads").arg(who).arg(c.layers).arg(c.heads));
     m_modelLabel->setToolTip(model->path());
     setWindowTitle(tr("attnscope — %1").arg(model->displayName()));
     updateSelectorRanges(c.layers, c.heads);
@@ -234,8 +249,9 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     const int heads = layers > 0 ? int(m_analysis->forward.layers[0].attention.size()) : 0;
     updateSelectorRanges(layers, heads);
     const int t = m_analysis->tokenCount();
-    m_tokensLabel->setText(tr("%n token(s)", nullptr, t));
-    m_timeLabel->setText(tr("%1 ms").arg(m_controller->lastElapsedMs()));
+    m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
+    const double ms = m_controller->lastElapsedMs();
+    m_timeLabel->setText(tr("%1 ms").arg(ms, 0, 'f', ms < 10 ? 1 : 0));
     if (m_analysis->truncatedTokens > 0) {
         m_truncated->setText(tr("The text is longer than the model's %1-token window: the last %2 token(s) were "
                                 "dropped and are not shown.")
@@ -280,8 +296,10 @@ void MainWindow::onHover(int row, int column) { updateTokenStrip(row, column); }
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     if (!m_analysis || m_analysis->tokenCount() == 0) {
         m_tokenStrip->clear();
+        m_tokenScroll->hide();
         return;
     }
+    m_tokenScroll->show();
     const QStringList& labels = m_heatmap->renderer().rowLabels();
     QString html = QStringLiteral("<div style='line-height: 140%;'>");
     const int t = m_analysis->tokenCount();
@@ -300,6 +318,21 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     }
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);
+    adjustTokenStripHeight();
+}
+
+void MainWindow::adjustTokenStripHeight() {
+    if (!m_tokenScroll->isVisible() && m_tokenStrip->text().isEmpty()) return;
+    const int maxHeight = int(QFontMetrics(m_tokenStrip->font()).lineSpacing() * 1.45 * 3) + 12;
+    // The strip spans the same column as the heatmap (the scroll area may not be laid out yet).
+    const int width = std::max(100, m_heatmap->width() - 20);
+    const int content = m_tokenStrip->heightForWidth(width);
+    m_tokenScroll->setFixedHeight(std::clamp(content > 0 ? content : m_tokenStrip->sizeHint().height(), 10, maxHeight));
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+    QMainWindow::resizeEvent(event);
+    adjustTokenStripHeight();
 }
 
 void MainWindow::onError(const QString& message) { showError(message); }

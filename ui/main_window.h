@@ -12,6 +12,7 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QPlainTextEdit;
+class QScrollArea;
 class QSpinBox;
 
 namespace attnscope {
@@ -54,7 +55,11 @@ private slots:
     void refreshHeatmap();
     void refreshOptions();
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
+    void adjustTokenStripHeight();
     void showError(const QString& message);
     void hideError();
     void updateTokenStrip(int queryToken, int keyToken);
@@ -71,6 +76,7 @@ private:
     QLabel* m_errorBanner = nullptr;
     QLabel* m_truncated = nullptr;
     QLabel* m_tokenStrip = nullptr;
+    QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_tokensLabel = nullptr;

@@ -156,6 +156,7 @@ void TestMainWindow::hoverShowsValue() {
     auto w = readyWindow();
     QVERIFY(w->analysis() && !w->controller()->isBusy());
     QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+    QTest::qWait(100); // let the layout settle (the token strip sizes itself to its text)
     auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
     auto* hover = w->findChild<QLabel*>(QStringLiteral("hoverLabel"));
     QSignalSpy hovered(heatmap, &HeatmapWidget::cellHovered);

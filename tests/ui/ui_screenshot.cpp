@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const QString out = args[1];
-    const QString model = args.size() > 2 ? args[2] : QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model");
+    const QString model = args.size() > 2 && !args[2].isEmpty() ? args[2] : QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model");
     MainWindow w;
     w.openModel(model);
     if (args.size() > 3) w.setText(args[3]);
