@@ -1,5 +1,6 @@
 #include "heatmap_widget.h"
 
+#include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
@@ -8,6 +9,7 @@ namespace attnscope {
 
 HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
     setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus);
     setAttribute(Qt::WA_OpaquePaintEvent);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
     setMinimumSize(minimumSizeHint());
@@ -19,6 +21,7 @@ void HeatmapWidget::setData(const Mat& matrix, const QStringList& rowLabels,
     m_renderer.setRowLabels(rowLabels);
     m_renderer.setColumnLabels(columnLabels);
     m_renderer.setTitle(title);
+    m_hitLayoutValid = false;
     m_placeholder.clear();
     // Keep the hover on the same cell when it still exists (switching heads under the mouse).
     if (m_hovered.isValid() && (m_hovered.row >= matrix.rows() || m_hovered.column >= matrix.cols()))
@@ -34,6 +37,7 @@ void HeatmapWidget::setData(const Mat& matrix, const QStringList& rowLabels,
 void HeatmapWidget::clear(const QString& placeholder) {
     m_renderer.clear();
     m_renderer.setTitle(QString());
+    m_hitLayoutValid = false;
     m_placeholder = placeholder;
     setHoveredCell({});
     update();
@@ -48,6 +52,7 @@ void HeatmapWidget::setOptions(const HeatmapOptions& options) {
     HeatmapOptions o = options;
     o.highlight = m_hovered;
     m_renderer.setOptions(o);
+    m_hitLayoutValid = false;
     update();
 }
 
@@ -98,9 +103,43 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     }
 }
 
+const HeatmapLayout& HeatmapWidget::hitLayout() {
+    if (!m_hitLayoutValid) {
+        m_hitLayout = m_renderer.layout(QSizeF(size()));
+        m_hitLayoutValid = true;
+    }
+    return m_hitLayout;
+}
+
+void HeatmapWidget::resizeEvent(QResizeEvent* event) {
+    m_hitLayoutValid = false;
+    QWidget::resizeEvent(event);
+}
+
+void HeatmapWidget::keyPressEvent(QKeyEvent* event) {
+    const Mat& m = m_renderer.matrix();
+    if (m.size() == 0) {
+        QWidget::keyPressEvent(event);
+        return;
+    }
+    HeatmapCell c = m_hovered.isValid() ? m_hovered : HeatmapCell{0, 0};
+    const bool had = m_hovered.isValid();
+    switch (event->key()) {
+    case Qt::Key_Left: if (had) c.column = std::max(0, c.column - 1); break;
+    case Qt::Key_Right: if (had) c.column = std::min(int(m.cols()) - 1, c.column + 1); break;
+    case Qt::Key_Up: if (had) c.row = std::max(0, c.row - 1); break;
+    case Qt::Key_Down: if (had) c.row = std::min(int(m.rows()) - 1, c.row + 1); break;
+    case Qt::Key_Home: c = {0, 0}; break;
+    case Qt::Key_End: c = {int(m.rows()) - 1, int(m.cols()) - 1}; break;
+    case Qt::Key_Escape: c = {}; break;
+    default: QWidget::keyPressEvent(event); return;
+    }
+    setHoveredCell(c);
+    event->accept();
+}
+
 void HeatmapWidget::mouseMoveEvent(QMouseEvent* event) {
-    const HeatmapLayout layout = m_renderer.layout(QSizeF(size()));
-    const HeatmapCell cell = layout.cellAt(event->position());
+    const HeatmapCell cell = hitLayout().cellAt(event->position());
     setHoveredCell(cell);
     if (m_showTooltip) {
         if (cell.isValid())

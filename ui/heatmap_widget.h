@@ -1,6 +1,7 @@
 #pragma once
 // A QWidget around HeatmapRenderer: paints it, tracks the mouse, highlights and reports the
 // hovered cell ("query 'cat' (1) → key 'The' (0): 0.4123") in a tooltip and via signals.
+// With keyboard focus the arrow keys move the highlighted cell (Home: first cell, Esc: none).
 #include "heatmap_renderer.h"
 
 #include <QWidget>
@@ -43,10 +44,16 @@ signals:
 protected:
     void paintEvent(QPaintEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
     void leaveEvent(QEvent* event) override;
 
 private:
+    const HeatmapLayout& hitLayout(); // grid geometry for hit-testing (independent of the highlight)
+
     HeatmapRenderer m_renderer;
+    HeatmapLayout m_hitLayout;
+    bool m_hitLayoutValid = false;
     HeatmapCell m_hovered;
     QString m_placeholder;
     bool m_showTooltip = true;

@@ -3,11 +3,13 @@
 #include "colormap.h"
 #include "heatmap_export.h"
 #include "heatmap_renderer.h"
+#include "heatmap_widget.h"
 
 #include <QFile>
 #include <QImage>
 #include <QPainter>
 #include <QRandomGenerator>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -117,6 +119,7 @@ private slots:
     void exportFiles_data();
     void exportFiles();
     void exportErrors();
+    void widgetHoverAndKeys();
 };
 
 void TestHeatmapRenderer::colormapEnds_data() {
@@ -417,6 +420,54 @@ void TestHeatmapRenderer::exportErrors() {
     QVERIFY(!s.ok());
     s = exportHeatmap(a, 0, 0, dir.filePath("x.png"), QSize(0, 300));
     QVERIFY(!s.ok());
+}
+
+void TestHeatmapRenderer::widgetHoverAndKeys() {
+    HeatmapWidget w;
+    w.resize(700, 600);
+    Mat m = causalMatrix(5, 9);
+    const QStringList labels = {"The", " cat", "\n", " sat", "."};
+    w.setData(m, labels, labels, "t");
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QSignalSpy hovered(&w, &HeatmapWidget::cellHovered);
+    QSignalSpy text(&w, &HeatmapWidget::hoverTextChanged);
+    const HeatmapLayout l = w.currentLayout();
+    QTest::mouseMove(&w, l.cellRect(3, 2).center().toPoint());
+    QTRY_COMPARE(w.hoveredCell(), (HeatmapCell{3, 2}));
+    QCOMPARE(hovered.last().at(0).toInt(), 3);
+    QCOMPARE(hovered.last().at(1).toInt(), 2);
+    QCOMPARE(hovered.last().at(2).toFloat(), m(3, 2));
+    QCOMPARE(text.last().at(0).toString(),
+             QStringLiteral("query '·sat' (3) → key '↵' (2): %1").arg(double(m(3, 2)), 0, 'f', 4));
+    QVERIFY(w.describeCell({1, 4}).endsWith("(masked)"));
+    QVERIFY(w.describeCell({9, 9}).isEmpty());
+    QTest::mouseMove(&w, QPoint(1, 1));
+    QTRY_VERIFY(!w.hoveredCell().isValid());
+    QCOMPARE(hovered.last().at(0).toInt(), -1);
+
+    w.setFocus();
+    QTest::keyClick(&w, Qt::Key_Home);
+    QCOMPARE(w.hoveredCell(), (HeatmapCell{0, 0}));
+    QTest::keyClick(&w, Qt::Key_Down);
+    QTest::keyClick(&w, Qt::Key_Right);
+    QCOMPARE(w.hoveredCell(), (HeatmapCell{1, 1}));
+    QTest::keyClick(&w, Qt::Key_End);
+    QTest::keyClick(&w, Qt::Key_Right);
+    QTest::keyClick(&w, Qt::Key_Down);
+    QCOMPARE(w.hoveredCell(), (HeatmapCell{4, 4}));
+    QTest::keyClick(&w, Qt::Key_Escape);
+    QVERIFY(!w.hoveredCell().isValid());
+
+    // New data of a smaller size drops a hover that no longer exists.
+    w.setHoveredCell({4, 4});
+    w.setData(causalMatrix(3, 1), labels.mid(0, 3), labels.mid(0, 3), "t");
+    QVERIFY(!w.hoveredCell().isValid());
+    w.clear(QStringLiteral("nothing"));
+    QCOMPARE(w.tokenCount(), 0);
+    QCOMPARE(w.placeholder(), QStringLiteral("nothing"));
+    QTest::keyClick(&w, Qt::Key_Home); // no data: no crash, nothing hovered
+    QVERIFY(!w.hoveredCell().isValid());
 }
 
 QTEST_MAIN(TestHeatmapRenderer)
