@@ -2,7 +2,6 @@
 
 #include <QFontMetricsF>
 #include <QImage>
-#include <QLinearGradient>
 #include <QPainter>
 
 #include <algorithm>
@@ -70,6 +69,18 @@ bool intersectsAny(const QRectF& r, const std::vector<HeatmapLabel>& placed) {
 
 double luminance(QRgb c) {
     return (0.2126 * qRed(c) + 0.7152 * qGreen(c) + 0.0722 * qBlue(c)) / 255.0;
+}
+
+// Lines x + y = k0 + 8n ("/" direction) inside rect, computed segment by segment.
+void drawHatch(QPainter& painter, const QRectF& rect, double k0) {
+    constexpr double spacing = 8.0;
+    const double kMin = rect.left() + rect.top(), kMax = rect.right() + rect.bottom();
+    for (double k = k0 + std::ceil((kMin - k0) / spacing) * spacing; k <= kMax; k += spacing) {
+        const double xa = std::max(rect.left(), k - rect.bottom());
+        const double xb = std::min(rect.right(), k - rect.top());
+        if (xb - xa < 0.5) continue;
+        painter.drawLine(QPointF(xa, k - xa), QPointF(xb, k - xb));
+    }
 }
 
 } // namespace
@@ -252,7 +263,7 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         const double availW = size.width() - g.left - rightW;
         const double availH = size.height() - g.top - g.bottom;
         g.cell = std::max(0.0, std::min(availW / cols, availH / rows));
-        if (g.cell >= 3) g.cell = std::floor(g.cell);
+        if (g.cell >= 8) g.cell = std::floor(g.cell); // crisp edges; small cells keep every pixel
         return g;
     };
     const int maxPx = std::max(m_options.labelPixelSize, m_options.minLabelPixelSize);
@@ -381,12 +392,19 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         return rgbAt(m_options.colorMap, (double(m_matrix(r, c)) - lo) / span);
     };
     const bool hatch = L.masked && L.cell >= 6;
-    const QBrush hatchBrush(QColor(0xb4, 0xb4, 0xb4), Qt::BDiagPattern);
 
     // Cells.
     if (m_options.vectorCells || rows * cols <= kMaxVectorCells) {
+        // Vector output: cells overlap their right/bottom neighbour by a hair so that viewers'
+        // anti-aliasing shows no seams between them.
+        const double seam = m_options.vectorCells ? 0.35 : 0.0;
         for (int r = 0; r < rows; ++r)
-            for (int c = 0; c < cols; ++c) painter.fillRect(L.cellRect(r, c), QColor::fromRgb(rgb(r, c)));
+            for (int c = 0; c < cols; ++c) {
+                QRectF cr = L.cellRect(r, c);
+                if (c + 1 < cols) cr.setRight(cr.right() + seam);
+                if (r + 1 < rows) cr.setBottom(cr.bottom() + seam);
+                painter.fillRect(cr, QColor::fromRgb(rgb(r, c)));
+            }
     } else {
         QImage image(cols, rows, QImage::Format_RGB32);
         for (int r = 0; r < rows; ++r) {
@@ -397,8 +415,17 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         painter.drawImage(L.grid, image);
     }
     if (hatch) {
-        for (int r = 0; r < rows; ++r)
-            for (int c = r + 1; c < cols; ++c) painter.fillRect(L.cellRect(r, c), hatchBrush);
+        // Diagonal lines cut to each row's masked strip by arithmetic, not by clipping: QSvgGenerator
+        // does not write clip paths, and a pattern brush per cell is heavy and renders unevenly.
+        painter.save();
+        painter.setRenderHint(QPainter::Antialiasing, true);
+        painter.setPen(QPen(QColor(0xb4, 0xb4, 0xb4), 1.0));
+        const double k0 = L.grid.left() + L.grid.top();
+        for (int r = 0; r + 1 < cols && r < rows; ++r) {
+            const QRectF first = L.cellRect(r, r + 1);
+            drawHatch(painter, QRectF(first.topLeft(), QPointF(L.grid.right(), first.bottom())), k0);
+        }
+        painter.restore();
     }
     if (L.drawValues) {
         painter.setFont(L.valueFont);
@@ -471,9 +498,14 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     painter.drawText(L.columnCaptionRect, Qt::AlignCenter, QStringLiteral("key"));
 
     // Colour bar.
-    QLinearGradient gradient(L.colorBar.bottomLeft(), L.colorBar.topLeft());
-    for (int i = 0; i <= 32; ++i) gradient.setColorAt(i / 32.0, colorAt(m_options.colorMap, i / 32.0));
-    painter.fillRect(L.colorBar, gradient);
+    // Stacked bands rather than a gradient: identical on screen, PNG, SVG and PDF viewers.
+    const int bands = std::clamp(int(L.colorBar.height()), 1, 128);
+    for (int i = 0; i < bands; ++i) {
+        const double y0 = L.colorBar.bottom() - L.colorBar.height() * (i + 1) / bands;
+        const double y1 = L.colorBar.bottom() - L.colorBar.height() * i / bands;
+        painter.fillRect(QRectF(L.colorBar.left(), y0, L.colorBar.width(), y1 - y0 + (i + 1 < bands ? 0.5 : 0.0)),
+                         colorAt(m_options.colorMap, (i + 0.5) / bands));
+    }
     painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
     painter.drawRect(L.colorBar.adjusted(-1, -1, 0, 0));
     painter.setFont(L.tickFont);
@@ -488,7 +520,11 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         const QRectF swatch(L.colorBar.left(), L.colorBar.bottom() + 10, kBarWidth, kfm.height() - 2);
         if (swatch.bottom() < L.size.height()) {
             painter.fillRect(swatch, QColor::fromRgb(maskedColor()));
-            painter.fillRect(swatch, hatchBrush);
+            painter.save();
+            painter.setRenderHint(QPainter::Antialiasing, true);
+            painter.setPen(QPen(QColor(0xb4, 0xb4, 0xb4), 1.0));
+            drawHatch(painter, swatch, swatch.left() + swatch.top());
+            painter.restore();
             painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
             painter.drawRect(swatch.adjusted(-1, -1, 0, 0));
             painter.setPen(textColor);

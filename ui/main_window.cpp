@@ -253,10 +253,12 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     const double ms = m_controller->lastElapsedMs();
     m_timeLabel->setText(tr("%1 ms").arg(ms, 0, 'f', ms < 10 ? 1 : 0));
     if (m_analysis->truncatedTokens > 0) {
-        m_truncated->setText(tr("The text is longer than the model's %1-token window: the last %2 token(s) were "
-                                "dropped and are not shown.")
-                                 .arg(t)
-                                 .arg(m_analysis->truncatedTokens));
+        const int dropped = m_analysis->truncatedTokens;
+        m_truncated->setText(dropped == 1
+                                 ? tr("The text is longer than the model's %1-token window: its last token was "
+                                      "dropped and is not shown.").arg(t)
+                                 : tr("The text is longer than the model's %1-token window: its last %2 tokens were "
+                                      "dropped and are not shown.").arg(t).arg(dropped));
         m_truncated->show();
     } else {
         m_truncated->hide();

@@ -1,5 +1,5 @@
 // Grabs the main window into a PNG, for looking at the GUI without a person at a screen.
-//   ui_screenshot <out.png> [model path] [text] [layer] [head] [hover row] [hover column]
+//   ui_screenshot <out.png> [model path] [text] [layer] [head] [hover row] [hover column] [WxH]
 #include "heatmap_widget.h"
 #include "main_window.h"
 
@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
     MainWindow w;
     w.openModel(model);
     if (args.size() > 3) w.setText(args[3]);
+    if (args.size() > 8) {
+        const QStringList wh = args[8].split(QLatin1Char('x'));
+        if (wh.size() == 2) w.resize(wh[0].toInt(), wh[1].toInt());
+    }
     w.show();
     QElapsedTimer timer;
     timer.start();
