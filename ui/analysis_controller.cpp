@@ -48,7 +48,9 @@ void AnalysisController::openModel(const QString& path) {
             if (loadId != m_latestLoadId) return; // superseded by a later open
             m_loadingModel = false;
             if (!result->ok()) {
-                emit errorOccurred(tr("Could not open model \"%1\": %2").arg(path, result->message()));
+                const QString message = result->message();
+                emit errorOccurred(message.contains(path) ? tr("Could not open the model: %1").arg(message)
+                                                          : tr("Could not open model \"%1\": %2").arg(path, message));
                 updateBusy();
                 return;
             }
