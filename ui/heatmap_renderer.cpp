@@ -411,8 +411,15 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
             auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
             for (int c = 0; c < cols; ++c) line[c] = rgb(r, c);
         }
-        painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
-        painter.drawImage(L.grid, image);
+        if (L.cell < 1.0) {
+            // More tokens than pixels: area-average (Qt's smooth downscale) so that no row or
+            // column silently disappears, as nearest-neighbour sampling would do.
+            const QSize target(std::max(1, int(std::lround(L.grid.width()))), std::max(1, int(std::lround(L.grid.height()))));
+            painter.drawImage(L.grid, image.scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+        } else {
+            painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
+            painter.drawImage(L.grid, image);
+        }
     }
     if (hatch) {
         // Diagonal lines cut to each row's masked strip by arithmetic, not by clipping: QSvgGenerator

@@ -120,6 +120,7 @@ private slots:
     void exportFiles();
     void exportErrors();
     void widgetHoverAndKeys();
+    void moreTokensThanPixels();
 };
 
 void TestHeatmapRenderer::colormapEnds_data() {
@@ -468,6 +469,32 @@ void TestHeatmapRenderer::widgetHoverAndKeys() {
     QCOMPARE(w.placeholder(), QStringLiteral("nothing"));
     QTest::keyClick(&w, Qt::Key_Home); // no data: no crash, nothing hovered
     QVERIFY(!w.hoveredCell().isValid());
+}
+
+void TestHeatmapRenderer::moreTokensThanPixels() {
+    // T = 1001 in a small canvas: cells are below one pixel, yet a single hot key column must
+    // stay visible (area averaging, not nearest-neighbour sampling).
+    const int t = 1001;
+    Mat m = Mat::Zero(t, t);
+    m.col(501).setConstant(1.0f);
+    HeatmapRenderer r;
+    HeatmapOptions o;
+    o.mask = MaskMode::None;
+    r.setOptions(o);
+    r.setMatrix(m);
+    HeatmapLayout l;
+    const QImage image = render(r, QSize(700, 600), &l);
+    QVERIFY(l.hasGrid);
+    QVERIFY(l.cell < 1.0);
+    const int y = int(l.grid.center().y());
+    const QColor zero = colorAt(ColorMap::Viridis, 0.0);
+    int lit = 0;
+    for (int x = int(l.grid.left()) + 1; x < int(l.grid.right()) - 1; ++x) {
+        const QColor c(image.pixel(x, y));
+        if (std::abs(c.green() - zero.green()) > 40) ++lit;
+    }
+    QVERIFY2(lit >= 1 && lit <= 3, qPrintable(QString::number(lit)));
+    verifyNoOverlaps(l);
 }
 
 QTEST_MAIN(TestHeatmapRenderer)
