@@ -5,6 +5,7 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <atomic>
 
 namespace attnscope {
 
@@ -33,8 +34,10 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
     if (!QFileInfo::exists(dir.filePath(QStringLiteral("config.json"))))
         return Error{QStringLiteral("%1 has no config.json").arg(path)};
 
+    static std::atomic<quint64> nextInstanceId{1};
     auto model = std::shared_ptr<LoadedModel>(new LoadedModel);
     model->m_path = info.absoluteFilePath();
+    model->m_instanceId = nextInstanceId++;
     ATTNSCOPE_ASSIGN_OR_RETURN(model->m_config, ModelConfig::fromFile(dir.filePath(QStringLiteral("config.json"))));
     WeightStore weights;
     ATTNSCOPE_ASSIGN_OR_RETURN(weights, WeightStore::openFolder(path));
@@ -68,7 +71,7 @@ Result<Encoding> LoadedModel::tokenize(const QString& text, const std::optional<
 // everything this request wants back, plus keys and values.
 PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request, const std::vector<int64_t>& ids) const {
     const Analysis* earlier = request.previous.get();
-    if (!earlier || earlier->producedBy != this || !m_config.causal || ids.size() < 2) return {};
+    if (!earlier || earlier->producedBy != m_instanceId || !m_config.causal || ids.size() < 2) return {};
     const ForwardResult& f = earlier->forward;
     if (f.layers.empty() || f.layers[0].k.rows() == 0) return {};
     const KeepOptions& keep = request.keep;
@@ -127,7 +130,7 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const Prog
 
     input.prefix = reusablePrefix(request, input.ids);
     analysis.reusedTokens = input.prefix.rows;
-    analysis.producedBy = this;
+    analysis.producedBy = m_instanceId;
     ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
 
     if (m_config.modality == Modality::Image) { // tokens are [CLS] then patches, row-major

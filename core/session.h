@@ -69,7 +69,7 @@ struct Analysis {
     QStringList displayTokens;  // readable token strings for labels
     int truncatedTokens = 0;    // tokens dropped to fit max_positions (0 = none)
     int reusedTokens = 0;       // leading tokens taken from AnalysisRequest::previous
-    const void* producedBy = nullptr; // the LoadedModel that computed it
+    quint64 producedBy = 0;     // LoadedModel::instanceId() of the model that computed it
     ForwardResult forward;
 
     int tokenCount() const { return encoding.size(); }
@@ -91,6 +91,8 @@ public:
     const Tokenizer* tokenizer() const { return m_tokenizer.get(); } // null for image models
     QString path() const { return m_path; }
     QString displayName() const;
+    // Unique per opened model for the whole process (never reused, unlike an address).
+    quint64 instanceId() const { return m_instanceId; }
 
     Result<Encoding> tokenize(const QString& text, const std::optional<QString>& pair = {}) const;
     Result<Analysis> analyze(const AnalysisRequest& request,
@@ -100,6 +102,7 @@ private:
     LoadedModel() = default;
     PrefixReuse reusablePrefix(const AnalysisRequest& request, const std::vector<int64_t>& ids) const;
     QString m_path;
+    quint64 m_instanceId = 0;
     ModelConfig m_config;
     std::shared_ptr<const Tokenizer> m_tokenizer;
     std::unique_ptr<Model> m_model;

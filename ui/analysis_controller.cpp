@@ -94,17 +94,21 @@ void AnalysisController::startPending() {
 
     std::shared_ptr<const LoadedModel> model = m_model;
     std::shared_ptr<std::atomic<quint64>> current = m_currentId;
-    m_pool.start(QRunnable::create([this, model, current, text, id] {
+    std::shared_ptr<const Analysis> previous = m_analysis; // immutable, safe to share
+    m_pool.start(QRunnable::create([this, model, current, text, id, previous] {
         auto job = std::make_shared<JobResult>();
         QElapsedTimer timer;
         timer.start();
         if (current->load() == id) {
             AnalysisRequest request;
             request.text = text;
-            // The GUI only shows attention; skip the bulky per-layer extras.
+            // The GUI shows attention; scores and hidden states are skipped to save memory.
+            // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
+            // typing at the end of the text recomputes only the new tokens of a causal model.
             request.keep.scores = false;
-            request.keep.qkv = false;
+            request.keep.qkv = true;
             request.keep.hiddenStates = false;
+            request.previous = previous;
             job->result.emplace(model->analyze(request, [current, id](int, int) { return current->load() == id; }));
         }
         job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;

@@ -25,6 +25,7 @@ private slots:
     void latestOnlyDelivered();
     void supersededWhileRunning();
     void burstOfEdits();
+    void typingAtTheEndReusesPrefix();
     void busySignal();
     void openModelAsync();
     void openModelBadPath();
@@ -129,6 +130,31 @@ void TestAnalysisController::burstOfEdits() {
     QCOMPARE(analysisAt(ready, ready.count() - 1)->text, text);
     QCOMPARE(ready.count(), 1);
     QVERIFY2(controller.completedJobs() <= 3, qPrintable(QString::number(controller.completedJobs())));
+}
+
+void TestAnalysisController::typingAtTheEndReusesPrefix() {
+    // A causal model: the second text extends the first, so the worker reuses its leading
+    // tokens, and the result still equals a fresh analysis.
+    AnalysisController controller;
+    controller.setDebounceInterval(0);
+    controller.setModel(m_model);
+    QSignalSpy ready(&controller, &AnalysisController::analysisReady);
+    controller.requestAnalysisNow(QStringLiteral("The cat sat on the mat"));
+    QVERIFY(ready.wait(20000));
+    const QString longer = QStringLiteral("The cat sat on the mat because it was tired.");
+    controller.requestAnalysisNow(longer);
+    QVERIFY(ready.wait(20000));
+    const auto incremental = analysisAt(ready, ready.count() - 1);
+    QCOMPARE(incremental->text, longer);
+    QCOMPARE(incremental->reusedTokens, 6); // "The", " cat", " sat", " on", " the", " mat"
+    AnalysisRequest request;
+    request.text = longer;
+    auto fresh = m_model->analyze(request);
+    QVERIFY(fresh.ok());
+    QCOMPARE(fresh->reusedTokens, 0);
+    for (int l = 0; l < m_model->config().layers; ++l)
+        for (int h = 0; h < m_model->config().heads; ++h)
+            QVERIFY((incremental->attention(l, h) - fresh->attention(l, h)).cwiseAbs().maxCoeff() <= 1e-6f);
 }
 
 void TestAnalysisController::busySignal() {
