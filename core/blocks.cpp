@@ -1,6 +1,7 @@
 #include "blocks.h"
 
 #include <cmath>
+#include <omp.h>
 #include <limits>
 
 namespace attnscope {
@@ -10,11 +11,29 @@ using ConstVecMap = Eigen::Map<const Vec>;
 static void applyActivationRow(float* p, Eigen::Index n, Activation activation);
 
 Mat Linear::operator()(const Mat& x) const {
-    Mat y;
-    if (inputMajor)
-        y.noalias() = x * weight.matrix();             // [T, in] x [in, out]
-    else
-        y.noalias() = x * weight.matrix().transpose(); // [T, in] x [in, out]
+    const Eigen::Index out = outFeatures();
+    Mat y(x.rows(), out);
+    const auto w = weight.matrix();
+    const auto product = [&](Eigen::Index begin, Eigen::Index n) {
+        if (inputMajor)
+            y.middleCols(begin, n).noalias() = x * w.middleCols(begin, n);             // [T, in] x [in, n]
+        else
+            y.middleCols(begin, n).noalias() = x * w.middleRows(begin, n).transpose(); // [T, in] x [in, n]
+    };
+    // Few rows (short inputs, or the new tokens of an edit): the product is bound by reading
+    // the weights, which Eigen would do on one core. Split the output columns over the cores.
+    // (Not through an inactive `omp parallel if`: Eigen would then see a nested region and
+    // use a single thread for the large products.)
+    const int chunks = std::max(1, omp_get_max_threads());
+    if (x.rows() < 48 && chunks > 1) {
+#pragma omp parallel for
+        for (int c = 0; c < chunks; ++c) {
+            const Eigen::Index begin = out * c / chunks;
+            product(begin, out * (c + 1) / chunks - begin);
+        }
+    } else {
+        product(0, out);
+    }
     if (bias.data) y.rowwise() += ConstVecMap(bias.data, bias.numel());
     return y;
 }
