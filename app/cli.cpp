@@ -267,8 +267,9 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
         const auto t = torchMs.find(r.tokens);
         const QString torch = t == torchMs.end() ? QStringLiteral("-") : QString::number(t->second, 'f', 1);
         const QString ratio = t == torchMs.end() ? QStringLiteral("-") : QString::number(r.medianMs / t->second, 'f', 2);
-        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB %10.1f\n", r.tokens, r.medianMs, qPrintable(torch),
-                    qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak, r.peakRssMb, r.editMs);
+        const QString edit = r.editMs > 0 ? QString::number(r.editMs, 'f', 1) : QStringLiteral("-");
+        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB %10s\n", r.tokens, r.medianMs, qPrintable(torch),
+                    qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak, r.peakRssMb, qPrintable(edit));
     }
     return 0;
 }
