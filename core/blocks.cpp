@@ -112,18 +112,18 @@ void applyActivation(Mat& x, Activation activation) {
 }
 
 static void applyActivationRow(float* p, Eigen::Index n, Activation activation) {
+    Eigen::Map<Eigen::ArrayXf> a(p, n); // Eigen's vectorised tanh/exp (within a few ulp)
     switch (activation) {
     case Activation::GeluTanh: {
         const float c = std::sqrt(2.0f / float(M_PI));
-        for (Eigen::Index i = 0; i < n; ++i)
-            p[i] = 0.5f * p[i] * (1.0f + std::tanh(c * (p[i] + 0.044715f * p[i] * p[i] * p[i])));
+        a = 0.5f * a * (1.0f + (c * (a + 0.044715f * a.cube())).tanh());
         break;
     }
     case Activation::GeluErf:
         for (Eigen::Index i = 0; i < n; ++i) p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * float(M_SQRT1_2)));
         break;
     case Activation::Silu:
-        for (Eigen::Index i = 0; i < n; ++i) p[i] = p[i] / (1.0f + std::exp(-p[i]));
+        a = a / (1.0f + (-a).exp());
         break;
     case Activation::Relu:
         for (Eigen::Index i = 0; i < n; ++i) p[i] = std::max(p[i], 0.0f);
@@ -186,15 +186,10 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
             const Eigen::Index visible = causal ? i + 1 : T;
             for (Eigen::Index j = visible; j < T; ++j) scores(i, j) = minusInf;
             const float rowMax = scores.row(i).head(visible).maxCoeff();
-            float sum = 0;
-            for (Eigen::Index j = 0; j < visible; ++j) {
-                const float e = std::exp(scores(i, j) - rowMax);
-                probs(i, j) = e;
-                sum += e;
-            }
-            const float inv = 1.0f / sum;
-            for (Eigen::Index j = 0; j < visible; ++j) probs(i, j) *= inv;
-            for (Eigen::Index j = visible; j < T; ++j) probs(i, j) = 0.0f;
+            auto row = probs.row(i).head(visible).array();
+            row = (scores.row(i).head(visible).array() - rowMax).exp(); // vectorised
+            row *= 1.0f / row.sum();
+            probs.row(i).tail(T - visible).setZero();
         }
         context.middleCols(h * headDim, headDim).noalias() =
             probs.bottomRows(Tq) * v.middleCols(kvh * headDim, headDim);
