@@ -21,11 +21,12 @@ Mat Linear::operator()(const Mat& x) const {
             y.middleCols(begin, n).noalias() = x * w.middleRows(begin, n).transpose(); // [T, in] x [in, n]
     };
     // Few rows (short inputs, or the new tokens of an edit): the product is bound by reading
-    // the weights, which Eigen would do on one core. Split the output columns over the cores.
+    // the weights, and Eigen's own split (over rows, with shared packed blocks) either stays
+    // on one core or stalls on synchronisation. Split the output columns over the cores.
     // (Not through an inactive `omp parallel if`: Eigen would then see a nested region and
     // use a single thread for the large products.)
     const int chunks = std::max(1, omp_get_max_threads());
-    if (x.rows() < 48 && chunks > 1) {
+    if (x.rows() < 128 && chunks > 1) {
 #pragma omp parallel for
         for (int c = 0; c < chunks; ++c) {
             const Eigen::Index begin = out * c / chunks;
