@@ -7,6 +7,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
+#include <cstring>
 #include <QtTest>
 
 using namespace attnscope;
@@ -212,6 +214,67 @@ private slots:
         auto after = (*model)->analyze(request);
         QVERIFY(after.ok());
         QCOMPARE(after->reusedTokens, 0);
+    }
+
+    // The same checkpoint split into shards with an index, and stored as BF16, still loads;
+    // the shards give identical numbers, BF16 ones the numbers of the rounded weights.
+    void shardedAndBf16Checkpoints() {
+        const QString source = kOracle + QStringLiteral("llama/model");
+        auto whole = SafeTensorsFile::open(source + QStringLiteral("/model.safetensors"));
+        QVERIFY(whole.ok());
+        QTemporaryDir sharded, bf16, roundedF32;
+        for (const QTemporaryDir* dir : {&sharded, &bf16, &roundedF32})
+            QVERIFY(QFile::copy(source + QStringLiteral("/config.json"), dir->filePath(QStringLiteral("config.json"))));
+        std::vector<TensorToWrite> first, second, rounded, roundedAsF32;
+        QJsonObject weightMap;
+        const QStringList names = (*whole)->names();
+        for (int i = 0; i < names.size(); ++i) {
+            auto t = (*whole)->floatTensor(names[i]);
+            QVERIFY(t.ok());
+            const bool inFirst = i < names.size() / 2;
+            (inFirst ? first : second).push_back(makeF32(names[i], t->shape, t->data));
+            weightMap.insert(names[i], inFirst ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors");
+            QByteArray halves; // round to nearest even into bfloat16
+            std::vector<float> widened;
+            for (int64_t k = 0; k < t->numel(); ++k) {
+                uint32_t bits;
+                std::memcpy(&bits, &t->data[k], 4);
+                const uint16_t b = uint16_t((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+                halves.append(reinterpret_cast<const char*>(&b), 2);
+                const uint32_t back = uint32_t(b) << 16;
+                float f;
+                std::memcpy(&f, &back, 4);
+                widened.push_back(f);
+            }
+            rounded.push_back({names[i], DType::BF16, t->shape, halves});
+            roundedAsF32.push_back(makeF32(names[i], t->shape, widened.data()));
+        }
+        QVERIFY(writeSafeTensors(sharded.filePath("model-00001-of-00002.safetensors"), first).ok());
+        QVERIFY(writeSafeTensors(sharded.filePath("model-00002-of-00002.safetensors"), second).ok());
+        QFile index(sharded.filePath("model.safetensors.index.json"));
+        QVERIFY(index.open(QIODevice::WriteOnly));
+        index.write(QJsonDocument(QJsonObject{{"weight_map", weightMap}}).toJson());
+        index.close();
+        QVERIFY(writeSafeTensors(bf16.filePath("model.safetensors"), rounded).ok());
+        QVERIFY(writeSafeTensors(roundedF32.filePath("model.safetensors"), roundedAsF32).ok());
+
+        AnalysisRequest request;
+        request.ids = {1, 50, 700, 1999, 3, 42};
+        auto reference = LoadedModel::open(source);
+        auto fromShards = LoadedModel::open(sharded.path());
+        auto fromBf16 = LoadedModel::open(bf16.path());
+        auto fromRounded = LoadedModel::open(roundedF32.path());
+        QVERIFY2(reference.ok() && fromShards.ok() && fromBf16.ok() && fromRounded.ok(),
+                 qPrintable(reference.message() + fromShards.message() + fromBf16.message()));
+        auto a = (*reference)->analyze(request), b = (*fromShards)->analyze(request), c = (*fromBf16)->analyze(request);
+        auto d = (*fromRounded)->analyze(request);
+        QVERIFY(a.ok() && b.ok() && c.ok() && d.ok());
+        QCOMPARE(b->forward.attentionTensor().data, a->forward.attentionTensor().data);
+        QCOMPARE(c->forward.attentionTensor().data, d->forward.attentionTensor().data); // exact widening
+        // bfloat16 keeps 8 bits of mantissa: close to, but not equal to, the float32 result
+        const Tensor ta = a->forward.attentionTensor(), tc = c->forward.attentionTensor();
+        const double bfDiff = maxAbsDiff(ta.data.data(), tc.data.data(), ta.numel());
+        QVERIFY2(bfDiff > 0 && bfDiff < 0.2, qPrintable(QString::number(bfDiff)));
     }
 
     void keepLessSavesMemory() {
