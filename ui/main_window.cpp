@@ -2,6 +2,7 @@
 
 #include "heatmap_export.h"
 #include "heatmap_widget.h"
+#include "hfcache.h"
 
 #include <QAction>
 #include <QApplication>
@@ -147,6 +148,23 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QAction* open = file->addAction(tr("&Open model folder…"), this, &MainWindow::chooseModelFolder);
     open->setShortcut(QKeySequence::Open);
     open->setObjectName(QStringLiteral("openModelAction"));
+    // Checkpoints already downloaded by Hugging Face tools, listed when the menu opens (a few
+    // directory reads, so the list is always current and start-up pays nothing).
+    QMenu* cached = file->addMenu(tr("Models on this &computer"));
+    cached->setObjectName(QStringLiteral("cachedModelsMenu"));
+    connect(cached, &QMenu::aboutToShow, this, [this, cached] {
+        cached->clear();
+        cached->addAction(tr("Default model"), this, [this] { openModel(QStringLiteral("default")); });
+        cached->addSeparator();
+        const std::vector<CachedModel> models = listCachedModels();
+        for (const CachedModel& m : models) {
+            const QString label = m.modelType.isEmpty() ? m.repoId : QStringLiteral("%1  (%2)").arg(m.repoId, m.modelType);
+            QAction* a = cached->addAction(label, this, [this, path = m.path] { openModel(path); });
+            a->setToolTip(m.path);
+        }
+        if (models.empty())
+            cached->addAction(tr("None in %1").arg(hfHubCacheDir()))->setEnabled(false);
+    });
     QAction* exportAction = file->addAction(tr("&Export heatmap as PNG/SVG…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));

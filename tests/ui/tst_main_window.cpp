@@ -3,7 +3,9 @@
 #include "main_window.h"
 
 #include <QApplication>
+#include <QDir>
 #include <QLabel>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -30,6 +32,7 @@ private slots:
     void selectorsChangeMatrix();
     void hoverShowsValue();
     void badModelShowsBanner();
+    void cachedModelsMenu();
     void emptyText();
     void truncationNotice();
     void exportFromWindow_data();
@@ -212,6 +215,41 @@ void TestMainWindow::badModelShowsBanner() {
     request.text = QStringLiteral("Still works.");
     const auto direct = m_model->analyze(request);
     QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(), kTimeout);
+}
+
+// File → Models on this computer lists the Hugging Face cache and opens the chosen snapshot.
+void TestMainWindow::cachedModelsMenu() {
+    QTemporaryDir cache;
+    const QString snapshot = cache.filePath(QStringLiteral("models--org--tiny-bert/snapshots/abc123"));
+    QVERIFY(QDir().mkpath(snapshot));
+    const QString bert = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/bert/model/");
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "vocab.txt"})
+        QVERIFY(QFile::copy(bert + QLatin1String(f), snapshot + QLatin1Char('/') + QLatin1String(f)));
+    qputenv("HF_HUB_CACHE", cache.path().toUtf8());
+    auto w = readyWindow();
+    auto* menu = w->findChild<QMenu*>(QStringLiteral("cachedModelsMenu"));
+    QVERIFY(menu);
+    emit menu->aboutToShow();
+    QAction* entry = nullptr;
+    QStringList labels;
+    for (QAction* a : menu->actions()) {
+        labels << a->text();
+        if (a->text().contains(QStringLiteral("org/tiny-bert"))) entry = a;
+    }
+    qunsetenv("HF_HUB_CACHE");
+    QVERIFY2(entry, qPrintable(labels.join(QStringLiteral(" | "))));
+    QVERIFY(entry->text().contains(QStringLiteral("bert")));
+    QCOMPARE(entry->toolTip(), snapshot);
+    entry->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w->controller()->model() &&
+                                 w->controller()->model()->config().family == Family::Bert,
+                             kTimeout);
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    AnalysisRequest request;
+    request.text = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"))->toPlainText();
+    const auto direct = w->controller()->model()->analyze(request);
+    QVERIFY(direct.ok());
+    QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(), kTimeout); // [CLS] … [SEP]
 }
 
 void TestMainWindow::emptyText() {
