@@ -269,7 +269,10 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     const int t = m_analysis->tokenCount();
     m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
     const double ms = m_controller->lastElapsedMs();
-    m_timeLabel->setText(tr("%1 ms").arg(ms, 0, 'f', ms < 10 ? 1 : 0));
+    QString timing = tr("%1 ms").arg(ms, 0, 'f', ms < 10 ? 1 : 0);
+    if (m_analysis->reusedTokens > 0) // say when the prefix of an edit came from the last pass
+        timing += tr(" (%1 of %2 tokens reused)").arg(m_analysis->reusedTokens).arg(t);
+    m_timeLabel->setText(timing);
     if (m_analysis->truncatedTokens > 0) {
         const int dropped = m_analysis->truncatedTokens;
         m_truncated->setText(dropped == 1
