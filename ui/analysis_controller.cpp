@@ -20,7 +20,7 @@ AnalysisController::AnalysisController(QObject* parent)
     m_pool.setExpiryTimeout(-1);
     m_debounce.setSingleShot(true);
     m_debounce.setInterval(60);
-    connect(&m_debounce, &QTimer::timeout, this, &AnalysisController::startPending);
+    connect(&m_debounce, &QTimer::timeout, this, [this] { startPending(); });
 }
 
 AnalysisController::~AnalysisController() {
@@ -64,7 +64,12 @@ void AnalysisController::requestAnalysis(const QString& text) {
     m_hasText = true;
     m_pendingText = text;
     m_currentId->store(++m_latestId); // cancels the running job, if any
+    // Leading edge: an edit after a quiet spell starts at once, so a single keystroke shows
+    // its result after one (incremental) pass. Edits that follow within the interval are
+    // coalesced into one job when the interval ends.
+    const bool quiet = !m_debounce.isActive() && !m_running;
     m_debounce.start();
+    if (quiet) startPending(/*ignoreDebounce=*/true);
     updateBusy();
 }
 
@@ -81,8 +86,8 @@ void AnalysisController::cancel() {
     updateBusy();
 }
 
-void AnalysisController::startPending() {
-    if (m_running || !m_pendingText || !m_model || m_debounce.isActive()) {
+void AnalysisController::startPending(bool ignoreDebounce) {
+    if (m_running || !m_pendingText || !m_model || (m_debounce.isActive() && !ignoreDebounce)) {
         updateBusy();
         return;
     }

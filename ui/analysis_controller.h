@@ -1,8 +1,8 @@
 #pragma once
 // Runs model loading and analyses off the GUI thread.
 //
-// requestAnalysis() is debounced (60 ms by default) and coalesced: at most one analysis runs and
-// at most one (the newest text) waits. Every request gets an increasing id; a running job whose
+// requestAnalysis() starts at once after a quiet spell; edits that follow are debounced (60 ms
+// by default) and coalesced: at most one analysis runs and at most one (the newest text) waits. Every request gets an increasing id; a running job whose
 // id is no longer the latest is cancelled through the ProgressCallback, and any result that
 // arrives for an older id is dropped, so analysisReady() only ever carries the latest text.
 // Results are delivered on the controller's (GUI) thread through queued calls.
@@ -61,7 +61,7 @@ signals:
 
 private:
     struct JobResult;
-    void startPending();
+    void startPending(bool ignoreDebounce = false);
     void onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> result);
     void updateBusy();
 

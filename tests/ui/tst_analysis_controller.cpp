@@ -26,6 +26,7 @@ private slots:
     void supersededWhileRunning();
     void burstOfEdits();
     void typingAtTheEndReusesPrefix();
+    void isolatedEditStartsAtOnce();
     void busySignal();
     void openModelAsync();
     void openModelBadPath();
@@ -155,6 +156,18 @@ void TestAnalysisController::typingAtTheEndReusesPrefix() {
     for (int l = 0; l < m_model->config().layers; ++l)
         for (int h = 0; h < m_model->config().heads; ++h)
             QVERIFY((incremental->attention(l, h) - fresh->attention(l, h)).cwiseAbs().maxCoeff() <= 1e-6f);
+}
+
+void TestAnalysisController::isolatedEditStartsAtOnce() {
+    // A single keystroke after a quiet spell does not wait for the debounce interval: with a
+    // 60 s interval the result still arrives (the wait below gives up long before 60 s).
+    AnalysisController controller;
+    controller.setModel(m_model);
+    controller.setDebounceInterval(60000);
+    QSignalSpy ready(&controller, &AnalysisController::analysisReady);
+    controller.requestAnalysis(QStringLiteral("One keystroke."));
+    QVERIFY(ready.wait(20000));
+    QCOMPARE(analysisAt(ready, 0)->text, QStringLiteral("One keystroke."));
 }
 
 void TestAnalysisController::busySignal() {
