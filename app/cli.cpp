@@ -42,8 +42,10 @@ const char* kUsage =
     "usage: attnscope [--model PATH] [--text TEXT]        open the workbench (GUI)\n"
     "       attnscope info --model MODEL\n"
     "       attnscope tokenize --model MODEL (--text S | --text-file F) [--pair S2]\n"
-    "       attnscope dump --model MODEL (--text S [--pair S2] | --text-file F | --ids 1,2,3 [--type-ids 0,0,1]\n"
-    "                      | --image FILE | --pixel-values FILE.safetensors) -o OUT.{safetensors,json,npy}\n"
+    "       attnscope dump --model MODEL (--text S [--pair S2] | --text-file F | --ids 1,2,3 "
+    "[--type-ids 0,0,1]\n"
+    "                      | --image FILE | --pixel-values FILE.safetensors) -o "
+    "OUT.{safetensors,json,npy}\n"
     "       attnscope export --model MODEL (--text S | --ids ... | --image F) --layer L --head H\n"
     "                      -o OUT.{png,svg} [--size WxH]\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
@@ -56,17 +58,22 @@ Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& opt
     for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         bool ok = false;
         const qlonglong v = part.trimmed().toLongLong(&ok);
-        if (!ok) return Error{QStringLiteral("%1: \"%2\" is not an integer").arg(option, part.trimmed())};
+        if (!ok)
+            return Error{
+                QStringLiteral("%1: \"%2\" is not an integer").arg(option, part.trimmed())};
         ids.push_back(v);
     }
-    if (ids.empty()) return Error{QStringLiteral("%1 needs a comma-separated list of integers").arg(option)};
+    if (ids.empty())
+        return Error{QStringLiteral("%1 needs a comma-separated list of integers").arg(option)};
     return ids;
 }
 
 Result<QString> readTextFile(const QString& path) {
     QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    if (f.size() > 64 * 1024 * 1024) return Error{QStringLiteral("%1 is too large for a text input").arg(path)};
+    if (!f.open(QIODevice::ReadOnly))
+        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
+    if (f.size() > 64 * 1024 * 1024)
+        return Error{QStringLiteral("%1 is too large for a text input").arg(path)};
     QStringDecoder decoder(QStringDecoder::Utf8); // invalid UTF-8 becomes U+FFFD, not an error
     return QString(decoder.decode(f.readAll()));
 }
@@ -78,7 +85,8 @@ Result<Tensor> readPixelValues(const QString& path) {
     if (!t) return t.error();
     std::vector<int64_t> shape = t->shape;
     if (shape.size() == 4 && shape[0] == 1) shape.erase(shape.begin());
-    if (shape.size() != 3) return Error{QStringLiteral("%1: pixel_values must be [3,H,W] or [1,3,H,W]").arg(path)};
+    if (shape.size() != 3)
+        return Error{QStringLiteral("%1: pixel_values must be [3,H,W] or [1,3,H,W]").arg(path)};
     Tensor out;
     out.shape = shape;
     out.data.assign(t->data, t->data + t->numel());
@@ -98,37 +106,65 @@ Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
         if (devNull >= 0) ::close(devNull);
         if (savedStderr >= 0) ::close(savedStderr);
     }
-    if (!loaded) return Error{QStringLiteral("cannot read image %1 (missing, unsupported or corrupt)").arg(path)};
+    if (!loaded)
+        return Error{
+            QStringLiteral("cannot read image %1 (missing, unsupported or corrupt)").arg(path)};
     if (qint64(image.width()) * image.height() > 100'000'000)
         return Error{QStringLiteral("image %1 is too large").arg(path)};
     image = image.convertToFormat(QImage::Format_RGB888);
     auto config = ImageProcessorConfig::fromFolder(model.path(), model.config().imageSize);
     if (!config) return config.error();
-    return preprocessImage(image.constBits(), image.width(), image.height(), int(image.bytesPerLine()), *config);
+    return preprocessImage(image.constBits(), image.width(), image.height(),
+                           int(image.bytesPerLine()), *config);
 }
 
 // Options shared by the commands that run the model.
 struct InputOptions {
-    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("Checkpoint folder or `default`."), QStringLiteral("MODEL")};
-    QCommandLineOption text{QStringLiteral("text"), QStringLiteral("Input text."), QStringLiteral("S")};
-    QCommandLineOption textFile{QStringLiteral("text-file"), QStringLiteral("Read the input text from a UTF-8 file."), QStringLiteral("F")};
-    QCommandLineOption pair{QStringLiteral("pair"), QStringLiteral("Second sentence of a pair."), QStringLiteral("S2")};
-    QCommandLineOption ids{QStringLiteral("ids"), QStringLiteral("Token ids, comma-separated."), QStringLiteral("IDS")};
-    QCommandLineOption typeIds{QStringLiteral("type-ids"), QStringLiteral("Token type ids for --ids."), QStringLiteral("IDS")};
-    QCommandLineOption image{QStringLiteral("image"), QStringLiteral("Image file (image models)."), QStringLiteral("FILE")};
-    QCommandLineOption pixels{QStringLiteral("pixel-values"), QStringLiteral("safetensors with pixel_values [3,H,W]."), QStringLiteral("FILE")};
-    QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Output file."), QStringLiteral("OUT")};
-    QCommandLineOption layer{QStringLiteral("layer"), QStringLiteral("Layer index."), QStringLiteral("L"), QStringLiteral("0")};
-    QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."), QStringLiteral("H"), QStringLiteral("0")};
-    QCommandLineOption tokens{QStringLiteral("tokens"), QStringLiteral("Input lengths to time."), QStringLiteral("LIST"), QStringLiteral("16,64,256,1024")};
-    QCommandLineOption threads{QStringLiteral("threads"), QStringLiteral("Threads for the forward pass."), QStringLiteral("N")};
-    QCommandLineOption repeats{QStringLiteral("repeats"), QStringLiteral("Timed runs per length."), QStringLiteral("K"), QStringLiteral("5")};
-    QCommandLineOption torchJson{QStringLiteral("torch-json"), QStringLiteral("PyTorch timings from tools/bench/torch_gpt2.py --json."), QStringLiteral("FILE")};
-    QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Figure size WxH in pixels."), QStringLiteral("WxH"), QStringLiteral("1000x900")};
+    QCommandLineOption model{QStringLiteral("model"),
+                             QStringLiteral("Checkpoint folder or `default`."),
+                             QStringLiteral("MODEL")};
+    QCommandLineOption text{QStringLiteral("text"), QStringLiteral("Input text."),
+                            QStringLiteral("S")};
+    QCommandLineOption textFile{QStringLiteral("text-file"),
+                                QStringLiteral("Read the input text from a UTF-8 file."),
+                                QStringLiteral("F")};
+    QCommandLineOption pair{QStringLiteral("pair"), QStringLiteral("Second sentence of a pair."),
+                            QStringLiteral("S2")};
+    QCommandLineOption ids{QStringLiteral("ids"), QStringLiteral("Token ids, comma-separated."),
+                           QStringLiteral("IDS")};
+    QCommandLineOption typeIds{QStringLiteral("type-ids"),
+                               QStringLiteral("Token type ids for --ids."), QStringLiteral("IDS")};
+    QCommandLineOption image{QStringLiteral("image"), QStringLiteral("Image file (image models)."),
+                             QStringLiteral("FILE")};
+    QCommandLineOption pixels{QStringLiteral("pixel-values"),
+                              QStringLiteral("safetensors with pixel_values [3,H,W]."),
+                              QStringLiteral("FILE")};
+    QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")},
+                              QStringLiteral("Output file."),
+                              QStringLiteral("OUT")};
+    QCommandLineOption layer{QStringLiteral("layer"), QStringLiteral("Layer index."),
+                             QStringLiteral("L"), QStringLiteral("0")};
+    QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."),
+                            QStringLiteral("H"), QStringLiteral("0")};
+    QCommandLineOption tokens{QStringLiteral("tokens"), QStringLiteral("Input lengths to time."),
+                              QStringLiteral("LIST"), QStringLiteral("16,64,256,1024")};
+    QCommandLineOption threads{QStringLiteral("threads"),
+                               QStringLiteral("Threads for the forward pass."),
+                               QStringLiteral("N")};
+    QCommandLineOption repeats{QStringLiteral("repeats"), QStringLiteral("Timed runs per length."),
+                               QStringLiteral("K"), QStringLiteral("5")};
+    QCommandLineOption torchJson{
+        QStringLiteral("torch-json"),
+        QStringLiteral("PyTorch timings from tools/bench/torch_gpt2.py --json."),
+        QStringLiteral("FILE")};
+    QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Figure size WxH in pixels."),
+                            QStringLiteral("WxH"), QStringLiteral("1000x900")};
 };
 
-Result<std::shared_ptr<const LoadedModel>> openModel(const QCommandLineParser& p, const InputOptions& o) {
-    if (!p.isSet(o.model)) return Error{QStringLiteral("--model is required (a checkpoint folder, or `default`)")};
+Result<std::shared_ptr<const LoadedModel>> openModel(const QCommandLineParser& p,
+                                                     const InputOptions& o) {
+    if (!p.isSet(o.model))
+        return Error{QStringLiteral("--model is required (a checkpoint folder, or `default`)")};
     return LoadedModel::open(p.value(o.model));
 }
 
@@ -137,20 +173,28 @@ Result<QString> inputText(const QCommandLineParser& p, const InputOptions& o) {
     return p.value(o.text);
 }
 
-Result<AnalysisRequest> buildRequest(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model) {
+Result<AnalysisRequest> buildRequest(const QCommandLineParser& p, const InputOptions& o,
+                                     const LoadedModel& model) {
     AnalysisRequest request;
     request.keep = KeepOptions{false, false, false}; // dumps need attention and the last state only
     const int given = int(p.isSet(o.text) || p.isSet(o.textFile)) + int(p.isSet(o.ids)) +
                       int(p.isSet(o.image)) + int(p.isSet(o.pixels));
-    if (given != 1) return Error{QStringLiteral("give exactly one input: --text/--text-file, --ids, --image or --pixel-values")};
+    if (given != 1)
+        return Error{QStringLiteral(
+            "give exactly one input: --text/--text-file, --ids, --image or --pixel-values")};
     const bool imageModel = model.config().modality == Modality::Image;
     if (imageModel != (p.isSet(o.image) || p.isSet(o.pixels)))
-        return Error{imageModel ? QStringLiteral("%1 is an image model: give --image or --pixel-values").arg(model.displayName())
-                                : QStringLiteral("%1 is a text model: give --text or --ids").arg(model.displayName())};
+        return Error{imageModel
+                         ? QStringLiteral("%1 is an image model: give --image or --pixel-values")
+                               .arg(model.displayName())
+                         : QStringLiteral("%1 is a text model: give --text or --ids")
+                               .arg(model.displayName())};
     if (p.isSet(o.ids)) {
-        ATTNSCOPE_ASSIGN_OR_RETURN(request.ids, parseIdList(p.value(o.ids), QStringLiteral("--ids")));
+        ATTNSCOPE_ASSIGN_OR_RETURN(request.ids,
+                                   parseIdList(p.value(o.ids), QStringLiteral("--ids")));
         if (p.isSet(o.typeIds))
-            ATTNSCOPE_ASSIGN_OR_RETURN(request.typeIds, parseIdList(p.value(o.typeIds), QStringLiteral("--type-ids")));
+            ATTNSCOPE_ASSIGN_OR_RETURN(
+                request.typeIds, parseIdList(p.value(o.typeIds), QStringLiteral("--type-ids")));
     } else if (p.isSet(o.image)) {
         ATTNSCOPE_ASSIGN_OR_RETURN(request.pixelValues, readImage(p.value(o.image), model));
     } else if (p.isSet(o.pixels)) {
@@ -170,13 +214,17 @@ int cmdInfo(const QCommandLineParser& p, const InputOptions& o) {
 }
 
 int cmdTokenize(const QCommandLineParser& p, const InputOptions& o) {
-    if (!p.isSet(o.text) && !p.isSet(o.textFile)) return fail(QStringLiteral("tokenize needs --text or --text-file"));
-    if (!p.isSet(o.model)) return fail(QStringLiteral("--model is required (a checkpoint or tokenizer folder, or `default`)"));
+    if (!p.isSet(o.text) && !p.isSet(o.textFile))
+        return fail(QStringLiteral("tokenize needs --text or --text-file"));
+    if (!p.isSet(o.model))
+        return fail(
+            QStringLiteral("--model is required (a checkpoint or tokenizer folder, or `default`)"));
     // A folder holding only tokenizer files is enough here; a checkpoint's tokenizer otherwise.
     std::shared_ptr<const Tokenizer> tokenizer;
     std::shared_ptr<const LoadedModel> model;
     const QString path = p.value(o.model);
-    if (QFileInfo(path).isDir() && !QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json")))) {
+    if (QFileInfo(path).isDir() &&
+        !QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json")))) {
         auto loaded = Tokenizer::fromFolder(path);
         if (!loaded) return fail(loaded.message());
         tokenizer = loaded.value();
@@ -187,7 +235,8 @@ int cmdTokenize(const QCommandLineParser& p, const InputOptions& o) {
     }
     auto text = inputText(p, o);
     if (!text) return fail(text.message());
-    const std::optional<QString> pair = p.isSet(o.pair) ? std::optional<QString>(p.value(o.pair)) : std::nullopt;
+    const std::optional<QString> pair =
+        p.isSet(o.pair) ? std::optional<QString>(p.value(o.pair)) : std::nullopt;
     auto encoding = tokenizer ? tokenizer->encode(*text, pair) : model->tokenize(*text, pair);
     if (!encoding) return fail(encoding.message());
     printJson(encodingJson(*encoding));
@@ -195,11 +244,13 @@ int cmdTokenize(const QCommandLineParser& p, const InputOptions& o) {
 }
 
 int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
-    if (!p.isSet(o.output)) return fail(QStringLiteral("dump needs -o OUT (.safetensors, .json or .npy)"));
+    if (!p.isSet(o.output))
+        return fail(QStringLiteral("dump needs -o OUT (.safetensors, .json or .npy)"));
     const QString out = p.value(o.output);
     if (!out.endsWith(QLatin1String(".safetensors")) && !out.endsWith(QLatin1String(".json")) &&
         !out.endsWith(QLatin1String(".npy")))
-        return fail(QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)").arg(out));
+        return fail(QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)")
+                        .arg(out));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
@@ -223,8 +274,10 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const ModelConfig& c = (*model)->config();
-    if (!okLayer || layer < 0 || layer >= c.layers) return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
-    if (!okHead || head < 0 || head >= c.heads) return fail(QStringLiteral("--head must be 0..%1").arg(c.heads - 1));
+    if (!okLayer || layer < 0 || layer >= c.layers)
+        return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
+    if (!okHead || head < 0 || head >= c.heads)
+        return fail(QStringLiteral("--head must be 0..%1").arg(c.heads - 1));
     const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
     const QSize size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
     if (size.width() < 100 || size.height() < 100 || size.width() > 20000 || size.height() > 20000)
@@ -232,7 +285,8 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
-    if (auto s = exportHeatmap(*analysis, layer, head, p.value(o.output), size); !s) return fail(s.message());
+    if (auto s = exportHeatmap(*analysis, layer, head, p.value(o.output), size); !s)
+        return fail(s.message());
     return 0;
 }
 
@@ -249,9 +303,11 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     std::map<int, double> torchMs;
     if (p.isSet(o.torchJson)) {
         QFile f(p.value(o.torchJson));
-        if (!f.open(QIODevice::ReadOnly)) return fail(QStringLiteral("cannot read %1").arg(f.fileName()));
+        if (!f.open(QIODevice::ReadOnly))
+            return fail(QStringLiteral("cannot read %1").arg(f.fileName()));
         for (const QJsonValue& v : QJsonDocument::fromJson(f.readAll()).array())
-            torchMs[v.toObject().value(QStringLiteral("T")).toInt()] = v.toObject().value(QStringLiteral("ms")).toDouble();
+            torchMs[v.toObject().value(QStringLiteral("T")).toInt()] =
+                v.toObject().value(QStringLiteral("ms")).toDouble();
     }
     const double peak = measureGemmPeakGflops();
     auto openMs = benchmarkOpen(p.value(o.model), 5);
@@ -261,15 +317,18 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     if (!rows) return fail(rows.message());
     std::printf("model %s, %d threads, Eigen SGEMM peak %.1f GFLOP/s, model open %.1f ms\n",
                 qPrintable((*model)->displayName()), threadCount(), peak, *openMs);
-    std::printf("%6s %12s %12s %7s %9s %8s %10s %10s\n", "T", "attnscope ms", "PyTorch ms", "ratio", "GFLOP/s",
-                "% peak", "peak RSS", "edit ms");
+    std::printf("%6s %12s %12s %7s %9s %8s %10s %10s\n", "T", "attnscope ms", "PyTorch ms", "ratio",
+                "GFLOP/s", "% peak", "peak RSS", "edit ms");
     for (const BenchRow& r : *rows) {
         const auto t = torchMs.find(r.tokens);
-        const QString torch = t == torchMs.end() ? QStringLiteral("-") : QString::number(t->second, 'f', 1);
-        const QString ratio = t == torchMs.end() ? QStringLiteral("-") : QString::number(r.medianMs / t->second, 'f', 2);
+        const QString torch =
+            t == torchMs.end() ? QStringLiteral("-") : QString::number(t->second, 'f', 1);
+        const QString ratio = t == torchMs.end() ? QStringLiteral("-")
+                                                 : QString::number(r.medianMs / t->second, 'f', 2);
         const QString edit = r.editMs > 0 ? QString::number(r.editMs, 'f', 1) : QStringLiteral("-");
-        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB %10s\n", r.tokens, r.medianMs, qPrintable(torch),
-                    qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak, r.peakRssMb, qPrintable(edit));
+        std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB %10s\n", r.tokens, r.medianMs,
+                    qPrintable(torch), qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak,
+                    r.peakRssMb, qPrintable(edit));
     }
     return 0;
 }
@@ -278,7 +337,10 @@ int cmdModels() {
     const QString dir = hfHubCacheDir();
     QJsonArray list;
     for (const CachedModel& m : listCachedModels(dir))
-        list.append(QJsonObject{{"repo", m.repoId}, {"revision", m.revision}, {"path", m.path}, {"model_type", m.modelType}});
+        list.append(QJsonObject{{"repo", m.repoId},
+                                {"revision", m.revision},
+                                {"path", m.path},
+                                {"model_type", m.modelType}});
     printJson(QJsonObject{{"cache", dir}, {"models", list}});
     return 0;
 }
@@ -286,15 +348,18 @@ int cmdModels() {
 } // namespace
 
 bool isCliCommand(const QString& word) {
-    static const QStringList commands{QStringLiteral("info"), QStringLiteral("tokenize"), QStringLiteral("dump"),
-                                      QStringLiteral("export"), QStringLiteral("models"), QStringLiteral("bench"), QStringLiteral("help"),
-                                      QStringLiteral("--help"), QStringLiteral("-h"), QStringLiteral("--version")};
+    static const QStringList commands{QStringLiteral("info"),   QStringLiteral("tokenize"),
+                                      QStringLiteral("dump"),   QStringLiteral("export"),
+                                      QStringLiteral("models"), QStringLiteral("bench"),
+                                      QStringLiteral("help"),   QStringLiteral("--help"),
+                                      QStringLiteral("-h"),     QStringLiteral("--version")};
     return commands.contains(word);
 }
 
 int runCli(const QStringList& args) {
     const QString command = args.value(0);
-    if (command == QLatin1String("help") || command == QLatin1String("--help") || command == QLatin1String("-h")) {
+    if (command == QLatin1String("help") || command == QLatin1String("--help") ||
+        command == QLatin1String("-h")) {
         std::fputs(kUsage, stdout);
         return 0;
     }
@@ -304,13 +369,14 @@ int runCli(const QStringList& args) {
     }
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model, o.text, o.textFile, o.pair, o.ids, o.typeIds, o.image, o.pixels, o.output,
-                  o.layer, o.head, o.size, o.tokens, o.threads, o.repeats, o.torchJson});
+    p.addOptions({o.model, o.text, o.textFile, o.pair, o.ids, o.typeIds, o.image, o.pixels,
+                  o.output, o.layer, o.head, o.size, o.tokens, o.threads, o.repeats, o.torchJson});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());
     if (!p.positionalArguments().isEmpty())
-        return fail(QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
+        return fail(
+            QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
     if (command == QLatin1String("info")) return cmdInfo(p, o);
     if (command == QLatin1String("tokenize")) return cmdTokenize(p, o);
     if (command == QLatin1String("dump")) return cmdDump(p, o);

@@ -1,4 +1,5 @@
-// attnscope: GUI without a subcommand, headless CLI with one (dump, export, tokenize, info, models).
+// attnscope: GUI without a subcommand, headless CLI with one (dump, export, tokenize, info,
+// models).
 #include "cli.h"
 #include "gui.h"
 
@@ -9,12 +10,14 @@
 
 int main(int argc, char** argv) {
     QStringList args;
-    for (int i = 1; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
+    for (int i = 1; i < argc; ++i)
+        args << QString::fromLocal8Bit(argv[i]);
     if (!args.isEmpty() && attnscope::isCliCommand(args.first())) {
         // The CLI reports its own one-line errors; Qt's and libpng's chatter would break that.
         qInstallMessageHandler([](QtMsgType, const QMessageLogContext&, const QString&) {});
         if (args.first() == QLatin1String("export")) { // figures need fonts, never a display
-            if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+            if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+                qputenv("QT_QPA_PLATFORM", "offscreen");
             QGuiApplication app(argc, argv);
             return attnscope::runCli(args);
         }
@@ -31,7 +34,8 @@ int main(int argc, char** argv) {
         else if (a.startsWith(QLatin1String("-platform")) || a == QLatin1String("--platform")) {
             ++i; // handled by QApplication
         } else {
-            std::fprintf(stderr, "attnscope: error: unknown argument \"%s\" (try attnscope help)\n", qPrintable(a));
+            std::fprintf(stderr, "attnscope: error: unknown argument \"%s\" (try attnscope help)\n",
+                         qPrintable(a));
             return 2;
         }
     }

@@ -11,17 +11,17 @@ namespace attnscope {
 struct BenchRow {
     int tokens = 0;
     double medianMs = 0;
-    double gflops = 0;     // useful floating-point work / median time
-    double peakRssMb = 0;  // process peak resident set after this row
-    double editMs = 0;     // causal models: last token changed, earlier ones reused (0 = n/a)
+    double gflops = 0;    // useful floating-point work / median time
+    double peakRssMb = 0; // process peak resident set after this row
+    double editMs = 0;    // causal models: last token changed, earlier ones reused (0 = n/a)
 };
 
 // Floating-point operations of one forward pass (matrix products only; 2 per multiply-add).
 double forwardFlops(const ModelConfig& config, int tokens);
 
 // Median of `repeats` runs after one warm-up, for each length in `tokenCounts`.
-Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model, const std::vector<int>& tokenCounts,
-                                               int repeats);
+Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model,
+                                               const std::vector<int>& tokenCounts, int repeats);
 
 // Milliseconds to open a checkpoint folder (median of `repeats`, warm file cache).
 Result<double> benchmarkOpen(const QString& path, int repeats);

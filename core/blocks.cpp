@@ -1,8 +1,8 @@
 #include "blocks.h"
 
 #include <cmath>
-#include <omp.h>
 #include <limits>
+#include <omp.h>
 
 namespace attnscope {
 
@@ -16,9 +16,10 @@ Mat Linear::operator()(const Mat& x) const {
     const auto w = weight.matrix();
     const auto product = [&](Eigen::Index begin, Eigen::Index n) {
         if (inputMajor)
-            y.middleCols(begin, n).noalias() = x * w.middleCols(begin, n);             // [T, in] x [in, n]
+            y.middleCols(begin, n).noalias() = x * w.middleCols(begin, n); // [T, in] x [in, n]
         else
-            y.middleCols(begin, n).noalias() = x * w.middleRows(begin, n).transpose(); // [T, in] x [in, n]
+            y.middleCols(begin, n).noalias() =
+                x * w.middleRows(begin, n).transpose(); // [T, in] x [in, n]
     };
     // Few rows (short inputs, or the new tokens of an edit): the product is bound by reading
     // the weights, and Eigen's own split (over rows, with shared packed blocks) either stays
@@ -39,7 +40,8 @@ Mat Linear::operator()(const Mat& x) const {
     return y;
 }
 
-Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out, bool withBias) {
+Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out,
+                          bool withBias) {
     Linear layer;
     auto weight = w.get(name + QStringLiteral(".weight"), {out, in});
     if (!weight) return weight.error();
@@ -109,7 +111,8 @@ Result<LayerNorm> loadRmsNorm(const WeightStore& w, const QString& name, int dim
 void applyActivation(Mat& x, Activation activation) {
     // Element-wise, so rows are split over the cores for long inputs.
 #pragma omp parallel for if (x.rows() >= 64)
-    for (Eigen::Index r = 0; r < x.rows(); ++r) applyActivationRow(x.row(r).data(), x.cols(), activation);
+    for (Eigen::Index r = 0; r < x.rows(); ++r)
+        applyActivationRow(x.row(r).data(), x.cols(), activation);
 }
 
 static void applyActivationRow(float* p, Eigen::Index n, Activation activation) {
@@ -121,16 +124,19 @@ static void applyActivationRow(float* p, Eigen::Index n, Activation activation) 
         break;
     }
     case Activation::GeluErf:
-        for (Eigen::Index i = 0; i < n; ++i) p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * float(M_SQRT1_2)));
+        for (Eigen::Index i = 0; i < n; ++i)
+            p[i] = 0.5f * p[i] * (1.0f + std::erf(p[i] * float(M_SQRT1_2)));
         break;
     case Activation::Silu:
         a = a / (1.0f + (-a).exp());
         break;
     case Activation::Relu:
-        for (Eigen::Index i = 0; i < n; ++i) p[i] = std::max(p[i], 0.0f);
+        for (Eigen::Index i = 0; i < n; ++i)
+            p[i] = std::max(p[i], 0.0f);
         break;
     case Activation::GeluQuick:
-        for (Eigen::Index i = 0; i < n; ++i) p[i] = p[i] / (1.0f + std::exp(-1.702f * p[i]));
+        for (Eigen::Index i = 0; i < n; ++i)
+            p[i] = p[i] / (1.0f + std::exp(-1.702f * p[i]));
         break;
     }
 }
@@ -164,14 +170,14 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
     trace.attention.resize(size_t(heads));
     if (keep.scores) trace.scores.resize(size_t(heads));
-    // Heads are independent: one thread per head (Eigen's products inside then run serially),
-    // which also spreads the softmax over all cores. Short inputs stay on one thread.
+        // Heads are independent: one thread per head (Eigen's products inside then run serially),
+        // which also spreads the softmax over all cores. Short inputs stay on one thread.
 #pragma omp parallel for schedule(dynamic) if (Tq * T >= 1024)
     for (int h = 0; h < heads; ++h) {
         const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
         Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d); rows < P reused
-        scores.bottomRows(Tq).noalias() = q.middleCols(h * headDim, headDim) *
-                                          k.middleCols(kvh * headDim, headDim).transpose();
+        scores.bottomRows(Tq).noalias() =
+            q.middleCols(h * headDim, headDim) * k.middleCols(kvh * headDim, headDim).transpose();
         scores.bottomRows(Tq) *= scale;
         Mat probs(T, T);
         if (P > 0) {
@@ -185,7 +191,8 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
         }
         for (Eigen::Index i = P; i < T; ++i) {
             const Eigen::Index visible = causal ? i + 1 : T;
-            for (Eigen::Index j = visible; j < T; ++j) scores(i, j) = minusInf;
+            for (Eigen::Index j = visible; j < T; ++j)
+                scores(i, j) = minusInf;
             const float rowMax = scores.row(i).head(visible).maxCoeff();
             auto row = probs.row(i).head(visible).array();
             row = (scores.row(i).head(visible).array() - rowMax).exp(); // vectorised
@@ -211,7 +218,8 @@ Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows) {
 Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids) {
     const auto matrix = table.matrix();
     Mat out(Eigen::Index(ids.size()), matrix.cols());
-    for (size_t t = 0; t < ids.size(); ++t) out.row(Eigen::Index(t)) = matrix.row(ids[t]);
+    for (size_t t = 0; t < ids.size(); ++t)
+        out.row(Eigen::Index(t)) = matrix.row(ids[t]);
     return out;
 }
 
@@ -222,7 +230,8 @@ void keepLayer(LayerTrace& trace, const KeepOptions& keep, Mat&& q, Mat&& k, Mat
         trace.k = std::move(k);
         trace.v = std::move(v);
     }
-    if (keep.hiddenStates) trace.hidden = withPrefix(earlier ? &earlier->hidden : nullptr, prefixRows, Mat(hidden));
+    if (keep.hiddenStates)
+        trace.hidden = withPrefix(earlier ? &earlier->hidden : nullptr, prefixRows, Mat(hidden));
 }
 
 } // namespace attnscope

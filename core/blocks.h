@@ -11,7 +11,7 @@ namespace attnscope {
 // (GPT-2's Conv1D). Weights stay memory-mapped.
 struct Linear {
     FloatTensor weight;
-    FloatTensor bias; // empty when the layer has none
+    FloatTensor bias;        // empty when the layer has none
     bool inputMajor = false; // true for Conv1D layout [in, out]
 
     int inFeatures() const { return int(inputMajor ? weight.rows() : weight.cols()); }
@@ -20,7 +20,8 @@ struct Linear {
 };
 
 // Loads `name`.weight (shape [out, in]) and, when `withBias`, `name`.bias ([out]).
-Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out, bool withBias);
+Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out,
+                          bool withBias);
 // GPT-2 Conv1D: weight [in, out].
 Result<Linear> loadConv1D(const WeightStore& w, const QString& name, int in, int out);
 
@@ -28,7 +29,7 @@ struct LayerNorm {
     FloatTensor weight; // [D]
     FloatTensor bias;   // [D], empty for RMSNorm
     float eps = 1e-5f;
-    bool rms = false;   // RMSNorm: no mean subtraction, no bias (Llama, Qwen2)
+    bool rms = false;                   // RMSNorm: no mean subtraction, no bias (Llama, Qwen2)
     Mat operator()(const Mat& x) const; // [T, D] -> [T, D]
 };
 Result<LayerNorm> loadLayerNorm(const WeightStore& w, const QString& name, int dim, float eps);
@@ -38,7 +39,8 @@ void applyActivation(Mat& x, Activation activation);
 
 // Rotary position embedding (rotate-half layout, as HF applies it) on the first `rotaryDim`
 // dimensions of each head of x [T, n*d], for positions firstPosition..firstPosition+T-1.
-void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, int firstPosition = 0);
+void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta,
+                 int firstPosition = 0);
 
 // Scaled dot-product attention for all heads. q [Tq, H*d] holds the last Tq of the T query
 // positions, k and v [T, KV*d] all of them. Fills trace.attention (and trace.scores when kept)
@@ -58,7 +60,9 @@ Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids);
 inline bool reportProgress(const ProgressCallback& progress, int done, int total) {
     return !progress || progress(done, total);
 }
-inline Error cancelledError() { return Error{QStringLiteral("cancelled")}; }
+inline Error cancelledError() {
+    return Error{QStringLiteral("cancelled")};
+}
 
 // Stores the per-layer activations that the caller asked to keep. q and hidden hold the new
 // rows only (completed from `earlier`), k and v all rows.

@@ -8,14 +8,22 @@ namespace attnscope {
 
 QString familyName(Family family) {
     switch (family) {
-    case Family::Gpt2: return QStringLiteral("gpt2");
-    case Family::Bert: return QStringLiteral("bert");
-    case Family::DistilBert: return QStringLiteral("distilbert");
-    case Family::Roberta: return QStringLiteral("roberta");
-    case Family::Llama: return QStringLiteral("llama");
-    case Family::Qwen2: return QStringLiteral("qwen2");
-    case Family::GptNeoX: return QStringLiteral("gpt_neox");
-    case Family::Vit: return QStringLiteral("vit");
+    case Family::Gpt2:
+        return QStringLiteral("gpt2");
+    case Family::Bert:
+        return QStringLiteral("bert");
+    case Family::DistilBert:
+        return QStringLiteral("distilbert");
+    case Family::Roberta:
+        return QStringLiteral("roberta");
+    case Family::Llama:
+        return QStringLiteral("llama");
+    case Family::Qwen2:
+        return QStringLiteral("qwen2");
+    case Family::GptNeoX:
+        return QStringLiteral("gpt_neox");
+    case Family::Vit:
+        return QStringLiteral("vit");
     }
     return QStringLiteral("?");
 }
@@ -57,8 +65,10 @@ Status parseRope(const QJsonObject& json, ModelConfig& c) {
         QString type = o.value(QLatin1String("rope_type")).toString();
         if (type.isEmpty()) type = o.value(QLatin1String("type")).toString();
         if (!type.isEmpty() && type != QLatin1String("default"))
-            return Error{QStringLiteral("unsupported rope scaling type \"%1\" (only plain RoPE is implemented)")
-                             .arg(type)};
+            return Error{
+                QStringLiteral(
+                    "unsupported rope scaling type \"%1\" (only plain RoPE is implemented)")
+                    .arg(type)};
     }
     if (c.rotaryFraction <= 0 || c.rotaryFraction > 1)
         return Error{QStringLiteral("invalid rotary fraction %1").arg(c.rotaryFraction)};
@@ -84,7 +94,8 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
         act = json.value(QLatin1String("activation_function")).toString(QStringLiteral("gelu_new"));
         c.causal = true;
         if (json.value(QLatin1String("scale_attn_by_inverse_layer_idx")).toBool())
-            return Error{QStringLiteral("unsupported GPT-2 option scale_attn_by_inverse_layer_idx")};
+            return Error{
+                QStringLiteral("unsupported GPT-2 option scale_attn_by_inverse_layer_idx")};
         if (json.contains(QLatin1String("scale_attn_weights")) &&
             !json.value(QLatin1String("scale_attn_weights")).toBool(true))
             return Error{QStringLiteral("unsupported GPT-2 option scale_attn_weights=false")};
@@ -99,13 +110,17 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
         c.padTokenId = int(number(json, {"pad_token_id"}, c.family == Family::Roberta ? 1 : 0));
         c.normEps = float(number(json, {"layer_norm_eps"}, 1e-12));
         act = json.value(QLatin1String("hidden_act")).toString(QStringLiteral("gelu"));
-        const QString pos = json.value(QLatin1String("position_embedding_type")).toString(QStringLiteral("absolute"));
+        const QString pos = json.value(QLatin1String("position_embedding_type"))
+                                .toString(QStringLiteral("absolute"));
         if (pos != QLatin1String("absolute"))
-            return Error{QStringLiteral("unsupported position_embedding_type \"%1\" (only absolute)").arg(pos)};
+            return Error{
+                QStringLiteral("unsupported position_embedding_type \"%1\" (only absolute)")
+                    .arg(pos)};
         if (c.family == Family::Roberta) // positions start at padding_idx + 1
             c.maxPositions -= c.padTokenId + 1;
         if (json.value(QLatin1String("is_decoder")).toBool())
-            return Error{QStringLiteral("unsupported: %1 configured as a decoder (is_decoder=true)").arg(t)};
+            return Error{
+                QStringLiteral("unsupported: %1 configured as a decoder (is_decoder=true)").arg(t)};
     } else if (t == QLatin1String("distilbert")) {
         c.family = Family::DistilBert;
         c.layers = int(number(json, {"n_layers"}, 6));
@@ -115,7 +130,8 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
         c.maxPositions = int(number(json, {"max_position_embeddings"}, 512));
         c.normEps = 1e-12f; // fixed in DistilBERT's implementation
         act = json.value(QLatin1String("activation")).toString(QStringLiteral("gelu"));
-    } else if (t == QLatin1String("llama") || t == QLatin1String("mistral") || t == QLatin1String("qwen2")) {
+    } else if (t == QLatin1String("llama") || t == QLatin1String("mistral") ||
+               t == QLatin1String("qwen2")) {
         c.family = t == QLatin1String("qwen2") ? Family::Qwen2 : Family::Llama;
         c.layers = int(number(json, {"num_hidden_layers"}, 0));
         c.heads = int(number(json, {"num_attention_heads"}, 0));
@@ -126,15 +142,17 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
         c.normEps = float(number(json, {"rms_norm_eps"}, 1e-6));
         act = json.value(QLatin1String("hidden_act")).toString(QStringLiteral("silu"));
         c.causal = true;
-        c.attentionBias = c.family == Family::Qwen2 || json.value(QLatin1String("attention_bias")).toBool();
+        c.attentionBias =
+            c.family == Family::Qwen2 || json.value(QLatin1String("attention_bias")).toBool();
         c.mlpBias = json.value(QLatin1String("mlp_bias")).toBool();
         if (auto s = parseRope(json, c); !s) return s.error();
         const bool sliding = c.family == Family::Qwen2
                                  ? json.value(QLatin1String("use_sliding_window")).toBool()
                                  : json.value(QLatin1String("sliding_window")).isDouble();
         if (sliding)
-            return Error{QStringLiteral("unsupported: sliding-window attention (sliding_window=%1)")
-                             .arg(json.value(QLatin1String("sliding_window")).toVariant().toString())};
+            return Error{
+                QStringLiteral("unsupported: sliding-window attention (sliding_window=%1)")
+                    .arg(json.value(QLatin1String("sliding_window")).toVariant().toString())};
         if (number(json, {"pretraining_tp"}, 1) != 1)
             return Error{QStringLiteral("unsupported: pretraining_tp != 1")};
     } else if (t == QLatin1String("gpt_neox")) {
@@ -173,8 +191,10 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
     } else if (t.isEmpty()) {
         return Error{QStringLiteral("config.json has no model_type")};
     } else {
-        return Error{QStringLiteral("unsupported model type \"%1\" (supported: gpt2, bert, distilbert, "
-                                    "roberta, llama, mistral, qwen2, gpt_neox, vit)").arg(t)};
+        return Error{
+            QStringLiteral("unsupported model type \"%1\" (supported: gpt2, bert, distilbert, "
+                           "roberta, llama, mistral, qwen2, gpt_neox, vit)")
+                .arg(t)};
     }
 
     if (c.kvHeads == 0) c.kvHeads = c.heads;
@@ -191,12 +211,15 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
     c.headDim = int(number(json, {"head_dim"}, 0));
     if (c.headDim <= 0) {
         if (c.hidden % c.heads != 0)
-            return Error{QStringLiteral("hidden size %1 is not divisible by %2 heads").arg(c.hidden).arg(c.heads)};
+            return Error{QStringLiteral("hidden size %1 is not divisible by %2 heads")
+                             .arg(c.hidden)
+                             .arg(c.heads)};
         c.headDim = c.hidden / c.heads;
     }
     if (c.kvHeads <= 0 || c.heads % c.kvHeads != 0)
         return Error{QStringLiteral("%1 attention heads are not a multiple of %2 key/value heads")
-                         .arg(c.heads).arg(c.kvHeads)};
+                         .arg(c.heads)
+                         .arg(c.kvHeads)};
     if (c.layers > 1000 || c.heads > 1024 || c.hidden > 65536)
         return Error{QStringLiteral("config.json sizes are implausibly large")};
     return c;

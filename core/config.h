@@ -16,25 +16,25 @@ QString familyName(Family family);
 
 struct ModelConfig {
     Family family = Family::Gpt2;
-    QString modelType;      // config.json's model_type, as written
+    QString modelType; // config.json's model_type, as written
     Modality modality = Modality::Text;
-    int layers = 0;         // L
-    int heads = 0;          // H, query heads
-    int kvHeads = 0;        // key/value heads (== heads unless grouped-query)
-    int hidden = 0;         // D
-    int headDim = 0;        // D / H unless config gives head_dim
-    int intermediate = 0;   // MLP width
+    int layers = 0;       // L
+    int heads = 0;        // H, query heads
+    int kvHeads = 0;      // key/value heads (== heads unless grouped-query)
+    int hidden = 0;       // D
+    int headDim = 0;      // D / H unless config gives head_dim
+    int intermediate = 0; // MLP width
     int vocab = 0;
     int maxPositions = 0;
-    int typeVocab = 0;      // token type embeddings (BERT)
-    int padTokenId = -1;    // RoBERTa position offset
+    int typeVocab = 0;   // token type embeddings (BERT)
+    int padTokenId = -1; // RoBERTa position offset
     float normEps = 1e-5f;
     Activation activation = Activation::GeluTanh;
     bool causal = false;
 
     // Rotary position embeddings (Llama, Qwen2, GPT-NeoX).
     double ropeTheta = 10000.0;
-    double rotaryFraction = 1.0; // share of head_dim that is rotated (GPT-NeoX rotary_pct)
+    double rotaryFraction = 1.0;   // share of head_dim that is rotated (GPT-NeoX rotary_pct)
     bool parallelResidual = false; // GPT-NeoX
     bool attentionBias = false;    // q/k/v/o biases (Llama attention_bias, Qwen2 q/k/v)
     bool mlpBias = false;

@@ -12,19 +12,22 @@ namespace {
 
 QJsonArray tokensJson(const QStringList& tokens) {
     QJsonArray a;
-    for (const QString& t : tokens) a.append(t);
+    for (const QString& t : tokens)
+        a.append(t);
     return a;
 }
 
 QJsonArray int64Json(const std::vector<int64_t>& values) {
     QJsonArray a;
-    for (int64_t v : values) a.append(qint64(v));
+    for (int64_t v : values)
+        a.append(qint64(v));
     return a;
 }
 
 QJsonArray offsetsJson(const std::vector<std::pair<int, int>>& offsets) {
     QJsonArray a;
-    for (const auto& [b, e] : offsets) a.append(QJsonArray{b, e});
+    for (const auto& [b, e] : offsets)
+        a.append(QJsonArray{b, e});
     return a;
 }
 
@@ -32,7 +35,8 @@ QJsonArray matrixJson(const Mat& m) {
     QJsonArray rows;
     for (Eigen::Index i = 0; i < m.rows(); ++i) {
         QJsonArray row;
-        for (Eigen::Index j = 0; j < m.cols(); ++j) row.append(double(m(i, j)));
+        for (Eigen::Index j = 0; j < m.cols(); ++j)
+            row.append(double(m(i, j)));
         rows.append(row);
     }
     return rows;
@@ -44,24 +48,30 @@ Status writeBytes(const QString& path, const QByteArray& header, const char* dat
         return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
     out.write(header);
     if (size > 0) out.write(data, size);
-    if (!out.commit()) return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
+    if (!out.commit())
+        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
     return okStatus();
 }
 
 // NumPy format 1.0: magic, header dict padded so the data starts 64-byte aligned.
 Status writeNpy(const QString& path, const Tensor& t) {
     QStringList dims;
-    for (int64_t d : t.shape) dims << QString::number(d);
+    for (int64_t d : t.shape)
+        dims << QString::number(d);
     QString shape = dims.join(QStringLiteral(", "));
     if (t.shape.size() == 1) shape += QLatin1Char(',');
-    QByteArray dict = QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (%1), }").arg(shape).toLatin1();
+    QByteArray dict = QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (%1), }")
+                          .arg(shape)
+                          .toLatin1();
     const int preamble = 10;
-    while ((preamble + dict.size() + 1) % 64 != 0) dict.append(' ');
+    while ((preamble + dict.size() + 1) % 64 != 0)
+        dict.append(' ');
     dict.append('\n');
     QByteArray header("\x93NUMPY\x01\x00", 8);
     const uint16_t len = uint16_t(dict.size());
     header.append(char(len & 0xff)).append(char(len >> 8)).append(dict);
-    return writeBytes(path, header, reinterpret_cast<const char*>(t.data.data()), qint64(t.data.size() * 4));
+    return writeBytes(path, header, reinterpret_cast<const char*>(t.data.data()),
+                      qint64(t.data.size() * 4));
 }
 
 } // namespace
@@ -98,10 +108,13 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
 
     if (path.endsWith(QLatin1String(".safetensors"))) {
         std::vector<TensorToWrite> tensors;
-        tensors.push_back(makeF32(QStringLiteral("attentions"), attentions.shape, attentions.data.data()));
+        tensors.push_back(
+            makeF32(QStringLiteral("attentions"), attentions.shape, attentions.data.data()));
         if (text)
-            tensors.push_back(makeI64(QStringLiteral("input_ids"), {int64_t(e.ids.size())}, e.ids.data()));
-        tensors.push_back(makeF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
+            tensors.push_back(
+                makeI64(QStringLiteral("input_ids"), {int64_t(e.ids.size())}, e.ids.data()));
+        tensors.push_back(
+            makeF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
         const auto compact = [](const QJsonArray& a) {
             return QString::fromUtf8(QJsonDocument(a).toJson(QJsonDocument::Compact));
         };
@@ -122,7 +135,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         QJsonArray layers;
         for (const LayerTrace& layer : analysis.forward.layers) {
             QJsonArray heads;
-            for (const Mat& a : layer.attention) heads.append(matrixJson(a));
+            for (const Mat& a : layer.attention)
+                heads.append(matrixJson(a));
             layers.append(heads);
         }
         root.insert(QStringLiteral("attentions"), layers);
@@ -130,7 +144,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         const QByteArray bytes = QJsonDocument(root).toJson(QJsonDocument::Compact);
         return writeBytes(path, bytes, nullptr, 0);
     }
-    return Error{QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)").arg(path)};
+    return Error{
+        QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)").arg(path)};
 }
 
 } // namespace attnscope

@@ -19,13 +19,15 @@ QString hfHubCacheDir() {
 std::vector<CachedModel> listCachedModels(const QString& cacheDir) {
     std::vector<CachedModel> models;
     const QDir cache(cacheDir);
-    const QStringList repos = cache.entryList({QStringLiteral("models--*")}, QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    const QStringList repos = cache.entryList({QStringLiteral("models--*")},
+                                              QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
     for (const QString& repo : repos) {
         const QString repoId = repo.mid(8).replace(QLatin1String("--"), QLatin1String("/"));
         const QDir snapshots(cache.filePath(repo + QStringLiteral("/snapshots")));
         // Prefer the revision refs/main points at; list every snapshot that has a config.json.
         QFile ref(cache.filePath(repo + QStringLiteral("/refs/main")));
-        const QString mainRevision = ref.open(QIODevice::ReadOnly) ? QString::fromUtf8(ref.readAll()).trimmed() : QString();
+        const QString mainRevision =
+            ref.open(QIODevice::ReadOnly) ? QString::fromUtf8(ref.readAll()).trimmed() : QString();
         QStringList revisions = snapshots.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
         if (revisions.removeOne(mainRevision)) revisions.prepend(mainRevision);
         for (const QString& rev : revisions) {

@@ -8,9 +8,9 @@
 namespace attnscope {
 
 struct CachedModel {
-    QString repoId;   // "org/name"
-    QString revision; // snapshot folder name
-    QString path;     // the snapshot folder, usable as --model
+    QString repoId;    // "org/name"
+    QString revision;  // snapshot folder name
+    QString path;      // the snapshot folder, usable as --model
     QString modelType; // config.json's model_type ("" if unreadable)
 };
 

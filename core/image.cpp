@@ -15,7 +15,8 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
     c.width = c.height = defaultSize;
     QFile f(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")));
     if (!f.exists()) return c;
-    if (!f.open(QIODevice::ReadOnly)) return Error{QStringLiteral("cannot read %1").arg(f.fileName())};
+    if (!f.open(QIODevice::ReadOnly))
+        return Error{QStringLiteral("cannot read %1").arg(f.fileName())};
     QJsonParseError err;
     const QJsonObject o = QJsonDocument::fromJson(f.readAll(), &err).object();
     if (err.error != QJsonParseError::NoError)
@@ -24,7 +25,8 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
     if (size.isObject()) {
         const QJsonObject s = size.toObject();
         if (s.contains(QLatin1String("shortest_edge")))
-            return Error{QStringLiteral("%1: resizing by shortest_edge is not supported").arg(f.fileName())};
+            return Error{
+                QStringLiteral("%1: resizing by shortest_edge is not supported").arg(f.fileName())};
         c.height = s.value(QLatin1String("height")).toInt(c.height);
         c.width = s.value(QLatin1String("width")).toInt(c.width);
     } else if (size.isDouble()) {
@@ -38,11 +40,14 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
     c.rescaleFactor = o.value(QLatin1String("rescale_factor")).toDouble(c.rescaleFactor);
     const int resample = o.value(QLatin1String("resample")).toInt(2);
     if (resample != 2)
-        return Error{QStringLiteral("%1: only bilinear resampling (2) is supported, got %2").arg(f.fileName()).arg(resample)};
+        return Error{QStringLiteral("%1: only bilinear resampling (2) is supported, got %2")
+                         .arg(f.fileName())
+                         .arg(resample)};
     for (auto [key, target] : {std::pair{"image_mean", &c.mean}, std::pair{"image_std", &c.std}}) {
         const QJsonArray a = o.value(QLatin1String(key)).toArray();
         if (a.size() == 3)
-            for (int i = 0; i < 3; ++i) (*target)[size_t(i)] = a[i].toDouble();
+            for (int i = 0; i < 3; ++i)
+                (*target)[size_t(i)] = a[i].toDouble();
     }
     return c;
 }
@@ -73,7 +78,8 @@ AxisWeights bilinearWeights(int inSize, int outSize) {
             weights.push_back(w);
             total += w;
         }
-        for (double& w : weights) w = total > 0 ? w / total : 0;
+        for (double& w : weights)
+            w = total > 0 ? w / total : 0;
         a.first.push_back(lo);
         a.w.push_back(std::move(weights));
     }
@@ -85,7 +91,8 @@ AxisWeights bilinearWeights(int inSize, int outSize) {
 Result<Tensor> preprocessImage(const uint8_t* rgb, int width, int height, int stride,
                                const ImageProcessorConfig& config) {
     if (width <= 0 || height <= 0) return Error{QStringLiteral("the image is empty")};
-    if (int64_t(width) * height > 100'000'000) return Error{QStringLiteral("the image is too large (%1 x %2)").arg(width).arg(height)};
+    if (int64_t(width) * height > 100'000'000)
+        return Error{QStringLiteral("the image is too large (%1 x %2)").arg(width).arg(height)};
     const int outW = config.doResize ? config.width : width;
     const int outH = config.doResize ? config.height : height;
     // Horizontal pass then vertical pass, like PIL; values kept in [0, 255] floats.
@@ -96,8 +103,10 @@ Result<Tensor> preprocessImage(const uint8_t* rgb, int width, int height, int st
             for (int c = 0; c < 3; ++c) {
                 double sum = 0;
                 for (size_t k = 0; k < wx.w[size_t(ox)].size(); ++k)
-                    sum += wx.w[size_t(ox)][k] * rgb[size_t(y) * stride + size_t(wx.first[size_t(ox)] + int(k)) * 3 + c];
-                horizontal[(size_t(y) * outW + ox) * 3 + c] = std::clamp(std::round(sum), 0.0, 255.0);
+                    sum += wx.w[size_t(ox)][k] *
+                           rgb[size_t(y) * stride + size_t(wx.first[size_t(ox)] + int(k)) * 3 + c];
+                horizontal[(size_t(y) * outW + ox) * 3 + c] =
+                    std::clamp(std::round(sum), 0.0, 255.0);
             }
     const AxisWeights wy = bilinearWeights(height, outH);
     Tensor out;
@@ -108,7 +117,8 @@ Result<Tensor> preprocessImage(const uint8_t* rgb, int width, int height, int st
             for (int c = 0; c < 3; ++c) {
                 double sum = 0;
                 for (size_t k = 0; k < wy.w[size_t(oy)].size(); ++k)
-                    sum += wy.w[size_t(oy)][k] * horizontal[(size_t(wy.first[size_t(oy)] + int(k)) * outW + ox) * 3 + c];
+                    sum += wy.w[size_t(oy)][k] *
+                           horizontal[(size_t(wy.first[size_t(oy)] + int(k)) * outW + ox) * 3 + c];
                 double v = std::clamp(std::round(sum), 0.0, 255.0);
                 if (config.doRescale) v *= config.rescaleFactor;
                 if (config.doNormalize) v = (v - config.mean[size_t(c)]) / config.std[size_t(c)];

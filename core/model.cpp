@@ -2,16 +2,22 @@
 
 namespace attnscope {
 
-Result<std::unique_ptr<Model>> Model::create(const ModelConfig& config, const WeightStore& weights) {
+Result<std::unique_ptr<Model>> Model::create(const ModelConfig& config,
+                                             const WeightStore& weights) {
     switch (config.family) {
-    case Family::Gpt2: return createGpt2(config, weights);
+    case Family::Gpt2:
+        return createGpt2(config, weights);
     case Family::Bert:
     case Family::DistilBert:
-    case Family::Roberta: return createBertFamily(config, weights);
+    case Family::Roberta:
+        return createBertFamily(config, weights);
     case Family::Llama:
-    case Family::Qwen2: return createLlamaFamily(config, weights);
-    case Family::GptNeoX: return createGptNeoX(config, weights);
-    case Family::Vit: return createVit(config, weights);
+    case Family::Qwen2:
+        return createLlamaFamily(config, weights);
+    case Family::GptNeoX:
+        return createGptNeoX(config, weights);
+    case Family::Vit:
+        return createVit(config, weights);
     }
     return Error{QStringLiteral("unsupported model family")};
 }
@@ -20,18 +26,23 @@ Status Model::checkTokens(const ModelConfig& config, const ModelInput& input) {
     if (input.ids.empty()) return Error{QStringLiteral("no tokens to analyse")};
     if (int64_t(input.ids.size()) > config.maxPositions)
         return Error{QStringLiteral("%1 tokens exceed the model's maximum of %2 positions")
-                         .arg(input.ids.size()).arg(config.maxPositions)};
+                         .arg(input.ids.size())
+                         .arg(config.maxPositions)};
     for (int64_t id : input.ids)
         if (id < 0 || id >= config.vocab)
-            return Error{QStringLiteral("token id %1 is outside the vocabulary (0..%2)").arg(id).arg(config.vocab - 1)};
+            return Error{QStringLiteral("token id %1 is outside the vocabulary (0..%2)")
+                             .arg(id)
+                             .arg(config.vocab - 1)};
     if (!input.typeIds.empty()) {
         if (input.typeIds.size() != input.ids.size())
             return Error{QStringLiteral("%1 token type ids given for %2 tokens")
-                             .arg(input.typeIds.size()).arg(input.ids.size())};
+                             .arg(input.typeIds.size())
+                             .arg(input.ids.size())};
         const int typeVocab = std::max(config.typeVocab, 1);
         for (int64_t t : input.typeIds)
             if (t < 0 || t >= typeVocab)
-                return Error{QStringLiteral("token type id %1 is outside 0..%2").arg(t).arg(typeVocab - 1)};
+                return Error{
+                    QStringLiteral("token type id %1 is outside 0..%2").arg(t).arg(typeVocab - 1)};
     }
     return okStatus();
 }

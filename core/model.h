@@ -18,16 +18,17 @@ struct PrefixReuse {
 };
 
 struct ModelInput {
-    std::vector<int64_t> ids;     // [T] token ids (text models)
-    std::vector<int64_t> typeIds; // [T] segment ids, empty = all zero
+    std::vector<int64_t> ids;       // [T] token ids (text models)
+    std::vector<int64_t> typeIds;   // [T] segment ids, empty = all zero
     const Tensor* pixels = nullptr; // [3, H, W] (image models)
-    PrefixReuse prefix;           // honoured by causal families only
+    PrefixReuse prefix;             // honoured by causal families only
 };
 
 class Model {
 public:
     virtual ~Model() = default;
-    static Result<std::unique_ptr<Model>> create(const ModelConfig& config, const WeightStore& weights);
+    static Result<std::unique_ptr<Model>> create(const ModelConfig& config,
+                                                 const WeightStore& weights);
 
     virtual Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
                                           const ProgressCallback& progress) const = 0;

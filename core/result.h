@@ -10,8 +10,7 @@ struct Error {
     QString message; // one line, meant for a person: what failed and on which input
 };
 
-template <typename T>
-class [[nodiscard]] Result {
+template <typename T> class [[nodiscard]] Result {
 public:
     Result(T value) : m_data(std::move(value)) {}
     Result(Error error) : m_data(std::move(error)) {}
@@ -35,15 +34,19 @@ private:
 // Result<void> equivalent.
 struct Ok {};
 using Status = Result<Ok>;
-inline Status okStatus() { return Ok{}; }
+inline Status okStatus() {
+    return Ok{};
+}
 
-inline Error makeError(const QString& message) { return Error{message}; }
+inline Error makeError(const QString& message) {
+    return Error{message};
+}
 
 } // namespace attnscope
 
 // Evaluates `expr` (a Result); on error returns it from the enclosing function, else moves
 // the value into `lhs`.
-#define ATTNSCOPE_ASSIGN_OR_RETURN(lhs, expr)                                                     \
+#define ATTNSCOPE_ASSIGN_OR_RETURN(lhs, expr)                                                      \
     do {                                                                                           \
         auto attnscopeResult_ = (expr);                                                            \
         if (!attnscopeResult_) return attnscopeResult_.error();                                    \

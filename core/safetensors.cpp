@@ -17,9 +17,9 @@ struct DTypeEntry {
     int size;
 };
 constexpr DTypeEntry kDTypes[] = {
-    {"F64", DType::F64, 8}, {"F32", DType::F32, 4}, {"F16", DType::F16, 2},
+    {"F64", DType::F64, 8},   {"F32", DType::F32, 4}, {"F16", DType::F16, 2},
     {"BF16", DType::BF16, 2}, {"I64", DType::I64, 8}, {"I32", DType::I32, 4},
-    {"I16", DType::I16, 2}, {"I8", DType::I8, 1},   {"U8", DType::U8, 1},
+    {"I16", DType::I16, 2},   {"I8", DType::I8, 1},   {"U8", DType::U8, 1},
     {"BOOL", DType::Bool, 1},
 };
 
@@ -32,8 +32,7 @@ bool parseDType(const QString& name, DType* out) {
     return false;
 }
 
-template <typename T>
-T readLE(const uchar* p) {
+template <typename T> T readLE(const uchar* p) {
     T v;
     std::memcpy(&v, p, sizeof(T)); // x86-64 and aarch64 are little-endian
     return v;
@@ -97,14 +96,18 @@ Result<std::shared_ptr<SafeTensorsFile>> SafeTensorsFile::open(const QString& pa
         return Error{QStringLiteral("cannot open %1: %2").arg(path, file->errorString())};
     const qint64 size = file->size();
     if (size < 8)
-        return Error{QStringLiteral("%1 is not a safetensors file (only %2 bytes)").arg(path).arg(size)};
+        return Error{
+            QStringLiteral("%1 is not a safetensors file (only %2 bytes)").arg(path).arg(size)};
     const uchar* base = size > 0 ? file->map(0, size) : nullptr;
     if (!base) return Error{QStringLiteral("cannot memory-map %1").arg(path)};
 
     const uint64_t headerLen = readLE<uint64_t>(base);
     if (headerLen > uint64_t(kMaxHeaderBytes) || qint64(headerLen) > size - 8)
-        return Error{QStringLiteral("%1: corrupt safetensors header (header length %2 exceeds file size %3)")
-                         .arg(path).arg(headerLen).arg(size)};
+        return Error{
+            QStringLiteral("%1: corrupt safetensors header (header length %2 exceeds file size %3)")
+                .arg(path)
+                .arg(headerLen)
+                .arg(size)};
 
     QJsonParseError parseError;
     const QByteArray headerBytes(reinterpret_cast<const char*>(base + 8), qsizetype(headerLen));
@@ -156,18 +159,24 @@ Result<std::shared_ptr<SafeTensorsFile>> SafeTensorsFile::open(const QString& pa
         if (info.begin < 0 || info.end < info.begin)
             return bad(QStringLiteral("has invalid data_offsets"));
         if (info.end > st->m_dataSize)
-            return bad(QStringLiteral("points past the end of the file (truncated? needs %1 bytes, file has %2)")
-                           .arg(info.end).arg(st->m_dataSize));
+            return bad(
+                QStringLiteral(
+                    "points past the end of the file (truncated? needs %1 bytes, file has %2)")
+                    .arg(info.end)
+                    .arg(st->m_dataSize));
         if (info.end - info.begin != numel * dtypeSize(info.dtype))
             return bad(QStringLiteral("byte range %1 does not match shape x dtype size %2")
-                           .arg(info.end - info.begin).arg(numel * dtypeSize(info.dtype)));
+                           .arg(info.end - info.begin)
+                           .arg(numel * dtypeSize(info.dtype)));
         if (info.end > info.begin) ranges.emplace_back(info.begin, info.end);
         st->m_tensors.insert(info.name, info);
     }
     std::sort(ranges.begin(), ranges.end());
     for (size_t i = 1; i < ranges.size(); ++i)
         if (ranges[i].first < ranges[i - 1].second)
-            return Error{QStringLiteral("%1: corrupt safetensors header: tensor byte ranges overlap").arg(path)};
+            return Error{
+                QStringLiteral("%1: corrupt safetensors header: tensor byte ranges overlap")
+                    .arg(path)};
 
     st->m_file = std::move(file);
     st->m_self = st;
@@ -204,13 +213,16 @@ Result<FloatTensor> SafeTensorsFile::floatTensor(const QString& name) const {
         std::memcpy(dst, src, size_t(n) * 4);
         break;
     case DType::F16:
-        for (int64_t i = 0; i < n; ++i) dst[i] = halfToFloat(readLE<uint16_t>(src + 2 * i));
+        for (int64_t i = 0; i < n; ++i)
+            dst[i] = halfToFloat(readLE<uint16_t>(src + 2 * i));
         break;
     case DType::BF16:
-        for (int64_t i = 0; i < n; ++i) dst[i] = bfloat16ToFloat(readLE<uint16_t>(src + 2 * i));
+        for (int64_t i = 0; i < n; ++i)
+            dst[i] = bfloat16ToFloat(readLE<uint16_t>(src + 2 * i));
         break;
     case DType::F64:
-        for (int64_t i = 0; i < n; ++i) dst[i] = float(readLE<double>(src + 8 * i));
+        for (int64_t i = 0; i < n; ++i)
+            dst[i] = float(readLE<double>(src + 8 * i));
         break;
     default:
         return Error{QStringLiteral("%1: tensor \"%2\" has dtype %3, expected a float type")
@@ -229,11 +241,21 @@ Result<std::vector<int64_t>> SafeTensorsFile::int64Tensor(const QString& name) c
     const uchar* src = bytes(*info);
     for (int64_t i = 0; i < n; ++i) {
         switch (info->dtype) {
-        case DType::I64: out[i] = readLE<int64_t>(src + 8 * i); break;
-        case DType::I32: out[i] = readLE<int32_t>(src + 4 * i); break;
-        case DType::I16: out[i] = readLE<int16_t>(src + 2 * i); break;
-        case DType::I8: out[i] = readLE<int8_t>(src + i); break;
-        case DType::U8: out[i] = readLE<uint8_t>(src + i); break;
+        case DType::I64:
+            out[i] = readLE<int64_t>(src + 8 * i);
+            break;
+        case DType::I32:
+            out[i] = readLE<int32_t>(src + 4 * i);
+            break;
+        case DType::I16:
+            out[i] = readLE<int16_t>(src + 2 * i);
+            break;
+        case DType::I8:
+            out[i] = readLE<int8_t>(src + i);
+            break;
+        case DType::U8:
+            out[i] = readLE<uint8_t>(src + i);
+            break;
         default:
             return Error{QStringLiteral("%1: tensor \"%2\" has dtype %3, expected an integer type")
                              .arg(m_path, name, dtypeName(info->dtype))};
@@ -244,14 +266,16 @@ Result<std::vector<int64_t>> SafeTensorsFile::int64Tensor(const QString& name) c
 
 TensorToWrite makeF32(const QString& name, const std::vector<int64_t>& shape, const float* data) {
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    for (int64_t d : shape)
+        n *= d;
     return {name, DType::F32, shape,
             QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 4))};
 }
 
 TensorToWrite makeI64(const QString& name, const std::vector<int64_t>& shape, const int64_t* data) {
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    for (int64_t d : shape)
+        n *= d;
     return {name, DType::I64, shape,
             QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 8))};
 }
@@ -261,13 +285,15 @@ Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& t
     QJsonObject header;
     if (!metadata.empty()) {
         QJsonObject meta;
-        for (const auto& [k, v] : metadata) meta.insert(k, v);
+        for (const auto& [k, v] : metadata)
+            meta.insert(k, v);
         header.insert(QStringLiteral("__metadata__"), meta);
     }
     qint64 offset = 0;
     for (const auto& t : tensors) {
         QJsonArray shape;
-        for (int64_t d : t.shape) shape.append(qint64(d));
+        for (int64_t d : t.shape)
+            shape.append(qint64(d));
         QJsonObject entry{{"dtype", dtypeName(t.dtype)},
                           {"shape", shape},
                           {"data_offsets", QJsonArray{offset, offset + t.bytes.size()}}};
@@ -275,14 +301,16 @@ Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& t
         offset += t.bytes.size();
     }
     QByteArray headerBytes = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    while (headerBytes.size() % 8 != 0) headerBytes.append(' '); // keep data 8-aligned
-    QSaveFile out(path); // atomic: a failed write never clobbers an existing file
+    while (headerBytes.size() % 8 != 0)
+        headerBytes.append(' '); // keep data 8-aligned
+    QSaveFile out(path);         // atomic: a failed write never clobbers an existing file
     if (!out.open(QIODevice::WriteOnly))
         return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
     const uint64_t len = uint64_t(headerBytes.size());
     out.write(reinterpret_cast<const char*>(&len), 8);
     out.write(headerBytes);
-    for (const auto& t : tensors) out.write(t.bytes);
+    for (const auto& t : tensors)
+        out.write(t.bytes);
     if (!out.commit())
         return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
     return okStatus();

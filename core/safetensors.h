@@ -31,7 +31,8 @@ struct TensorInfo {
 
     int64_t numel() const {
         int64_t n = 1;
-        for (int64_t d : shape) n *= d;
+        for (int64_t d : shape)
+            n *= d;
         return n;
     }
 };
@@ -45,7 +46,8 @@ struct FloatTensor {
 
     int64_t numel() const {
         int64_t n = 1;
-        for (int64_t d : shape) n *= d;
+        for (int64_t d : shape)
+            n *= d;
         return n;
     }
     int64_t rows() const { return shape.size() >= 2 ? shape[0] : 1; }

@@ -25,11 +25,15 @@ QString resolveModelPath(const QString& path) {
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn) {
     if (pathIn == QLatin1String("default-vision"))
-        return Error{QStringLiteral("the embedded default vision model is not available in this build")};
+        return Error{
+            QStringLiteral("the embedded default vision model is not available in this build")};
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
     if (!info.exists()) return Error{QStringLiteral("model folder %1 does not exist").arg(path)};
-    if (!info.isDir()) return Error{QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)").arg(path)};
+    if (!info.isDir())
+        return Error{
+            QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)")
+                .arg(path)};
     const QDir dir(path);
     if (!QFileInfo::exists(dir.filePath(QStringLiteral("config.json"))))
         return Error{QStringLiteral("%1 has no config.json").arg(path)};
@@ -38,7 +42,8 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
     auto model = std::shared_ptr<LoadedModel>(new LoadedModel);
     model->m_path = info.absoluteFilePath();
     model->m_instanceId = nextInstanceId++;
-    ATTNSCOPE_ASSIGN_OR_RETURN(model->m_config, ModelConfig::fromFile(dir.filePath(QStringLiteral("config.json"))));
+    ATTNSCOPE_ASSIGN_OR_RETURN(model->m_config,
+                               ModelConfig::fromFile(dir.filePath(QStringLiteral("config.json"))));
     WeightStore weights;
     ATTNSCOPE_ASSIGN_OR_RETURN(weights, WeightStore::openFolder(path));
     ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
@@ -60,18 +65,23 @@ QString LoadedModel::displayName() const {
                : QFileInfo(m_path).fileName();
 }
 
-Result<Encoding> LoadedModel::tokenize(const QString& text, const std::optional<QString>& pair) const {
+Result<Encoding> LoadedModel::tokenize(const QString& text,
+                                       const std::optional<QString>& pair) const {
     if (!m_tokenizer)
-        return Error{QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)").arg(m_path)};
+        return Error{
+            QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")
+                .arg(m_path)};
     return m_tokenizer->encode(text, pair);
 }
 
 // How many leading tokens of `ids` an earlier analysis already computed, usable only when
 // the model is causal (later tokens cannot change earlier rows) and the earlier pass kept
 // everything this request wants back, plus keys and values.
-PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request, const std::vector<int64_t>& ids) const {
+PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
+                                        const std::vector<int64_t>& ids) const {
     const Analysis* earlier = request.previous.get();
-    if (!earlier || earlier->producedBy != m_instanceId || !m_config.causal || ids.size() < 2) return {};
+    if (!earlier || earlier->producedBy != m_instanceId || !m_config.causal || ids.size() < 2)
+        return {};
     const ForwardResult& f = earlier->forward;
     if (f.layers.empty() || f.layers[0].k.rows() == 0) return {};
     const KeepOptions& keep = request.keep;
@@ -80,23 +90,28 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request, const st
         return {};
     const std::vector<int64_t>& before = earlier->encoding.ids;
     size_t shared = 0;
-    while (shared < before.size() && shared < ids.size() && before[shared] == ids[shared]) ++shared;
-    shared = std::min({shared, ids.size() - 1, size_t(f.layers[0].k.rows())}); // always run >= 1 row
+    while (shared < before.size() && shared < ids.size() && before[shared] == ids[shared])
+        ++shared;
+    shared =
+        std::min({shared, ids.size() - 1, size_t(f.layers[0].k.rows())}); // always run >= 1 row
     return PrefixReuse{&f, int(shared)};
 }
 
-Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const ProgressCallback& progress) const {
+Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
+                                      const ProgressCallback& progress) const {
     Analysis analysis;
     analysis.text = request.text;
     ModelInput input;
     if (m_config.modality == Modality::Image) {
         if (request.pixelValues.data.empty())
-            return Error{QStringLiteral("%1 is an image model: give it an image").arg(displayName())};
+            return Error{
+                QStringLiteral("%1 is an image model: give it an image").arg(displayName())};
         input.pixels = &request.pixelValues;
     } else if (!request.ids.empty()) {
         Encoding& e = analysis.encoding;
         e.ids = request.ids;
-        e.typeIds = request.typeIds.empty() ? std::vector<int64_t>(e.ids.size(), 0) : request.typeIds;
+        e.typeIds =
+            request.typeIds.empty() ? std::vector<int64_t>(e.ids.size(), 0) : request.typeIds;
         for (int64_t id : e.ids) {
             const QString token = m_tokenizer ? m_tokenizer->idToToken(id) : QString();
             e.tokens << (token.isEmpty() ? QString::number(id) : token);
@@ -111,11 +126,13 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const Prog
     if (m_config.modality == Modality::Text) {
         Encoding& e = analysis.encoding;
         const bool fromText = request.ids.empty();
-        if (fromText && e.size() > m_config.maxPositions) { // cut text to fit, and say how much was dropped
+        if (fromText &&
+            e.size() > m_config.maxPositions) { // cut text to fit, and say how much was dropped
             analysis.truncatedTokens = e.size() - m_config.maxPositions;
             const size_t n = size_t(m_config.maxPositions);
             e.ids.resize(n);
-            while (e.tokens.size() > qsizetype(n)) e.tokens.removeLast();
+            while (e.tokens.size() > qsizetype(n))
+                e.tokens.removeLast();
             if (e.offsets.size() > n) e.offsets.resize(n);
             if (e.typeIds.size() > n) e.typeIds.resize(n);
             if (e.sequenceIds.size() > n) e.sequenceIds.resize(n);
@@ -139,7 +156,9 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request, const Prog
         Encoding& e = analysis.encoding;
         for (int t = 0; t < T; ++t) {
             const QString label = t == 0 ? QStringLiteral("[CLS]")
-                                         : QStringLiteral("(%1,%2)").arg((t - 1) / std::max(side, 1)).arg((t - 1) % std::max(side, 1));
+                                         : QStringLiteral("(%1,%2)")
+                                               .arg((t - 1) / std::max(side, 1))
+                                               .arg((t - 1) % std::max(side, 1));
             e.ids.push_back(t);
             e.tokens << label;
             e.offsets.emplace_back(0, 0);

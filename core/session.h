@@ -51,11 +51,11 @@ struct ForwardResult {
 struct Analysis;
 
 struct AnalysisRequest {
-    QString text;                       // used when ids and pixels are empty
-    std::optional<QString> pair;        // second sentence (BERT-style pairs)
-    std::vector<int64_t> ids;           // explicit ids bypass the tokenizer
-    std::vector<int64_t> typeIds;       // with explicit ids; empty = all zero
-    Tensor pixelValues;                 // [3, H, W] normalised, image models
+    QString text;                 // used when ids and pixels are empty
+    std::optional<QString> pair;  // second sentence (BERT-style pairs)
+    std::vector<int64_t> ids;     // explicit ids bypass the tokenizer
+    std::vector<int64_t> typeIds; // with explicit ids; empty = all zero
+    Tensor pixelValues;           // [3, H, W] normalised, image models
     KeepOptions keep;
     // An earlier analysis by the same model (e.g. before the last keystroke). For causal
     // models the tokens it shares at the start are not recomputed: their keys and values are
@@ -65,15 +65,17 @@ struct AnalysisRequest {
 
 struct Analysis {
     QString text;
-    Encoding encoding;          // ids, tokens, offsets (code points into text), type ids
-    QStringList displayTokens;  // readable token strings for labels
-    int truncatedTokens = 0;    // tokens dropped to fit max_positions (0 = none)
-    int reusedTokens = 0;       // leading tokens taken from AnalysisRequest::previous
-    quint64 producedBy = 0;     // LoadedModel::instanceId() of the model that computed it
+    Encoding encoding;         // ids, tokens, offsets (code points into text), type ids
+    QStringList displayTokens; // readable token strings for labels
+    int truncatedTokens = 0;   // tokens dropped to fit max_positions (0 = none)
+    int reusedTokens = 0;      // leading tokens taken from AnalysisRequest::previous
+    quint64 producedBy = 0;    // LoadedModel::instanceId() of the model that computed it
     ForwardResult forward;
 
     int tokenCount() const { return encoding.size(); }
-    const Mat& attention(int layer, int head) const { return forward.layers[layer].attention[head]; }
+    const Mat& attention(int layer, int head) const {
+        return forward.layers[layer].attention[head];
+    }
 };
 
 // Called after each layer; return false to cancel (the analysis then returns an Error
@@ -100,7 +102,8 @@ public:
 
 private:
     LoadedModel() = default;
-    PrefixReuse reusablePrefix(const AnalysisRequest& request, const std::vector<int64_t>& ids) const;
+    PrefixReuse reusablePrefix(const AnalysisRequest& request,
+                               const std::vector<int64_t>& ids) const;
     QString m_path;
     quint64 m_instanceId = 0;
     ModelConfig m_config;

@@ -19,7 +19,8 @@ struct Tensor {
 
     int64_t numel() const {
         int64_t n = 1;
-        for (int64_t d : shape) n *= d;
+        for (int64_t d : shape)
+            n *= d;
         return n;
     }
 };

@@ -11,7 +11,8 @@ namespace attnscope {
 namespace {
 QString shapeString(const std::vector<int64_t>& shape) {
     QStringList parts;
-    for (int64_t d : shape) parts << QString::number(d);
+    for (int64_t d : shape)
+        parts << QString::number(d);
     return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
 }
 } // namespace
@@ -36,14 +37,19 @@ Result<WeightStore> WeightStore::openFolder(const QString& dir) {
         std::set<QString> shards;
         for (auto it = map.begin(); it != map.end(); ++it) {
             const QString shard = it.value().toString();
-            if (shard.isEmpty() || shard.contains(QLatin1Char('/')) || shard.contains(QLatin1String("..")))
-                return Error{QStringLiteral("%1: invalid shard file name \"%2\"").arg(indexPath, shard)};
+            if (shard.isEmpty() || shard.contains(QLatin1Char('/')) ||
+                shard.contains(QLatin1String("..")))
+                return Error{
+                    QStringLiteral("%1: invalid shard file name \"%2\"").arg(indexPath, shard)};
             shards.insert(shard);
         }
-        for (const QString& s : shards) files << folder.filePath(s);
+        for (const QString& s : shards)
+            files << folder.filePath(s);
     } else {
-        const QStringList found = folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files, QDir::Name);
-        for (const QString& s : found) files << folder.filePath(s);
+        const QStringList found =
+            folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files, QDir::Name);
+        for (const QString& s : found)
+            files << folder.filePath(s);
     }
     if (files.isEmpty())
         return Error{QStringLiteral("no .safetensors weights found in %1").arg(dir)};
@@ -51,7 +57,8 @@ Result<WeightStore> WeightStore::openFolder(const QString& dir) {
         auto file = SafeTensorsFile::open(path);
         if (!file) return file.error();
         const int idx = int(store.m_files.size());
-        for (const QString& name : file.value()->names()) store.m_index.insert(name, idx);
+        for (const QString& name : file.value()->names())
+            store.m_index.insert(name, idx);
         store.m_files.push_back(file.value());
     }
     return store;
@@ -75,7 +82,8 @@ const SafeTensorsFile* WeightStore::fileFor(const QString& fullName) const {
     return it == m_index.constEnd() ? nullptr : m_files[size_t(it.value())].get();
 }
 
-Result<FloatTensor> WeightStore::get(const QString& name, const std::vector<int64_t>& expectedShape) const {
+Result<FloatTensor> WeightStore::get(const QString& name,
+                                     const std::vector<int64_t>& expectedShape) const {
     QString full = m_prefix + name;
     const SafeTensorsFile* file = fileFor(full);
     if (!file) { // legacy LayerNorm names

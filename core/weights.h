@@ -24,7 +24,8 @@ public:
     bool has(const QString& name) const;
     // Looks up prefix + name; for names ending in ".weight"/".bias" of a LayerNorm also tries
     // ".gamma"/".beta". Checks the shape when `expectedShape` is given.
-    Result<FloatTensor> get(const QString& name, const std::vector<int64_t>& expectedShape = {}) const;
+    Result<FloatTensor> get(const QString& name,
+                            const std::vector<int64_t>& expectedShape = {}) const;
     QStringList allNames() const;
 
 private:

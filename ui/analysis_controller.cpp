@@ -43,19 +43,25 @@ void AnalysisController::openModel(const QString& path) {
     emit modelLoadingStarted(path);
     updateBusy();
     m_pool.start(QRunnable::create([this, path, loadId] {
-        auto result = std::make_shared<Result<std::shared_ptr<const LoadedModel>>>(LoadedModel::open(path));
-        QMetaObject::invokeMethod(this, [this, path, loadId, result] {
-            if (loadId != m_latestLoadId) return; // superseded by a later open
-            m_loadingModel = false;
-            if (!result->ok()) {
-                const QString message = result->message();
-                emit errorOccurred(message.contains(path) ? tr("Could not open the model: %1").arg(message)
-                                                          : tr("Could not open model \"%1\": %2").arg(path, message));
-                updateBusy();
-                return;
-            }
-            setModel(result->value());
-        }, Qt::QueuedConnection);
+        auto result =
+            std::make_shared<Result<std::shared_ptr<const LoadedModel>>>(LoadedModel::open(path));
+        QMetaObject::invokeMethod(
+            this,
+            [this, path, loadId, result] {
+                if (loadId != m_latestLoadId) return; // superseded by a later open
+                m_loadingModel = false;
+                if (!result->ok()) {
+                    const QString message = result->message();
+                    emit errorOccurred(
+                        message.contains(path)
+                            ? tr("Could not open the model: %1").arg(message)
+                            : tr("Could not open model \"%1\": %2").arg(path, message));
+                    updateBusy();
+                    return;
+                }
+                setModel(result->value());
+            },
+            Qt::QueuedConnection);
     }));
 }
 
@@ -114,10 +120,12 @@ void AnalysisController::startPending(bool ignoreDebounce) {
             request.keep.qkv = true;
             request.keep.hiddenStates = false;
             request.previous = previous;
-            job->result.emplace(model->analyze(request, [current, id](int, int) { return current->load() == id; }));
+            job->result.emplace(
+                model->analyze(request, [current, id](int, int) { return current->load() == id; }));
         }
         job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
-        QMetaObject::invokeMethod(this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
     }));
 }
 
@@ -127,7 +135,8 @@ void AnalysisController::onAnalysisFinished(quint64 id, std::shared_ptr<JobResul
     if (id != m_latestId || !job->result) {
         ++m_droppedResults; // stale: a newer request exists (it is pending or starts now)
     } else if (!job->result->ok()) {
-        if (job->result->message() != QLatin1String("cancelled")) emit errorOccurred(job->result->message());
+        if (job->result->message() != QLatin1String("cancelled"))
+            emit errorOccurred(job->result->message());
     } else {
         m_analysis = std::make_shared<const Analysis>(std::move(job->result->value()));
         m_deliveredId = id;

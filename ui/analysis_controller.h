@@ -2,10 +2,11 @@
 // Runs model loading and analyses off the GUI thread.
 //
 // requestAnalysis() starts at once after a quiet spell; edits that follow are debounced (60 ms
-// by default) and coalesced: at most one analysis runs and at most one (the newest text) waits. Every request gets an increasing id; a running job whose
-// id is no longer the latest is cancelled through the ProgressCallback, and any result that
-// arrives for an older id is dropped, so analysisReady() only ever carries the latest text.
-// Results are delivered on the controller's (GUI) thread through queued calls.
+// by default) and coalesced: at most one analysis runs and at most one (the newest text) waits.
+// Every request gets an increasing id; a running job whose id is no longer the latest is cancelled
+// through the ProgressCallback, and any result that arrives for an older id is dropped, so
+// analysisReady() only ever carries the latest text. Results are delivered on the controller's
+// (GUI) thread through queued calls.
 #include "session.h"
 
 #include <QObject>
@@ -35,7 +36,9 @@ public:
     bool isLoadingModel() const { return m_loadingModel; }
     quint64 latestRequestId() const { return m_latestId; }
     quint64 lastDeliveredId() const { return m_deliveredId; }
-    double lastElapsedMs() const { return m_elapsedMs; }    // compute time of the last delivered result
+    double lastElapsedMs() const {
+        return m_elapsedMs;
+    } // compute time of the last delivered result
     QString lastText() const { return m_lastText; }
     int completedJobs() const { return m_completedJobs; }   // finished or cancelled, stale included
     int droppedResults() const { return m_droppedResults; } // stale results not delivered

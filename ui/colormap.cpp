@@ -16,14 +16,22 @@ struct Knot {
 // 0, 16, 32, ..., 240, 255 of its 256-entry table; linear interpolation between these stays
 // within about one 8-bit step of the full table.
 constexpr std::array<Knot, 17> kViridis = {{
-    {0.0 / 255, 0.267004, 0.004874, 0.329415},   {16.0 / 255, 0.282327, 0.094955, 0.417331},
-    {32.0 / 255, 0.278826, 0.175490, 0.483397},  {48.0 / 255, 0.258965, 0.251537, 0.524736},
-    {64.0 / 255, 0.229739, 0.322361, 0.545706},  {80.0 / 255, 0.199430, 0.387607, 0.554642},
-    {96.0 / 255, 0.172719, 0.448791, 0.557885},  {112.0 / 255, 0.149039, 0.508051, 0.557250},
-    {128.0 / 255, 0.127568, 0.566949, 0.550556}, {144.0 / 255, 0.120638, 0.625828, 0.533488},
-    {160.0 / 255, 0.157851, 0.683765, 0.501686}, {176.0 / 255, 0.246070, 0.738910, 0.452024},
-    {192.0 / 255, 0.369214, 0.788888, 0.382914}, {208.0 / 255, 0.515992, 0.831158, 0.294279},
-    {224.0 / 255, 0.678489, 0.863742, 0.189503}, {240.0 / 255, 0.845561, 0.887322, 0.099702},
+    {0.0 / 255, 0.267004, 0.004874, 0.329415},
+    {16.0 / 255, 0.282327, 0.094955, 0.417331},
+    {32.0 / 255, 0.278826, 0.175490, 0.483397},
+    {48.0 / 255, 0.258965, 0.251537, 0.524736},
+    {64.0 / 255, 0.229739, 0.322361, 0.545706},
+    {80.0 / 255, 0.199430, 0.387607, 0.554642},
+    {96.0 / 255, 0.172719, 0.448791, 0.557885},
+    {112.0 / 255, 0.149039, 0.508051, 0.557250},
+    {128.0 / 255, 0.127568, 0.566949, 0.550556},
+    {144.0 / 255, 0.120638, 0.625828, 0.533488},
+    {160.0 / 255, 0.157851, 0.683765, 0.501686},
+    {176.0 / 255, 0.246070, 0.738910, 0.452024},
+    {192.0 / 255, 0.369214, 0.788888, 0.382914},
+    {208.0 / 255, 0.515992, 0.831158, 0.294279},
+    {224.0 / 255, 0.678489, 0.863742, 0.189503},
+    {240.0 / 255, 0.845561, 0.887322, 0.099702},
     {255.0 / 255, 0.993248, 0.906157, 0.143936},
 }};
 
@@ -40,12 +48,12 @@ constexpr std::array<Knot, 9> kBlues = {{
     {8.0 / 8, 0x08 / 255.0, 0x30 / 255.0, 0x6b / 255.0},
 }};
 
-template <size_t N>
-QRgb interpolate(const std::array<Knot, N>& knots, double t) {
+template <size_t N> QRgb interpolate(const std::array<Knot, N>& knots, double t) {
     if (!(t > 0.0)) t = 0.0; // also catches NaN
     if (t > 1.0) t = 1.0;
     size_t i = 1;
-    while (i < N - 1 && knots[i].t < t) ++i;
+    while (i < N - 1 && knots[i].t < t)
+        ++i;
     const Knot& a = knots[i - 1];
     const Knot& b = knots[i];
     const double f = (b.t > a.t) ? (t - a.t) / (b.t - a.t) : 0.0;
@@ -59,24 +67,34 @@ QRgb interpolate(const std::array<Knot, N>& knots, double t) {
 
 QRgb rgbAt(ColorMap map, double t) {
     switch (map) {
-    case ColorMap::Blues: return interpolate(kBlues, t);
-    case ColorMap::Viridis: break;
+    case ColorMap::Blues:
+        return interpolate(kBlues, t);
+    case ColorMap::Viridis:
+        break;
     }
     return interpolate(kViridis, t);
 }
 
-QColor colorAt(ColorMap map, double t) { return QColor::fromRgb(rgbAt(map, t)); }
+QColor colorAt(ColorMap map, double t) {
+    return QColor::fromRgb(rgbAt(map, t));
+}
 
 QString colorMapName(ColorMap map) {
     switch (map) {
-    case ColorMap::Blues: return QStringLiteral("Blues");
-    case ColorMap::Viridis: break;
+    case ColorMap::Blues:
+        return QStringLiteral("Blues");
+    case ColorMap::Viridis:
+        break;
     }
     return QStringLiteral("Viridis");
 }
 
-QStringList colorMapNames() { return {colorMapName(ColorMap::Viridis), colorMapName(ColorMap::Blues)}; }
+QStringList colorMapNames() {
+    return {colorMapName(ColorMap::Viridis), colorMapName(ColorMap::Blues)};
+}
 
-ColorMap colorMapFromIndex(int index) { return index == 1 ? ColorMap::Blues : ColorMap::Viridis; }
+ColorMap colorMapFromIndex(int index) {
+    return index == 1 ? ColorMap::Blues : ColorMap::Viridis;
+}
 
 } // namespace attnscope

@@ -19,7 +19,8 @@ void configureRenderer(HeatmapRenderer& renderer, const Analysis& analysis, int 
     QStringList labels = analysis.displayTokens;
     if (labels.size() < analysis.tokenCount()) {
         for (int i = int(labels.size()); i < analysis.tokenCount(); ++i)
-            labels << (i < analysis.encoding.tokens.size() ? analysis.encoding.tokens[i] : QString::number(i));
+            labels << (i < analysis.encoding.tokens.size() ? analysis.encoding.tokens[i]
+                                                           : QString::number(i));
     }
     renderer.setMatrix(analysis.attention(layer, head));
     renderer.setLabels(labels);
@@ -53,10 +54,13 @@ struct GuiGuard {
 Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size) {
     if (size.width() < 16 || size.height() < 16 || size.width() > 20000 || size.height() > 20000)
         return makeError(QStringLiteral("export size %1x%2 is out of range (16..20000)")
-                             .arg(size.width()).arg(size.height()));
+                             .arg(size.width())
+                             .arg(size.height()));
     const QString suffix = QFileInfo(outPath).suffix().toLower();
     if (suffix != QLatin1String("png") && suffix != QLatin1String("svg"))
-        return makeError(QStringLiteral("cannot export \"%1\": the file name must end in .png or .svg").arg(outPath));
+        return makeError(
+            QStringLiteral("cannot export \"%1\": the file name must end in .png or .svg")
+                .arg(outPath));
     GuiGuard guard;
     if (!guard.error.isEmpty()) return makeError(guard.error);
 
@@ -95,14 +99,19 @@ Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, Q
     return okStatus();
 }
 
-Status exportHeatmap(const Analysis& analysis, int layer, int head, const QString& outPath, QSize size,
-                     const HeatmapOptions& options) {
+Status exportHeatmap(const Analysis& analysis, int layer, int head, const QString& outPath,
+                     QSize size, const HeatmapOptions& options) {
     const int layers = int(analysis.forward.layers.size());
     if (layer < 0 || layer >= layers)
-        return makeError(QStringLiteral("layer %1 is out of range (the model has %2 layers)").arg(layer).arg(layers));
+        return makeError(QStringLiteral("layer %1 is out of range (the model has %2 layers)")
+                             .arg(layer)
+                             .arg(layers));
     const int heads = int(analysis.forward.layers[layer].attention.size());
     if (head < 0 || head >= heads)
-        return makeError(QStringLiteral("head %1 is out of range (layer %2 has %3 heads)").arg(head).arg(layer).arg(heads));
+        return makeError(QStringLiteral("head %1 is out of range (layer %2 has %3 heads)")
+                             .arg(head)
+                             .arg(layer)
+                             .arg(heads));
     HeatmapRenderer renderer;
     renderer.setOptions(options);
     configureRenderer(renderer, analysis, layer, head);

@@ -57,7 +57,8 @@ std::vector<double> niceTicks(double lo, double hi, int* decimals) {
 
 double maxAdvance(const QFontMetricsF& fm, const QStringList& texts) {
     double w = 0;
-    for (const QString& t : texts) w = std::max(w, fm.horizontalAdvance(t));
+    for (const QString& t : texts)
+        w = std::max(w, fm.horizontalAdvance(t));
     return w;
 }
 
@@ -91,7 +92,8 @@ QRectF HeatmapLayout::cellRect(int row, int column) const {
 
 HeatmapCell HeatmapLayout::cellAt(QPointF p) const {
     if (!hasGrid || cell <= 0) return {};
-    if (p.x() < grid.left() || p.y() < grid.top() || p.x() >= grid.right() || p.y() >= grid.bottom())
+    if (p.x() < grid.left() || p.y() < grid.top() || p.x() >= grid.right() ||
+        p.y() >= grid.bottom())
         return {};
     const int columns = int(std::lround(grid.width() / cell));
     const int rows = int(std::lround(grid.height() / cell));
@@ -116,11 +118,21 @@ void HeatmapRenderer::setMatrix(const Mat& matrix) {
     }
 }
 
-void HeatmapRenderer::setRowLabels(const QStringList& labels) { m_rowLabels = labels; }
-void HeatmapRenderer::setColumnLabels(const QStringList& labels) { m_columnLabels = labels; }
-void HeatmapRenderer::setTitle(const QString& title) { m_title = title; }
-void HeatmapRenderer::setOptions(const HeatmapOptions& options) { m_options = options; }
-void HeatmapRenderer::setHighlight(HeatmapCell cell) { m_options.highlight = cell; }
+void HeatmapRenderer::setRowLabels(const QStringList& labels) {
+    m_rowLabels = labels;
+}
+void HeatmapRenderer::setColumnLabels(const QStringList& labels) {
+    m_columnLabels = labels;
+}
+void HeatmapRenderer::setTitle(const QString& title) {
+    m_title = title;
+}
+void HeatmapRenderer::setOptions(const HeatmapOptions& options) {
+    m_options = options;
+}
+void HeatmapRenderer::setHighlight(HeatmapCell cell) {
+    m_options.highlight = cell;
+}
 
 void HeatmapRenderer::clear() {
     m_matrix = Mat();
@@ -155,8 +167,10 @@ std::pair<double, double> HeatmapRenderer::valueRange() const {
         if (!std::isfinite(lo)) lo = 0, hi = 1;
     }
     if (!(hi > lo)) {
-        if (lo > 0) lo = 0;
-        else hi = lo + 1;
+        if (lo > 0)
+            lo = 0;
+        else
+            hi = lo + 1;
         if (!(hi > lo)) hi = lo + 1;
     }
     return {lo, hi};
@@ -164,9 +178,12 @@ std::pair<double, double> HeatmapRenderer::valueRange() const {
 
 bool HeatmapRenderer::isMasked() const {
     switch (m_options.mask) {
-    case MaskMode::None: return false;
-    case MaskMode::Causal: return m_matrix.rows() == m_matrix.cols() && m_matrix.rows() > 1;
-    case MaskMode::Auto: break;
+    case MaskMode::None:
+        return false;
+    case MaskMode::Causal:
+        return m_matrix.rows() == m_matrix.cols() && m_matrix.rows() > 1;
+    case MaskMode::Auto:
+        break;
     }
     return m_upperZero;
 }
@@ -176,7 +193,9 @@ QRgb HeatmapRenderer::colorForValue(double value) const {
     return rgbAt(m_options.colorMap, (value - lo) / (hi - lo));
 }
 
-QRgb HeatmapRenderer::maskedColor() { return qRgb(0xe6, 0xe6, 0xe6); }
+QRgb HeatmapRenderer::maskedColor() {
+    return qRgb(0xe6, 0xe6, 0xe6);
+}
 
 QString HeatmapRenderer::escapeLabel(const QString& token) {
     if (token.isEmpty()) return QStringLiteral("∅");
@@ -185,13 +204,22 @@ QString HeatmapRenderer::escapeLabel(const QString& token) {
     for (QChar ch : token) {
         const char16_t u = ch.unicode();
         switch (u) {
-        case ' ': out += QChar(0x00B7); break;  // ·
-        case '\n': out += QChar(0x21B5); break; // ↵
-        case '\t': out += QChar(0x2192); break; // →
-        case '\r': out += QChar(0x240D); break; // ␍
+        case ' ':
+            out += QChar(0x00B7);
+            break; // ·
+        case '\n':
+            out += QChar(0x21B5);
+            break; // ↵
+        case '\t':
+            out += QChar(0x2192);
+            break; // →
+        case '\r':
+            out += QChar(0x240D);
+            break; // ␍
         default:
             if (u < 0x20 || u == 0x7f)
-                out += QStringLiteral("\\x") + QString::number(int(u), 16).rightJustified(2, QChar('0')).toUpper();
+                out += QStringLiteral("\\x") +
+                       QString::number(int(u), 16).rightJustified(2, QChar('0')).toUpper();
             else
                 out += ch;
         }
@@ -218,17 +246,22 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
     int decimals = 2;
     const std::vector<double> tickValues = niceTicks(lo, hi, &decimals);
     QStringList tickTexts;
-    for (double v : tickValues) tickTexts << QString::number(v, 'f', decimals);
-    const double tickW = std::max(maxAdvance(kfm, tickTexts), kfm.horizontalAdvance(QStringLiteral("masked")) - 4);
+    for (double v : tickValues)
+        tickTexts << QString::number(v, 'f', decimals);
+    const double tickW =
+        std::max(maxAdvance(kfm, tickTexts), kfm.horizontalAdvance(QStringLiteral("masked")) - 4);
     const double rightW = kBarGap + kBarWidth + 3 + 3 + tickW + kMargin;
 
     const int rows = int(m_matrix.rows());
     const int cols = int(m_matrix.cols());
     auto placeTitle = [&](double centerX, double bottom) {
         if (m_title.isEmpty()) return;
-        L.titleText = tfm.elidedText(m_title, Qt::ElideRight, std::max(0.0, size.width() - 2 * kMargin));
-        const double w = std::min(size.width() - 2 * kMargin, tfm.horizontalAdvance(L.titleText) + 4);
-        const double x = std::clamp(centerX - w / 2, kMargin, std::max(kMargin, size.width() - kMargin - w));
+        L.titleText =
+            tfm.elidedText(m_title, Qt::ElideRight, std::max(0.0, size.width() - 2 * kMargin));
+        const double w =
+            std::min(size.width() - 2 * kMargin, tfm.horizontalAdvance(L.titleText) + 4);
+        const double x =
+            std::clamp(centerX - w / 2, kMargin, std::max(kMargin, size.width() - kMargin - w));
         L.titleRect = QRectF(x, std::max(0.0, bottom - titleH), w, titleH - 4);
     };
     if (rows == 0 || cols == 0) {
@@ -239,8 +272,10 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
     QStringList rowTexts, colTexts;
     rowTexts.reserve(rows);
     colTexts.reserve(cols);
-    for (int i = 0; i < rows; ++i) rowTexts << escapeLabel(rowLabel(i));
-    for (int i = 0; i < cols; ++i) colTexts << escapeLabel(columnLabel(i));
+    for (int i = 0; i < rows; ++i)
+        rowTexts << escapeLabel(rowLabel(i));
+    for (int i = 0; i < cols; ++i)
+        colTexts << escapeLabel(columnLabel(i));
 
     const double rowCap = std::clamp(size.width() * 0.16, 40.0, 150.0);
     const double colCap = std::clamp(size.height() * 0.16, 40.0, 150.0);
@@ -296,19 +331,23 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
     L.columnStep = niceStep((g.lineH + 1) / g.cell);
     const HeatmapCell hl = m_options.highlight;
     auto rowRect = [&](int i, double w) {
-        return QRectF(L.grid.left() - kLabelGap - w, L.grid.top() + (i + 0.5) * g.cell - g.lineH / 2, w, g.lineH);
+        return QRectF(L.grid.left() - kLabelGap - w,
+                      L.grid.top() + (i + 0.5) * g.cell - g.lineH / 2, w, g.lineH);
     };
     auto colRect = [&](int i, double w) {
-        return QRectF(L.grid.left() + (i + 0.5) * g.cell - g.lineH / 2, L.grid.bottom() + kLabelGap, g.lineH, w);
+        return QRectF(L.grid.left() + (i + 0.5) * g.cell - g.lineH / 2, L.grid.bottom() + kLabelGap,
+                      g.lineH, w);
     };
-    const double rowFloor = L.grid.bottom() + kLabelGap - 1; // rows must not reach the column labels
+    const double rowFloor =
+        L.grid.bottom() + kLabelGap - 1; // rows must not reach the column labels
     if (hl.isValid() && hl.row < rows) {
         const QString t = bfm.elidedText(rowTexts[hl.row], Qt::ElideRight, g.rowW);
         L.rowLabels.push_back({hl.row, t, rowRect(hl.row, bfm.horizontalAdvance(t)), true});
     }
     if (hl.isValid() && hl.column < cols) {
         const QString t = bfm.elidedText(colTexts[hl.column], Qt::ElideRight, g.colW);
-        L.columnLabels.push_back({hl.column, t, colRect(hl.column, bfm.horizontalAdvance(t)), true});
+        L.columnLabels.push_back(
+            {hl.column, t, colRect(hl.column, bfm.horizontalAdvance(t)), true});
     }
     for (int i = 0; i < rows; i += L.rowStep) {
         if (hl.isValid() && i == hl.row) continue;
@@ -324,8 +363,10 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         if (intersectsAny(r, L.columnLabels)) continue;
         L.columnLabels.push_back({i, t, r, false});
     }
-    std::sort(L.rowLabels.begin(), L.rowLabels.end(), [](auto& a, auto& b) { return a.index < b.index; });
-    std::sort(L.columnLabels.begin(), L.columnLabels.end(), [](auto& a, auto& b) { return a.index < b.index; });
+    std::sort(L.rowLabels.begin(), L.rowLabels.end(),
+              [](auto& a, auto& b) { return a.index < b.index; });
+    std::sort(L.columnLabels.begin(), L.columnLabels.end(),
+              [](auto& a, auto& b) { return a.index < b.index; });
 
     // Axis captions next to the labels, centred on the grid.
     const QString queryCaption = QStringLiteral("query");
@@ -344,16 +385,20 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         const double y = L.colorBar.bottom() - (v - lo) / (hi - lo) * L.colorBar.height();
         const QRectF r(L.colorBar.right() + 6, y - th / 2, kfm.horizontalAdvance(tickTexts[i]), th);
         bool clash = false;
-        for (const HeatmapTick& t : L.ticks) clash = clash || t.rect.intersects(r);
+        for (const HeatmapTick& t : L.ticks)
+            clash = clash || t.rect.intersects(r);
         if (!clash) L.ticks.push_back({v, y, tickTexts[i], r});
     }
     if (L.ticks.size() > 1 && tickValues.size() > 1 && L.ticks.back().value != tickValues.back()) {
         // Prefer showing the top of the scale over a middle tick.
         const double v = tickValues.back();
         const double y = L.colorBar.top();
-        const QRectF r(L.colorBar.right() + 6, y - th / 2, kfm.horizontalAdvance(tickTexts.back()), th);
-        while (!L.ticks.empty() && L.ticks.back().rect.intersects(r) && L.ticks.size() > 1) L.ticks.pop_back();
-        if (L.ticks.empty() || !L.ticks.back().rect.intersects(r)) L.ticks.push_back({v, y, tickTexts.back(), r});
+        const QRectF r(L.colorBar.right() + 6, y - th / 2, kfm.horizontalAdvance(tickTexts.back()),
+                       th);
+        while (!L.ticks.empty() && L.ticks.back().rect.intersects(r) && L.ticks.size() > 1)
+            L.ticks.pop_back();
+        if (L.ticks.empty() || !L.ticks.back().rect.intersects(r))
+            L.ticks.push_back({v, y, tickTexts.back(), r});
     }
 
     L.drawValues = m_options.showCellValues && g.cell >= 30;
@@ -409,28 +454,33 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         QImage image(cols, rows, QImage::Format_RGB32);
         for (int r = 0; r < rows; ++r) {
             auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
-            for (int c = 0; c < cols; ++c) line[c] = rgb(r, c);
+            for (int c = 0; c < cols; ++c)
+                line[c] = rgb(r, c);
         }
         if (L.cell < 1.0) {
             // More tokens than pixels: area-average (Qt's smooth downscale) so that no row or
             // column silently disappears, as nearest-neighbour sampling would do.
-            const QSize target(std::max(1, int(std::lround(L.grid.width()))), std::max(1, int(std::lround(L.grid.height()))));
-            painter.drawImage(L.grid, image.scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+            const QSize target(std::max(1, int(std::lround(L.grid.width()))),
+                               std::max(1, int(std::lround(L.grid.height()))));
+            painter.drawImage(
+                L.grid, image.scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
             painter.drawImage(L.grid, image);
         }
     }
     if (hatch) {
-        // Diagonal lines cut to each row's masked strip by arithmetic, not by clipping: QSvgGenerator
-        // does not write clip paths, and a pattern brush per cell is heavy and renders unevenly.
+        // Diagonal lines cut to each row's masked strip by arithmetic, not by clipping:
+        // QSvgGenerator does not write clip paths, and a pattern brush per cell is heavy and
+        // renders unevenly.
         painter.save();
         painter.setRenderHint(QPainter::Antialiasing, true);
         painter.setPen(QPen(QColor(0xb4, 0xb4, 0xb4), 1.0));
         const double k0 = L.grid.left() + L.grid.top();
         for (int r = 0; r + 1 < cols && r < rows; ++r) {
             const QRectF first = L.cellRect(r, r + 1);
-            drawHatch(painter, QRectF(first.topLeft(), QPointF(L.grid.right(), first.bottom())), k0);
+            drawHatch(painter, QRectF(first.topLeft(), QPointF(L.grid.right(), first.bottom())),
+                      k0);
         }
         painter.restore();
     }
@@ -441,7 +491,8 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
                 if (L.masked && c > r) continue;
                 const QRgb bg = rgb(r, c);
                 painter.setPen(luminance(bg) > 0.55 ? QColor(0x20, 0x20, 0x20) : QColor(Qt::white));
-                painter.drawText(L.cellRect(r, c), Qt::AlignCenter, QString::number(m_matrix(r, c), 'f', 2));
+                painter.drawText(L.cellRect(r, c), Qt::AlignCenter,
+                                 QString::number(m_matrix(r, c), 'f', 2));
             }
     }
     painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
@@ -480,7 +531,8 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         painter.rotate(-90);
         painter.setFont(label.highlighted ? boldFont : L.labelFont);
         painter.setPen(textColor);
-        const QRectF local(-label.rect.height() / 2, -label.rect.width() / 2, label.rect.height(), label.rect.width());
+        const QRectF local(-label.rect.height() / 2, -label.rect.width() / 2, label.rect.height(),
+                           label.rect.width());
         painter.drawText(local, Qt::AlignRight | Qt::AlignVCenter, label.text);
         painter.restore();
         if (L.columnStep > 1) {
@@ -510,7 +562,8 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     for (int i = 0; i < bands; ++i) {
         const double y0 = L.colorBar.bottom() - L.colorBar.height() * (i + 1) / bands;
         const double y1 = L.colorBar.bottom() - L.colorBar.height() * i / bands;
-        painter.fillRect(QRectF(L.colorBar.left(), y0, L.colorBar.width(), y1 - y0 + (i + 1 < bands ? 0.5 : 0.0)),
+        painter.fillRect(QRectF(L.colorBar.left(), y0, L.colorBar.width(),
+                                y1 - y0 + (i + 1 < bands ? 0.5 : 0.0)),
                          colorAt(m_options.colorMap, (i + 0.5) / bands));
     }
     painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
@@ -518,13 +571,15 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     painter.setFont(L.tickFont);
     for (const HeatmapTick& tick : L.ticks) {
         painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
-        painter.drawLine(QPointF(L.colorBar.right(), tick.y), QPointF(L.colorBar.right() + 3, tick.y));
+        painter.drawLine(QPointF(L.colorBar.right(), tick.y),
+                         QPointF(L.colorBar.right() + 3, tick.y));
         painter.setPen(textColor);
         painter.drawText(tick.rect, Qt::AlignLeft | Qt::AlignVCenter, tick.text);
     }
     if (L.masked) {
         const QFontMetricsF kfm(L.tickFont);
-        const QRectF swatch(L.colorBar.left(), L.colorBar.bottom() + 10, kBarWidth, kfm.height() - 2);
+        const QRectF swatch(L.colorBar.left(), L.colorBar.bottom() + 10, kBarWidth,
+                            kfm.height() - 2);
         if (swatch.bottom() < L.size.height()) {
             painter.fillRect(swatch, QColor::fromRgb(maskedColor()));
             painter.save();
@@ -535,8 +590,9 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
             painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
             painter.drawRect(swatch.adjusted(-1, -1, 0, 0));
             painter.setPen(textColor);
-            painter.drawText(QRectF(swatch.right() + 4, swatch.top() - 1, L.size.width(), kfm.height()),
-                             Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("masked"));
+            painter.drawText(
+                QRectF(swatch.right() + 4, swatch.top() - 1, L.size.width(), kfm.height()),
+                Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("masked"));
         }
     }
     painter.restore();

@@ -43,27 +43,27 @@ struct HeatmapOptions {
     double minValue = 0.0;
     double maxValue = 1.0;
     MaskMode mask = MaskMode::Auto;
-    HeatmapCell highlight;       // outlined cell, its row/column labels emphasised
-    QString fontFamily;          // empty = the application default
-    int labelPixelSize = 12;     // label size for roomy cells; shrinks to minLabelPixelSize
+    HeatmapCell highlight;   // outlined cell, its row/column labels emphasised
+    QString fontFamily;      // empty = the application default
+    int labelPixelSize = 12; // label size for roomy cells; shrinks to minLabelPixelSize
     int minLabelPixelSize = 10;
     int titlePixelSize = 15;
-    bool showCellValues = true;  // write the value into cells that are large enough
-    bool vectorCells = false;    // one rectangle per cell even for large T (SVG/PDF output)
+    bool showCellValues = true; // write the value into cells that are large enough
+    bool vectorCells = false;   // one rectangle per cell even for large T (SVG/PDF output)
 };
 
 struct HeatmapLabel {
-    int index = 0;    // token index
-    QString text;     // escaped and elided, as drawn
-    QRectF rect;      // bounding box on the target (for columns: of the rotated text)
+    int index = 0; // token index
+    QString text;  // escaped and elided, as drawn
+    QRectF rect;   // bounding box on the target (for columns: of the rotated text)
     bool highlighted = false;
 };
 
 struct HeatmapTick {
     double value = 0;
-    double y = 0;     // centre line on the target
+    double y = 0; // centre line on the target
     QString text;
-    QRectF rect;      // text bounding box
+    QRectF rect; // text bounding box
 };
 
 struct HeatmapLayout {
@@ -75,14 +75,14 @@ struct HeatmapLayout {
     int columnStep = 1;
     QFont labelFont, titleFont, captionFont, tickFont, valueFont;
     QRectF titleRect;
-    QString titleText;    // elided to fit
+    QString titleText;        // elided to fit
     QRectF rowCaptionRect;    // "query", rotated; bounding box
     QRectF columnCaptionRect; // "key"
     QRectF colorBar;
     std::vector<HeatmapTick> ticks;
     std::vector<HeatmapLabel> rowLabels;
     std::vector<HeatmapLabel> columnLabels;
-    bool masked = false;  // the upper triangle is drawn as masked
+    bool masked = false; // the upper triangle is drawn as masked
     bool drawValues = false;
     double rangeMin = 0, rangeMax = 1;
 
@@ -98,7 +98,10 @@ public:
     void setMatrix(const Mat& matrix);
     void setRowLabels(const QStringList& labels);
     void setColumnLabels(const QStringList& labels);
-    void setLabels(const QStringList& labels) { setRowLabels(labels); setColumnLabels(labels); }
+    void setLabels(const QStringList& labels) {
+        setRowLabels(labels);
+        setColumnLabels(labels);
+    }
     void setTitle(const QString& title);
     void setOptions(const HeatmapOptions& options);
     void setHighlight(HeatmapCell cell);

@@ -24,7 +24,8 @@ void HeatmapWidget::setData(const Mat& matrix, const QStringList& rowLabels,
     m_hitLayoutValid = false;
     m_placeholder.clear();
     // Keep the hover on the same cell when it still exists (switching heads under the mouse).
-    if (m_hovered.isValid() && (m_hovered.row >= matrix.rows() || m_hovered.column >= matrix.cols()))
+    if (m_hovered.isValid() &&
+        (m_hovered.row >= matrix.rows() || m_hovered.column >= matrix.cols()))
         m_hovered = {};
     m_renderer.setHighlight(m_hovered);
     if (m_hovered.isValid()) {
@@ -92,14 +93,15 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     const HeatmapLayout layout = m_renderer.layout(QSizeF(size()));
     m_renderer.paint(painter, layout);
     if (m_renderer.isEmpty() || !layout.hasGrid) {
-        const QString text = !m_placeholder.isEmpty()   ? m_placeholder
-                             : m_renderer.isEmpty()     ? tr("No attention to show yet.")
-                                                        : tr("Window too small for the heatmap.");
+        const QString text = !m_placeholder.isEmpty() ? m_placeholder
+                             : m_renderer.isEmpty()   ? tr("No attention to show yet.")
+                                                      : tr("Window too small for the heatmap.");
         painter.setPen(QColor(0x66, 0x66, 0x66));
         QFont f = font();
         f.setPixelSize(14);
         painter.setFont(f);
-        painter.drawText(rect().adjusted(16, 16, -16, -16), Qt::AlignCenter | Qt::TextWordWrap, text);
+        painter.drawText(rect().adjusted(16, 16, -16, -16), Qt::AlignCenter | Qt::TextWordWrap,
+                         text);
     }
 }
 
@@ -125,14 +127,30 @@ void HeatmapWidget::keyPressEvent(QKeyEvent* event) {
     HeatmapCell c = m_hovered.isValid() ? m_hovered : HeatmapCell{0, 0};
     const bool had = m_hovered.isValid();
     switch (event->key()) {
-    case Qt::Key_Left: if (had) c.column = std::max(0, c.column - 1); break;
-    case Qt::Key_Right: if (had) c.column = std::min(int(m.cols()) - 1, c.column + 1); break;
-    case Qt::Key_Up: if (had) c.row = std::max(0, c.row - 1); break;
-    case Qt::Key_Down: if (had) c.row = std::min(int(m.rows()) - 1, c.row + 1); break;
-    case Qt::Key_Home: c = {0, 0}; break;
-    case Qt::Key_End: c = {int(m.rows()) - 1, int(m.cols()) - 1}; break;
-    case Qt::Key_Escape: c = {}; break;
-    default: QWidget::keyPressEvent(event); return;
+    case Qt::Key_Left:
+        if (had) c.column = std::max(0, c.column - 1);
+        break;
+    case Qt::Key_Right:
+        if (had) c.column = std::min(int(m.cols()) - 1, c.column + 1);
+        break;
+    case Qt::Key_Up:
+        if (had) c.row = std::max(0, c.row - 1);
+        break;
+    case Qt::Key_Down:
+        if (had) c.row = std::min(int(m.rows()) - 1, c.row + 1);
+        break;
+    case Qt::Key_Home:
+        c = {0, 0};
+        break;
+    case Qt::Key_End:
+        c = {int(m.rows()) - 1, int(m.cols()) - 1};
+        break;
+    case Qt::Key_Escape:
+        c = {};
+        break;
+    default:
+        QWidget::keyPressEvent(event);
+        return;
     }
     setHoveredCell(c);
     event->accept();

@@ -18,7 +18,7 @@ public:
                  const QString& title);
     void clear(const QString& placeholder = QString()); // empty view with an optional message
     void setPlaceholder(const QString& text);
-    void setOptions(const HeatmapOptions& options);      // highlight is kept by the widget
+    void setOptions(const HeatmapOptions& options); // highlight is kept by the widget
     void setShowTooltip(bool show) { m_showTooltip = show; }
 
     const HeatmapRenderer& renderer() const { return m_renderer; }
@@ -49,7 +49,8 @@ protected:
     void leaveEvent(QEvent* event) override;
 
 private:
-    const HeatmapLayout& hitLayout(); // grid geometry for hit-testing (independent of the highlight)
+    const HeatmapLayout&
+    hitLayout(); // grid geometry for hit-testing (independent of the highlight)
 
     HeatmapRenderer m_renderer;
     HeatmapLayout m_hitLayout;

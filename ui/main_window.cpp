@@ -52,7 +52,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     {
         const int lines = 3;
         const QFontMetrics fm(m_text->font());
-        m_text->setFixedHeight(fm.lineSpacing() * lines + 2 * int(m_text->document()->documentMargin()) + 6);
+        m_text->setFixedHeight(fm.lineSpacing() * lines +
+                               2 * int(m_text->document()->documentMargin()) + 6);
     }
     layout->addWidget(m_text);
 
@@ -99,7 +100,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenStrip->setObjectName(QStringLiteral("tokenStrip"));
     m_tokenStrip->setTextFormat(Qt::RichText);
     m_tokenStrip->setWordWrap(true);
-    m_tokenStrip->setToolTip(tr("Tokens; hovering the heatmap marks the query (orange) and key (blue) token."));
+    m_tokenStrip->setToolTip(
+        tr("Tokens; hovering the heatmap marks the query (orange) and key (blue) token."));
     // The strip scrolls after three lines so that long texts do not squeeze the heatmap.
     m_tokenScroll = new QScrollArea;
     m_tokenScroll->setObjectName(QStringLiteral("tokenStripArea"));
@@ -111,13 +113,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenScroll->hide();
     layout->addWidget(m_tokenScroll);
 
-    m_errorBanner = makeBanner(QStringLiteral("errorBanner"),
-                               QStringLiteral("QLabel { background: #c62828; color: white; padding: 6px 10px;"
-                                              " border-radius: 3px; font-weight: bold; }"));
+    m_errorBanner =
+        makeBanner(QStringLiteral("errorBanner"),
+                   QStringLiteral("QLabel { background: #c62828; color: white; padding: 6px 10px;"
+                                  " border-radius: 3px; font-weight: bold; }"));
     layout->addWidget(m_errorBanner);
-    m_truncated = makeBanner(QStringLiteral("truncatedNotice"),
-                             QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 4px 10px;"
-                                            " border: 1px solid #e0c36a; border-radius: 3px; }"));
+    m_truncated =
+        makeBanner(QStringLiteral("truncatedNotice"),
+                   QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 4px 10px;"
+                                  " border: 1px solid #e0c36a; border-radius: 3px; }"));
     layout->addWidget(m_truncated);
 
     m_heatmap = new HeatmapWidget;
@@ -145,7 +149,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
     // Menu.
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* open = file->addAction(tr("&Open model folder…"), this, &MainWindow::chooseModelFolder);
+    QAction* open =
+        file->addAction(tr("&Open model folder…"), this, &MainWindow::chooseModelFolder);
     open->setShortcut(QKeySequence::Open);
     open->setObjectName(QStringLiteral("openModelAction"));
     // Checkpoints already downloaded by Hugging Face tools, listed when the menu opens (a few
@@ -154,18 +159,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     cached->setObjectName(QStringLiteral("cachedModelsMenu"));
     connect(cached, &QMenu::aboutToShow, this, [this, cached] {
         cached->clear();
-        cached->addAction(tr("Default model"), this, [this] { openModel(QStringLiteral("default")); });
+        cached->addAction(tr("Default model"), this,
+                          [this] { openModel(QStringLiteral("default")); });
         cached->addSeparator();
         const std::vector<CachedModel> models = listCachedModels();
         for (const CachedModel& m : models) {
-            const QString label = m.modelType.isEmpty() ? m.repoId : QStringLiteral("%1  (%2)").arg(m.repoId, m.modelType);
+            const QString label = m.modelType.isEmpty()
+                                      ? m.repoId
+                                      : QStringLiteral("%1  (%2)").arg(m.repoId, m.modelType);
             QAction* a = cached->addAction(label, this, [this, path = m.path] { openModel(path); });
             a->setToolTip(m.path);
         }
         if (models.empty())
             cached->addAction(tr("None in %1").arg(hfHubCacheDir()))->setEnabled(false);
     });
-    QAction* exportAction = file->addAction(tr("&Export heatmap as PNG/SVG…"), this, &MainWindow::chooseExportFile);
+    QAction* exportAction =
+        file->addAction(tr("&Export heatmap as PNG/SVG…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));
     file->addSeparator();
@@ -180,11 +189,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_autoRange, &QCheckBox::toggled, this, &MainWindow::refreshOptions);
     connect(m_controller, &AnalysisController::analysisReady, this, &MainWindow::onAnalysisReady);
     connect(m_controller, &AnalysisController::modelChanged, this, &MainWindow::onModelChanged);
-    connect(m_controller, &AnalysisController::modelLoadingStarted, this, &MainWindow::onModelLoading);
+    connect(m_controller, &AnalysisController::modelLoadingStarted, this,
+            &MainWindow::onModelLoading);
     connect(m_controller, &AnalysisController::errorOccurred, this, &MainWindow::onError);
     connect(m_controller, &AnalysisController::busyChanged, this, &MainWindow::onBusyChanged);
     connect(m_heatmap, &HeatmapWidget::hoverTextChanged, m_hoverLabel, &QLabel::setText);
-    connect(m_heatmap, &HeatmapWidget::cellHovered, this, [this](int r, int c, float) { onHover(r, c); });
+    connect(m_heatmap, &HeatmapWidget::cellHovered, this,
+            [this](int r, int c, float) { onHover(r, c); });
 
     resize(1100, 800);
     setText(sampleText());
@@ -206,16 +217,24 @@ void MainWindow::setText(const QString& text) {
     m_text->moveCursor(QTextCursor::End);
 }
 
-QString MainWindow::text() const { return m_text->toPlainText(); }
-int MainWindow::currentLayer() const { return m_layer->value(); }
-int MainWindow::currentHead() const { return m_head->value(); }
+QString MainWindow::text() const {
+    return m_text->toPlainText();
+}
+int MainWindow::currentLayer() const {
+    return m_layer->value();
+}
+int MainWindow::currentHead() const {
+    return m_head->value();
+}
 
 void MainWindow::setLayerHead(int layer, int head) {
     m_layer->setValue(layer);
     m_head->setValue(head);
 }
 
-QString MainWindow::errorText() const { return m_errorBanner->isVisible() ? m_errorBanner->text() : QString(); }
+QString MainWindow::errorText() const {
+    return m_errorBanner->isVisible() ? m_errorBanner->text() : QString();
+}
 
 void MainWindow::onTextEdited() {
     const QString text = m_text->toPlainText();
@@ -244,7 +263,9 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     const ModelConfig& c = model->config();
     const QString name = model->displayName();
     const QString family = familyName(c.family);
-    const QString who = name.compare(family, Qt::CaseInsensitive) == 0 ? name : name + QStringLiteral(" · ") + family;
+    const QString who = name.compare(family, Qt::CaseInsensitive) == 0
+                            ? name
+                            : name + QStringLiteral(" · ") + family;
     m_modelLabel->setText(tr("%1 · %2 layers × %3 heads").arg(who).arg(c.layers).arg(c.heads));
     m_modelLabel->setToolTip(model->path());
     setWindowTitle(tr("attnscope — %1").arg(model->displayName()));
@@ -275,11 +296,15 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     m_timeLabel->setText(timing);
     if (m_analysis->truncatedTokens > 0) {
         const int dropped = m_analysis->truncatedTokens;
-        m_truncated->setText(dropped == 1
-                                 ? tr("The text is longer than the model's %1-token window: its last token was "
-                                      "dropped and is not shown.").arg(t)
-                                 : tr("The text is longer than the model's %1-token window: its last %2 tokens were "
-                                      "dropped and are not shown.").arg(t).arg(dropped));
+        m_truncated->setText(
+            dropped == 1
+                ? tr("The text is longer than the model's %1-token window: its last token was "
+                     "dropped and is not shown.")
+                      .arg(t)
+                : tr("The text is longer than the model's %1-token window: its last %2 tokens were "
+                     "dropped and are not shown.")
+                      .arg(t)
+                      .arg(dropped));
         m_truncated->show();
     } else {
         m_truncated->hide();
@@ -314,7 +339,9 @@ void MainWindow::refreshOptions() {
     m_heatmap->setOptions(o);
 }
 
-void MainWindow::onHover(int row, int column) { updateTokenStrip(row, column); }
+void MainWindow::onHover(int row, int column) {
+    updateTokenStrip(row, column);
+}
 
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     if (!m_analysis || m_analysis->tokenCount() == 0) {
@@ -327,7 +354,8 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     QString html = QStringLiteral("<div style='line-height: 140%;'>");
     const int t = m_analysis->tokenCount();
     for (int i = 0; i < t; ++i) {
-        const QString label = HeatmapRenderer::escapeLabel(i < labels.size() ? labels[i] : QString::number(i));
+        const QString label =
+            HeatmapRenderer::escapeLabel(i < labels.size() ? labels[i] : QString::number(i));
         QString style;
         if (i == queryToken && i == keyToken)
             style = QStringLiteral("background:#ffb74d; color:#000; border:1px solid #1565c0;");
@@ -336,8 +364,10 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
         else if (i == keyToken)
             style = QStringLiteral("background:#64b5f6; color:#000;");
         else
-            style = (i % 2) ? QStringLiteral("background:#eceff1;") : QStringLiteral("background:#f7f7f7;");
-        html += QStringLiteral("<span style='%1'>&nbsp;%2&nbsp;</span> ").arg(style, label.toHtmlEscaped());
+            style = (i % 2) ? QStringLiteral("background:#eceff1;")
+                            : QStringLiteral("background:#f7f7f7;");
+        html += QStringLiteral("<span style='%1'>&nbsp;%2&nbsp;</span> ")
+                    .arg(style, label.toHtmlEscaped());
     }
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);
@@ -350,7 +380,8 @@ void MainWindow::adjustTokenStripHeight() {
     // The strip spans the same column as the heatmap (the scroll area may not be laid out yet).
     const int width = std::max(100, m_heatmap->width() - 20);
     const int content = m_tokenStrip->heightForWidth(width);
-    m_tokenScroll->setFixedHeight(std::clamp(content > 0 ? content : m_tokenStrip->sizeHint().height(), 10, maxHeight));
+    m_tokenScroll->setFixedHeight(
+        std::clamp(content > 0 ? content : m_tokenStrip->sizeHint().height(), 10, maxHeight));
 }
 
 void MainWindow::resizeEvent(QResizeEvent* event) {
@@ -358,14 +389,17 @@ void MainWindow::resizeEvent(QResizeEvent* event) {
     adjustTokenStripHeight();
 }
 
-void MainWindow::onError(const QString& message) { showError(message); }
+void MainWindow::onError(const QString& message) {
+    showError(message);
+}
 
 void MainWindow::showError(const QString& message) {
     m_errorBanner->setText(QStringLiteral("⚠ ") + message);
     m_errorBanner->show();
     if (!m_controller->model()) {
         m_modelLabel->setText(tr("no model"));
-        if (!m_analysis) m_heatmap->setPlaceholder(tr("No model loaded. Use File → Open model folder…"));
+        if (!m_analysis)
+            m_heatmap->setPlaceholder(tr("No model loaded. Use File → Open model folder…"));
     } else if (m_controller->model()) {
         onModelChanged(m_controller->model()); // restores the label after a failed load
         m_errorBanner->setText(QStringLiteral("⚠ ") + message);
@@ -373,12 +407,17 @@ void MainWindow::showError(const QString& message) {
     }
 }
 
-void MainWindow::hideError() { m_errorBanner->hide(); }
+void MainWindow::hideError() {
+    m_errorBanner->hide();
+}
 
-void MainWindow::onBusyChanged(bool busy) { m_busy->setText(busy ? tr("computing…") : QString()); }
+void MainWindow::onBusyChanged(bool busy) {
+    m_busy->setText(busy ? tr("computing…") : QString());
+}
 
 void MainWindow::chooseModelFolder() {
-    const QString start = m_modelPath.isEmpty() || m_modelPath == QLatin1String("default") ? QString() : m_modelPath;
+    const QString start =
+        m_modelPath.isEmpty() || m_modelPath == QLatin1String("default") ? QString() : m_modelPath;
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Open model folder"), start);
     if (!dir.isEmpty()) openModel(dir);
 }
@@ -398,9 +437,11 @@ void MainWindow::chooseExportFile() {
     }
     QString selectedFilter;
     const QString pngFilter = tr("PNG image (*.png)"), svgFilter = tr("SVG image (*.svg)");
-    const QString suggested = QStringLiteral("attention-layer%1-head%2.png").arg(currentLayer()).arg(currentHead());
-    QString path = QFileDialog::getSaveFileName(this, tr("Export heatmap"), suggested,
-                                                pngFilter + QStringLiteral(";;") + svgFilter, &selectedFilter);
+    const QString suggested =
+        QStringLiteral("attention-layer%1-head%2.png").arg(currentLayer()).arg(currentHead());
+    QString path =
+        QFileDialog::getSaveFileName(this, tr("Export heatmap"), suggested,
+                                     pngFilter + QStringLiteral(";;") + svgFilter, &selectedFilter);
     if (path.isEmpty()) return;
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix != QLatin1String("png") && suffix != QLatin1String("svg"))

@@ -29,7 +29,9 @@ public:
     void setText(const QString& text);   // replaces the input text; analysed after the debounce
     QString text() const;
 
-    static QString sampleText() { return QStringLiteral("The cat sat on the mat because it was tired."); }
+    static QString sampleText() {
+        return QStringLiteral("The cat sat on the mat because it was tired.");
+    }
 
     AnalysisController* controller() const { return m_controller; }
     HeatmapWidget* heatmap() const { return m_heatmap; }

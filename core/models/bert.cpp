@@ -9,19 +9,16 @@ namespace {
 
 // Tensor names of one layer, relative to the checkpoint's prefix.
 struct EncoderNames {
-    QString layer;                     // "encoder.layer.%1." or "transformer.layer.%1."
+    QString layer; // "encoder.layer.%1." or "transformer.layer.%1."
     QString q, k, v, attnOut, attnNorm, ffnIn, ffnOut, ffnNorm;
 };
 
-const EncoderNames kBertNames{QStringLiteral("encoder.layer.%1."),
-                              QStringLiteral("attention.self.query"),
-                              QStringLiteral("attention.self.key"),
-                              QStringLiteral("attention.self.value"),
-                              QStringLiteral("attention.output.dense"),
-                              QStringLiteral("attention.output.LayerNorm"),
-                              QStringLiteral("intermediate.dense"),
-                              QStringLiteral("output.dense"),
-                              QStringLiteral("output.LayerNorm")};
+const EncoderNames kBertNames{
+    QStringLiteral("encoder.layer.%1."),      QStringLiteral("attention.self.query"),
+    QStringLiteral("attention.self.key"),     QStringLiteral("attention.self.value"),
+    QStringLiteral("attention.output.dense"), QStringLiteral("attention.output.LayerNorm"),
+    QStringLiteral("intermediate.dense"),     QStringLiteral("output.dense"),
+    QStringLiteral("output.LayerNorm")};
 const EncoderNames kDistilBertNames{QStringLiteral("transformer.layer.%1."),
                                     QStringLiteral("attention.q_lin"),
                                     QStringLiteral("attention.k_lin"),
@@ -69,7 +66,8 @@ public:
         const int H = config.heads;
         ForwardResult result;
         // x [T, D] = LayerNorm(word[ids] + position[pos] + type[typeIds])
-        Mat x = gatherRows(wordEmbedding, input.ids) + gatherRows(positionEmbedding, positionIds(input.ids));
+        Mat x = gatherRows(wordEmbedding, input.ids) +
+                gatherRows(positionEmbedding, positionIds(input.ids));
         if (typeEmbedding.data) {
             const std::vector<int64_t> types =
                 input.typeIds.empty() ? std::vector<int64_t>(input.ids.size(), 0) : input.typeIds;
@@ -82,7 +80,8 @@ public:
             const EncoderBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
             Mat q = b.q(x), k = b.k(x), v = b.v(x); // [T, D] each
-            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, false, trace, keep);
+            const Mat context =
+                multiHeadAttention(q, k, v, H, H, config.headDim, false, trace, keep);
             x = b.attnNorm(x + b.attnOut(context));
             Mat inner = b.ffnIn(x); // [T, I]
             applyActivation(inner, config.activation);
@@ -97,10 +96,11 @@ public:
 
 } // namespace
 
-Result<std::unique_ptr<Model>> createBertFamily(const ModelConfig& c, const WeightStore& weightsIn) {
+Result<std::unique_ptr<Model>> createBertFamily(const ModelConfig& c,
+                                                const WeightStore& weightsIn) {
     WeightStore w = weightsIn;
     const bool distil = c.family == Family::DistilBert;
-    const QString familyPrefix = distil ? QStringLiteral("distilbert.")
+    const QString familyPrefix = distil                        ? QStringLiteral("distilbert.")
                                  : c.family == Family::Roberta ? QStringLiteral("roberta.")
                                                                : QStringLiteral("bert.");
     w.choosePrefix({familyPrefix, QString()}, QStringLiteral("embeddings.word_embeddings.weight"));
@@ -111,14 +111,19 @@ Result<std::unique_ptr<Model>> createBertFamily(const ModelConfig& c, const Weig
 
     auto m = std::make_unique<BertFamilyModel>();
     m->config = c;
-    const int positionRows = c.family == Family::Roberta ? c.maxPositions + c.padTokenId + 1 : c.maxPositions;
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->wordEmbedding, w.get(QStringLiteral("embeddings.word_embeddings.weight"), {c.vocab, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
-                               w.get(QStringLiteral("embeddings.position_embeddings.weight"), {positionRows, D}));
+    const int positionRows =
+        c.family == Family::Roberta ? c.maxPositions + c.padTokenId + 1 : c.maxPositions;
+    ATTNSCOPE_ASSIGN_OR_RETURN(
+        m->wordEmbedding, w.get(QStringLiteral("embeddings.word_embeddings.weight"), {c.vocab, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(
+        m->positionEmbedding,
+        w.get(QStringLiteral("embeddings.position_embeddings.weight"), {positionRows, D}));
     if (!distil)
-        ATTNSCOPE_ASSIGN_OR_RETURN(m->typeEmbedding,
-                                   w.get(QStringLiteral("embeddings.token_type_embeddings.weight"), {c.typeVocab, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->embeddingNorm, loadLayerNorm(w, QStringLiteral("embeddings.LayerNorm"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            m->typeEmbedding,
+            w.get(QStringLiteral("embeddings.token_type_embeddings.weight"), {c.typeVocab, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(
+        m->embeddingNorm, loadLayerNorm(w, QStringLiteral("embeddings.LayerNorm"), D, c.normEps));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = names.layer.arg(l);
         EncoderBlock b;

@@ -21,7 +21,7 @@ public:
     FloatTensor tokenEmbedding;    // wte: [V, D]
     FloatTensor positionEmbedding; // wpe: [P, D]
     std::vector<Gpt2Block> blocks;
-    LayerNorm finalNorm;           // ln_f: [D]
+    LayerNorm finalNorm; // ln_f: [D]
 
     Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
                                   const ProgressCallback& progress) const override {
@@ -31,8 +31,11 @@ public:
         const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
         // x [T-P, D] = wte[ids] + wpe[P..T)
-        Mat x = gatherRows(tokenEmbedding, newIds) + positionEmbedding.matrix().middleRows(P, T - P);
-        if (keep.hiddenStates) result.embeddings = withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
+        Mat x =
+            gatherRows(tokenEmbedding, newIds) + positionEmbedding.matrix().middleRows(P, T - P);
+        if (keep.hiddenStates)
+            result.embeddings =
+                withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const Gpt2Block& b = blocks[l];
@@ -42,7 +45,8 @@ public:
             Mat q = qkv.leftCols(D);
             Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, qkv.middleCols(D, D)); // [T, D]
             Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, qkv.rightCols(D));     // [T, D]
-            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, true, trace, keep, earlier);
+            const Mat context =
+                multiHeadAttention(q, k, v, H, H, config.headDim, true, trace, keep, earlier);
             x += b.attnOut(context);
             Mat hiddenMlp = b.fc(b.ln2(x)); // [T, 4D]
             applyActivation(hiddenMlp, config.activation);
@@ -50,7 +54,8 @@ public:
             keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
-        result.lastHiddenState = withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
+        result.lastHiddenState =
+            withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
         return result;
     }
 };
@@ -65,20 +70,29 @@ Result<std::unique_ptr<Model>> createGpt2(const ModelConfig& c, const WeightStor
     const int D = c.hidden;
     if (c.headDim * c.heads != D)
         return Error{QStringLiteral("GPT-2 needs head_dim x heads == hidden size")};
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding, w.get(QStringLiteral("wte.weight"), {c.vocab, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding, w.get(QStringLiteral("wpe.weight"), {c.maxPositions, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding,
+                               w.get(QStringLiteral("wte.weight"), {c.vocab, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
+                               w.get(QStringLiteral("wpe.weight"), {c.maxPositions, D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = QStringLiteral("h.%1.").arg(l);
         Gpt2Block b;
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.ln1, loadLayerNorm(w, p + QStringLiteral("ln_1"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.qkv, loadConv1D(w, p + QStringLiteral("attn.c_attn"), D, 3 * D));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.attnOut, loadConv1D(w, p + QStringLiteral("attn.c_proj"), D, D));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.ln2, loadLayerNorm(w, p + QStringLiteral("ln_2"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.fc, loadConv1D(w, p + QStringLiteral("mlp.c_fc"), D, c.intermediate));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.proj, loadConv1D(w, p + QStringLiteral("mlp.c_proj"), c.intermediate, D));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.ln1,
+                                   loadLayerNorm(w, p + QStringLiteral("ln_1"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.qkv,
+                                   loadConv1D(w, p + QStringLiteral("attn.c_attn"), D, 3 * D));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.attnOut,
+                                   loadConv1D(w, p + QStringLiteral("attn.c_proj"), D, D));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.ln2,
+                                   loadLayerNorm(w, p + QStringLiteral("ln_2"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.fc, loadConv1D(w, p + QStringLiteral("mlp.c_fc"), D, c.intermediate));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.proj, loadConv1D(w, p + QStringLiteral("mlp.c_proj"), c.intermediate, D));
         m->blocks.push_back(std::move(b));
     }
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm, loadLayerNorm(w, QStringLiteral("ln_f"), D, c.normEps));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm,
+                               loadLayerNorm(w, QStringLiteral("ln_f"), D, c.normEps));
     return std::unique_ptr<Model>(std::move(m));
 }
 

@@ -23,7 +23,7 @@ public:
     ModelConfig config;
     FloatTensor tokenEmbedding; // [V, D]
     std::vector<LlamaBlock> blocks;
-    LayerNorm finalNorm;        // RMS [D]
+    LayerNorm finalNorm; // RMS [D]
 
     Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
                                   const ProgressCallback& progress) const override {
@@ -33,7 +33,9 @@ public:
         const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
         Mat x = gatherRows(tokenEmbedding, newIds); // [T-P, D]
-        if (keep.hiddenStates) result.embeddings = withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
+        if (keep.hiddenStates)
+            result.embeddings =
+                withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const LlamaBlock& b = blocks[l];
@@ -45,7 +47,7 @@ public:
             applyRotary(q, H, d, d, config.ropeTheta, P);
             applyRotary(kNew, KV, d, d, config.ropeTheta, P);
             Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(kNew)); // [T, KV*d]
-            Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, b.v(normed));    // [T, KV*d]
+            Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, b.v(normed));     // [T, KV*d]
             const Mat context = multiHeadAttention(q, k, v, H, KV, d, true, trace, keep, earlier);
             x += b.o(context);
             const Mat normed2 = b.mlpNorm(x);
@@ -55,35 +57,49 @@ public:
             keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
-        result.lastHiddenState = withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
+        result.lastHiddenState =
+            withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
         return result;
     }
 };
 
 } // namespace
 
-Result<std::unique_ptr<Model>> createLlamaFamily(const ModelConfig& c, const WeightStore& weightsIn) {
+Result<std::unique_ptr<Model>> createLlamaFamily(const ModelConfig& c,
+                                                 const WeightStore& weightsIn) {
     WeightStore w = weightsIn;
     w.choosePrefix({QStringLiteral("model."), QString()}, QStringLiteral("embed_tokens.weight"));
     const int D = c.hidden, I = c.intermediate, H = c.heads, KV = c.kvHeads, d = c.headDim;
-    if (d % 2 != 0) return Error{QStringLiteral("rotary embeddings need an even head_dim, got %1").arg(d)};
+    if (d % 2 != 0)
+        return Error{QStringLiteral("rotary embeddings need an even head_dim, got %1").arg(d)};
     const bool qkvBias = c.attentionBias;
     const bool oBias = c.attentionBias && c.family != Family::Qwen2; // Qwen2: q/k/v biases only
     auto m = std::make_unique<LlamaModel>();
     m->config = c;
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding, w.get(QStringLiteral("embed_tokens.weight"), {c.vocab, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding,
+                               w.get(QStringLiteral("embed_tokens.weight"), {c.vocab, D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = QStringLiteral("layers.%1.").arg(l);
         LlamaBlock b;
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.attnNorm, loadRmsNorm(w, p + QStringLiteral("input_layernorm"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.q, loadLinear(w, p + QStringLiteral("self_attn.q_proj"), D, H * d, qkvBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.k, loadLinear(w, p + QStringLiteral("self_attn.k_proj"), D, KV * d, qkvBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.v, loadLinear(w, p + QStringLiteral("self_attn.v_proj"), D, KV * d, qkvBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.o, loadLinear(w, p + QStringLiteral("self_attn.o_proj"), H * d, D, oBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.mlpNorm, loadRmsNorm(w, p + QStringLiteral("post_attention_layernorm"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.gate, loadLinear(w, p + QStringLiteral("mlp.gate_proj"), D, I, c.mlpBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.up, loadLinear(w, p + QStringLiteral("mlp.up_proj"), D, I, c.mlpBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.down, loadLinear(w, p + QStringLiteral("mlp.down_proj"), I, D, c.mlpBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.attnNorm, loadRmsNorm(w, p + QStringLiteral("input_layernorm"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.q, loadLinear(w, p + QStringLiteral("self_attn.q_proj"), D, H * d, qkvBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.k, loadLinear(w, p + QStringLiteral("self_attn.k_proj"), D, KV * d, qkvBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.v, loadLinear(w, p + QStringLiteral("self_attn.v_proj"), D, KV * d, qkvBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.o, loadLinear(w, p + QStringLiteral("self_attn.o_proj"), H * d, D, oBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.mlpNorm,
+            loadRmsNorm(w, p + QStringLiteral("post_attention_layernorm"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.gate, loadLinear(w, p + QStringLiteral("mlp.gate_proj"), D, I, c.mlpBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.up, loadLinear(w, p + QStringLiteral("mlp.up_proj"), D, I, c.mlpBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.down, loadLinear(w, p + QStringLiteral("mlp.down_proj"), I, D, c.mlpBias));
         m->blocks.push_back(std::move(b));
     }
     ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm, loadRmsNorm(w, QStringLiteral("norm"), D, c.normEps));

@@ -20,7 +20,7 @@ public:
     ModelConfig config;
     FloatTensor tokenEmbedding; // embed_in [V, D]
     std::vector<NeoXBlock> blocks;
-    LayerNorm finalNorm;        // final_layer_norm [D]
+    LayerNorm finalNorm; // final_layer_norm [D]
 
     Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
                                   const ProgressCallback& progress) const override {
@@ -31,7 +31,9 @@ public:
         const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
         Mat x = gatherRows(tokenEmbedding, newIds); // [T-P, D]
-        if (keep.hiddenStates) result.embeddings = withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
+        if (keep.hiddenStates)
+            result.embeddings =
+                withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const NeoXBlock& b = blocks[l];
@@ -59,14 +61,15 @@ public:
             if (config.parallelResidual) { // x + attn(ln1(x)) + mlp(ln2(x))
                 const Mat mlpOut = mlp(x);
                 x += attnOut + mlpOut;
-            } else {                       // sequential, as GPT-2
+            } else { // sequential, as GPT-2
                 x += attnOut;
                 x += mlp(x);
             }
             keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
-        result.lastHiddenState = withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
+        result.lastHiddenState =
+            withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
         return result;
     }
 };
@@ -83,19 +86,29 @@ Result<std::unique_ptr<Model>> createGptNeoX(const ModelConfig& c, const WeightS
         return Error{QStringLiteral("rotary dimensions must be even")};
     auto m = std::make_unique<NeoXModel>();
     m->config = c;
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding, w.get(QStringLiteral("embed_in.weight"), {c.vocab, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding,
+                               w.get(QStringLiteral("embed_in.weight"), {c.vocab, D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = QStringLiteral("layers.%1.").arg(l);
         NeoXBlock b;
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.attnNorm, loadLayerNorm(w, p + QStringLiteral("input_layernorm"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.mlpNorm, loadLayerNorm(w, p + QStringLiteral("post_attention_layernorm"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.qkv, loadLinear(w, p + QStringLiteral("attention.query_key_value"), D, 3 * D, c.attentionBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.dense, loadLinear(w, p + QStringLiteral("attention.dense"), D, D, c.attentionBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.fcIn, loadLinear(w, p + QStringLiteral("mlp.dense_h_to_4h"), D, I, true));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.fcOut, loadLinear(w, p + QStringLiteral("mlp.dense_4h_to_h"), I, D, true));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.attnNorm, loadLayerNorm(w, p + QStringLiteral("input_layernorm"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.mlpNorm,
+            loadLayerNorm(w, p + QStringLiteral("post_attention_layernorm"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.qkv,
+                                   loadLinear(w, p + QStringLiteral("attention.query_key_value"), D,
+                                              3 * D, c.attentionBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.dense, loadLinear(w, p + QStringLiteral("attention.dense"), D, D, c.attentionBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.fcIn, loadLinear(w, p + QStringLiteral("mlp.dense_h_to_4h"), D, I, true));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.fcOut, loadLinear(w, p + QStringLiteral("mlp.dense_4h_to_h"), I, D, true));
         m->blocks.push_back(std::move(b));
     }
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm, loadLayerNorm(w, QStringLiteral("final_layer_norm"), D, c.normEps));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm,
+                               loadLayerNorm(w, QStringLiteral("final_layer_norm"), D, c.normEps));
     return std::unique_ptr<Model>(std::move(m));
 }
 

@@ -7,20 +7,20 @@ namespace attnscope {
 namespace {
 
 struct VitBlock {
-    LayerNorm before;  // layernorm_before [D]
-    Linear q, k, v;    // [D, D]
-    Linear attnOut;    // [D, D]
-    LayerNorm after;   // layernorm_after [D]
-    Linear ffnIn;      // [I, D]
-    Linear ffnOut;     // [D, I]
+    LayerNorm before; // layernorm_before [D]
+    Linear q, k, v;   // [D, D]
+    Linear attnOut;   // [D, D]
+    LayerNorm after;  // layernorm_after [D]
+    Linear ffnIn;     // [I, D]
+    Linear ffnOut;    // [D, I]
 };
 
 class VitModel final : public Model {
 public:
     ModelConfig config;
-    FloatTensor clsToken;           // [1, 1, D]
-    FloatTensor positionEmbedding;  // [1, N+1, D]
-    Linear patchProjection;         // conv [D, C, p, p] viewed as [D, C*p*p]
+    FloatTensor clsToken;          // [1, 1, D]
+    FloatTensor positionEmbedding; // [1, N+1, D]
+    Linear patchProjection;        // conv [D, C, p, p] viewed as [D, C*p*p]
     std::vector<VitBlock> blocks;
     LayerNorm finalNorm;
 
@@ -28,8 +28,11 @@ public:
                                   const ProgressCallback& progress) const override {
         const Tensor* px = input.pixels;
         const int C = config.channels, p = config.patchSize, S = config.imageSize, H = config.heads;
-        if (!px || px->shape.size() != 3 || px->shape[0] != C || px->shape[1] != S || px->shape[2] != S)
-            return Error{QStringLiteral("pixel values must be shaped [%1, %2, %2] for this model").arg(C).arg(S)};
+        if (!px || px->shape.size() != 3 || px->shape[0] != C || px->shape[1] != S ||
+            px->shape[2] != S)
+            return Error{QStringLiteral("pixel values must be shaped [%1, %2, %2] for this model")
+                             .arg(C)
+                             .arg(S)};
         const int side = S / p, patches = side * side;
         // patches [N, C*p*p], each flattened in (channel, row, column) order like the conv kernel
         Mat patchPixels(patches, C * p * p);
@@ -39,7 +42,8 @@ public:
                 for (int c = 0; c < C; ++c)
                     for (int y = 0; y < p; ++y)
                         for (int x = 0; x < p; ++x)
-                            *dst++ = px->data[size_t((int64_t(c) * S + py * p + y) * S + pxl * p + x)];
+                            *dst++ =
+                                px->data[size_t((int64_t(c) * S + py * p + y) * S + pxl * p + x)];
             }
         const int D = config.hidden;
         Mat x(patches + 1, D); // [N+1, D]
@@ -54,7 +58,8 @@ public:
             LayerTrace& trace = result.layers[l];
             const Mat normed = b.before(x);
             Mat q = b.q(normed), k = b.k(normed), v = b.v(normed);
-            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, false, trace, keep);
+            const Mat context =
+                multiHeadAttention(q, k, v, H, H, config.headDim, false, trace, keep);
             x += b.attnOut(context);
             Mat inner = b.ffnIn(b.after(x));
             applyActivation(inner, config.activation);
@@ -74,30 +79,45 @@ Result<std::unique_ptr<Model>> createVit(const ModelConfig& c, const WeightStore
     w.choosePrefix({QStringLiteral("vit."), QString()}, QStringLiteral("embeddings.cls_token"));
     const int D = c.hidden, I = c.intermediate, C = c.channels, p = c.patchSize;
     const int patches = (c.imageSize / p) * (c.imageSize / p);
-    if (c.headDim * c.heads != D) return Error{QStringLiteral("ViT needs head_dim x heads == hidden size")};
+    if (c.headDim * c.heads != D)
+        return Error{QStringLiteral("ViT needs head_dim x heads == hidden size")};
     auto m = std::make_unique<VitModel>();
     m->config = c;
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->clsToken, w.get(QStringLiteral("embeddings.cls_token"), {1, 1, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding, w.get(QStringLiteral("embeddings.position_embeddings"), {1, patches + 1, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->patchProjection.weight,
-                               w.get(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->clsToken,
+                               w.get(QStringLiteral("embeddings.cls_token"), {1, 1, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(
+        m->positionEmbedding,
+        w.get(QStringLiteral("embeddings.position_embeddings"), {1, patches + 1, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(
+        m->patchProjection.weight,
+        w.get(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));
     m->patchProjection.weight.shape = {D, int64_t(C) * p * p}; // same bytes, viewed as a matrix
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->patchProjection.bias,
-                               w.get(QStringLiteral("embeddings.patch_embeddings.projection.bias"), {D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(
+        m->patchProjection.bias,
+        w.get(QStringLiteral("embeddings.patch_embeddings.projection.bias"), {D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString pre = QStringLiteral("encoder.layer.%1.").arg(l);
         VitBlock b;
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.before, loadLayerNorm(w, pre + QStringLiteral("layernorm_before"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.q, loadLinear(w, pre + QStringLiteral("attention.attention.query"), D, D, c.qkvBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.k, loadLinear(w, pre + QStringLiteral("attention.attention.key"), D, D, c.qkvBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.v, loadLinear(w, pre + QStringLiteral("attention.attention.value"), D, D, c.qkvBias));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.attnOut, loadLinear(w, pre + QStringLiteral("attention.output.dense"), D, D, true));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.after, loadLayerNorm(w, pre + QStringLiteral("layernorm_after"), D, c.normEps));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.ffnIn, loadLinear(w, pre + QStringLiteral("intermediate.dense"), D, I, true));
-        ATTNSCOPE_ASSIGN_OR_RETURN(b.ffnOut, loadLinear(w, pre + QStringLiteral("output.dense"), I, D, true));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.before, loadLayerNorm(w, pre + QStringLiteral("layernorm_before"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.q, loadLinear(w, pre + QStringLiteral("attention.attention.query"), D, D, c.qkvBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.k, loadLinear(w, pre + QStringLiteral("attention.attention.key"), D, D, c.qkvBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.v, loadLinear(w, pre + QStringLiteral("attention.attention.value"), D, D, c.qkvBias));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.attnOut, loadLinear(w, pre + QStringLiteral("attention.output.dense"), D, D, true));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.after, loadLayerNorm(w, pre + QStringLiteral("layernorm_after"), D, c.normEps));
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            b.ffnIn, loadLinear(w, pre + QStringLiteral("intermediate.dense"), D, I, true));
+        ATTNSCOPE_ASSIGN_OR_RETURN(b.ffnOut,
+                                   loadLinear(w, pre + QStringLiteral("output.dense"), I, D, true));
         m->blocks.push_back(std::move(b));
     }
-    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm, loadLayerNorm(w, QStringLiteral("layernorm"), D, c.normEps));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->finalNorm,
+                               loadLayerNorm(w, QStringLiteral("layernorm"), D, c.normEps));
     return std::unique_ptr<Model>(std::move(m));
 }
 

@@ -17,20 +17,18 @@ struct VocabTable {
     std::unordered_map<U32, int64_t> toId;
     std::unordered_map<int64_t, U32> toTok;
 
-    void build(std::unordered_map<U32, int64_t> v)
-    {
+    void build(std::unordered_map<U32, int64_t> v) {
         toId = std::move(v);
         toTok.reserve(toId.size());
-        for (const auto& [k, id] : toId) toTok[id] = k;
+        for (const auto& [k, id] : toId)
+            toTok[id] = k;
     }
-    std::optional<int64_t> id(const U32& s) const
-    {
+    std::optional<int64_t> id(const U32& s) const {
         auto it = toId.find(s);
         if (it == toId.end()) return std::nullopt;
         return it->second;
     }
-    std::optional<U32> tok(int64_t id) const
-    {
+    std::optional<U32> tok(int64_t id) const {
         auto it = toTok.find(id);
         if (it == toTok.end()) return std::nullopt;
         return it->second;
@@ -38,8 +36,7 @@ struct VocabTable {
     int size() const { return int(toId.size()); }
 };
 
-U32 byteToken(unsigned char b)
-{
+U32 byteToken(unsigned char b) {
     static const char* hex = "0123456789ABCDEF";
     U32 s = U"<0x";
     s.push_back(char32_t(hex[b >> 4]));
@@ -62,16 +59,18 @@ public:
     mutable std::mutex cacheMutex;
     mutable std::unordered_map<U32, std::vector<Token>> cache;
 
-    static uint64_t key(int64_t a, int64_t b) { return (uint64_t(uint32_t(a)) << 32) | uint64_t(uint32_t(b)); }
+    static uint64_t key(int64_t a, int64_t b) {
+        return (uint64_t(uint32_t(a)) << 32) | uint64_t(uint32_t(b));
+    }
 
-    Status addMerges(const std::vector<std::pair<U32, U32>>& ms)
-    {
+    Status addMerges(const std::vector<std::pair<U32, U32>>& ms) {
         merges.reserve(ms.size());
         int rank = 0;
         for (const auto& [a, b] : ms) {
             auto ia = vocab.id(a), ib = vocab.id(b);
             U32 bb = b;
-            if (hasPrefix && !prefix.empty() && bb.compare(0, prefix.size(), prefix) == 0) bb = bb.substr(prefix.size());
+            if (hasPrefix && !prefix.empty() && bb.compare(0, prefix.size(), prefix) == 0)
+                bb = bb.substr(prefix.size());
             auto in = vocab.id(a + bb);
             if (!ia || !ib || !in) {
                 ++rank; // HF refuses such files; we skip the merge but keep ranks
@@ -84,10 +83,14 @@ public:
         return okStatus();
     }
 
-    struct Sym { int64_t id; int b, e; int prev, next; bool alive; };
+    struct Sym {
+        int64_t id;
+        int b, e;
+        int prev, next;
+        bool alive;
+    };
 
-    Status tokenizeWord(const U32& w, std::vector<Token>& out) const
-    {
+    Status tokenizeWord(const U32& w, std::vector<Token>& out) const {
         if (ignoreMerges) {
             if (auto id = vocab.id(w)) {
                 out.push_back({*id, w, {0, int(w.size())}});
@@ -98,7 +101,10 @@ public:
         syms.reserve(w.size());
         std::optional<Sym> pendingUnk;
         auto flushUnk = [&] {
-            if (pendingUnk) { syms.push_back(*pendingUnk); pendingUnk.reset(); }
+            if (pendingUnk) {
+                syms.push_back(*pendingUnk);
+                pendingUnk.reset();
+            }
         };
         const int n = int(w.size());
         U32 s;
@@ -113,23 +119,30 @@ public:
             }
             if (byteFallback) {
                 std::string bytes;
-                for (char32_t c : s) appendUtf8(bytes, c);
+                for (char32_t c : s)
+                    appendUtf8(bytes, c);
                 std::vector<int64_t> ids;
                 bool all = true;
                 for (unsigned char b : bytes) {
                     auto id = vocab.id(byteToken(b));
-                    if (!id) { all = false; break; }
+                    if (!id) {
+                        all = false;
+                        break;
+                    }
                     ids.push_back(*id);
                 }
                 if (all) {
                     // HF does not flush a pending unk here; it is added after (order kept as HF).
-                    for (int64_t id : ids) syms.push_back({id, i, i + 1, 0, 0, true});
+                    for (int64_t id : ids)
+                        syms.push_back({id, i, i + 1, 0, 0, true});
                     continue;
                 }
             }
             if (unk) {
                 auto unkId = vocab.id(*unk);
-                if (!unkId) return Error{QStringLiteral("BPE unk_token \"%1\" is not in the vocabulary").arg(fromU32(*unk))};
+                if (!unkId)
+                    return Error{QStringLiteral("BPE unk_token \"%1\" is not in the vocabulary")
+                                     .arg(fromU32(*unk))};
                 if (pendingUnk && fuseUnk) {
                     pendingUnk->e = i + 1;
                 } else {
@@ -140,9 +153,16 @@ public:
         }
         flushUnk();
         const int m = int(syms.size());
-        for (int i = 0; i < m; ++i) { syms[size_t(i)].prev = i - 1; syms[size_t(i)].next = i + 1 < m ? i + 1 : -1; }
+        for (int i = 0; i < m; ++i) {
+            syms[size_t(i)].prev = i - 1;
+            syms[size_t(i)].next = i + 1 < m ? i + 1 : -1;
+        }
 
-        struct Merge { int pos; int rank; int64_t newId; };
+        struct Merge {
+            int pos;
+            int rank;
+            int64_t newId;
+        };
         auto cmp = [](const Merge& a, const Merge& b) {
             if (a.rank != b.rank) return a.rank > b.rank;
             return a.pos > b.pos;
@@ -167,11 +187,13 @@ public:
             if (cur.next >= 0) syms[size_t(cur.next)].prev = top.pos;
             if (cur.prev >= 0) {
                 auto it2 = merges.find(key(syms[size_t(cur.prev)].id, cur.id));
-                if (it2 != merges.end()) queue.push({cur.prev, it2->second.first, it2->second.second});
+                if (it2 != merges.end())
+                    queue.push({cur.prev, it2->second.first, it2->second.second});
             }
             if (cur.next >= 0) {
                 auto it2 = merges.find(key(cur.id, syms[size_t(cur.next)].id));
-                if (it2 != merges.end()) queue.push({top.pos, it2->second.first, it2->second.second});
+                if (it2 != merges.end())
+                    queue.push({top.pos, it2->second.first, it2->second.second});
             }
         }
         for (const auto& sy : syms) {
@@ -182,8 +204,7 @@ public:
         return okStatus();
     }
 
-    Status tokenize(const U32& s, std::vector<Token>& out) const override
-    {
+    Status tokenize(const U32& s, std::vector<Token>& out) const override {
         if (s.empty()) return okStatus();
         if (s.size() <= 64) {
             std::lock_guard<std::mutex> lock(cacheMutex);
@@ -218,16 +239,16 @@ public:
     U32 prefix = U"##";
     int maxChars = 100;
 
-    Status unkToken(int len, std::vector<Token>& out) const
-    {
+    Status unkToken(int len, std::vector<Token>& out) const {
         auto id = vocab.id(unk);
-        if (!id) return Error{QStringLiteral("WordPiece unk_token \"%1\" is not in the vocabulary").arg(fromU32(unk))};
+        if (!id)
+            return Error{QStringLiteral("WordPiece unk_token \"%1\" is not in the vocabulary")
+                             .arg(fromU32(unk))};
         out.push_back({*id, unk, {0, len}});
         return okStatus();
     }
 
-    Status tokenize(const U32& s, std::vector<Token>& out) const override
-    {
+    Status tokenize(const U32& s, std::vector<Token>& out) const override {
         const int n = int(s.size());
         if (n == 0) return okStatus();
         if (n > maxChars) return unkToken(n, out);
@@ -264,15 +285,18 @@ class WordLevelModel : public Model {
 public:
     VocabTable vocab;
     U32 unk;
-    Status tokenize(const U32& s, std::vector<Token>& out) const override
-    {
+    Status tokenize(const U32& s, std::vector<Token>& out) const override {
         if (s.empty()) return okStatus();
         if (auto id = vocab.id(s)) {
             out.push_back({*id, s, {0, int(s.size())}});
             return okStatus();
         }
         auto id = vocab.id(unk);
-        if (!id) return Error{QStringLiteral("WordLevel: \"%1\" is not in the vocabulary and unk_token \"%2\" is missing").arg(fromU32(s), fromU32(unk))};
+        if (!id)
+            return Error{
+                QStringLiteral(
+                    "WordLevel: \"%1\" is not in the vocabulary and unk_token \"%2\" is missing")
+                    .arg(fromU32(s), fromU32(unk))};
         out.push_back({*id, unk, {0, int(s.size())}});
         return okStatus();
     }
@@ -292,8 +316,7 @@ public:
     double minScore = 0;
     int maxLen = 1;
 
-    void finish()
-    {
+    void finish() {
         minScore = std::numeric_limits<double>::infinity();
         for (size_t i = 0; i < pieces.size(); ++i) {
             toId.emplace(pieces[i].first, int64_t(i));
@@ -303,12 +326,15 @@ public:
         if (pieces.empty()) minScore = 0;
     }
 
-    Status tokenize(const U32& s, std::vector<Token>& out) const override
-    {
+    Status tokenize(const U32& s, std::vector<Token>& out) const override {
         const int n = int(s.size());
         if (n == 0) return okStatus();
         const double unkScore = minScore - 10.0;
-        struct Node { double score = 0; int start = -1; int64_t id = -1; };
+        struct Node {
+            double score = 0;
+            int start = -1;
+            int64_t id = -1;
+        };
         std::vector<Node> best(size_t(n) + 1);
         U32 sub;
         for (int st = 0; st < n; ++st) {
@@ -321,14 +347,24 @@ public:
                 if (it == toId.end()) continue;
                 Node& t = best[size_t(st + len)];
                 double cand = base + pieces[size_t(it->second)].second;
-                if (t.start < 0 || cand > t.score) { t.score = cand; t.start = st; t.id = it->second; }
+                if (t.start < 0 || cand > t.score) {
+                    t.score = cand;
+                    t.start = st;
+                    t.id = it->second;
+                }
                 if (len == 1) single = true;
             }
             if (!single) {
-                if (!unkId) return Error{QStringLiteral("Unigram model has no unk_id but the text needs it")};
+                if (!unkId)
+                    return Error{
+                        QStringLiteral("Unigram model has no unk_id but the text needs it")};
                 Node& t = best[size_t(st + 1)];
                 double cand = base + unkScore;
-                if (t.start < 0 || cand > t.score) { t.score = cand; t.start = st; t.id = *unkId; }
+                if (t.start < 0 || cand > t.score) {
+                    t.score = cand;
+                    t.start = st;
+                    t.id = *unkId;
+                }
             }
         }
         // backtrack, fusing consecutive unknowns
@@ -340,10 +376,15 @@ public:
             int st = nd.start;
             if (st < 0) return Error{QStringLiteral("Unigram lattice is broken")};
             if (unkId && nd.id == *unkId) {
-                if (unkRun) unkRun->first = st;
-                else unkRun = Range{st, end};
+                if (unkRun)
+                    unkRun->first = st;
+                else
+                    unkRun = Range{st, end};
             } else {
-                if (unkRun) { pieceRanges.push_back(*unkRun); unkRun.reset(); }
+                if (unkRun) {
+                    pieceRanges.push_back(*unkRun);
+                    unkRun.reset();
+                }
                 pieceRanges.push_back({st, end});
             }
             end = st;
@@ -359,48 +400,55 @@ public:
             }
             if (byteFallback) {
                 std::string bytes;
-                for (char32_t c : str) appendUtf8(bytes, c);
+                for (char32_t c : str)
+                    appendUtf8(bytes, c);
                 std::vector<Token> bt;
                 bool all = true;
                 for (unsigned char b : bytes) {
                     U32 bs = byteToken(b);
                     auto bi = toId.find(bs);
-                    if (bi == toId.end()) { all = false; break; }
+                    if (bi == toId.end()) {
+                        all = false;
+                        break;
+                    }
                     bt.push_back({bi->second, bs, r});
                 }
-                if (all) { out.insert(out.end(), bt.begin(), bt.end()); continue; }
+                if (all) {
+                    out.insert(out.end(), bt.begin(), bt.end());
+                    continue;
+                }
             }
-            if (!unkId) return Error{QStringLiteral("Unigram model has no unk_id but the text needs it")};
+            if (!unkId)
+                return Error{QStringLiteral("Unigram model has no unk_id but the text needs it")};
             out.push_back({*unkId, str, r});
         }
         return okStatus();
     }
-    std::optional<int64_t> tokenToId(const U32& s) const override
-    {
+    std::optional<int64_t> tokenToId(const U32& s) const override {
         auto it = toId.find(s);
         if (it == toId.end()) return std::nullopt;
         return it->second;
     }
-    std::optional<U32> idToToken(int64_t id) const override
-    {
+    std::optional<U32> idToToken(int64_t id) const override {
         if (id < 0 || id >= int64_t(pieces.size())) return std::nullopt;
         return pieces[size_t(id)].first;
     }
     int vocabSize() const override { return int(pieces.size()); }
 };
 
-Result<std::unordered_map<U32, int64_t>> parseVocabObject(const QJsonValue& v, const char* model)
-{
-    if (!v.isObject()) return Error{QStringLiteral("%1 model in tokenizer.json has no \"vocab\" object").arg(QLatin1String(model))};
+Result<std::unordered_map<U32, int64_t>> parseVocabObject(const QJsonValue& v, const char* model) {
+    if (!v.isObject())
+        return Error{QStringLiteral("%1 model in tokenizer.json has no \"vocab\" object")
+                         .arg(QLatin1String(model))};
     QJsonObject o = v.toObject();
     std::unordered_map<U32, int64_t> out;
     out.reserve(size_t(o.size()));
-    for (auto it = o.constBegin(); it != o.constEnd(); ++it) out.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
+    for (auto it = o.constBegin(); it != o.constEnd(); ++it)
+        out.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
     return out;
 }
 
-std::optional<U32> optString(const QJsonObject& o, const char* key)
-{
+std::optional<U32> optString(const QJsonObject& o, const char* key) {
     QJsonValue v = o.value(QLatin1String(key));
     if (!v.isString()) return std::nullopt;
     return toU32(v.toString());
@@ -409,8 +457,7 @@ std::optional<U32> optString(const QJsonObject& o, const char* key)
 } // namespace
 
 Result<std::shared_ptr<Model>> makeBpeModel(std::unordered_map<U32, int64_t> vocab,
-                                            const std::vector<std::pair<U32, U32>>& merges)
-{
+                                            const std::vector<std::pair<U32, U32>>& merges) {
     auto m = std::make_shared<BpeModel>();
     m->vocab.build(std::move(vocab));
     Status st = m->addMerges(merges);
@@ -418,22 +465,25 @@ Result<std::shared_ptr<Model>> makeBpeModel(std::unordered_map<U32, int64_t> voc
     return std::shared_ptr<Model>(m);
 }
 
-Result<std::shared_ptr<Model>> makeWordPieceModel(std::unordered_map<U32, int64_t> vocab)
-{
+Result<std::shared_ptr<Model>> makeWordPieceModel(std::unordered_map<U32, int64_t> vocab) {
     auto m = std::make_shared<WordPieceModel>();
     m->vocab.build(std::move(vocab));
     return std::shared_ptr<Model>(m);
 }
 
-Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o)
-{
+Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
     QString t = o.value(QStringLiteral("type")).toString();
     if (t.isEmpty()) {
         // Older files omit the type: guess from the fields.
-        if (o.contains(QStringLiteral("merges"))) t = QStringLiteral("BPE");
-        else if (o.value(QStringLiteral("vocab")).isArray()) t = QStringLiteral("Unigram");
-        else if (o.contains(QStringLiteral("continuing_subword_prefix")) || o.contains(QStringLiteral("max_input_chars_per_word"))) t = QStringLiteral("WordPiece");
-        else t = QStringLiteral("WordLevel");
+        if (o.contains(QStringLiteral("merges")))
+            t = QStringLiteral("BPE");
+        else if (o.value(QStringLiteral("vocab")).isArray())
+            t = QStringLiteral("Unigram");
+        else if (o.contains(QStringLiteral("continuing_subword_prefix")) ||
+                 o.contains(QStringLiteral("max_input_chars_per_word")))
+            t = QStringLiteral("WordPiece");
+        else
+            t = QStringLiteral("WordLevel");
     }
     if (t == QLatin1String("BPE")) {
         auto vocab = parseVocabObject(o.value(QStringLiteral("vocab")), "BPE");
@@ -441,8 +491,14 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o)
         auto m = std::make_shared<BpeModel>();
         m->vocab.build(std::move(vocab.value()));
         m->unk = optString(o, "unk_token");
-        if (auto p = optString(o, "continuing_subword_prefix")) { m->prefix = *p; m->hasPrefix = !p->empty(); }
-        if (auto p = optString(o, "end_of_word_suffix")) { m->suffix = *p; m->hasSuffix = !p->empty(); }
+        if (auto p = optString(o, "continuing_subword_prefix")) {
+            m->prefix = *p;
+            m->hasPrefix = !p->empty();
+        }
+        if (auto p = optString(o, "end_of_word_suffix")) {
+            m->suffix = *p;
+            m->hasSuffix = !p->empty();
+        }
         m->fuseUnk = o.value(QStringLiteral("fuse_unk")).toBool(false);
         m->byteFallback = o.value(QStringLiteral("byte_fallback")).toBool(false);
         m->ignoreMerges = o.value(QStringLiteral("ignore_merges")).toBool(false);
@@ -453,10 +509,13 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o)
             if (v.isString()) {
                 QString s = v.toString();
                 qsizetype sp = s.indexOf(QLatin1Char(' '), 1);
-                if (sp < 0) return Error{QStringLiteral("invalid BPE merge \"%1\" in tokenizer.json").arg(s)};
+                if (sp < 0)
+                    return Error{
+                        QStringLiteral("invalid BPE merge \"%1\" in tokenizer.json").arg(s)};
                 merges.push_back({toU32(s.left(sp)), toU32(s.mid(sp + 1))});
             } else if (v.isArray() && v.toArray().size() == 2) {
-                merges.push_back({toU32(v.toArray().at(0).toString()), toU32(v.toArray().at(1).toString())});
+                merges.push_back(
+                    {toU32(v.toArray().at(0).toString()), toU32(v.toArray().at(1).toString())});
             } else {
                 return Error{QStringLiteral("invalid BPE merge entry in tokenizer.json")};
             }
@@ -487,16 +546,19 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o)
     if (t == QLatin1String("Unigram")) {
         auto m = std::make_shared<UnigramModel>();
         QJsonValue v = o.value(QStringLiteral("vocab"));
-        if (!v.isArray()) return Error{QStringLiteral("Unigram model in tokenizer.json has no \"vocab\" list")};
+        if (!v.isArray())
+            return Error{QStringLiteral("Unigram model in tokenizer.json has no \"vocab\" list")};
         for (const auto& e : v.toArray()) {
             QJsonArray p = e.toArray();
-            if (p.size() < 2) return Error{QStringLiteral("invalid Unigram vocab entry in tokenizer.json")};
+            if (p.size() < 2)
+                return Error{QStringLiteral("invalid Unigram vocab entry in tokenizer.json")};
             m->pieces.push_back({toU32(p.at(0).toString()), p.at(1).toDouble()});
         }
         QJsonValue u = o.value(QStringLiteral("unk_id"));
         if (u.isDouble()) {
             int64_t id = int64_t(u.toDouble());
-            if (id < 0 || id >= int64_t(m->pieces.size())) return Error{QStringLiteral("Unigram unk_id out of range in tokenizer.json")};
+            if (id < 0 || id >= int64_t(m->pieces.size()))
+                return Error{QStringLiteral("Unigram unk_id out of range in tokenizer.json")};
             m->unkId = id;
         }
         m->byteFallback = o.value(QStringLiteral("byte_fallback")).toBool(false);

@@ -27,16 +27,16 @@ QString fromU32(const U32& s);
 QString fromU32(const char32_t* p, size_t n);
 
 // ---- Unicode helpers (Rust char semantics) ----
-bool isWhitespace(char32_t c);       // Rust char::is_whitespace (White_Space)
-bool isPunctuation(char32_t c);      // ascii punctuation or Unicode P*
-bool isNumeric(char32_t c);          // Unicode N*
-bool isAlphanumeric(char32_t c);     // Rust char::is_alphanumeric
-bool isWordChar(char32_t c);         // regex \w
-bool isControlOther(char32_t c);     // Unicode C* (Cc Cf Cs Co Cn)
-bool isMark(char32_t c);             // M*
-bool isNonspacingMark(char32_t c);   // Mn
+bool isWhitespace(char32_t c);     // Rust char::is_whitespace (White_Space)
+bool isPunctuation(char32_t c);    // ascii punctuation or Unicode P*
+bool isNumeric(char32_t c);        // Unicode N*
+bool isAlphanumeric(char32_t c);   // Rust char::is_alphanumeric
+bool isWordChar(char32_t c);       // regex \w
+bool isControlOther(char32_t c);   // Unicode C* (Cc Cf Cs Co Cn)
+bool isMark(char32_t c);           // M*
+bool isNonspacingMark(char32_t c); // Mn
 bool isChineseChar(char32_t c);
-U32 lowercaseChar(char32_t c);       // full lowercase mapping
+U32 lowercaseChar(char32_t c); // full lowercase mapping
 
 // Byte-level alphabet (GPT-2 bytes_to_unicode)
 const std::vector<char32_t>& byteToChar();
@@ -45,8 +45,8 @@ int charToByte(char32_t c); // -1 if not in the alphabet
 void appendUtf8(std::string& out, char32_t c);
 
 struct NormStr {
-    U32 s;                       // normalized text
-    std::vector<Range> al;       // per normalized char: original [b,e) (absolute code points)
+    U32 s;                          // normalized text
+    std::vector<Range> al;          // per normalized char: original [b,e) (absolute code points)
     int origBegin = 0, origEnd = 0; // original extent of this (slice of the) string
 
     static NormStr fromOriginal(const U32& text, int offset = 0);
@@ -54,12 +54,15 @@ struct NormStr {
     bool empty() const { return s.empty(); }
     NormStr slice(int b, int e) const;
     // Rebuild from a list of (char, original range). Generic helper used by transformations.
-    struct Out { char32_t c; Range r; };
+    struct Out {
+        char32_t c;
+        Range r;
+    };
     void rebuild(const std::vector<Out>& out);
     Range alignBefore(int i) const { return i > 0 ? al[i - 1] : Range{origBegin, origBegin}; }
     // HF-like convert of a normalized range [b,e) to original
     Range toOriginal(int b, int e) const;
-    void prepend(const U32& str);   // HF NormalizedString::prepend
+    void prepend(const U32& str); // HF NormalizedString::prepend
     void lowercase();
     void filter(bool (*keep)(char32_t));
     void replaceAll(const QRegularExpression& re, const U32& content); // HF replace
@@ -128,8 +131,12 @@ struct Enc {
         special.insert(special.end(), o.special.begin(), o.special.end());
     }
     void addSpecial(int64_t id, const U32& tok, int64_t typeId) {
-        ids.push_back(id); tokens.push_back(tok); offsets.push_back({0, 0});
-        typeIds.push_back(typeId); seqIds.push_back(-1); special.push_back(true);
+        ids.push_back(id);
+        tokens.push_back(tok);
+        offsets.push_back({0, 0});
+        typeIds.push_back(typeId);
+        seqIds.push_back(-1);
+        special.push_back(true);
     }
 };
 
@@ -163,7 +170,8 @@ std::shared_ptr<Normalizer> makeBertNormalizer(bool lowercase);
 std::shared_ptr<PreTokenizer> makeBertPreTokenizer();
 std::shared_ptr<PreTokenizer> makeByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex);
 std::shared_ptr<PostProcessor> makeByteLevelProcessor(bool addPrefixSpace, bool trimOffsets);
-std::shared_ptr<PostProcessor> makeBertProcessor(const U32& sep, int64_t sepId, const U32& cls, int64_t clsId);
+std::shared_ptr<PostProcessor> makeBertProcessor(const U32& sep, int64_t sepId, const U32& cls,
+                                                 int64_t clsId);
 std::shared_ptr<Decoder> makeByteLevelDecoder();
 std::shared_ptr<Decoder> makeWordPieceDecoder(const U32& prefix, bool cleanup);
 Result<std::shared_ptr<Model>> makeBpeModel(std::unordered_map<U32, int64_t> vocab,

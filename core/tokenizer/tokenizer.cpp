@@ -38,8 +38,7 @@ struct Tokenizer::Impl {
     std::unordered_map<char32_t, std::vector<size_t>> rawIndex, normIndex;
     bool byteLevel = false;
 
-    void addToken(AddedToken t)
-    {
+    void addToken(AddedToken t) {
         auto it = addedByContent.find(t.content);
         if (it != addedByContent.end()) {
             added[it->second] = t;
@@ -49,8 +48,7 @@ struct Tokenizer::Impl {
         }
     }
 
-    void refreshAdded()
-    {
+    void refreshAdded() {
         addedById.clear();
         rawIndex.clear();
         normIndex.clear();
@@ -73,9 +71,9 @@ struct Tokenizer::Impl {
     }
 
     // HF AddedVocabulary::find_matches: leftmost-longest, then single_word / lstrip / rstrip.
-    std::vector<std::pair<std::optional<size_t>, Range>> findMatches(
-        const U32& s, const std::unordered_map<char32_t, std::vector<size_t>>& index) const
-    {
+    std::vector<std::pair<std::optional<size_t>, Range>>
+    findMatches(const U32& s,
+                const std::unordered_map<char32_t, std::vector<size_t>>& index) const {
         std::vector<std::pair<std::optional<size_t>, Range>> out;
         const int n = int(s.size());
         if (n == 0 || index.empty()) {
@@ -90,10 +88,16 @@ struct Tokenizer::Impl {
             if (it != index.end()) {
                 for (size_t k : it->second) {
                     const U32& p = added[k].pattern;
-                    if (int(p.size()) <= n - i && s.compare(size_t(i), p.size(), p) == 0) { hit = k; break; }
+                    if (int(p.size()) <= n - i && s.compare(size_t(i), p.size(), p) == 0) {
+                        hit = k;
+                        break;
+                    }
                 }
             }
-            if (!hit) { ++i; continue; }
+            if (!hit) {
+                ++i;
+                continue;
+            }
             const AddedToken& t = added[*hit];
             int start = i, stop = i + int(t.pattern.size());
             i = stop;
@@ -104,11 +108,13 @@ struct Tokenizer::Impl {
             }
             if (t.lstrip) {
                 int ns = start;
-                while (ns > 0 && isWhitespace(s[size_t(ns - 1)])) --ns;
+                while (ns > 0 && isWhitespace(s[size_t(ns - 1)]))
+                    --ns;
                 start = std::max(ns, startOffset);
             }
             if (t.rstrip) {
-                while (stop < n && isWhitespace(s[size_t(stop)])) ++stop;
+                while (stop < n && isWhitespace(s[size_t(stop)]))
+                    ++stop;
                 i = stop;
             }
             if (start > startOffset) out.push_back({std::nullopt, {startOffset, start}});
@@ -119,12 +125,14 @@ struct Tokenizer::Impl {
         return out;
     }
 
-    void splitAdded(std::vector<Split>& splits, bool normalizedStage) const
-    {
+    void splitAdded(std::vector<Split>& splits, bool normalizedStage) const {
         const auto& index = normalizedStage ? normIndex : rawIndex;
         std::vector<Split> out;
         for (auto& sp : splits) {
-            if (sp.hasTokens) { out.push_back(std::move(sp)); continue; }
+            if (sp.hasTokens) {
+                out.push_back(std::move(sp));
+                continue;
+            }
             for (const auto& [hit, r] : findMatches(sp.n.s, index)) {
                 Split ns;
                 ns.n = sp.n.slice(r.first, r.second);
@@ -141,8 +149,7 @@ struct Tokenizer::Impl {
         splits = std::move(out);
     }
 
-    Result<Enc> encodeOne(const QString& text, int64_t typeId) const
-    {
+    Result<Enc> encodeOne(const QString& text, int64_t typeId) const {
         const U32 u = toU32(text);
         std::vector<Split> splits;
         Split first;
@@ -155,7 +162,8 @@ struct Tokenizer::Impl {
             Status st = normalizer->normalize(sp.n);
             if (!st) return st.error();
         }
-        splits.erase(std::remove_if(splits.begin(), splits.end(), [](const Split& s) { return s.n.empty(); }),
+        splits.erase(std::remove_if(splits.begin(), splits.end(),
+                                    [](const Split& s) { return s.n.empty(); }),
                      splits.end());
         splitAdded(splits, true);
         if (preTokenizer) {
@@ -181,8 +189,7 @@ struct Tokenizer::Impl {
         return enc;
     }
 
-    std::optional<U32> idToTok(int64_t id) const
-    {
+    std::optional<U32> idToTok(int64_t id) const {
         auto it = addedById.find(id);
         if (it != addedById.end()) return added[it->second].content;
         return model->idToToken(id);
@@ -191,24 +198,22 @@ struct Tokenizer::Impl {
 
 namespace {
 
-QString readTextLossy(const QByteArray& bytes)
-{
+QString readTextLossy(const QByteArray& bytes) {
     return QString::fromUtf8(bytes); // invalid sequences become U+FFFD
 }
 
-QByteArray sanitizeUtf8(const QByteArray& bytes)
-{
+QByteArray sanitizeUtf8(const QByteArray& bytes) {
     QStringDecoder dec(QStringDecoder::Utf8);
     QString s = dec(bytes);
     if (dec.hasError()) return s.toUtf8();
     return bytes;
 }
 
-Result<QByteArray> readFile(const QString& path)
-{
+Result<QByteArray> readFile(const QString& path) {
     QFile f(path);
     if (!f.exists()) return Error{QStringLiteral("tokenizer file not found: %1").arg(path)};
-    if (!f.open(QIODevice::ReadOnly)) return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
+    if (!f.open(QIODevice::ReadOnly))
+        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
     return f.readAll();
 }
 
@@ -219,8 +224,7 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
-Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QString& path)
-{
+Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QString& path) {
     auto bytes = readFile(path);
     if (!bytes) return bytes.error();
     QJsonParseError perr;
@@ -229,12 +233,14 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QStr
         return Error{QStringLiteral("corrupt tokenizer.json %1: %2 at offset %3")
                          .arg(path, perr.errorString())
                          .arg(perr.offset)};
-    if (!doc.isObject()) return Error{QStringLiteral("corrupt tokenizer.json %1: not a JSON object").arg(path)};
+    if (!doc.isObject())
+        return Error{QStringLiteral("corrupt tokenizer.json %1: not a JSON object").arg(path)};
     const QJsonObject root = doc.object();
     auto impl = std::make_unique<Impl>();
 
     auto comp = [&](const char* key) { return root.value(QLatin1String(key)); };
-    if (!comp("model").isObject()) return Error{QStringLiteral("tokenizer.json %1 has no \"model\"").arg(path)};
+    if (!comp("model").isObject())
+        return Error{QStringLiteral("tokenizer.json %1 has no \"model\"").arg(path)};
     {
         auto m = makeModel(comp("model").toObject());
         if (!m) return m.error();
@@ -270,7 +276,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QStr
         } else if (auto id = impl->model->tokenToId(t.content)) {
             t.id = *id;
         } else {
-            return Error{QStringLiteral("added token \"%1\" has no id in %2").arg(fromU32(t.content), path)};
+            return Error{
+                QStringLiteral("added token \"%1\" has no id in %2").arg(fromU32(t.content), path)};
         }
         t.special = o.value(QStringLiteral("special")).toBool(false);
         t.lstrip = o.value(QStringLiteral("lstrip")).toBool(false);
@@ -281,16 +288,17 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QStr
         impl->addToken(t);
     }
     impl->refreshAdded();
-    impl->byteLevel = (impl->preTokenizer && impl->preTokenizer->isByteLevel())
-        || (impl->decoder && impl->decoder->isByteLevel());
+    impl->byteLevel = (impl->preTokenizer && impl->preTokenizer->isByteLevel()) ||
+                      (impl->decoder && impl->decoder->isByteLevel());
     return std::shared_ptr<const Tokenizer>(new Tokenizer(std::move(impl)));
 }
 
-Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& dir)
-{
+Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& dir) {
     QDir d(dir);
-    if (!QFileInfo(dir).isDir()) return Error{QStringLiteral("tokenizer folder not found: %1").arg(dir)};
-    if (d.exists(QStringLiteral("tokenizer.json"))) return fromTokenizerJson(d.filePath(QStringLiteral("tokenizer.json")));
+    if (!QFileInfo(dir).isDir())
+        return Error{QStringLiteral("tokenizer folder not found: %1").arg(dir)};
+    if (d.exists(QStringLiteral("tokenizer.json")))
+        return fromTokenizerJson(d.filePath(QStringLiteral("tokenizer.json")));
 
     if (d.exists(QStringLiteral("vocab.json")) && d.exists(QStringLiteral("merges.txt"))) {
         auto vb = readFile(d.filePath(QStringLiteral("vocab.json")));
@@ -298,10 +306,12 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
         QJsonParseError perr;
         QJsonDocument doc = QJsonDocument::fromJson(sanitizeUtf8(vb.value()), &perr);
         if (perr.error != QJsonParseError::NoError || !doc.isObject())
-            return Error{QStringLiteral("corrupt vocab.json in %1: %2").arg(dir, perr.errorString())};
+            return Error{
+                QStringLiteral("corrupt vocab.json in %1: %2").arg(dir, perr.errorString())};
         std::unordered_map<U32, int64_t> vocab;
         const QJsonObject vo = doc.object();
-        for (auto it = vo.constBegin(); it != vo.constEnd(); ++it) vocab.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
+        for (auto it = vo.constBegin(); it != vo.constEnd(); ++it)
+            vocab.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
         auto mb = readFile(d.filePath(QStringLiteral("merges.txt")));
         if (!mb) return mb.error();
         std::vector<std::pair<U32, U32>> merges;
@@ -312,7 +322,9 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
             if (i == 0 && line.startsWith(QLatin1String("#version"))) continue;
             if (line.isEmpty()) continue;
             qsizetype sp = line.indexOf(QLatin1Char(' '), 1);
-            if (sp < 0) return Error{QStringLiteral("invalid line %1 in merges.txt of %2").arg(i + 1).arg(dir)};
+            if (sp < 0)
+                return Error{
+                    QStringLiteral("invalid line %1 in merges.txt of %2").arg(i + 1).arg(dir)};
             merges.push_back({toU32(line.left(sp)), toU32(line.mid(sp + 1))});
         }
         auto impl = std::make_unique<Impl>();
@@ -344,7 +356,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
         if (!lines.isEmpty() && lines.back().isEmpty()) lines.removeLast();
         int64_t index = 0;
         for (QString line : lines) {
-            while (!line.isEmpty() && line.back().isSpace()) line.chop(1);
+            while (!line.isEmpty() && line.back().isSpace())
+                line.chop(1);
             vocab.emplace(toU32(line), index++);
         }
         bool lowercase = true;
@@ -352,7 +365,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
             auto cb = readFile(d.filePath(QStringLiteral("tokenizer_config.json")));
             if (cb) {
                 QJsonObject c = QJsonDocument::fromJson(sanitizeUtf8(cb.value())).object();
-                if (c.value(QStringLiteral("do_lower_case")).isBool()) lowercase = c.value(QStringLiteral("do_lower_case")).toBool();
+                if (c.value(QStringLiteral("do_lower_case")).isBool())
+                    lowercase = c.value(QStringLiteral("do_lower_case")).toBool();
             }
         }
         auto impl = std::make_unique<Impl>();
@@ -378,11 +392,13 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
         impl->refreshAdded();
         return std::shared_ptr<const Tokenizer>(new Tokenizer(std::move(impl)));
     }
-    return Error{QStringLiteral("no tokenizer files in %1 (expected tokenizer.json, vocab.json + merges.txt, or vocab.txt)").arg(dir)};
+    return Error{QStringLiteral("no tokenizer files in %1 (expected tokenizer.json, vocab.json + "
+                                "merges.txt, or vocab.txt)")
+                     .arg(dir)};
 }
 
-Result<Encoding> Tokenizer::encode(const QString& text, const std::optional<QString>& pair, bool addSpecialTokens) const
-{
+Result<Encoding> Tokenizer::encode(const QString& text, const std::optional<QString>& pair,
+                                   bool addSpecialTokens) const {
     std::vector<Enc> encs;
     auto a = m_impl->encodeOne(text, 0);
     if (!a) return a.error();
@@ -392,13 +408,15 @@ Result<Encoding> Tokenizer::encode(const QString& text, const std::optional<QStr
         if (!b) return b.error();
         encs.push_back(std::move(b.value()));
     }
-    if (m_impl->postProcessor) encs = m_impl->postProcessor->process(std::move(encs), addSpecialTokens);
+    if (m_impl->postProcessor)
+        encs = m_impl->postProcessor->process(std::move(encs), addSpecialTokens);
     encs = defaultProcessEncodings(std::move(encs));
     Encoding out;
     if (encs.empty()) return out;
     Enc& e = encs[0];
     out.ids = e.ids;
-    for (const U32& t : e.tokens) out.tokens.push_back(fromU32(t));
+    for (const U32& t : e.tokens)
+        out.tokens.push_back(fromU32(t));
     out.offsets = e.offsets;
     out.typeIds = e.typeIds;
     out.sequenceIds = e.seqIds;
@@ -406,30 +424,26 @@ Result<Encoding> Tokenizer::encode(const QString& text, const std::optional<QStr
     return out;
 }
 
-QString Tokenizer::idToToken(int64_t id) const
-{
+QString Tokenizer::idToToken(int64_t id) const {
     auto t = m_impl->idToTok(id);
     return t ? fromU32(*t) : QString();
 }
 
-std::optional<int64_t> Tokenizer::tokenToId(const QString& token) const
-{
+std::optional<int64_t> Tokenizer::tokenToId(const QString& token) const {
     U32 u = toU32(token);
     auto it = m_impl->addedByContent.find(u);
     if (it != m_impl->addedByContent.end()) return m_impl->added[it->second].id;
     return m_impl->model->tokenToId(u);
 }
 
-int Tokenizer::vocabSize() const
-{
+int Tokenizer::vocabSize() const {
     int n = m_impl->model->vocabSize();
     for (const auto& t : m_impl->added)
         if (!m_impl->model->idToToken(t.id)) ++n;
     return n;
 }
 
-QString Tokenizer::decode(const std::vector<int64_t>& ids, bool skipSpecialTokens) const
-{
+QString Tokenizer::decode(const std::vector<int64_t>& ids, bool skipSpecialTokens) const {
     std::vector<U32> tokens;
     for (int64_t id : ids) {
         auto ai = m_impl->addedById.find(id);
@@ -450,19 +464,22 @@ QString Tokenizer::decode(const std::vector<int64_t>& ids, bool skipSpecialToken
         return fromU32(out);
     }
     U32 out;
-    for (const U32& t : m_impl->decoder->decodeChain(std::move(tokens))) out += t;
+    for (const U32& t : m_impl->decoder->decodeChain(std::move(tokens)))
+        out += t;
     return fromU32(out);
 }
 
-QString Tokenizer::displayToken(const QString& token) const
-{
+QString Tokenizer::displayToken(const QString& token) const {
     U32 u = toU32(token);
     if (m_impl->byteLevel) {
         std::string bytes;
         bool all = !u.empty();
         for (char32_t c : u) {
             int b = charToByte(c);
-            if (b < 0) { all = false; break; }
+            if (b < 0) {
+                all = false;
+                break;
+            }
             bytes.push_back(char(b));
         }
         if (all) return QString::fromUtf8(bytes.data(), qsizetype(bytes.size()));

@@ -16,11 +16,11 @@ namespace attnscope {
 
 struct Encoding {
     std::vector<int64_t> ids;
-    QStringList tokens;                      // raw vocabulary strings, e.g. "Ġthe", "##ing"
+    QStringList tokens;                       // raw vocabulary strings, e.g. "Ġthe", "##ing"
     std::vector<std::pair<int, int>> offsets; // [begin, end) code points into the input text
-    std::vector<int64_t> typeIds;            // 0 for the first sequence, 1 for the pair
-    std::vector<int> sequenceIds;            // -1 for special tokens, 0 first text, 1 pair
-    std::vector<bool> specialMask;           // true for added special tokens ([CLS], </s>, ...)
+    std::vector<int64_t> typeIds;             // 0 for the first sequence, 1 for the pair
+    std::vector<int> sequenceIds;             // -1 for special tokens, 0 first text, 1 pair
+    std::vector<bool> specialMask;            // true for added special tokens ([CLS], </s>, ...)
 
     int size() const { return int(ids.size()); }
 };
@@ -39,9 +39,9 @@ public:
     Result<Encoding> encode(const QString& text, const std::optional<QString>& pair = std::nullopt,
                             bool addSpecialTokens = true) const;
 
-    QString idToToken(int64_t id) const;               // empty if out of range
+    QString idToToken(int64_t id) const; // empty if out of range
     std::optional<int64_t> tokenToId(const QString& token) const;
-    int vocabSize() const;                             // including added tokens
+    int vocabSize() const; // including added tokens
     QString decode(const std::vector<int64_t>& ids, bool skipSpecialTokens = true) const;
 
     // A readable form of one token for display: byte-level "Ġthe" -> " the", "▁the" -> " the",

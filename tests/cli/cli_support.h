@@ -25,9 +25,15 @@
 
 namespace clitest {
 
-inline QString oracleDir() { return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle"); }
-inline QString oraclePath(const QString& rel) { return oracleDir() + QLatin1Char('/') + rel; }
-inline QString binary() { return QStringLiteral(ATTNSCOPE_BINARY); }
+inline QString oracleDir() {
+    return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle");
+}
+inline QString oraclePath(const QString& rel) {
+    return oracleDir() + QLatin1Char('/') + rel;
+}
+inline QString binary() {
+    return QStringLiteral(ATTNSCOPE_BINARY);
+}
 
 // ---------------------------------------------------------------- running the CLI
 
@@ -42,13 +48,17 @@ struct CliRun {
     bool normalExit() const { return started && finished && status == QProcess::NormalExit; }
     QStringList errLines() const {
         QStringList lines = QString::fromUtf8(err).split(QLatin1Char('\n'));
-        while (!lines.isEmpty() && lines.last().isEmpty()) lines.removeLast();
+        while (!lines.isEmpty() && lines.last().isEmpty())
+            lines.removeLast();
         return lines;
     }
     // One line summary for failure messages.
     QString describe() const {
         return QStringLiteral("started=%1 finished=%2 normal=%3 exit=%4 stderr=[%5] stdout=[%6]")
-            .arg(started).arg(finished).arg(status == QProcess::NormalExit).arg(exitCode)
+            .arg(started)
+            .arg(finished)
+            .arg(status == QProcess::NormalExit)
+            .arg(exitCode)
             .arg(QString::fromUtf8(err.left(600)), QString::fromUtf8(out.left(300)));
     }
 };
@@ -87,25 +97,29 @@ inline QJsonDocument readJsonFile(const QString& path, QString* error = nullptr)
     }
     QJsonParseError pe;
     QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &pe);
-    if (pe.error != QJsonParseError::NoError && error) *error = path + QStringLiteral(": ") + pe.errorString();
+    if (pe.error != QJsonParseError::NoError && error)
+        *error = path + QStringLiteral(": ") + pe.errorString();
     return doc;
 }
 
 inline QVector<qint64> jsonInts(const QJsonValue& v) {
     QVector<qint64> out;
-    for (const QJsonValue& x : v.toArray()) out.push_back(qint64(x.toDouble()));
+    for (const QJsonValue& x : v.toArray())
+        out.push_back(qint64(x.toDouble()));
     return out;
 }
 
 inline QStringList jsonStrings(const QJsonValue& v) {
     QStringList out;
-    for (const QJsonValue& x : v.toArray()) out << x.toString();
+    for (const QJsonValue& x : v.toArray())
+        out << x.toString();
     return out;
 }
 
 inline QString joinInts(const QVector<qint64>& v) {
     QStringList parts;
-    for (qint64 x : v) parts << QString::number(x);
+    for (qint64 x : v)
+        parts << QString::number(x);
     return parts.join(QLatin1Char(','));
 }
 
@@ -118,7 +132,8 @@ struct StTensor {
 
     qint64 numel() const {
         qint64 n = 1;
-        for (qint64 d : shape) n *= d;
+        for (qint64 d : shape)
+            n *= d;
         return n;
     }
     QVector<float> f32() const {
@@ -127,7 +142,8 @@ struct StTensor {
         v.resize(bytes.size() / 4);
         for (qsizetype i = 0; i < v.size(); ++i) { // little-endian bytes → host float
             const auto* b = reinterpret_cast<const unsigned char*>(bytes.constData()) + 4 * i;
-            const uint32_t u = uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
+            const uint32_t u =
+                uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
             float f;
             std::memcpy(&f, &u, 4);
             v[i] = f;
@@ -141,7 +157,8 @@ struct StTensor {
         for (qsizetype i = 0; i < v.size(); ++i) {
             const auto* b = reinterpret_cast<const unsigned char*>(bytes.constData()) + 8 * i;
             uint64_t u = 0;
-            for (int k = 7; k >= 0; --k) u = (u << 8) | b[k];
+            for (int k = 7; k >= 0; --k)
+                u = (u << 8) | b[k];
             v[i] = qint64(u);
         }
         return v;
@@ -156,8 +173,9 @@ struct StFile {
 };
 
 inline int dtypeBytes(const QString& dtype) {
-    static const QMap<QString, int> sizes{{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},
-                                          {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U8", 1},   {"BOOL", 1}};
+    static const QMap<QString, int> sizes{{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2},
+                                          {"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1},
+                                          {"U8", 1},  {"BOOL", 1}};
     return sizes.value(dtype, 0);
 }
 
@@ -174,7 +192,8 @@ inline StFile readSafetensors(const QString& path) {
         return st;
     }
     uint64_t n = 0;
-    for (int k = 7; k >= 0; --k) n = (n << 8) | uint8_t(all[k]);
+    for (int k = 7; k >= 0; --k)
+        n = (n << 8) | uint8_t(all[k]);
     if (n > uint64_t(all.size() - 8)) {
         st.error = QStringLiteral("header length %1 past the end").arg(n);
         return st;
@@ -192,7 +211,8 @@ inline StFile readSafetensors(const QString& path) {
         if (it.key() == QLatin1String("__metadata__")) {
             st.metadata = it.value().toObject();
             for (auto m = st.metadata.begin(); m != st.metadata.end(); ++m)
-                if (!m.value().isString()) st.error = QStringLiteral("metadata value %1 is not a string").arg(m.key());
+                if (!m.value().isString())
+                    st.error = QStringLiteral("metadata value %1 is not a string").arg(m.key());
             continue;
         }
         const QJsonObject e = it.value().toObject();
@@ -200,8 +220,8 @@ inline StFile readSafetensors(const QString& path) {
         t.dtype = e.value(QLatin1String("dtype")).toString();
         t.shape = jsonInts(e.value(QLatin1String("shape")));
         const QVector<qint64> off = jsonInts(e.value(QLatin1String("data_offsets")));
-        if (dtypeBytes(t.dtype) == 0 || off.size() != 2 || off[0] < 0 || off[1] < off[0] || off[1] > data.size() ||
-            off[1] - off[0] != t.numel() * dtypeBytes(t.dtype)) {
+        if (dtypeBytes(t.dtype) == 0 || off.size() != 2 || off[0] < 0 || off[1] < off[0] ||
+            off[1] > data.size() || off[1] - off[0] != t.numel() * dtypeBytes(t.dtype)) {
             st.error = QStringLiteral("tensor %1 has an inconsistent entry").arg(it.key());
             return st;
         }
@@ -211,19 +231,22 @@ inline StFile readSafetensors(const QString& path) {
     }
     std::sort(ranges.begin(), ranges.end());
     for (qsizetype i = 1; i < ranges.size(); ++i)
-        if (ranges[i].first < ranges[i - 1].second) st.error = QStringLiteral("overlapping tensors");
+        if (ranges[i].first < ranges[i - 1].second)
+            st.error = QStringLiteral("overlapping tensors");
     return st;
 }
 
 // Writes a safetensors file (used to build corrupt fixtures from a valid header).
-inline bool writeSafetensorsRaw(const QString& path, const QByteArray& headerJson, const QByteArray& data,
-                                qint64 declaredHeaderLen = -1) {
+inline bool writeSafetensorsRaw(const QString& path, const QByteArray& headerJson,
+                                const QByteArray& data, qint64 declaredHeaderLen = -1) {
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
     uint64_t n = declaredHeaderLen >= 0 ? uint64_t(declaredHeaderLen) : uint64_t(headerJson.size());
     QByteArray len(8, '\0');
-    for (int k = 0; k < 8; ++k) len[k] = char((n >> (8 * k)) & 0xff);
-    return f.write(len) == 8 && f.write(headerJson) == headerJson.size() && f.write(data) == data.size();
+    for (int k = 0; k < 8; ++k)
+        len[k] = char((n >> (8 * k)) & 0xff);
+    return f.write(len) == 8 && f.write(headerJson) == headerJson.size() &&
+           f.write(data) == data.size();
 }
 
 // ---------------------------------------------------------------- independent .npy reader
@@ -258,7 +281,8 @@ inline Npy readNpy(const QString& path) {
             npy.error = QStringLiteral("short");
             return npy;
         }
-        headerLen = qsizetype(uint8_t(all[8]) | uint8_t(all[9]) << 8 | uint8_t(all[10]) << 16 | uint32_t(uint8_t(all[11])) << 24);
+        headerLen = qsizetype(uint8_t(all[8]) | uint8_t(all[9]) << 8 | uint8_t(all[10]) << 16 |
+                              uint32_t(uint8_t(all[11])) << 24);
         start = 12;
     } else {
         npy.error = QStringLiteral("unknown version %1").arg(major);
@@ -270,9 +294,11 @@ inline Npy readNpy(const QString& path) {
     }
     if ((start + headerLen) % 64 != 0) npy.error = QStringLiteral("data not 64-byte aligned");
     const QString dict = QString::fromLatin1(all.mid(start, headerLen));
-    if (!dict.endsWith(QLatin1Char('\n'))) npy.error = QStringLiteral("header does not end in newline");
+    if (!dict.endsWith(QLatin1Char('\n')))
+        npy.error = QStringLiteral("header does not end in newline");
     static const QRegularExpression descrRe(QStringLiteral("'descr'\\s*:\\s*'([^']*)'"));
-    static const QRegularExpression fortranRe(QStringLiteral("'fortran_order'\\s*:\\s*(True|False)"));
+    static const QRegularExpression fortranRe(
+        QStringLiteral("'fortran_order'\\s*:\\s*(True|False)"));
     static const QRegularExpression shapeRe(QStringLiteral("'shape'\\s*:\\s*\\(([^)]*)\\)"));
     const auto d = descrRe.match(dict), fo = fortranRe.match(dict), sh = shapeRe.match(dict);
     if (!d.hasMatch() || !fo.hasMatch() || !sh.hasMatch()) {
@@ -289,7 +315,8 @@ inline Npy readNpy(const QString& path) {
     }
     const QByteArray payload = all.mid(start + headerLen);
     if (payload.size() != numel * 4) {
-        npy.error = QStringLiteral("payload %1 bytes, expected %2").arg(payload.size()).arg(numel * 4);
+        npy.error =
+            QStringLiteral("payload %1 bytes, expected %2").arg(payload.size()).arg(numel * 4);
         return npy;
     }
     StTensor t{QStringLiteral("F32"), npy.shape, payload};
@@ -300,7 +327,8 @@ inline Npy readNpy(const QString& path) {
 // ---------------------------------------------------------------- comparisons
 
 // Max |a-b| over equal-length arrays; -1 when lengths differ, they are empty, or anything is NaN.
-inline double maxAbsDiff(const QVector<float>& a, const QVector<float>& b, qsizetype* where = nullptr) {
+inline double maxAbsDiff(const QVector<float>& a, const QVector<float>& b,
+                         qsizetype* where = nullptr) {
     if (a.size() != b.size() || a.isEmpty()) return -1;
     double worst = 0;
     for (qsizetype i = 0; i < a.size(); ++i) {
@@ -316,7 +344,8 @@ inline double maxAbsDiff(const QVector<float>& a, const QVector<float>& b, qsize
 
 inline double maxAbs(const QVector<float>& a) {
     double m = 0;
-    for (float x : a) m = std::max(m, std::abs(double(x)));
+    for (float x : a)
+        m = std::max(m, std::abs(double(x)));
     return m;
 }
 
@@ -329,12 +358,16 @@ inline double relDiff(const QVector<float>& a, const QVector<float>& ref) {
 }
 
 // Flattens nested JSON arrays of numbers (row-major) and records the shape.
-inline void flattenJson(const QJsonValue& v, QVector<float>& out, QVector<qint64>& shape, int depth = 0) {
+inline void flattenJson(const QJsonValue& v, QVector<float>& out, QVector<qint64>& shape,
+                        int depth = 0) {
     if (v.isArray()) {
         const QJsonArray a = v.toArray();
-        if (shape.size() <= depth) shape.push_back(a.size());
-        else if (shape[depth] != a.size()) shape[depth] = -1; // ragged
-        for (const QJsonValue& x : a) flattenJson(x, out, shape, depth + 1);
+        if (shape.size() <= depth)
+            shape.push_back(a.size());
+        else if (shape[depth] != a.size())
+            shape[depth] = -1; // ragged
+        for (const QJsonValue& x : a)
+            flattenJson(x, out, shape, depth + 1);
     } else {
         out.push_back(float(v.toDouble(std::nan(""))));
     }

@@ -12,7 +12,8 @@ namespace {
 QJsonObject llamaConfig() {
     return QJsonDocument::fromJson(R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":2,
         "num_attention_heads":4,"num_key_value_heads":2,"intermediate_size":128,"vocab_size":2000,
-        "max_position_embeddings":256,"rms_norm_eps":1e-5,"hidden_act":"silu"})").object();
+        "max_position_embeddings":256,"rms_norm_eps":1e-5,"hidden_act":"silu"})")
+        .object();
 }
 } // namespace
 
@@ -49,8 +50,10 @@ private slots:
         QJsonObject gqa = llamaConfig();
         gqa["num_key_value_heads"] = 3;
         QTest::newRow("heads not a multiple") << gqa << "not a multiple of 3";
-        QJsonObject bert = QJsonDocument::fromJson(R"({"model_type":"bert","hidden_size":64,"num_hidden_layers":2,
-            "num_attention_heads":4,"intermediate_size":128,"vocab_size":100,"position_embedding_type":"relative_key"})").object();
+        QJsonObject bert =
+            QJsonDocument::fromJson(R"({"model_type":"bert","hidden_size":64,"num_hidden_layers":2,
+            "num_attention_heads":4,"intermediate_size":128,"vocab_size":100,"position_embedding_type":"relative_key"})")
+                .object();
         QTest::newRow("relative positions") << bert << "position_embedding_type \"relative_key\"";
         QJsonObject sizes = llamaConfig();
         sizes.remove("hidden_size");
@@ -74,12 +77,16 @@ private slots:
         QJsonObject v5 = llamaConfig();
         v5["rope_parameters"] = QJsonObject{{"rope_type", "default"}, {"rope_theta", 1e6}};
         QTest::newRow("llama v5") << v5 << 1e6 << 1.0;
-        QJsonObject neox4 = QJsonDocument::fromJson(R"({"model_type":"gpt_neox","hidden_size":64,"num_hidden_layers":2,
-            "num_attention_heads":4,"intermediate_size":128,"vocab_size":100,"rotary_pct":0.5,"rotary_emb_base":20000})").object();
+        QJsonObject neox4 = QJsonDocument::fromJson(
+                                R"({"model_type":"gpt_neox","hidden_size":64,"num_hidden_layers":2,
+            "num_attention_heads":4,"intermediate_size":128,"vocab_size":100,"rotary_pct":0.5,"rotary_emb_base":20000})")
+                                .object();
         QTest::newRow("neox v4") << neox4 << 20000.0 << 0.5;
-        QJsonObject neox5 = QJsonDocument::fromJson(R"({"model_type":"gpt_neox","hidden_size":64,"num_hidden_layers":2,
+        QJsonObject neox5 = QJsonDocument::fromJson(
+                                R"({"model_type":"gpt_neox","hidden_size":64,"num_hidden_layers":2,
             "num_attention_heads":4,"intermediate_size":128,"vocab_size":100,
-            "rope_parameters":{"rope_type":"default","rope_theta":30000,"partial_rotary_factor":0.25}})").object();
+            "rope_parameters":{"rope_type":"default","rope_theta":30000,"partial_rotary_factor":0.25}})")
+                                .object();
         QTest::newRow("neox v5") << neox5 << 30000.0 << 0.25;
     }
     void bothConfigStyles() {
@@ -122,8 +129,10 @@ private slots:
         QTest::addColumn<QString>("configJson");
         QTest::addColumn<QString>("expected");
         QTest::newRow("no config") << QString() << "no config.json";
-        QTest::newRow("invalid json") << "{oops" << "invalid JSON";
-        QTest::newRow("no weights") << QString::fromUtf8(QJsonDocument(llamaConfig()).toJson()) << "no .safetensors";
+        QTest::newRow("invalid json") << "{oops"
+                                      << "invalid JSON";
+        QTest::newRow("no weights")
+            << QString::fromUtf8(QJsonDocument(llamaConfig()).toJson()) << "no .safetensors";
     }
     void openingBadFolders() {
         QFETCH(QString, configJson);

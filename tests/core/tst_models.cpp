@@ -8,16 +8,17 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTemporaryDir>
-#include <cstring>
 #include <QtTest>
+#include <cstring>
 
 using namespace attnscope;
 
 namespace {
 const QString kOracle = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/");
-const QStringList kFamilies{"gpt2", "gpt2-hub-names", "bert", "bert-gamma-beta", "distilbert", "roberta",
-                            "llama", "llama-v4-config", "qwen2", "qwen2-v4-config", "gpt_neox",
-                            "gpt_neox-v4-config", "vit", "vit-dino-style"};
+const QStringList kFamilies{"gpt2",       "gpt2-hub-names",  "bert",     "bert-gamma-beta",
+                            "distilbert", "roberta",         "llama",    "llama-v4-config",
+                            "qwen2",      "qwen2-v4-config", "gpt_neox", "gpt_neox-v4-config",
+                            "vit",        "vit-dino-style"};
 
 QJsonArray casesOf(const QString& family) {
     QFile f(kOracle + family + QStringLiteral("/cases.json"));
@@ -27,13 +28,15 @@ QJsonArray casesOf(const QString& family) {
 
 double maxAbsDiff(const float* a, const float* b, int64_t n) {
     double m = 0;
-    for (int64_t i = 0; i < n; ++i) m = std::max(m, double(std::abs(a[i] - b[i])));
+    for (int64_t i = 0; i < n; ++i)
+        m = std::max(m, double(std::abs(a[i] - b[i])));
     return m;
 }
 
 double relDiff(const float* a, const float* b, int64_t n) {
     double scale = 0;
-    for (int64_t i = 0; i < n; ++i) scale = std::max(scale, double(std::abs(b[i])));
+    for (int64_t i = 0; i < n; ++i)
+        scale = std::max(scale, double(std::abs(b[i])));
     return maxAbsDiff(a, b, n) / std::max(scale, 1e-30);
 }
 } // namespace
@@ -81,15 +84,19 @@ private slots:
         auto refAttention = r.floatTensor(QStringLiteral("attentions"));
         QVERIFY(refAttention.ok());
         QCOMPARE(attention.shape, refAttention->shape);
-        const double attnDiff = maxAbsDiff(attention.data.data(), refAttention->data, attention.numel());
-        QVERIFY2(attnDiff <= 1e-5, qPrintable(QStringLiteral("attention differs by %1").arg(attnDiff)));
+        const double attnDiff =
+            maxAbsDiff(attention.data.data(), refAttention->data, attention.numel());
+        QVERIFY2(attnDiff <= 1e-5,
+                 qPrintable(QStringLiteral("attention differs by %1").arg(attnDiff)));
 
         const Mat& last = analysis->forward.lastHiddenState;
         auto refLast = r.floatTensor(QStringLiteral("last_hidden_state"));
         QVERIFY(refLast.ok());
         QCOMPARE(std::vector<int64_t>({last.rows(), last.cols()}), refLast->shape);
         const double lastDiff = relDiff(last.data(), refLast->data, refLast->numel());
-        QVERIFY2(lastDiff <= 1e-4, qPrintable(QStringLiteral("last_hidden_state differs by %1 (relative)").arg(lastDiff)));
+        QVERIFY2(
+            lastDiff <= 1e-4,
+            qPrintable(QStringLiteral("last_hidden_state differs by %1 (relative)").arg(lastDiff)));
 
         // hidden_states[0] is the embeddings output, [l+1] layer l's output (the last one after
         // the final norm in families that have one, so it is checked through last_hidden_state).
@@ -100,7 +107,8 @@ private slots:
             QCOMPARE(refHidden->shape[0], int64_t(layers.size() + 1));
             QVERIFY(relDiff(analysis->forward.embeddings.data(), refHidden->data, T * D) <= 1e-4);
             for (size_t l = 0; l + 1 < layers.size(); ++l)
-                QVERIFY2(relDiff(layers[l].hidden.data(), refHidden->data + (l + 1) * T * D, T * D) <= 1e-4,
+                QVERIFY2(relDiff(layers[l].hidden.data(), refHidden->data + (l + 1) * T * D,
+                                 T * D) <= 1e-4,
                          qPrintable(QStringLiteral("hidden state of layer %1").arg(l)));
         }
     }
@@ -150,7 +158,8 @@ private slots:
         const Mat& p = a->forward.layers[1].attention[2];
         const float rowMax = s.row(3).head(4).maxCoeff();
         float sum = 0;
-        for (int j = 0; j < 4; ++j) sum += std::exp(s(3, j) - rowMax);
+        for (int j = 0; j < 4; ++j)
+            sum += std::exp(s(3, j) - rowMax);
         QVERIFY(std::abs(std::exp(s(3, 1) - rowMax) / sum - p(3, 1)) < 1e-6);
         QCOMPARE(p(3, 4), 0.0f); // causal
     }
@@ -160,9 +169,12 @@ private slots:
         QTest::addColumn<QString>("family");
         QTest::addColumn<int>("keptTokens");
         for (const char* family : {"gpt2", "llama", "qwen2", "gpt_neox"}) {
-            QTest::newRow(qPrintable(QStringLiteral("%1 edit at end").arg(family))) << QString(family) << 9;
-            QTest::newRow(qPrintable(QStringLiteral("%1 edit in middle").arg(family))) << QString(family) << 3;
-            QTest::newRow(qPrintable(QStringLiteral("%1 no change").arg(family))) << QString(family) << 12;
+            QTest::newRow(qPrintable(QStringLiteral("%1 edit at end").arg(family)))
+                << QString(family) << 9;
+            QTest::newRow(qPrintable(QStringLiteral("%1 edit in middle").arg(family)))
+                << QString(family) << 3;
+            QTest::newRow(qPrintable(QStringLiteral("%1 no change").arg(family)))
+                << QString(family) << 12;
         }
     }
     void prefixReuseEqualsFullPass() {
@@ -178,7 +190,8 @@ private slots:
 
         AnalysisRequest edited;
         edited.ids.assign(first.ids.begin(), first.ids.begin() + keptTokens);
-        for (int64_t id : {500, 600, 700}) edited.ids.push_back(id);
+        for (int64_t id : {500, 600, 700})
+            edited.ids.push_back(id);
         if (keptTokens == 12) edited.ids = first.ids;
         auto full = (*model)->analyze(edited);
         edited.previous = std::make_shared<const Analysis>(std::move(before.value()));
@@ -186,7 +199,8 @@ private slots:
         QVERIFY(full.ok() && incremental.ok());
         QCOMPARE(incremental->reusedTokens, std::min(keptTokens, int(edited.ids.size()) - 1));
 
-        const Tensor a = full->forward.attentionTensor(), b = incremental->forward.attentionTensor();
+        const Tensor a = full->forward.attentionTensor(),
+                     b = incremental->forward.attentionTensor();
         QCOMPARE(a.shape, b.shape);
         QVERIFY(maxAbsDiff(a.data.data(), b.data.data(), a.numel()) <= 1e-6);
         const Mat &x = full->forward.lastHiddenState, &y = incremental->forward.lastHiddenState;
@@ -224,7 +238,8 @@ private slots:
         QVERIFY(whole.ok());
         QTemporaryDir sharded, bf16, roundedF32;
         for (const QTemporaryDir* dir : {&sharded, &bf16, &roundedF32})
-            QVERIFY(QFile::copy(source + QStringLiteral("/config.json"), dir->filePath(QStringLiteral("config.json"))));
+            QVERIFY(QFile::copy(source + QStringLiteral("/config.json"),
+                                dir->filePath(QStringLiteral("config.json"))));
         std::vector<TensorToWrite> first, second, rounded, roundedAsF32;
         QJsonObject weightMap;
         const QStringList names = (*whole)->names();
@@ -233,7 +248,8 @@ private slots:
             QVERIFY(t.ok());
             const bool inFirst = i < names.size() / 2;
             (inFirst ? first : second).push_back(makeF32(names[i], t->shape, t->data));
-            weightMap.insert(names[i], inFirst ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors");
+            weightMap.insert(names[i], inFirst ? "model-00001-of-00002.safetensors"
+                                               : "model-00002-of-00002.safetensors");
             QByteArray halves; // round to nearest even into bfloat16
             std::vector<float> widened;
             for (int64_t k = 0; k < t->numel(); ++k) {
@@ -250,7 +266,8 @@ private slots:
             roundedAsF32.push_back(makeF32(names[i], t->shape, widened.data()));
         }
         QVERIFY(writeSafeTensors(sharded.filePath("model-00001-of-00002.safetensors"), first).ok());
-        QVERIFY(writeSafeTensors(sharded.filePath("model-00002-of-00002.safetensors"), second).ok());
+        QVERIFY(
+            writeSafeTensors(sharded.filePath("model-00002-of-00002.safetensors"), second).ok());
         QFile index(sharded.filePath("model.safetensors.index.json"));
         QVERIFY(index.open(QIODevice::WriteOnly));
         index.write(QJsonDocument(QJsonObject{{"weight_map", weightMap}}).toJson());
@@ -266,11 +283,13 @@ private slots:
         auto fromRounded = LoadedModel::open(roundedF32.path());
         QVERIFY2(reference.ok() && fromShards.ok() && fromBf16.ok() && fromRounded.ok(),
                  qPrintable(reference.message() + fromShards.message() + fromBf16.message()));
-        auto a = (*reference)->analyze(request), b = (*fromShards)->analyze(request), c = (*fromBf16)->analyze(request);
+        auto a = (*reference)->analyze(request), b = (*fromShards)->analyze(request),
+             c = (*fromBf16)->analyze(request);
         auto d = (*fromRounded)->analyze(request);
         QVERIFY(a.ok() && b.ok() && c.ok() && d.ok());
         QCOMPARE(b->forward.attentionTensor().data, a->forward.attentionTensor().data);
-        QCOMPARE(c->forward.attentionTensor().data, d->forward.attentionTensor().data); // exact widening
+        QCOMPARE(c->forward.attentionTensor().data,
+                 d->forward.attentionTensor().data); // exact widening
         // bfloat16 keeps 8 bits of mantissa: close to, but not equal to, the float32 result
         const Tensor ta = a->forward.attentionTensor(), tc = c->forward.attentionTensor();
         const double bfDiff = maxAbsDiff(ta.data.data(), tc.data.data(), ta.numel());
@@ -309,7 +328,8 @@ private slots:
         QTest::newRow("id past vocab") << QList<qint64>{1, 50257} << "outside the vocabulary";
         QTest::newRow("negative id") << QList<qint64>{-1} << "outside the vocabulary";
         QList<qint64> tooMany;
-        for (int i = 0; i < 129; ++i) tooMany << 1;
+        for (int i = 0; i < 129; ++i)
+            tooMany << 1;
         QTest::newRow("too many positions") << tooMany << "maximum of 128 positions";
     }
     void badTokenInputsAreErrors() {

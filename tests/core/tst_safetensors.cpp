@@ -10,7 +10,8 @@
 using namespace attnscope;
 
 namespace {
-QByteArray fileWithHeader(const QByteArray& header, const QByteArray& data, qint64 claimedLength = -1) {
+QByteArray fileWithHeader(const QByteArray& header, const QByteArray& data,
+                          qint64 claimedLength = -1) {
     QByteArray out;
     const uint64_t len = claimedLength < 0 ? uint64_t(header.size()) : uint64_t(claimedLength);
     out.append(reinterpret_cast<const char*>(&len), 8);
@@ -59,9 +60,11 @@ private slots:
         const std::vector<float> values{1.5f, -2.25f, 3.0f, 0.0f, 1e-8f, 7.0f};
         const std::vector<int64_t> ids{3, -1, 50000};
         const QString path = dir.filePath(QStringLiteral("t.safetensors"));
-        QVERIFY(writeSafeTensors(path, {makeF32(QStringLiteral("a"), {2, 3}, values.data()),
-                                        makeI64(QStringLiteral("ids"), {3}, ids.data())},
-                                 {{QStringLiteral("tokens"), QStringLiteral("[\"x\"]")}}).ok());
+        QVERIFY(writeSafeTensors(path,
+                                 {makeF32(QStringLiteral("a"), {2, 3}, values.data()),
+                                  makeI64(QStringLiteral("ids"), {3}, ids.data())},
+                                 {{QStringLiteral("tokens"), QStringLiteral("[\"x\"]")}})
+                    .ok());
         auto file = SafeTensorsFile::open(path);
         QVERIFY2(file.ok(), qPrintable(file.message()));
         auto a = (*file)->floatTensor(QStringLiteral("a"));
@@ -69,7 +72,8 @@ private slots:
         QCOMPARE(a->shape, (std::vector<int64_t>{2, 3}));
         QCOMPARE(std::vector<float>(a->data, a->data + 6), values);
         QCOMPARE((*file)->int64Tensor(QStringLiteral("ids")).value(), ids);
-        QCOMPARE((*file)->metadata().value(QStringLiteral("tokens")).toString(), QStringLiteral("[\"x\"]"));
+        QCOMPARE((*file)->metadata().value(QStringLiteral("tokens")).toString(),
+                 QStringLiteral("[\"x\"]"));
         QVERIFY(!(*file)->floatTensor(QStringLiteral("ids")).ok()); // wrong dtype is an error
     }
 
@@ -79,8 +83,10 @@ private slots:
         const uint16_t bf[2] = {0x3f80, 0xc040};
         QByteArray data(reinterpret_cast<const char*>(half), 4);
         data.append(reinterpret_cast<const char*>(bf), 4);
-        const QByteArray header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}})";
-        auto file = SafeTensorsFile::open(writeTemp(dir, "x.safetensors", fileWithHeader(header, data)));
+        const QByteArray header =
+            R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}})";
+        auto file =
+            SafeTensorsFile::open(writeTemp(dir, "x.safetensors", fileWithHeader(header, data)));
         QVERIFY2(file.ok(), qPrintable(file.message()));
         auto h = (*file)->floatTensor(QStringLiteral("h"));
         auto b = (*file)->floatTensor(QStringLiteral("b"));
@@ -96,11 +102,13 @@ private slots:
         const QByteArray eight(8, '\0');
         QTest::newRow("too short") << QByteArray("abc") << "not a safetensors file";
         QTest::newRow("header longer than file")
-            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", QByteArray(4, 0), 1000)
+            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                              QByteArray(4, 0), 1000)
             << "header length";
         QTest::newRow("invalid json") << fileWithHeader("{not json}", eight) << "invalid JSON";
         QTest::newRow("unknown dtype")
-            << fileWithHeader(R"({"a":{"dtype":"F12","shape":[1],"data_offsets":[0,4]}})", eight) << "unknown dtype";
+            << fileWithHeader(R"({"a":{"dtype":"F12","shape":[1],"data_offsets":[0,4]}})", eight)
+            << "unknown dtype";
         QTest::newRow("shape does not match bytes")
             << fileWithHeader(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight)
             << "does not match";
@@ -108,12 +116,16 @@ private slots:
             << fileWithHeader(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight)
             << "past the end";
         QTest::newRow("overlapping ranges")
-            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight)
+            << fileWithHeader(
+                   R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                   eight)
             << "overlap";
         QTest::newRow("negative shape")
-            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight) << "invalid shape";
+            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight)
+            << "invalid shape";
         QTest::newRow("offsets reversed")
-            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", eight) << "invalid data_offsets";
+            << fileWithHeader(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", eight)
+            << "invalid data_offsets";
         QTest::newRow("missing offsets")
             << fileWithHeader(R"({"a":{"dtype":"F32","shape":[2]}})", eight) << "data_offsets";
     }
@@ -132,7 +144,8 @@ private slots:
         QFile src(QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model/model.safetensors"));
         QVERIFY(src.open(QIODevice::ReadOnly));
         const QByteArray all = src.readAll();
-        auto file = SafeTensorsFile::open(writeTemp(dir, "cut.safetensors", all.left(all.size() / 2)));
+        auto file =
+            SafeTensorsFile::open(writeTemp(dir, "cut.safetensors", all.left(all.size() / 2)));
         QVERIFY(!file.ok());
         QVERIFY2(file.message().contains(QStringLiteral("truncated")), qPrintable(file.message()));
     }
@@ -141,8 +154,12 @@ private slots:
     void shardedCheckpoint() {
         QTemporaryDir dir;
         const std::vector<float> a{1, 2}, b{3, 4, 5};
-        QVERIFY(writeSafeTensors(dir.filePath("model-00001-of-00002.safetensors"), {makeF32("x.a", {2}, a.data())}).ok());
-        QVERIFY(writeSafeTensors(dir.filePath("model-00002-of-00002.safetensors"), {makeF32("x.b", {3}, b.data())}).ok());
+        QVERIFY(writeSafeTensors(dir.filePath("model-00001-of-00002.safetensors"),
+                                 {makeF32("x.a", {2}, a.data())})
+                    .ok());
+        QVERIFY(writeSafeTensors(dir.filePath("model-00002-of-00002.safetensors"),
+                                 {makeF32("x.b", {3}, b.data())})
+                    .ok());
         QJsonObject index{{"metadata", QJsonObject{}},
                           {"weight_map", QJsonObject{{"x.a", "model-00001-of-00002.safetensors"},
                                                      {"x.b", "model-00002-of-00002.safetensors"}}}};

@@ -18,17 +18,17 @@ using namespace attnscope;
 namespace {
 
 const QString kData = QStringLiteral(ATTNSCOPE_TEST_DATA);
-QString oracle(const QString& rel) { return kData + QStringLiteral("/oracle/") + rel; }
+QString oracle(const QString& rel) {
+    return kData + QStringLiteral("/oracle/") + rel;
+}
 
-QJsonDocument readJson(const QString& path)
-{
+QJsonDocument readJson(const QString& path) {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly)) return {};
     return QJsonDocument::fromJson(f.readAll());
 }
 
-std::shared_ptr<const Tokenizer> cachedLoad(const QString& path, bool folder)
-{
+std::shared_ptr<const Tokenizer> cachedLoad(const QString& path, bool folder) {
     static std::map<QString, std::shared_ptr<const Tokenizer>> cache;
     auto it = cache.find(path);
     if (it != cache.end()) return it->second;
@@ -41,44 +41,43 @@ std::shared_ptr<const Tokenizer> cachedLoad(const QString& path, bool folder)
     return r.value();
 }
 
-std::vector<int64_t> toIds(const QJsonValue& v)
-{
+std::vector<int64_t> toIds(const QJsonValue& v) {
     std::vector<int64_t> out;
-    for (const auto& x : v.toArray()) out.push_back(int64_t(x.toDouble()));
+    for (const auto& x : v.toArray())
+        out.push_back(int64_t(x.toDouble()));
     return out;
 }
 
-QStringList toStrings(const QJsonValue& v)
-{
+QStringList toStrings(const QJsonValue& v) {
     QStringList out;
-    for (const auto& x : v.toArray()) out << x.toString();
+    for (const auto& x : v.toArray())
+        out << x.toString();
     return out;
 }
 
-std::vector<std::pair<int, int>> toOffsets(const QJsonValue& v)
-{
+std::vector<std::pair<int, int>> toOffsets(const QJsonValue& v) {
     std::vector<std::pair<int, int>> out;
-    for (const auto& x : v.toArray()) out.push_back({x.toArray().at(0).toInt(), x.toArray().at(1).toInt()});
+    for (const auto& x : v.toArray())
+        out.push_back({x.toArray().at(0).toInt(), x.toArray().at(1).toInt()});
     return out;
 }
 
-QString offsetsStr(const std::vector<std::pair<int, int>>& o)
-{
+QString offsetsStr(const std::vector<std::pair<int, int>>& o) {
     QStringList parts;
-    for (const auto& [a, b] : o) parts << QStringLiteral("(%1,%2)").arg(a).arg(b);
+    for (const auto& [a, b] : o)
+        parts << QStringLiteral("(%1,%2)").arg(a).arg(b);
     return parts.join(QLatin1Char(' '));
 }
 
-QString idsStr(const std::vector<int64_t>& ids)
-{
+QString idsStr(const std::vector<int64_t>& ids) {
     QStringList parts;
-    for (auto i : ids) parts << QString::number(i);
+    for (auto i : ids)
+        parts << QString::number(i);
     return parts.join(QLatin1Char(' '));
 }
 
 // Writes an inline tokenizer.json to a temp dir and loads it.
-Result<std::shared_ptr<const Tokenizer>> loadInline(const QByteArray& json)
-{
+Result<std::shared_ptr<const Tokenizer>> loadInline(const QByteArray& json) {
     static QTemporaryDir dir;
     static int n = 0;
     QString path = dir.filePath(QStringLiteral("tok%1.json").arg(n++));
@@ -128,8 +127,7 @@ private slots:
 
 // ---------------- HF reference vectors ----------------
 
-void TstTokenizer::vectors_data()
-{
+void TstTokenizer::vectors_data() {
     QTest::addColumn<QString>("tokPath");
     QTest::addColumn<bool>("folder");
     QTest::addColumn<QString>("vectorsFile");
@@ -154,8 +152,8 @@ void TstTokenizer::vectors_data()
             const int n = int(root.value(key).toArray().size());
             for (int i = 0; i < n; ++i)
                 QTest::addRow("%s-%d", qPrintable(key), i)
-                    << oracle(QStringLiteral("tokenizers/") + files.at(key)) << false << vf << key << i
-                    << (key != QLatin1String("gpt2")) << true;
+                    << oracle(QStringLiteral("tokenizers/") + files.at(key)) << false << vf << key
+                    << i << (key != QLatin1String("gpt2")) << true;
         }
     }
     {
@@ -166,13 +164,13 @@ void TstTokenizer::vectors_data()
             const int n = int(root.value(key).toArray().size());
             for (int i = 0; i < n; ++i)
                 QTest::addRow("more-%s-%d", qPrintable(key), i)
-                    << oracle(QStringLiteral("tokenizers-more/") + key) << true << vf << key << i << true << false;
+                    << oracle(QStringLiteral("tokenizers-more/") + key) << true << vf << key << i
+                    << true << false;
         }
     }
 }
 
-void TstTokenizer::vectors()
-{
+void TstTokenizer::vectors() {
     QFETCH(QString, tokPath);
     QFETCH(bool, folder);
     QFETCH(QString, vectorsFile);
@@ -186,8 +184,10 @@ void TstTokenizer::vectors()
     const QJsonObject v = readJson(vectorsFile).object().value(key).toArray().at(index).toObject();
     const QString text = v.value(QStringLiteral("text")).toString();
     std::optional<QString> pair;
-    if (v.contains(QStringLiteral("text_pair"))) pair = v.value(QStringLiteral("text_pair")).toString();
-    else if (v.contains(QStringLiteral("pair"))) pair = v.value(QStringLiteral("pair")).toString();
+    if (v.contains(QStringLiteral("text_pair")))
+        pair = v.value(QStringLiteral("text_pair")).toString();
+    else if (v.contains(QStringLiteral("pair")))
+        pair = v.value(QStringLiteral("pair")).toString();
 
     auto enc = tok->encode(text, pair, addSpecial);
     QVERIFY2(enc.ok(), qPrintable(enc.message()));
@@ -200,13 +200,13 @@ void TstTokenizer::vectors()
     QCOMPARE(int(enc->sequenceIds.size()), enc->size());
     QCOMPARE(int(enc->specialMask.size()), enc->size());
     if (v.contains(QStringLiteral("decoded")))
-        QCOMPARE(tok->decode(enc->ids, skipSpecialInDecode), v.value(QStringLiteral("decoded")).toString());
+        QCOMPARE(tok->decode(enc->ids, skipSpecialInDecode),
+                 v.value(QStringLiteral("decoded")).toString());
 }
 
 // ---------------- model folders (cases.json) ----------------
 
-void TstTokenizer::modelCases_data()
-{
+void TstTokenizer::modelCases_data() {
     QTest::addColumn<QString>("family");
     QTest::addColumn<int>("index");
     const QDir od(oracle(QString()));
@@ -215,8 +215,8 @@ void TstTokenizer::modelCases_data()
         const QString cases = od.filePath(fam + QStringLiteral("/cases.json"));
         if (!QFile::exists(cases)) continue;
         const QDir md(od.filePath(fam + QStringLiteral("/model")));
-        if (!md.exists(QStringLiteral("tokenizer.json")) && !md.exists(QStringLiteral("vocab.txt"))
-            && !md.exists(QStringLiteral("vocab.json")))
+        if (!md.exists(QStringLiteral("tokenizer.json")) &&
+            !md.exists(QStringLiteral("vocab.txt")) && !md.exists(QStringLiteral("vocab.json")))
             continue;
         const QJsonArray arr = readJson(cases).object().value(QStringLiteral("cases")).toArray();
         for (int i = 0; i < arr.size(); ++i) {
@@ -228,52 +228,64 @@ void TstTokenizer::modelCases_data()
     QVERIFY(rows >= 30);
 }
 
-void TstTokenizer::modelCases()
-{
+void TstTokenizer::modelCases() {
     QFETCH(QString, family);
     QFETCH(int, index);
     auto tok = cachedLoad(oracle(family + QStringLiteral("/model")), true);
     QVERIFY(tok);
     const QJsonObject c = readJson(oracle(family + QStringLiteral("/cases.json")))
-                              .object().value(QStringLiteral("cases")).toArray().at(index).toObject();
+                              .object()
+                              .value(QStringLiteral("cases"))
+                              .toArray()
+                              .at(index)
+                              .toObject();
     std::optional<QString> pair;
-    if (c.value(QStringLiteral("text_pair")).isString()) pair = c.value(QStringLiteral("text_pair")).toString();
+    if (c.value(QStringLiteral("text_pair")).isString())
+        pair = c.value(QStringLiteral("text_pair")).toString();
     auto enc = tok->encode(c.value(QStringLiteral("text")).toString(), pair, true);
     QVERIFY2(enc.ok(), qPrintable(enc.message()));
     QCOMPARE(idsStr(enc->ids), idsStr(toIds(c.value(QStringLiteral("ids")))));
-    if (c.contains(QStringLiteral("tokens"))) QCOMPARE(enc->tokens, toStrings(c.value(QStringLiteral("tokens"))));
+    if (c.contains(QStringLiteral("tokens")))
+        QCOMPARE(enc->tokens, toStrings(c.value(QStringLiteral("tokens"))));
 }
 
 // ---------------- legacy file sets ----------------
 
-void TstTokenizer::legacyFileSets_data()
-{
+void TstTokenizer::legacyFileSets_data() {
     QTest::addColumn<QString>("kind");
     QTest::addColumn<int>("index");
     const QJsonObject root = readJson(oracle(QStringLiteral("tokenizers/vectors.json"))).object();
-    const QJsonObject more = readJson(oracle(QStringLiteral("tokenizers-more/vectors.json"))).object();
-    const int n = int(root.value(QStringLiteral("gpt2")).toArray().size() + more.value(QStringLiteral("unigram")).toArray().size());
+    const QJsonObject more =
+        readJson(oracle(QStringLiteral("tokenizers-more/vectors.json"))).object();
+    const int n = int(root.value(QStringLiteral("gpt2")).toArray().size() +
+                      more.value(QStringLiteral("unigram")).toArray().size());
     for (int i = 0; i < n; ++i) {
         QTest::addRow("gpt2-vocab-merges-%d", i) << QStringLiteral("gpt2") << i;
         QTest::addRow("wordpiece-vocab-txt-%d", i) << QStringLiteral("wordpiece") << i;
     }
 }
 
-void TstTokenizer::legacyFileSets()
-{
+void TstTokenizer::legacyFileSets() {
     QFETCH(QString, kind);
     QFETCH(int, index);
     // texts: the gpt2 vectors then the tokenizers-more texts
     QStringList texts;
     QList<std::optional<QString>> pairs;
-    for (const auto& v : readJson(oracle(QStringLiteral("tokenizers/vectors.json"))).object().value(QStringLiteral("gpt2")).toArray()) {
+    for (const auto& v : readJson(oracle(QStringLiteral("tokenizers/vectors.json")))
+                             .object()
+                             .value(QStringLiteral("gpt2"))
+                             .toArray()) {
         texts << v.toObject().value(QStringLiteral("text")).toString();
         pairs << std::nullopt;
     }
-    for (const auto& v : readJson(oracle(QStringLiteral("tokenizers-more/vectors.json"))).object().value(QStringLiteral("unigram")).toArray()) {
+    for (const auto& v : readJson(oracle(QStringLiteral("tokenizers-more/vectors.json")))
+                             .object()
+                             .value(QStringLiteral("unigram"))
+                             .toArray()) {
         texts << v.toObject().value(QStringLiteral("text")).toString();
         pairs << (v.toObject().contains(QStringLiteral("text_pair"))
-                      ? std::optional<QString>(v.toObject().value(QStringLiteral("text_pair")).toString())
+                      ? std::optional<QString>(
+                            v.toObject().value(QStringLiteral("text_pair")).toString())
                       : std::nullopt);
     }
     QVERIFY(index < texts.size());
@@ -284,16 +296,20 @@ void TstTokenizer::legacyFileSets()
     if (!QDir(legacyDir).exists()) {
         QVERIFY(QDir().mkpath(legacyDir));
         if (kind == QLatin1String("gpt2")) {
-            QVERIFY(QFile::copy(oracle(QStringLiteral("gpt2/model/vocab.json")), legacyDir + QStringLiteral("/vocab.json")));
-            QVERIFY(QFile::copy(oracle(QStringLiteral("gpt2/model/merges.txt")), legacyDir + QStringLiteral("/merges.txt")));
+            QVERIFY(QFile::copy(oracle(QStringLiteral("gpt2/model/vocab.json")),
+                                legacyDir + QStringLiteral("/vocab.json")));
+            QVERIFY(QFile::copy(oracle(QStringLiteral("gpt2/model/merges.txt")),
+                                legacyDir + QStringLiteral("/merges.txt")));
         } else {
-            QVERIFY(QFile::copy(oracle(QStringLiteral("tokenizers/wordpiece-vocab.txt")), legacyDir + QStringLiteral("/vocab.txt")));
+            QVERIFY(QFile::copy(oracle(QStringLiteral("tokenizers/wordpiece-vocab.txt")),
+                                legacyDir + QStringLiteral("/vocab.txt")));
         }
     }
     auto legacy = cachedLoad(legacyDir, true);
     QVERIFY(legacy);
-    auto ref = cachedLoad(kind == QLatin1String("gpt2") ? oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json"))
-                                                        : oracle(QStringLiteral("tokenizers/wordpiece-tokenizer.json")),
+    auto ref = cachedLoad(kind == QLatin1String("gpt2")
+                              ? oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json"))
+                              : oracle(QStringLiteral("tokenizers/wordpiece-tokenizer.json")),
                           false);
     QVERIFY(ref);
     const bool special = kind != QLatin1String("gpt2");
@@ -310,8 +326,7 @@ void TstTokenizer::legacyFileSets()
 
 // ---------------- hand-worked component tests ----------------
 
-void TstTokenizer::unigramViterbi()
-{
+void TstTokenizer::unigramViterbi() {
     // Pieces and log-probabilities chosen so that the best path is not the greedy one:
     // "abcd": a+b+c+d = -4*2 = -8; ab+cd = -3 + -3 = -6; abc+d = -2.5 + -2 = -4.5 (best).
     // "x" is unknown: unk score = min(-5) - 10 = -15, "xx" fused into one <unk> token.
@@ -337,8 +352,7 @@ void TstTokenizer::unigramViterbi()
     QCOMPARE(enc2->tokens, QStringList({"bcd"}));
 }
 
-void TstTokenizer::wordLevel()
-{
+void TstTokenizer::wordLevel() {
     const QByteArray json = R"({
       "added_tokens": [{"id": 0, "content": "[UNK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
       "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
@@ -357,17 +371,18 @@ void TstTokenizer::wordLevel()
     QCOMPARE((*tok)->decode(enc->ids, true), QStringLiteral("hello world __"));
 }
 
-static QByteArray wordLevelWith(const QByteArray& pre, const QByteArray& vocab, const QByteArray& added = "[]")
-{
-    return QByteArray(R"({"added_tokens": )") + added + R"(, "normalizer": null, "pre_tokenizer": )" + pre
-        + R"(, "post_processor": null, "decoder": null, "model": {"type": "WordLevel", "unk_token": "?", "vocab": )"
-        + vocab + "}}";
+static QByteArray wordLevelWith(const QByteArray& pre, const QByteArray& vocab,
+                                const QByteArray& added = "[]") {
+    return QByteArray(R"({"added_tokens": )") + added +
+           R"(, "normalizer": null, "pre_tokenizer": )" + pre +
+           R"(, "post_processor": null, "decoder": null, "model": {"type": "WordLevel", "unk_token": "?", "vocab": )" +
+           vocab + "}}";
 }
 
-void TstTokenizer::splitLookahead()
-{
+void TstTokenizer::splitLookahead() {
     // \s+(?!\S) keeps the last space for the following word: "a   b" -> "a", "  ", " b"
-    const QByteArray pre = R"({"type": "Split", "pattern": {"Regex": "\\s+(?!\\S)|\\s*\\S+"}, "behavior": "Isolated", "invert": false})";
+    const QByteArray pre =
+        R"({"type": "Split", "pattern": {"Regex": "\\s+(?!\\S)|\\s*\\S+"}, "behavior": "Isolated", "invert": false})";
     auto tok = loadInline(wordLevelWith(pre, R"({"?": 0, "a": 1, "  ": 2, " b": 3})"));
     QVERIFY2(tok.ok(), qPrintable(tok.message()));
     auto enc = (*tok)->encode(QStringLiteral("a   b"));
@@ -375,7 +390,8 @@ void TstTokenizer::splitLookahead()
     QCOMPARE(enc->tokens, QStringList({"a", "  ", " b"}));
     QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,1) (1,3) (3,5)"));
     // \p{L} with Unicode letters
-    const QByteArray pre2 = R"({"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Removed", "invert": true})";
+    const QByteArray pre2 =
+        R"({"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Removed", "invert": true})";
     auto tok2 = loadInline(wordLevelWith(pre2, R"({"?": 0, "héllo": 1, "wörld": 2})"));
     QVERIFY2(tok2.ok(), qPrintable(tok2.message()));
     auto enc2 = (*tok2)->encode(QStringLiteral("héllo, wörld"));
@@ -384,12 +400,13 @@ void TstTokenizer::splitLookahead()
     QCOMPARE(offsetsStr(enc2->offsets), QStringLiteral("(0,5) (7,12)"));
 }
 
-void TstTokenizer::splitBehaviors()
-{
-    const QByteArray vocab = R"({"?": 0, "a": 1, "-": 2, "a-": 3, "-b": 4, "b": 5, "--": 6, "a--": 7, "--b": 8})";
+void TstTokenizer::splitBehaviors() {
+    const QByteArray vocab =
+        R"({"?": 0, "a": 1, "-": 2, "a-": 3, "-b": 4, "b": 5, "--": 6, "a--": 7, "--b": 8})";
     auto run = [&](const char* behavior) -> QStringList {
-        QByteArray pre = QByteArray(R"({"type": "Split", "pattern": {"String": "-"}, "behavior": ")") + behavior
-            + R"(", "invert": false})";
+        QByteArray pre =
+            QByteArray(R"({"type": "Split", "pattern": {"String": "-"}, "behavior": ")") +
+            behavior + R"(", "invert": false})";
         auto tok = loadInline(wordLevelWith(pre, vocab));
         if (!tok) return {tok.message()};
         auto enc = (*tok)->encode(QStringLiteral("a--b"));
@@ -403,8 +420,7 @@ void TstTokenizer::splitBehaviors()
     QCOMPARE(run("Contiguous"), QStringList({"a", "--", "b"}));
 }
 
-void TstTokenizer::addedTokensStripAndSingleWord()
-{
+void TstTokenizer::addedTokensStripAndSingleWord() {
     const QByteArray added = R"([
       {"id": 10, "content": "<L>", "single_word": false, "lstrip": true, "rstrip": false, "normalized": false, "special": true},
       {"id": 11, "content": "<R>", "single_word": false, "lstrip": false, "rstrip": true, "normalized": false, "special": false},
@@ -422,16 +438,18 @@ void TstTokenizer::addedTokensStripAndSingleWord()
     QVERIFY2(enc.ok(), qPrintable(enc.message()));
     QCOMPARE(idsStr(enc->ids), QStringLiteral("1 10 2 11 4 12 3 13"));
     QCOMPARE(enc->tokens, QStringList({"x", "  <L>", "y", "<R>  ", "z", "cat", "cats", "<LL>"}));
-    QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,1) (1,6) (6,7) (7,12) (12,13) (14,17) (18,22) (23,27)"));
-    QCOMPARE(enc->specialMask, std::vector<bool>({false, true, false, false, false, false, false, true}));
+    QCOMPARE(offsetsStr(enc->offsets),
+             QStringLiteral("(0,1) (1,6) (6,7) (7,12) (12,13) (14,17) (18,22) (23,27)"));
+    QCOMPARE(enc->specialMask,
+             std::vector<bool>({false, true, false, false, false, false, false, true}));
     QCOMPARE((*tok)->tokenToId(QStringLiteral("<R>")).value_or(-1), int64_t(11));
     QCOMPARE((*tok)->idToToken(12), QStringLiteral("cat"));
     QCOMPARE((*tok)->vocabSize(), 5 + 4);
 }
 
-void TstTokenizer::digitsAndPunctuation()
-{
-    const QByteArray vocab = R"({"?": 0, "ab": 1, "1": 2, "2": 3, "3": 4, "12": 5, "123": 6, ",": 7, "!": 8, "cd": 9})";
+void TstTokenizer::digitsAndPunctuation() {
+    const QByteArray vocab =
+        R"({"?": 0, "ab": 1, "1": 2, "2": 3, "3": 4, "12": 5, "123": 6, ",": 7, "!": 8, "cd": 9})";
     auto tokInd = loadInline(wordLevelWith(
         R"({"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Punctuation"}, {"type": "Digits", "individual_digits": true}]})",
         vocab));
@@ -440,21 +458,22 @@ void TstTokenizer::digitsAndPunctuation()
     QVERIFY(e1.ok());
     QCOMPARE(e1->tokens, QStringList({"ab", "1", "2", "3", ",", "cd", "!"}));
     QCOMPARE(offsetsStr(e1->offsets), QStringLiteral("(0,2) (2,3) (3,4) (4,5) (5,6) (6,8) (8,9)"));
-    auto tokGrp = loadInline(wordLevelWith(R"({"type": "Digits", "individual_digits": false})", vocab));
+    auto tokGrp =
+        loadInline(wordLevelWith(R"({"type": "Digits", "individual_digits": false})", vocab));
     QVERIFY(tokGrp.ok());
     auto e2 = (*tokGrp)->encode(QStringLiteral("ab123"));
     QVERIFY(e2.ok());
     QCOMPARE(e2->tokens, QStringList({"ab", "123"}));
     // Punctuation with behavior "Removed" drops the punctuation.
-    auto tokRem = loadInline(wordLevelWith(R"({"type": "Punctuation", "behavior": "Removed"})", vocab));
+    auto tokRem =
+        loadInline(wordLevelWith(R"({"type": "Punctuation", "behavior": "Removed"})", vocab));
     QVERIFY(tokRem.ok());
     auto e3 = (*tokRem)->encode(QStringLiteral("ab,cd!"));
     QVERIFY(e3.ok());
     QCOMPARE(e3->tokens, QStringList({"ab", "cd"}));
 }
 
-void TstTokenizer::wordPieceMaxChars()
-{
+void TstTokenizer::wordPieceMaxChars() {
     const QByteArray json = R"({
       "added_tokens": [], "normalizer": null, "pre_tokenizer": {"type": "WhitespaceSplit"},
       "post_processor": null, "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
@@ -467,12 +486,12 @@ void TstTokenizer::wordPieceMaxChars()
     auto enc = (*tok)->encode(QStringLiteral("unaff unaffable ab ac"));
     QVERIFY(enc.ok());
     QCOMPARE(enc->tokens, QStringList({"un", "##aff", "[UNK]", "a", "##b", "[UNK]"}));
-    QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,2) (2,5) (6,15) (16,17) (17,18) (19,21)"));
+    QCOMPARE(offsetsStr(enc->offsets),
+             QStringLiteral("(0,2) (2,5) (6,15) (16,17) (17,18) (19,21)"));
     QCOMPARE((*tok)->decode(enc->ids), QStringLiteral("unaff [UNK] ab [UNK]"));
 }
 
-void TstTokenizer::bpeByteFallbackFuseUnk()
-{
+void TstTokenizer::bpeByteFallbackFuseUnk() {
     // byte_fallback: "é" is not in the vocab but <0xC3><0xA9> are -> two byte tokens, both
     // with the offsets of "é". "☃" (E2 98 83) has no byte tokens -> <unk>; with fuse_unk
     // two consecutive unknowns become one <unk>.
@@ -494,8 +513,7 @@ void TstTokenizer::bpeByteFallbackFuseUnk()
     // ignore_merges is not set: merges by rank ("a b" rank 0 before "ab c")
 }
 
-void TstTokenizer::templatePair()
-{
+void TstTokenizer::templatePair() {
     const QByteArray json = R"({
       "added_tokens": [{"id": 0, "content": "<cls>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
                        {"id": 1, "content": "<sep>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
@@ -525,8 +543,7 @@ void TstTokenizer::templatePair()
     QCOMPARE(idsStr(noSpecial->typeIds), QStringLiteral("0 1"));
 }
 
-void TstTokenizer::offsetsAfterNormalization()
-{
+void TstTokenizer::offsetsAfterNormalization() {
     // NFKC turns "ﬁ" (1 char) into "fi" (2 chars) and "①" into "1"; Replace "``" -> "\"";
     // lowercase; every token points back at the original characters.
     const QByteArray json = R"({
@@ -545,8 +562,7 @@ void TstTokenizer::offsetsAfterNormalization()
     QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(2,5) (7,9) (10,11)"));
 }
 
-void TstTokenizer::surrogatePairsAndEmoji()
-{
+void TstTokenizer::surrogatePairsAndEmoji() {
     // Byte-level GPT-2: offsets are in code points, an emoji (2 UTF-16 units, 4 bytes) is 1.
     auto tok = cachedLoad(oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json")), false);
     QVERIFY(tok);
@@ -561,11 +577,11 @@ void TstTokenizer::surrogatePairsAndEmoji()
     }
     QCOMPARE(tok->decode(enc->ids), text);
     // every token of the emoji points at the emoji's code point range (1,3) once trimmed of Ġ
-    for (int i = 1; i + 1 < enc->size(); ++i) QCOMPARE(enc->offsets[size_t(i)].second, 3);
+    for (int i = 1; i + 1 < enc->size(); ++i)
+        QCOMPARE(enc->offsets[size_t(i)].second, 3);
 }
 
-void TstTokenizer::precompiledCharsmap()
-{
+void TstTokenizer::precompiledCharsmap() {
     // A hand-built darts-clone double array with one key "a" -> "bc":
     // root unit 0 has offset 0, so byte 'a' (0x61) leads to unit 97 whose label is 0x61, with
     // has_leaf (bit 8) and offset 1 (bits 10..): the value unit is 97 ^ 1 = 96 holding 0, the
@@ -574,13 +590,17 @@ void TstTokenizer::precompiledCharsmap()
     units[97] = (1u << 10) | (1u << 8) | 0x61u;
     QByteArray blob;
     const uint32_t size = uint32_t(units.size() * 4);
-    for (int k = 0; k < 4; ++k) blob.append(char((size >> (8 * k)) & 0xFF));
+    for (int k = 0; k < 4; ++k)
+        blob.append(char((size >> (8 * k)) & 0xFF));
     for (uint32_t u : units)
-        for (int k = 0; k < 4; ++k) blob.append(char((u >> (8 * k)) & 0xFF));
+        for (int k = 0; k < 4; ++k)
+            blob.append(char((u >> (8 * k)) & 0xFF));
     blob.append("bc", 2);
     blob.append('\0');
-    const QByteArray json = QByteArray(R"({"added_tokens": [], "post_processor": null, "decoder": null,
-      "normalizer": {"type": "Precompiled", "precompiled_charsmap": ")") + blob.toBase64() + R"("},
+    const QByteArray json =
+        QByteArray(R"({"added_tokens": [], "post_processor": null, "decoder": null,
+      "normalizer": {"type": "Precompiled", "precompiled_charsmap": ")") +
+        blob.toBase64() + R"("},
       "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "."}, "behavior": "Isolated", "invert": false},
       "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "x": 1, "b": 2, "c": 3, "y": 4, "a": 5}}})";
     auto tok = loadInline(json);
@@ -592,8 +612,7 @@ void TstTokenizer::precompiledCharsmap()
     QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,1) (1,2) (1,2) (2,3)"));
 }
 
-void TstTokenizer::bertChineseAndAccents()
-{
+void TstTokenizer::bertChineseAndAccents() {
     // BertNormalizer: CJK chars get spaces around them, accents stripped (strip_accents null +
     // lowercase), control chars removed, whitespace normalised; BertPreTokenizer isolates
     // punctuation.
@@ -606,18 +625,22 @@ void TstTokenizer::bertChineseAndAccents()
     })";
     auto tok = loadInline(json);
     QVERIFY2(tok.ok(), qPrintable(tok.message()));
-    auto enc = (*tok)->encode(QString::fromUtf8("Café中文a\x01" "b!"));
+    auto enc = (*tok)->encode(QString::fromUtf8("Café中文a\x01"
+                                                "b!"));
     QVERIFY2(enc.ok(), qPrintable(enc.message()));
     QCOMPARE(enc->tokens, QStringList({"cafe", "中", "文", "ab", "!"}));
     QCOMPARE(offsetsStr(enc->offsets), QStringLiteral("(0,4) (4,5) (5,6) (6,9) (9,10)"));
 }
 
-void TstTokenizer::metaspacePrependScheme()
-{
+void TstTokenizer::metaspacePrependScheme() {
     auto make = [](const char* scheme) {
-        return loadInline(QByteArray(R"({"added_tokens": [{"id": 9, "content": "<x>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false}],
-          "normalizer": null, "post_processor": null, "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ")") + scheme + R"("},
-          "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ")" + scheme + R"(", "split": true},
+        return loadInline(
+            QByteArray(
+                R"({"added_tokens": [{"id": 9, "content": "<x>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": false}],
+          "normalizer": null, "post_processor": null, "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ")") +
+            scheme + R"("},
+          "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ")" +
+            scheme + R"(", "split": true},
           "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "\u2581a": 1, "\u2581": 2, "b": 3, "\u2581b": 4, "a": 5}}})");
     };
     // "a <x>b": pieces "a " and "b" around the added token. "first" prepends only to the piece
@@ -643,8 +666,7 @@ void TstTokenizer::metaspacePrependScheme()
     QCOMPARE((*always)->decode({1, 2, 4}), QStringLiteral("a  b"));
 }
 
-void TstTokenizer::emptyText()
-{
+void TstTokenizer::emptyText() {
     auto gpt2 = cachedLoad(oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json")), false);
     QVERIFY(gpt2);
     auto e = gpt2->encode(QString(), std::nullopt, false);
@@ -663,8 +685,7 @@ void TstTokenizer::emptyText()
     QCOMPARE(rr->tokens.back(), QStringLiteral("</s>"));
 }
 
-void TstTokenizer::displayToken()
-{
+void TstTokenizer::displayToken() {
     auto gpt2 = cachedLoad(oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json")), false);
     QVERIFY(gpt2);
     QCOMPARE(gpt2->displayToken(QString::fromUtf8("Ġthe")), QStringLiteral(" the"));
@@ -679,8 +700,7 @@ void TstTokenizer::displayToken()
     QCOMPARE(wp->displayToken(QStringLiteral("##ing")), QStringLiteral("##ing"));
 }
 
-void TstTokenizer::decoders()
-{
+void TstTokenizer::decoders() {
     // Strip (start 1) + Replace + BPEDecoder suffix handling
     const QByteArray json = R"({
       "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "post_processor": null,
@@ -689,12 +709,12 @@ void TstTokenizer::decoders()
     })";
     auto tok = loadInline(json);
     QVERIFY2(tok.ok(), qPrintable(tok.message()));
-    // tokens: "a</w>" -> "a " ; "xb_" -> "xb-" -> strip leading x -> "b-" ; "cx</w>" (last) -> "cx" -> "c"
+    // tokens: "a</w>" -> "a " ; "xb_" -> "xb-" -> strip leading x -> "b-" ; "cx</w>" (last) -> "cx"
+    // -> "c"
     QCOMPARE((*tok)->decode({0, 1, 2}), QStringLiteral("a b-c"));
 }
 
-void TstTokenizer::vocabAccess()
-{
+void TstTokenizer::vocabAccess() {
     auto gpt2 = cachedLoad(oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json")), false);
     QVERIFY(gpt2);
     QCOMPARE(gpt2->vocabSize(), 50257);
@@ -708,26 +728,32 @@ void TstTokenizer::vocabAccess()
     QCOMPARE(r->vocabSize(), 2000);
 }
 
-void TstTokenizer::errors()
-{
-    auto bad = loadInline(R"({"added_tokens": [], "normalizer": {"type": "Foo"}, "pre_tokenizer": null,
+void TstTokenizer::errors() {
+    auto bad =
+        loadInline(R"({"added_tokens": [], "normalizer": {"type": "Foo"}, "pre_tokenizer": null,
         "post_processor": null, "decoder": null, "model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0}}})");
     QVERIFY(!bad.ok());
-    QVERIFY2(bad.message().contains(QStringLiteral("normalizer")) && bad.message().contains(QStringLiteral("\"Foo\"")),
+    QVERIFY2(bad.message().contains(QStringLiteral("normalizer")) &&
+                 bad.message().contains(QStringLiteral("\"Foo\"")),
              qPrintable(bad.message()));
-    auto badPre = loadInline(R"({"normalizer": null, "pre_tokenizer": {"type": "Bar"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
+    auto badPre = loadInline(
+        R"({"normalizer": null, "pre_tokenizer": {"type": "Bar"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
     QVERIFY(!badPre.ok());
     QVERIFY2(badPre.message().contains(QStringLiteral("\"Bar\"")), qPrintable(badPre.message()));
     auto badModel = loadInline(R"({"model": {"type": "Baz", "vocab": {}}})");
     QVERIFY(!badModel.ok());
-    QVERIFY2(badModel.message().contains(QStringLiteral("\"Baz\"")), qPrintable(badModel.message()));
-    auto badDec = loadInline(R"({"decoder": {"type": "Qux"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
+    QVERIFY2(badModel.message().contains(QStringLiteral("\"Baz\"")),
+             qPrintable(badModel.message()));
+    auto badDec = loadInline(
+        R"({"decoder": {"type": "Qux"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
     QVERIFY(!badDec.ok());
     QVERIFY2(badDec.message().contains(QStringLiteral("\"Qux\"")), qPrintable(badDec.message()));
-    auto badPost = loadInline(R"({"post_processor": {"type": "Quux"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
+    auto badPost = loadInline(
+        R"({"post_processor": {"type": "Quux"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
     QVERIFY(!badPost.ok());
     QVERIFY2(badPost.message().contains(QStringLiteral("\"Quux\"")), qPrintable(badPost.message()));
-    auto badRegex = loadInline(R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
+    auto badRegex = loadInline(
+        R"({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}, "model": {"type": "WordLevel", "vocab": {"?": 0}}})");
     QVERIFY(!badRegex.ok());
 
     auto corrupt = loadInline("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0,, }");
@@ -745,18 +771,19 @@ void TstTokenizer::errors()
     QVERIFY(!emptyDir.ok());
     QVERIFY(emptyDir.message().contains(QStringLiteral("no tokenizer files")));
     // WordLevel without a usable unk token: an error, not a crash
-    auto noUnk = loadInline(R"({"model": {"type": "WordLevel", "unk_token": "<missing>", "vocab": {"a": 0}}})");
+    auto noUnk = loadInline(
+        R"({"model": {"type": "WordLevel", "unk_token": "<missing>", "vocab": {"a": 0}}})");
     QVERIFY(noUnk.ok());
     auto e = (*noUnk)->encode(QStringLiteral("b"));
     QVERIFY(!e.ok());
 }
 
-void TstTokenizer::invalidUtf8File()
-{
+void TstTokenizer::invalidUtf8File() {
     QTemporaryDir dir;
     QFile f(dir.filePath(QStringLiteral("tokenizer.json")));
     QVERIFY(f.open(QIODevice::WriteOnly));
-    QByteArray json = R"({"model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "ok": 1, "bad)";
+    QByteArray json =
+        R"({"model": {"type": "WordLevel", "unk_token": "?", "vocab": {"?": 0, "ok": 1, "bad)";
     json += char(0xFF);
     json += R"(": 2}}, "pre_tokenizer": {"type": "WhitespaceSplit"}})";
     f.write(json);
@@ -768,17 +795,18 @@ void TstTokenizer::invalidUtf8File()
     QCOMPARE(idsStr(enc->ids), QStringLiteral("1 2"));
 }
 
-void TstTokenizer::gpt2LoadSpeed()
-{
+void TstTokenizer::gpt2LoadSpeed() {
     QElapsedTimer t;
     t.start();
-    auto tok = Tokenizer::fromTokenizerJson(oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json")));
+    auto tok =
+        Tokenizer::fromTokenizerJson(oracle(QStringLiteral("tokenizers/gpt2-tokenizer.json")));
     const qint64 loadMs = t.elapsed();
     QVERIFY(tok.ok());
     qInfo("GPT-2 tokenizer.json load: %lld ms", loadMs);
     QVERIFY2(loadMs < 2000, qPrintable(QString::number(loadMs)));
     QString text;
-    for (int i = 0; i < 200; ++i) text += QStringLiteral("The quick brown fox %1 jumps over the lazy dog. ").arg(i);
+    for (int i = 0; i < 200; ++i)
+        text += QStringLiteral("The quick brown fox %1 jumps over the lazy dog. ").arg(i);
     t.restart();
     auto enc = (*tok)->encode(text, std::nullopt, false);
     QVERIFY(enc.ok());
@@ -786,14 +814,16 @@ void TstTokenizer::gpt2LoadSpeed()
     QVERIFY(enc->size() > 2000);
 }
 
-void TstTokenizer::robustness()
-{
+void TstTokenizer::robustness() {
     // Odd inputs through every fixture tokenizer: no crash, offsets inside the text, and
     // offsets in code points (the emoji and lone surrogate count as one each).
-    QStringList paths = {QStringLiteral("tokenizers/gpt2-tokenizer.json"), QStringLiteral("tokenizers/roberta-tokenizer.json"),
-                         QStringLiteral("tokenizers/wordpiece-tokenizer.json"), QStringLiteral("tokenizers/spbpe-tokenizer.json"),
+    QStringList paths = {QStringLiteral("tokenizers/gpt2-tokenizer.json"),
+                         QStringLiteral("tokenizers/roberta-tokenizer.json"),
+                         QStringLiteral("tokenizers/wordpiece-tokenizer.json"),
+                         QStringLiteral("tokenizers/spbpe-tokenizer.json"),
                          QStringLiteral("tokenizers/bytebpe-plain-tokenizer.json")};
-    for (const char* n : {"split-regex-bpe", "unigram", "wordlevel", "wordpiece-misc", "byte-fallback-bpe"})
+    for (const char* n :
+         {"split-regex-bpe", "unigram", "wordlevel", "wordpiece-misc", "byte-fallback-bpe"})
         paths << QStringLiteral("tokenizers-more/") + QLatin1String(n);
     QString weird = QString::fromUtf8("😀x\u00e9\u0301 \t\n\r\u3000中 <|im_end|><think>  ");
     weird += QChar(0xD800); // lone surrogate
@@ -807,7 +837,8 @@ void TstTokenizer::robustness()
             auto enc = tok->encode(text, text);
             QVERIFY2(enc.ok(), qPrintable(p + QLatin1String(": ") + enc.message()));
             const int n = int(text.toUcs4().size());
-            for (const auto& [b, e] : enc->offsets) QVERIFY2(b >= 0 && b <= e && e <= n, qPrintable(p));
+            for (const auto& [b, e] : enc->offsets)
+                QVERIFY2(b >= 0 && b <= e && e <= n, qPrintable(p));
             (void)tok->decode(enc->ids);
         }
         QVERIFY(len > 300);

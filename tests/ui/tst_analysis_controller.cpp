@@ -9,7 +9,9 @@ using namespace attnscope;
 
 namespace {
 
-QString modelPath() { return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model"); }
+QString modelPath() {
+    return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model");
+}
 
 std::shared_ptr<const Analysis> analysisAt(const QSignalSpy& spy, int i) {
     return spy.at(i).at(0).value<std::shared_ptr<const Analysis>>();
@@ -48,10 +50,12 @@ void TestAnalysisController::latestOnlyDelivered_data() {
     QTest::addColumn<QString>("first");
     QTest::addColumn<QString>("second");
     QTest::addColumn<int>("debounce");
-    QTest::newRow("debounced") << "The cat" << "The cat sat on the mat because it was tired." << 60;
+    QTest::newRow("debounced") << "The cat"
+                               << "The cat sat on the mat because it was tired." << 60;
     QTest::newRow("no debounce") << "A first, rather different sentence with more words in it."
                                  << "Short one." << 0;
-    QTest::newRow("shorter then longer") << "x" << "Hello world, hello again." << 5;
+    QTest::newRow("shorter then longer") << "x"
+                                         << "Hello world, hello again." << 5;
 }
 
 void TestAnalysisController::latestOnlyDelivered() {
@@ -85,13 +89,15 @@ void TestAnalysisController::latestOnlyDelivered() {
     QCOMPARE(delivered->displayTokens, direct->displayTokens);
     QCOMPARE(delivered->forward.layers.size(), direct->forward.layers.size());
     for (size_t l = 0; l < direct->forward.layers.size(); ++l) {
-        QCOMPARE(delivered->forward.layers[l].attention.size(), direct->forward.layers[l].attention.size());
+        QCOMPARE(delivered->forward.layers[l].attention.size(),
+                 direct->forward.layers[l].attention.size());
         for (size_t h = 0; h < direct->forward.layers[l].attention.size(); ++h) {
             const Mat& a = delivered->attention(int(l), int(h));
             const Mat& b = direct->attention(int(l), int(h));
             QCOMPARE(a.rows(), b.rows());
             QCOMPARE(a.cols(), b.cols());
-            QVERIFY2((a - b).cwiseAbs().maxCoeff() <= 1e-6f, qPrintable(QStringLiteral("layer %1 head %2").arg(l).arg(h)));
+            QVERIFY2((a - b).cwiseAbs().maxCoeff() <= 1e-6f,
+                     qPrintable(QStringLiteral("layer %1 head %2").arg(l).arg(h)));
         }
     }
 }
@@ -102,7 +108,8 @@ void TestAnalysisController::supersededWhileRunning() {
     controller.setModel(m_model);
     QSignalSpy ready(&controller, &AnalysisController::analysisReady);
     QString longText;
-    for (int i = 0; i < 20; ++i) longText += QStringLiteral("The quick brown fox jumps. ");
+    for (int i = 0; i < 20; ++i)
+        longText += QStringLiteral("The quick brown fox jumps. ");
     controller.requestAnalysisNow(longText); // starts at once
     controller.requestAnalysisNow(QStringLiteral("Only this one."));
     QVERIFY(ready.wait(20000));
@@ -130,7 +137,8 @@ void TestAnalysisController::burstOfEdits() {
     QTest::qWait(50);
     QCOMPARE(analysisAt(ready, ready.count() - 1)->text, text);
     QCOMPARE(ready.count(), 1);
-    QVERIFY2(controller.completedJobs() <= 3, qPrintable(QString::number(controller.completedJobs())));
+    QVERIFY2(controller.completedJobs() <= 3,
+             qPrintable(QString::number(controller.completedJobs())));
 }
 
 void TestAnalysisController::typingAtTheEndReusesPrefix() {
@@ -155,7 +163,8 @@ void TestAnalysisController::typingAtTheEndReusesPrefix() {
     QCOMPARE(fresh->reusedTokens, 0);
     for (int l = 0; l < m_model->config().layers; ++l)
         for (int h = 0; h < m_model->config().heads; ++h)
-            QVERIFY((incremental->attention(l, h) - fresh->attention(l, h)).cwiseAbs().maxCoeff() <= 1e-6f);
+            QVERIFY((incremental->attention(l, h) - fresh->attention(l, h)).cwiseAbs().maxCoeff() <=
+                    1e-6f);
 }
 
 void TestAnalysisController::isolatedEditStartsAtOnce() {

@@ -23,8 +23,10 @@ Mat causalMatrix(int t, quint32 seed) {
     Mat m = Mat::Zero(t, t);
     for (int r = 0; r < t; ++r) {
         double sum = 0;
-        for (int c = 0; c <= r; ++c) sum += (m(r, c) = float(rng.generateDouble() + 0.01));
-        for (int c = 0; c <= r; ++c) m(r, c) = float(m(r, c) / sum);
+        for (int c = 0; c <= r; ++c)
+            sum += (m(r, c) = float(rng.generateDouble() + 0.01));
+        for (int c = 0; c <= r; ++c)
+            m(r, c) = float(m(r, c) / sum);
     }
     return m;
 }
@@ -33,13 +35,15 @@ Mat denseMatrix(int t, quint32 seed) {
     QRandomGenerator rng(seed);
     Mat m(t, t);
     for (int r = 0; r < t; ++r)
-        for (int c = 0; c < t; ++c) m(r, c) = float(rng.generateDouble());
+        for (int c = 0; c < t; ++c)
+            m(r, c) = float(rng.generateDouble());
     return m;
 }
 
 QStringList tokens(int t, bool longOnes = false) {
-    static const QStringList words = {"The", " cat", " sat", " on", " the", " mat", " because", " it",
-                                      " was", " tired", ".", "\n", "\t", " supercalifragilisticexpialidocious"};
+    static const QStringList words = {
+        "The", " cat", " sat",   " on", " the", " mat", " because",
+        " it", " was", " tired", ".",   "\n",   "\t",   " supercalifragilisticexpialidocious"};
     QStringList out;
     for (int i = 0; i < t; ++i) {
         QString w = words[i % words.size()];
@@ -72,7 +76,8 @@ Analysis syntheticAnalysis(int t, int layers, int heads) {
     a.displayTokens = toks;
     a.forward.layers.resize(layers);
     for (int l = 0; l < layers; ++l)
-        for (int h = 0; h < heads; ++h) a.forward.layers[l].attention.push_back(causalMatrix(t, quint32(l * 10 + h)));
+        for (int h = 0; h < heads; ++h)
+            a.forward.layers[l].attention.push_back(causalMatrix(t, quint32(l * 10 + h)));
     return a;
 }
 
@@ -80,9 +85,12 @@ void verifyNoOverlaps(const HeatmapLayout& l) {
     QVERIFY(l.hasGrid);
     const QRectF canvas(QPointF(0, 0), l.size);
     std::vector<std::pair<QString, QRectF>> boxes;
-    for (const auto& x : l.rowLabels) boxes.push_back({"row " + QString::number(x.index), x.rect});
-    for (const auto& x : l.columnLabels) boxes.push_back({"column " + QString::number(x.index), x.rect});
-    for (const auto& x : l.ticks) boxes.push_back({"tick " + x.text, x.rect});
+    for (const auto& x : l.rowLabels)
+        boxes.push_back({"row " + QString::number(x.index), x.rect});
+    for (const auto& x : l.columnLabels)
+        boxes.push_back({"column " + QString::number(x.index), x.rect});
+    for (const auto& x : l.ticks)
+        boxes.push_back({"tick " + x.text, x.rect});
     if (!l.titleText.isEmpty()) boxes.push_back({"title", l.titleRect});
     boxes.push_back({"query caption", l.rowCaptionRect});
     boxes.push_back({"key caption", l.columnCaptionRect});
@@ -150,7 +158,8 @@ void TestHeatmapRenderer::cellColours_data() {
     QTest::newRow("viridis T=3") << int(ColorMap::Viridis) << 3 << QSize(500, 400);
     QTest::newRow("viridis T=11") << int(ColorMap::Viridis) << 11 << QSize(900, 700);
     QTest::newRow("blues T=11") << int(ColorMap::Blues) << 11 << QSize(900, 700);
-    QTest::newRow("viridis T=100 (image path)") << int(ColorMap::Viridis) << 100 << QSize(1000, 900);
+    QTest::newRow("viridis T=100 (image path)")
+        << int(ColorMap::Viridis) << 100 << QSize(1000, 900);
     QTest::newRow("blues T=250 (image path)") << int(ColorMap::Blues) << 250 << QSize(1200, 1100);
 }
 
@@ -206,7 +215,8 @@ void TestHeatmapRenderer::maskedCells() {
         }
     QVERIFY(grey > cell.width() * cell.height() / 2);
     // Lower triangle still uses the colour map.
-    QCOMPARE(QColor(image.pixel(l.cellRect(0, 0).center().toPoint())), QColor(r.colorForValue(m(0, 0))));
+    QCOMPARE(QColor(image.pixel(l.cellRect(0, 0).center().toPoint())),
+             QColor(r.colorForValue(m(0, 0))));
 
     Mat notCausal = m;
     notCausal(0, 7) = 0.01f;
@@ -262,7 +272,8 @@ void TestHeatmapRenderer::hitTesting() {
             const QRectF cr = l.cellRect(row, col);
             QCOMPARE(l.cellAt(cr.center()), (HeatmapCell{row, col}));
             QCOMPARE(l.cellAt(cr.topLeft()), (HeatmapCell{row, col}));
-            if (l.cell >= 2) QCOMPARE(l.cellAt(cr.bottomRight() - QPointF(0.01, 0.01)), (HeatmapCell{row, col}));
+            if (l.cell >= 2)
+                QCOMPARE(l.cellAt(cr.bottomRight() - QPointF(0.01, 0.01)), (HeatmapCell{row, col}));
         }
     QVERIFY(!l.cellAt(l.grid.topLeft() - QPointF(1, 1)).isValid());
     QVERIFY(!l.cellAt(l.grid.bottomRight() + QPointF(1, 1)).isValid());
@@ -336,7 +347,8 @@ void TestHeatmapRenderer::highlightedLabelsStayClear() {
 void TestHeatmapRenderer::escapeLabel_data() {
     QTest::addColumn<QString>("in");
     QTest::addColumn<QString>("out");
-    QTest::newRow("plain") << "cat" << "cat";
+    QTest::newRow("plain") << "cat"
+                           << "cat";
     QTest::newRow("leading space") << " cat" << QString::fromUtf8("·cat");
     QTest::newRow("newline") << "\n" << QString::fromUtf8("↵");
     QTest::newRow("tab") << "a\tb" << QString::fromUtf8("a→b");

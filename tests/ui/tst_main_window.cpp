@@ -16,7 +16,9 @@ using namespace attnscope;
 
 namespace {
 
-QString modelPath() { return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model"); }
+QString modelPath() {
+    return QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/model");
+}
 
 constexpr int kTimeout = 20000;
 
@@ -55,7 +57,8 @@ std::unique_ptr<MainWindow> TestMainWindow::readyWindow() {
     w->show();
     auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
     if (!heatmap) return w;
-    (void)QTest::qWaitFor([&] { return heatmap->tokenCount() > 0 && !w->controller()->isBusy(); }, kTimeout);
+    (void)QTest::qWaitFor([&] { return heatmap->tokenCount() > 0 && !w->controller()->isBusy(); },
+                          kTimeout);
     return w;
 }
 
@@ -78,10 +81,15 @@ void TestMainWindow::startsWithSampleAnalysed() {
     // Status bar: model name, family, layers × heads, token count, time.
     const QString model = w->findChild<QLabel*>(QStringLiteral("modelLabel"))->text();
     QVERIFY2(model.contains(familyName(m_model->config().family)), qPrintable(model));
-    QVERIFY2(model.contains(QStringLiteral("%1 layers × %2 heads").arg(m_model->config().layers).arg(m_model->config().heads)),
+    QVERIFY2(model.contains(QStringLiteral("%1 layers × %2 heads")
+                                .arg(m_model->config().layers)
+                                .arg(m_model->config().heads)),
              qPrintable(model));
-    QVERIFY(w->findChild<QLabel*>(QStringLiteral("tokensLabel"))->text().contains(QString::number(direct->tokenCount())));
-    QVERIFY(w->findChild<QLabel*>(QStringLiteral("timeLabel"))->text().endsWith(QStringLiteral("ms")));
+    QVERIFY(w->findChild<QLabel*>(QStringLiteral("tokensLabel"))
+                ->text()
+                .contains(QString::number(direct->tokenCount())));
+    QVERIFY(
+        w->findChild<QLabel*>(QStringLiteral("timeLabel"))->text().endsWith(QStringLiteral("ms")));
     QVERIFY(!w->findChild<QLabel*>(QStringLiteral("errorBanner"))->isVisible());
 }
 
@@ -107,7 +115,9 @@ void TestMainWindow::typingUpdatesHeatmap() {
     QTRY_VERIFY_WITH_TIMEOUT(!w->controller()->isBusy(), kTimeout);
     QCOMPARE(heatmap->tokenCount(), direct->tokenCount());
     const Mat& after = heatmap->matrix();
-    QVERIFY((after - direct->attention(w->currentLayer(), w->currentHead())).cwiseAbs().maxCoeff() <= 1e-6f);
+    QVERIFY(
+        (after - direct->attention(w->currentLayer(), w->currentHead())).cwiseAbs().maxCoeff() <=
+        1e-6f);
     // The shared prefix of a causal model's attention is unchanged; the matrix as a whole is not.
     QVERIFY(after.rows() != matrixBefore.rows());
     QVERIFY((after.topLeftCorner(before, before) - matrixBefore).cwiseAbs().maxCoeff() <= 1e-5f);
@@ -135,7 +145,8 @@ void TestMainWindow::selectorsChangeMatrix() {
     auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
     auto* spin = w->findChild<QSpinBox*>(selector);
     QVERIFY(spin);
-    const int count = selector == QLatin1String("headSelector") ? m_model->config().heads : m_model->config().layers;
+    const int count = selector == QLatin1String("headSelector") ? m_model->config().heads
+                                                                : m_model->config().layers;
     QCOMPARE(spin->minimum(), 0);
     QCOMPARE(spin->maximum(), count - 1);
     QCOMPARE(spin->value(), 0);
@@ -151,7 +162,8 @@ void TestMainWindow::selectorsChangeMatrix() {
     QVERIFY((heatmap->matrix() - before).cwiseAbs().maxCoeff() > 0.0f);
     QVERIFY(heatmap->renderer().title().contains(QStringLiteral("1")));
     // Cannot go past the last one.
-    for (int i = 0; i < count + 2; ++i) QTest::keyClick(spin, Qt::Key_Up);
+    for (int i = 0; i < count + 2; ++i)
+        QTest::keyClick(spin, Qt::Key_Up);
     QCOMPARE(spin->value(), count - 1);
 }
 
@@ -220,11 +232,13 @@ void TestMainWindow::badModelShowsBanner() {
 // File → Models on this computer lists the Hugging Face cache and opens the chosen snapshot.
 void TestMainWindow::cachedModelsMenu() {
     QTemporaryDir cache;
-    const QString snapshot = cache.filePath(QStringLiteral("models--org--tiny-bert/snapshots/abc123"));
+    const QString snapshot =
+        cache.filePath(QStringLiteral("models--org--tiny-bert/snapshots/abc123"));
     QVERIFY(QDir().mkpath(snapshot));
     const QString bert = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/bert/model/");
     for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "vocab.txt"})
-        QVERIFY(QFile::copy(bert + QLatin1String(f), snapshot + QLatin1Char('/') + QLatin1String(f)));
+        QVERIFY(
+            QFile::copy(bert + QLatin1String(f), snapshot + QLatin1Char('/') + QLatin1String(f)));
     qputenv("HF_HUB_CACHE", cache.path().toUtf8());
     auto w = readyWindow();
     auto* menu = w->findChild<QMenu*>(QStringLiteral("cachedModelsMenu"));
@@ -249,7 +263,8 @@ void TestMainWindow::cachedModelsMenu() {
     request.text = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"))->toPlainText();
     const auto direct = w->controller()->model()->analyze(request);
     QVERIFY(direct.ok());
-    QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(), kTimeout); // [CLS] … [SEP]
+    QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(),
+                              kTimeout); // [CLS] … [SEP]
 }
 
 void TestMainWindow::emptyText() {
@@ -273,7 +288,8 @@ void TestMainWindow::truncationNotice() {
     QVERIFY(notice);
     QVERIFY(!notice->isVisible());
     QString text;
-    for (int i = 0; i < 60; ++i) text += QStringLiteral("one two three ");
+    for (int i = 0; i < 60; ++i)
+        text += QStringLiteral("one two three ");
     AnalysisRequest request;
     request.text = text;
     const auto direct = m_model->analyze(request);
