@@ -39,5 +39,16 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // Without a display Qt would abort; say what to do instead.
+    const bool platformChosen = !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") ||
+                                args.contains(QStringLiteral("-platform")) ||
+                                args.contains(QStringLiteral("--platform"));
+    if (!platformChosen && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+        std::fprintf(stderr, "attnscope: error: no display found (DISPLAY and WAYLAND_DISPLAY are "
+                             "unset); run it in a desktop session, or use the command line "
+                             "(attnscope help)\n");
+        return 2;
+    }
     return attnscope::runGui(argc, argv, model, text);
 }

@@ -479,6 +479,22 @@ private slots:
         QTest::newRow("HF_HUB_CACHE") << QStringLiteral("HF_HUB_CACHE");
         QTest::newRow("HF_HOME") << QStringLiteral("HF_HOME");
     }
+    // The GUI without any display: a one-line error and exit code 2, not Qt's abort().
+    void guiWithoutDisplay() {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        for (const char* name : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"})
+            env.remove(QLatin1String(name));
+        p.setProcessEnvironment(env);
+        p.start(binary(), {});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+        QVERIFY2(err.startsWith(QStringLiteral("attnscope: error: no display")), qPrintable(err));
+        QVERIFY(!err.contains(QLatin1Char('\n')));
+    }
+
     void models() {
         QFETCH(QString, variable);
         QTemporaryDir root;
