@@ -280,7 +280,11 @@ void NormStr::filter(bool (*keep)(char32_t)) {
 }
 
 void NormStr::replaceAll(const QRegularExpression& re, const U32& content) {
-    Matches m = regexMatches(s, re);
+    replaceMatches(regexMatches(s, re), content);
+}
+
+// Each matched range becomes `content`, aligned like the match's last character (as HF does).
+void NormStr::replaceMatches(const Matches& m, const U32& content) {
     std::vector<Out> out;
     out.reserve(s.size());
     for (const auto& [r, isMatch] : m) {
@@ -297,20 +301,7 @@ void NormStr::replaceAll(const QRegularExpression& re, const U32& content) {
 }
 
 void NormStr::replaceString(const U32& pattern, const U32& content) {
-    Matches m = literalMatches(s, pattern);
-    std::vector<Out> out;
-    out.reserve(s.size());
-    for (const auto& [r, isMatch] : m) {
-        if (!isMatch) {
-            for (int i = r.first; i < r.second; ++i)
-                out.push_back({s[size_t(i)], al[size_t(i)]});
-        } else {
-            Range a = alignBefore(r.second);
-            for (char32_t c : content)
-                out.push_back({c, a});
-        }
-    }
-    rebuild(out);
+    replaceMatches(literalMatches(s, pattern), content);
 }
 
 static bool continuesChunk(char32_t c) {

@@ -533,12 +533,10 @@ Result<std::shared_ptr<Normalizer>> makeNormalizer(const QJsonObject& o) {
     }
     if (t == QLatin1String("Sequence")) {
         auto n = std::make_shared<SequenceNormalizer>();
-        for (const auto& v : o.value(QStringLiteral("normalizers")).toArray()) {
-            if (v.isNull()) continue;
-            auto c = makeNormalizer(v.toObject());
-            if (!c) return c.error();
-            n->items.push_back(c.value());
-        }
+        if (auto s = parseSequence(o.value(QStringLiteral("normalizers")).toArray(), makeNormalizer,
+                                   n->items);
+            !s)
+            return s.error();
         return std::shared_ptr<Normalizer>(n);
     }
     return Error{QStringLiteral("unsupported normalizer type \"%1\" in tokenizer.json").arg(t)};
@@ -620,12 +618,10 @@ Result<std::shared_ptr<PreTokenizer>> makePreTokenizer(const QJsonObject& o) {
     }
     if (t == QLatin1String("Sequence")) {
         auto p = std::make_shared<SequencePre>();
-        for (const auto& v : o.value(QStringLiteral("pretokenizers")).toArray()) {
-            if (v.isNull()) continue;
-            auto c = makePreTokenizer(v.toObject());
-            if (!c) return c.error();
-            p->items.push_back(c.value());
-        }
+        if (auto s = parseSequence(o.value(QStringLiteral("pretokenizers")).toArray(),
+                                   makePreTokenizer, p->items);
+            !s)
+            return s.error();
         return std::shared_ptr<PreTokenizer>(p);
     }
     return Error{QStringLiteral("unsupported pre_tokenizer type \"%1\" in tokenizer.json").arg(t)};

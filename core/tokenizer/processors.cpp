@@ -514,12 +514,10 @@ Result<std::shared_ptr<PostProcessor>> makePostProcessor(const QJsonObject& o) {
     }
     if (t == QLatin1String("Sequence")) {
         auto p = std::make_shared<SequenceProcessor>();
-        for (const auto& v : o.value(QStringLiteral("processors")).toArray()) {
-            if (v.isNull()) continue;
-            auto c = makePostProcessor(v.toObject());
-            if (!c) return c.error();
-            p->items.push_back(c.value());
-        }
+        if (auto s = parseSequence(o.value(QStringLiteral("processors")).toArray(),
+                                   makePostProcessor, p->items);
+            !s)
+            return s.error();
         return std::shared_ptr<PostProcessor>(p);
     }
     return Error{QStringLiteral("unsupported post_processor type \"%1\" in tokenizer.json").arg(t)};
@@ -570,12 +568,10 @@ Result<std::shared_ptr<Decoder>> makeDecoder(const QJsonObject& o) {
     }
     if (t == QLatin1String("Sequence")) {
         auto d = std::make_shared<SequenceDecoder>();
-        for (const auto& v : o.value(QStringLiteral("decoders")).toArray()) {
-            if (v.isNull()) continue;
-            auto c = makeDecoder(v.toObject());
-            if (!c) return c.error();
-            d->items.push_back(c.value());
-        }
+        if (auto s =
+                parseSequence(o.value(QStringLiteral("decoders")).toArray(), makeDecoder, d->items);
+            !s)
+            return s.error();
         return std::shared_ptr<Decoder>(d);
     }
     return Error{QStringLiteral("unsupported decoder type \"%1\" in tokenizer.json").arg(t)};

@@ -4,6 +4,7 @@
 // NormalizedString does with bytes), plus the component interfaces.
 #include "../result.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QRegularExpression>
@@ -67,9 +68,23 @@ struct NormStr {
     void filter(bool (*keep)(char32_t));
     void replaceAll(const QRegularExpression& re, const U32& content); // HF replace
     void replaceString(const U32& pattern, const U32& content);
+    void replaceMatches(const std::vector<std::pair<Range, bool>>& matches, const U32& content);
     Status unicodeNormalize(QString::NormalizationForm form);
     void stripWs(bool left, bool right);
 };
+
+// Builds every entry of a "Sequence" component's array with `make`, skipping nulls.
+template <typename Base, typename Make>
+Status parseSequence(const QJsonArray& entries, Make make,
+                     std::vector<std::shared_ptr<Base>>& items) {
+    for (const auto& v : entries) {
+        if (v.isNull()) continue;
+        auto c = make(v.toObject());
+        if (!c) return c.error();
+        items.push_back(c.value());
+    }
+    return okStatus();
+}
 
 // A match list covering the whole string: (range, isMatch)
 using Matches = std::vector<std::pair<Range, bool>>;
