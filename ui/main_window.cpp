@@ -17,6 +17,8 @@
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QStatusBar>
+#include <QTextCursor>
+#include <QTextEdit>
 #include <QVBoxLayout>
 
 namespace attnscope {
@@ -238,6 +240,7 @@ QString MainWindow::errorText() const {
 
 void MainWindow::onTextEdited() {
     const QString text = m_text->toPlainText();
+    m_codePointPositions.clear(); // offsets of the last analysis no longer match the field
     if (text.trimmed().isEmpty()) {
         m_controller->cancel();
         m_analysis.reset();
@@ -283,6 +286,16 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
 
 void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     m_analysis = std::move(analysis);
+    m_codePointPositions.clear();
+    const QString text = m_text->toPlainText();
+    if (text == m_analysis->text) {
+        for (qsizetype i = 0; i < text.size(); ++i) {
+            m_codePointPositions.push_back(int(i));
+            if (text[i].isHighSurrogate() && i + 1 < text.size() && text[i + 1].isLowSurrogate())
+                ++i;
+        }
+        m_codePointPositions.push_back(int(text.size()));
+    }
     hideError();
     const int layers = int(m_analysis->forward.layers.size());
     const int heads = layers > 0 ? int(m_analysis->forward.layers[0].attention.size()) : 0;
@@ -341,6 +354,31 @@ void MainWindow::refreshOptions() {
 
 void MainWindow::onHover(int row, int column) {
     updateTokenStrip(row, column);
+    highlightTokenText(row, column);
+}
+
+// Marks the characters the hovered query (orange) and key (blue) tokens came from in the text
+// field, through the tokens' offsets. Special tokens and stale analyses mark nothing.
+void MainWindow::highlightTokenText(int queryToken, int keyToken) {
+    QList<QTextEdit::ExtraSelection> selections;
+    const auto mark = [&](int token, const QColor& colour) {
+        if (!m_analysis || token < 0 || token >= m_analysis->tokenCount()) return;
+        const Encoding& e = m_analysis->encoding;
+        if (size_t(token) >= e.offsets.size() ||
+            (size_t(token) < e.sequenceIds.size() && e.sequenceIds[size_t(token)] != 0))
+            return;
+        const auto [begin, end] = e.offsets[size_t(token)];
+        if (begin >= end || end >= int(m_codePointPositions.size())) return;
+        QTextEdit::ExtraSelection selection;
+        selection.cursor = QTextCursor(m_text->document());
+        selection.cursor.setPosition(m_codePointPositions[size_t(begin)]);
+        selection.cursor.setPosition(m_codePointPositions[size_t(end)], QTextCursor::KeepAnchor);
+        selection.format.setBackground(colour);
+        selections << selection;
+    };
+    mark(keyToken, QColor(0x64, 0xb5, 0xf6));
+    mark(queryToken, QColor(0xff, 0xb7, 0x4d));
+    m_text->setExtraSelections(selections);
 }
 
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {

@@ -65,10 +65,14 @@ private:
     void showError(const QString& message);
     void hideError();
     void updateTokenStrip(int queryToken, int keyToken);
+    void highlightTokenText(int queryToken, int keyToken);
     void updateSelectorRanges(int layers, int heads);
 
     AnalysisController* m_controller = nullptr;
     std::shared_ptr<const Analysis> m_analysis;
+    // UTF-16 position of each code-point boundary of the analysed text, when the text field
+    // still holds exactly that text (token offsets count code points); empty otherwise.
+    std::vector<int> m_codePointPositions;
     QPlainTextEdit* m_text = nullptr;
     QSpinBox* m_layer = nullptr;
     QSpinBox* m_head = nullptr;

@@ -35,6 +35,7 @@ private slots:
     void hoverShowsValue();
     void badModelShowsBanner();
     void cachedModelsMenu();
+    void highlightCountsCodePoints();
     void emptyText();
     void truncationNotice();
     void exportFromWindow_data();
@@ -194,10 +195,23 @@ void TestMainWindow::hoverShowsValue() {
     const QString strip = w->findChild<QLabel*>(QStringLiteral("tokenStrip"))->text();
     QVERIFY(strip.contains(QStringLiteral("#ffb74d")));
     QVERIFY(strip.contains(QStringLiteral("#64b5f6")));
+    // The text field marks the characters each token came from (via its offsets): in
+    // "The cat sat on …" query 2 is " sat" and key 1 is " cat".
+    auto* input = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"));
+    const QList<QTextEdit::ExtraSelection> marks = input->extraSelections();
+    QCOMPARE(marks.size(), 2);
+    const Encoding& e = w->analysis()->encoding;
+    const QString text = input->toPlainText();
+    QCOMPARE(marks[0].cursor.selectedText(),
+             text.mid(e.offsets[1].first, e.offsets[1].second - e.offsets[1].first));
+    QCOMPARE(marks[1].cursor.selectedText(),
+             text.mid(e.offsets[2].first, e.offsets[2].second - e.offsets[2].first));
+    QCOMPARE(marks[1].cursor.selectedText(), QStringLiteral(" sat"));
     // Leaving the grid clears it.
     QTest::mouseMove(heatmap, QPoint(2, 2));
     QTRY_VERIFY(!heatmap->hoveredCell().isValid());
     QVERIFY(hover->text().isEmpty());
+    QVERIFY(input->extraSelections().isEmpty());
 }
 
 void TestMainWindow::badModelShowsBanner() {
@@ -265,6 +279,32 @@ void TestMainWindow::cachedModelsMenu() {
     QVERIFY(direct.ok());
     QTRY_COMPARE_WITH_TIMEOUT(heatmap->tokenCount(), direct->tokenCount(),
                               kTimeout); // [CLS] … [SEP]
+}
+
+// Offsets count code points; the text field counts UTF-16 units. With an emoji before the
+// token, the mark must still cover exactly that token's characters.
+void TestMainWindow::highlightCountsCodePoints() {
+    auto w = readyWindow();
+    QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+    const QString text = QStringLiteral("h\u00e9 \U0001F600\U0001F600 w\u00f6rld");
+    w->setText(text);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        w->analysis() && w->analysis()->text == text && !w->controller()->isBusy(), kTimeout);
+    QTest::qWait(100);
+    auto* heatmap = w->findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    const int last = w->analysis()->tokenCount() - 1;
+    QTest::mouseMove(heatmap, heatmap->currentLayout().cellRect(last, last).center().toPoint());
+    QTRY_COMPARE(heatmap->hoveredCell(), (HeatmapCell{last, last}));
+    auto* input = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"));
+    const QList<QTextEdit::ExtraSelection> marks = input->extraSelections();
+    QCOMPARE(marks.size(), 2);
+    const auto [begin, end] = w->analysis()->encoding.offsets[size_t(last)];
+    const QList<uint> codePoints = text.toUcs4();
+    const QString expected = QString::fromUcs4(
+        reinterpret_cast<const char32_t*>(codePoints.constData()) + begin, end - begin);
+    QCOMPARE(marks[1].cursor.selectedText(), expected);
+    QVERIFY(!expected.isEmpty() && text.endsWith(expected));
+    QCOMPARE(marks[1].cursor.selectionStart(), begin + 2); // each emoji is two UTF-16 units
 }
 
 void TestMainWindow::emptyText() {
