@@ -74,6 +74,45 @@ Result<Encoding> LoadedModel::tokenize(const QString& text,
     return m_tokenizer->encode(text, pair);
 }
 
+// Readable labels. A byte-level token holding only part of a character's UTF-8 bytes (an
+// emoji split in two, say) would show as U+FFFD; it is labelled with the characters it came
+// from instead, numbered when several tokens share them: " 😀 (1/2)", "😀 (2/2)".
+QStringList LoadedModel::displayTokens(const Encoding& e, const QString& text) const {
+    QStringList labels;
+    for (const QString& t : e.tokens)
+        labels << (m_tokenizer ? m_tokenizer->displayToken(t) : t);
+    const QList<uint> codePoints = text.toUcs4();
+    const auto sourceOf = [&](size_t i) -> std::optional<std::pair<int, int>> {
+        if (i >= e.offsets.size() || (i < e.sequenceIds.size() && e.sequenceIds[i] != 0))
+            return std::nullopt;
+        const auto [b, end] = e.offsets[i];
+        if (b < 0 || b >= end || end > codePoints.size()) return std::nullopt;
+        return e.offsets[i];
+    };
+    for (qsizetype i = 0; i < labels.size(); ++i) {
+        if (!labels[i].contains(QChar::ReplacementCharacter)) continue;
+        const auto range = sourceOf(size_t(i));
+        if (!range) continue;
+        // Neighbours whose characters overlap this token's are pieces of the same character(s).
+        const auto overlap = [&](qsizetype a, qsizetype b) {
+            const auto ra = sourceOf(size_t(a)), rb = sourceOf(size_t(b));
+            return ra && rb && ra->first < rb->second && rb->first < ra->second;
+        };
+        qsizetype first = i, last = i;
+        while (first > 0 && overlap(first - 1, first))
+            --first;
+        while (last + 1 < labels.size() && overlap(last, last + 1))
+            ++last;
+        QString source = QString::fromUcs4(
+            reinterpret_cast<const char32_t*>(codePoints.constData()) + range->first,
+            range->second - range->first);
+        if (last > first)
+            source += QStringLiteral(" (%1/%2)").arg(i - first + 1).arg(last - first + 1);
+        labels[i] = source;
+    }
+    return labels;
+}
+
 // How many leading tokens of `ids` an earlier analysis already computed, usable only when
 // the model is causal (later tokens cannot change earlier rows) and the earlier pass kept
 // everything this request wants back, plus keys and values.
@@ -141,8 +180,7 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
         if (e.ids.empty()) return analysis; // empty text: zero tokens, an empty view
         input.ids = e.ids;
         if (e.typeIds.size() == e.ids.size()) input.typeIds = e.typeIds;
-        for (const QString& t : e.tokens)
-            analysis.displayTokens << (m_tokenizer ? m_tokenizer->displayToken(t) : t);
+        analysis.displayTokens = displayTokens(e, request.text);
     }
 
     input.prefix = reusablePrefix(request, input.ids);

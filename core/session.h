@@ -102,6 +102,7 @@ public:
 
 private:
     LoadedModel() = default;
+    QStringList displayTokens(const Encoding& encoding, const QString& text) const;
     PrefixReuse reusablePrefix(const AnalysisRequest& request,
                                const std::vector<int64_t>& ids) const;
     QString m_path;

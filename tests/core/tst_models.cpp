@@ -296,6 +296,22 @@ private slots:
         QVERIFY2(bfDiff > 0 && bfDiff < 0.2, qPrintable(QString::number(bfDiff)));
     }
 
+    // Byte-level pieces of one character are labelled with that character, numbered.
+    void splitCharactersGetReadableLabels() {
+        auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        QVERIFY(model.ok());
+        AnalysisRequest request;
+        request.text = QStringLiteral("Hi \U0001F600!");
+        auto a = (*model)->analyze(request);
+        QVERIFY2(a.ok(), qPrintable(a.message()));
+        // GPT-2 splits the emoji's four UTF-8 bytes over two tokens; HF gives them the offsets
+        // of " 😀" and "😀".
+        QCOMPARE(a->encoding.tokens,
+                 (QStringList{"Hi", "\u0120\u00f0\u0141\u013a", "\u0122", "!"}));
+        QCOMPARE(a->displayTokens,
+                 (QStringList{"Hi", " \U0001F600 (1/2)", "\U0001F600 (2/2)", "!"}));
+    }
+
     void keepLessSavesMemory() {
         auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
         QVERIFY(model.ok());
