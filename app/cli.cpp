@@ -47,7 +47,7 @@ const char* kUsage =
     "                      | --image FILE | --pixel-values FILE.safetensors) -o "
     "OUT.{safetensors,json,npy}\n"
     "       attnscope export --model MODEL (--text S | --ids ... | --image F) --layer L --head H\n"
-    "                      -o OUT.{png,svg} [--size WxH]\n"
+    "                      -o OUT.{png,svg,pdf} [--size WxH]\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
@@ -266,7 +266,7 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
 }
 
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
-    if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png or .svg)"));
+    if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);

@@ -4,7 +4,10 @@
 #include <QFileInfo>
 #include <QGuiApplication>
 #include <QImage>
+#include <QPageSize>
 #include <QPainter>
+#include <QPdfWriter>
+#include <QSaveFile>
 #include <QSvgGenerator>
 
 #include <memory>
@@ -57,45 +60,66 @@ Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, Q
                              .arg(size.width())
                              .arg(size.height()));
     const QString suffix = QFileInfo(outPath).suffix().toLower();
-    if (suffix != QLatin1String("png") && suffix != QLatin1String("svg"))
+    if (suffix != QLatin1String("png") && suffix != QLatin1String("svg") &&
+        suffix != QLatin1String("pdf"))
         return makeError(
-            QStringLiteral("cannot export \"%1\": the file name must end in .png or .svg")
+            QStringLiteral("cannot export \"%1\": the file name must end in .png, .svg or .pdf")
                 .arg(outPath));
     GuiGuard guard;
     if (!guard.error.isEmpty()) return makeError(guard.error);
 
-    if (suffix == QLatin1String("svg")) {
-        QSvgGenerator generator;
-        generator.setFileName(outPath);
-        generator.setSize(size);
-        generator.setViewBox(QRect(QPoint(0, 0), size));
-        generator.setResolution(96);
-        generator.setTitle(renderer.title());
-        generator.setDescription(QStringLiteral("attnscope attention heatmap"));
+    // Written to a temporary file and renamed at the end: a failed export never leaves a
+    // truncated file, nor clobbers the one the user had.
+    QSaveFile file(outPath);
+    if (!file.open(QIODevice::WriteOnly))
+        return makeError(
+            QStringLiteral("cannot write \"%1\": %2").arg(outPath, file.errorString()));
+    const QRectF area(QPointF(0, 0), QSizeF(size));
+
+    if (suffix == QLatin1String("png")) {
+        QImage image(size, QImage::Format_ARGB32_Premultiplied);
+        image.fill(Qt::white);
+        {
+            QPainter painter(&image);
+            renderer.paint(painter, area);
+        }
+        if (!image.save(&file, "PNG"))
+            return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
+    } else {
+        // Vector formats: cells as shapes while that keeps the file a sane size.
         HeatmapRenderer vector = renderer;
         HeatmapOptions options = vector.options();
-        options.vectorCells = vector.matrix().size() <= 160 * 160; // crisp, still a sane file size
+        options.vectorCells = vector.matrix().size() <= 160 * 160;
         vector.setOptions(options);
-        {
-            QPainter painter;
-            if (!painter.begin(&generator))
+        QPainter painter;
+        std::unique_ptr<QSvgGenerator> svg;
+        std::unique_ptr<QPdfWriter> pdf;
+        if (suffix == QLatin1String("svg")) {
+            svg = std::make_unique<QSvgGenerator>();
+            svg->setOutputDevice(&file);
+            svg->setSize(size);
+            svg->setViewBox(QRect(QPoint(0, 0), size));
+            svg->setResolution(96);
+            svg->setTitle(renderer.title());
+            svg->setDescription(QStringLiteral("attnscope attention heatmap"));
+            if (!painter.begin(svg.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
-            vector.paint(painter, QRectF(QPointF(0, 0), QSizeF(size)));
-            painter.end();
+        } else {
+            pdf = std::make_unique<QPdfWriter>(&file);
+            pdf->setResolution(96); // one painter unit = one pixel of `size`, as for PNG and SVG
+            pdf->setPageSize(QPageSize(QSizeF(size) * 72.0 / 96.0, QPageSize::Point));
+            pdf->setPageMargins(QMarginsF(0, 0, 0, 0));
+            pdf->setTitle(renderer.title());
+            pdf->setCreator(QStringLiteral("attnscope"));
+            if (!painter.begin(pdf.get()))
+                return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         }
-        if (!QFileInfo::exists(outPath) || QFileInfo(outPath).size() == 0)
-            return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
-        return okStatus();
+        vector.paint(painter, area);
+        painter.end();
     }
-
-    QImage image(size, QImage::Format_ARGB32_Premultiplied);
-    image.fill(Qt::white);
-    {
-        QPainter painter(&image);
-        renderer.paint(painter, QRectF(QPointF(0, 0), QSizeF(size)));
-    }
-    if (!image.save(outPath, "PNG"))
-        return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
+    if (!file.commit())
+        return makeError(
+            QStringLiteral("cannot write \"%1\": %2").arg(outPath, file.errorString()));
     return okStatus();
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Writes one layer/head heatmap of an analysis to a .png or .svg file through HeatmapRenderer
+// Writes one layer/head heatmap of an analysis to a .png, .svg or .pdf file through HeatmapRenderer
 // (the same painting code as the screen). Needs a QGuiApplication (fonts); when no
 // QCoreApplication exists at all a temporary offscreen QGuiApplication is created.
 #include "heatmap_renderer.h"
@@ -17,7 +17,7 @@ QString heatmapTitle(int layer, int head);
 // Fills a renderer with analysis.attention(layer, head) and the display tokens. No checks.
 void configureRenderer(HeatmapRenderer& renderer, const Analysis& analysis, int layer, int head);
 
-// outPath ends in .png or .svg (case-insensitive). size: output size in pixels (SVG: in px units).
+// outPath ends in .png, .svg or .pdf (case-insensitive); written atomically. size: output size in pixels (SVG: in px units).
 Status exportHeatmap(const Analysis& analysis, int layer, int head, const QString& outPath,
                      QSize size = QSize(1000, 900), const HeatmapOptions& options = {});
 

@@ -176,7 +176,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             cached->addAction(tr("None in %1").arg(hfHubCacheDir()))->setEnabled(false);
     });
     QAction* exportAction =
-        file->addAction(tr("&Export heatmap as PNG/SVG…"), this, &MainWindow::chooseExportFile);
+        file->addAction(tr("&Export heatmap as PNG/SVG/PDF…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));
     file->addSeparator();
@@ -474,16 +474,21 @@ void MainWindow::chooseExportFile() {
         return;
     }
     QString selectedFilter;
-    const QString pngFilter = tr("PNG image (*.png)"), svgFilter = tr("SVG image (*.svg)");
+    const QString pngFilter = tr("PNG image (*.png)"), svgFilter = tr("SVG image (*.svg)"),
+                  pdfFilter = tr("PDF document (*.pdf)");
     const QString suggested =
         QStringLiteral("attention-layer%1-head%2.png").arg(currentLayer()).arg(currentHead());
-    QString path =
-        QFileDialog::getSaveFileName(this, tr("Export heatmap"), suggested,
-                                     pngFilter + QStringLiteral(";;") + svgFilter, &selectedFilter);
+    QString path = QFileDialog::getSaveFileName(this, tr("Export heatmap"), suggested,
+                                                pngFilter + QStringLiteral(";;") + svgFilter +
+                                                    QStringLiteral(";;") + pdfFilter,
+                                                &selectedFilter);
     if (path.isEmpty()) return;
     const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix != QLatin1String("png") && suffix != QLatin1String("svg"))
-        path += selectedFilter == svgFilter ? QStringLiteral(".svg") : QStringLiteral(".png");
+    if (suffix != QLatin1String("png") && suffix != QLatin1String("svg") &&
+        suffix != QLatin1String("pdf"))
+        path += selectedFilter == svgFilter   ? QStringLiteral(".svg")
+                : selectedFilter == pdfFilter ? QStringLiteral(".pdf")
+                                              : QStringLiteral(".png");
     const QSize size = m_heatmap->size().expandedTo(QSize(1000, 900));
     const Status status = exportCurrentHeatmap(path, size);
     if (!status.ok())

@@ -41,7 +41,7 @@ public:
     void setLayerHead(int layer, int head);
     QString errorText() const;
 
-    // Writes the current heatmap (.png or .svg) at the given size.
+    // Writes the current heatmap (.png, .svg or .pdf) at the given size.
     Status exportCurrentHeatmap(const QString& path, QSize size) const;
 
 private slots:

@@ -9,6 +9,7 @@
 #include <QImage>
 #include <QPainter>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -387,6 +388,8 @@ void TestHeatmapRenderer::exportFiles_data() {
     QTest::newRow("PNG uppercase T=150") << "b.PNG" << 150;
     QTest::newRow("svg T=11") << "c.svg" << 11;
     QTest::newRow("svg T=200") << "d.svg" << 200;
+    QTest::newRow("pdf T=11") << "e.pdf" << 11;
+    QTest::newRow("pdf T=300") << "f.pdf" << 300;
 }
 
 void TestHeatmapRenderer::exportFiles() {
@@ -407,6 +410,16 @@ void TestHeatmapRenderer::exportFiles() {
         const HeatmapLayout l = r.layout(QSizeF(900, 800));
         const QPoint c = l.cellRect(tokens - 1, 0).center().toPoint();
         QCOMPARE(QColor(image.pixel(c)), QColor(r.colorForValue(a.attention(1, 2)(tokens - 1, 0))));
+    } else if (file.endsWith("pdf")) {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray pdf = f.readAll();
+        QVERIFY(pdf.startsWith("%PDF-"));
+        QVERIFY(pdf.trimmed().endsWith("%%EOF"));
+        // One page of 900 x 800 px at 96 dpi = 675 x 600 pt.
+        const QRegularExpression mediaBox(
+            QStringLiteral(R"(/MediaBox \[0 0 675(\.0+)? 600(\.0+)?\])"));
+        QVERIFY2(mediaBox.match(QString::fromLatin1(pdf)).hasMatch(), pdf.left(2000).constData());
     } else {
         QFile f(path);
         QVERIFY(f.open(QIODevice::ReadOnly));
@@ -428,11 +441,20 @@ void TestHeatmapRenderer::exportErrors() {
     QVERIFY(s.message().contains("head 5"));
     s = exportHeatmap(a, 0, 0, dir.filePath("x.jpg"), QSize(400, 300));
     QVERIFY(!s.ok());
-    QVERIFY(s.message().contains(".png or .svg"));
+    QVERIFY(s.message().contains(".png, .svg or .pdf"));
     s = exportHeatmap(a, 0, 0, dir.filePath("no/such/dir/x.png"), QSize(400, 300));
     QVERIFY(!s.ok());
     s = exportHeatmap(a, 0, 0, dir.filePath("x.png"), QSize(0, 300));
     QVERIFY(!s.ok());
+    // A failed export leaves the user's existing file as it was.
+    QFile keep(dir.filePath("keep.png"));
+    QVERIFY(keep.open(QIODevice::WriteOnly));
+    keep.write("precious");
+    keep.close();
+    s = exportHeatmap(a, 0, 9, keep.fileName(), QSize(400, 300));
+    QVERIFY(!s.ok());
+    QVERIFY(keep.open(QIODevice::ReadOnly));
+    QCOMPARE(keep.readAll(), QByteArray("precious"));
 }
 
 void TestHeatmapRenderer::widgetHoverAndKeys() {

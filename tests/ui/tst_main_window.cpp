@@ -348,6 +348,7 @@ void TestMainWindow::exportFromWindow_data() {
     QTest::addColumn<QString>("file");
     QTest::newRow("png") << "heat.png";
     QTest::newRow("svg") << "heat.svg";
+    QTest::newRow("pdf") << "heat.pdf";
 }
 
 void TestMainWindow::exportFromWindow() {
