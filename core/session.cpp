@@ -6,6 +6,8 @@
 #include <QDir>
 #include <QFileInfo>
 #include <atomic>
+#include <new>
+#include <unistd.h>
 
 namespace attnscope {
 
@@ -113,6 +115,28 @@ QStringList LoadedModel::displayTokens(const Encoding& e, const QString& text) c
     return labels;
 }
 
+// What one pass keeps grows with layers x heads x T^2; refuse up front what cannot fit rather
+// than let the allocation fail half-way (or the machine swap).
+Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
+    const double perMatrix = double(tokens) * double(tokens) * sizeof(float);
+    const double matrices = double(m_config.layers) * m_config.heads * (keep.scores ? 2 : 1);
+    const double activations =
+        double(m_config.layers) * tokens *
+        (m_config.hidden * (keep.hiddenStates ? 1 : 0) +
+         (keep.qkv ? (m_config.heads + 2 * m_config.kvHeads) * m_config.headDim : 0)) *
+        sizeof(float);
+    const double needed = perMatrix * matrices + activations;
+    const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+    const double budget = physical > 0 ? physical * 0.6 : 8.0 * (1 << 30);
+    if (needed > budget)
+        return Error{QStringLiteral("%1 tokens would need %2 GB to keep every layer's and head's "
+                                    "attention (this computer allows %3 GB); use a shorter text")
+                         .arg(tokens)
+                         .arg(needed / 1e9, 0, 'f', 1)
+                         .arg(budget / 1e9, 0, 'f', 1)};
+    return okStatus();
+}
+
 // How many leading tokens of `ids` an earlier analysis already computed, usable only when
 // the model is causal (later tokens cannot change earlier rows) and the earlier pass kept
 // everything this request wants back, plus keys and values.
@@ -183,10 +207,18 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
         analysis.displayTokens = displayTokens(e, request.text);
     }
 
+    const int64_t tokens = m_config.modality == Modality::Image ? int64_t(m_config.maxPositions)
+                                                                : int64_t(input.ids.size());
+    if (auto s = checkMemory(tokens, request.keep); !s) return s.error();
     input.prefix = reusablePrefix(request, input.ids);
     analysis.reusedTokens = input.prefix.rows;
     analysis.producedBy = m_instanceId;
-    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
+    try {
+        ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward,
+                                   m_model->forward(input, request.keep, progress));
+    } catch (const std::bad_alloc&) { // the estimate below is a guard, not a guarantee
+        return Error{QStringLiteral("out of memory while analysing %1 tokens").arg(tokens)};
+    }
 
     if (m_config.modality == Modality::Image) { // tokens are [CLS] then patches, row-major
         const int T = int(analysis.forward.lastHiddenState.rows());

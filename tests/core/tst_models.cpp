@@ -10,6 +10,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
+#include <tuple>
 
 using namespace attnscope;
 
@@ -310,6 +311,57 @@ private slots:
                  (QStringList{"Hi", "\u0120\u00f0\u0141\u013a", "\u0122", "!"}));
         QCOMPARE(a->displayTokens,
                  (QStringList{"Hi", " \U0001F600 (1/2)", "\U0001F600 (2/2)", "!"}));
+    }
+
+    // A tiny GPT-2 with a 100k-token window: 100k tokens would need 160 GB for attention and
+    // scores (80 GB each), which is refused up front with a message, not attempted.
+    void inputsTooLargeForMemoryAreRefused() {
+        QTemporaryDir dir;
+        const int D = 8, P = 100000, V = 10;
+        QFile config(dir.filePath("config.json"));
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write(QJsonDocument(QJsonObject{{"model_type", "gpt2"},
+                                               {"n_layer", 1},
+                                               {"n_head", 2},
+                                               {"n_embd", D},
+                                               {"n_positions", P},
+                                               {"vocab_size", V}})
+                         .toJson());
+        config.close();
+        std::vector<std::vector<float>> storage;
+        std::vector<TensorToWrite> tensors;
+        const auto add = [&](const QString& name, std::vector<int64_t> shape) {
+            int64_t n = 1;
+            for (int64_t d : shape)
+                n *= d;
+            storage.emplace_back(size_t(n), 0.01f);
+            tensors.push_back(makeF32(name, shape, storage.back().data()));
+        };
+        add("wte.weight", {V, D});
+        add("wpe.weight", {P, D});
+        for (const char* ln : {"h.0.ln_1", "h.0.ln_2", "ln_f"}) {
+            add(QString(ln) + ".weight", {D});
+            add(QString(ln) + ".bias", {D});
+        }
+        for (const auto& [name, in, out] :
+             std::vector<std::tuple<QString, int, int>>{{"h.0.attn.c_attn", D, 3 * D},
+                                                        {"h.0.attn.c_proj", D, D},
+                                                        {"h.0.mlp.c_fc", D, 4 * D},
+                                                        {"h.0.mlp.c_proj", 4 * D, D}}) {
+            add(name + ".weight", {in, out});
+            add(name + ".bias", {out});
+        }
+        QVERIFY(writeSafeTensors(dir.filePath("model.safetensors"), tensors).ok());
+        auto model = LoadedModel::open(dir.path());
+        QVERIFY2(model.ok(), qPrintable(model.message()));
+        AnalysisRequest request;
+        request.ids.assign(size_t(P), 1);
+        auto a = (*model)->analyze(request);
+        QVERIFY(!a.ok());
+        QVERIFY2(a.message().contains(QStringLiteral("100000 tokens would need 160.0 GB")),
+                 qPrintable(a.message()));
+        request.ids.assign(64, 1); // and a normal length still runs
+        QVERIFY((*model)->analyze(request).ok());
     }
 
     void keepLessSavesMemory() {
