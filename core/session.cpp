@@ -162,6 +162,15 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
 
 Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const {
+    try {
+        return analyzeUnguarded(request, progress);
+    } catch (const std::bad_alloc&) { // checkMemory() is an estimate, not a guarantee
+        return Error{QStringLiteral("out of memory while analysing this input")};
+    }
+}
+
+Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
+                                               const ProgressCallback& progress) const {
     Analysis analysis;
     analysis.text = request.text;
     ModelInput input;
@@ -213,12 +222,7 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
     input.prefix = reusablePrefix(request, input.ids);
     analysis.reusedTokens = input.prefix.rows;
     analysis.producedBy = m_instanceId;
-    try {
-        ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward,
-                                   m_model->forward(input, request.keep, progress));
-    } catch (const std::bad_alloc&) { // the estimate below is a guard, not a guarantee
-        return Error{QStringLiteral("out of memory while analysing %1 tokens").arg(tokens)};
-    }
+    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
 
     if (m_config.modality == Modality::Image) { // tokens are [CLS] then patches, row-major
         const int T = int(analysis.forward.lastHiddenState.rows());

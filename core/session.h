@@ -104,6 +104,8 @@ private:
     LoadedModel() = default;
     QStringList displayTokens(const Encoding& encoding, const QString& text) const;
     Status checkMemory(int64_t tokens, const KeepOptions& keep) const;
+    Result<Analysis> analyzeUnguarded(const AnalysisRequest& request,
+                                      const ProgressCallback& progress) const;
     PrefixReuse reusablePrefix(const AnalysisRequest& request,
                                const std::vector<int64_t>& ids) const;
     QString m_path;
