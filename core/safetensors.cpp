@@ -194,6 +194,14 @@ QStringList SafeTensorsFile::names() const {
     return list;
 }
 
+int64_t SafeTensorsFile::convertedFloatBytes() const {
+    int64_t bytes = 0;
+    for (const TensorInfo& info : m_tensors)
+        if (info.dtype == DType::F16 || info.dtype == DType::BF16 || info.dtype == DType::F64)
+            bytes += info.numel() * int64_t(sizeof(float));
+    return bytes;
+}
+
 Result<FloatTensor> SafeTensorsFile::floatTensor(const QString& name) const {
     const TensorInfo* info = find(name);
     if (!info) return Error{QStringLiteral("%1: tensor \"%2\" not found").arg(m_path, name)};

@@ -64,6 +64,8 @@ public:
     QString path() const { return m_path; }
     const TensorInfo* find(const QString& name) const;
     QStringList names() const;
+    // Bytes that floatTensor() would allocate for all tensors stored in another float type.
+    int64_t convertedFloatBytes() const;
     const QJsonObject& metadata() const { return m_metadata; }
 
     Result<FloatTensor> floatTensor(const QString& name) const;

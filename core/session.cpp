@@ -15,6 +15,16 @@ LoadedModel::~LoadedModel() = default;
 
 namespace {
 
+// What one model and its analyses may take: 60 % of this computer's memory, or
+// $ATTNSCOPE_MEMORY_LIMIT_MB when set.
+double memoryBudgetBytes() {
+    bool ok = false;
+    const double limitMb = qEnvironmentVariable("ATTNSCOPE_MEMORY_LIMIT_MB").toDouble(&ok);
+    if (ok && limitMb > 0) return limitMb * 1024 * 1024;
+    const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+    return physical > 0 ? physical * 0.6 : 8.0 * double(1 << 30);
+}
+
 QString resolveModelPath(const QString& path) {
     if (path == QLatin1String("default")) {
         const QString env = qEnvironmentVariable("ATTNSCOPE_DEFAULT_MODEL");
@@ -48,7 +58,19 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                                ModelConfig::fromFile(dir.filePath(QStringLiteral("config.json"))));
     WeightStore weights;
     ATTNSCOPE_ASSIGN_OR_RETURN(weights, WeightStore::openFolder(path));
-    ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
+    // F32 weights are used in place; other float types become float32 copies in memory.
+    const double converted = double(weights.convertedFloatBytes());
+    if (converted > memoryBudgetBytes())
+        return Error{QStringLiteral("%1 stores its weights in 16-bit floats; computing in float32 "
+                                    "needs %2 GB for them, more than this computer allows (%3 GB)")
+                         .arg(model->displayName())
+                         .arg(converted / 1e9, 0, 'f', 3)
+                         .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
+    try {
+        ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
+    } catch (const std::bad_alloc&) {
+        return Error{QStringLiteral("out of memory while loading %1").arg(path)};
+    }
 
     if (model->m_config.modality == Modality::Text) {
         const bool hasTokenizerFiles =
@@ -126,8 +148,7 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
          (keep.qkv ? (m_config.heads + 2 * m_config.kvHeads) * m_config.headDim : 0)) *
         sizeof(float);
     const double needed = perMatrix * matrices + activations;
-    const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
-    const double budget = physical > 0 ? physical * 0.6 : 8.0 * (1 << 30);
+    const double budget = memoryBudgetBytes();
     if (needed > budget)
         return Error{QStringLiteral("%1 tokens would need %2 GB to keep every layer's and head's "
                                     "attention (this computer allows %3 GB); use a shorter text")

@@ -104,6 +104,13 @@ Result<FloatTensor> WeightStore::get(const QString& name,
     return tensor;
 }
 
+int64_t WeightStore::convertedFloatBytes() const {
+    int64_t bytes = 0;
+    for (const auto& file : m_files)
+        bytes += file->convertedFloatBytes();
+    return bytes;
+}
+
 QStringList WeightStore::allNames() const {
     QStringList names = m_index.keys();
     names.sort();

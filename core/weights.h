@@ -27,6 +27,8 @@ public:
     Result<FloatTensor> get(const QString& name,
                             const std::vector<int64_t>& expectedShape = {}) const;
     QStringList allNames() const;
+    // Memory the float32 copies of F16/BF16/F64 tensors take once loaded.
+    int64_t convertedFloatBytes() const;
 
 private:
     const SafeTensorsFile* fileFor(const QString& fullName) const;

@@ -356,12 +356,28 @@ private slots:
         QVERIFY2(model.ok(), qPrintable(model.message()));
         AnalysisRequest request;
         request.ids.assign(size_t(P), 1);
+        qputenv("ATTNSCOPE_MEMORY_LIMIT_MB", "16384"); // the same limit on any machine
         auto a = (*model)->analyze(request);
+        qunsetenv("ATTNSCOPE_MEMORY_LIMIT_MB");
         QVERIFY(!a.ok());
+        QVERIFY2(a.message().contains(QStringLiteral("allows 17.2 GB")), qPrintable(a.message()));
         QVERIFY2(a.message().contains(QStringLiteral("100000 tokens would need 160.0 GB")),
                  qPrintable(a.message()));
         request.ids.assign(64, 1); // and a normal length still runs
         QVERIFY((*model)->analyze(request).ok());
+    }
+
+    // 16-bit weights too large to widen to float32 within the memory limit are refused at
+    // open. The GPT-2 fixture is stored as F16: about 6.7 MB once widened.
+    void halfPrecisionTooLargeIsRefused() {
+        qputenv("ATTNSCOPE_MEMORY_LIMIT_MB", "2");
+        auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        qunsetenv("ATTNSCOPE_MEMORY_LIMIT_MB");
+        QVERIFY(!model.ok());
+        QVERIFY2(model.message().contains(QStringLiteral("16-bit floats")) &&
+                     model.message().contains(QStringLiteral("needs 0.007 GB")),
+                 qPrintable(model.message()));
+        QVERIFY(LoadedModel::open(kOracle + QStringLiteral("gpt2/model")).ok());
     }
 
     void keepLessSavesMemory() {
