@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "blocks.h"
+
 namespace attnscope {
 
 Result<std::unique_ptr<Model>> Model::create(const ModelConfig& config,
@@ -45,6 +47,10 @@ Status Model::checkTokens(const ModelConfig& config, const ModelInput& input) {
                     QStringLiteral("token type id %1 is outside 0..%2").arg(t).arg(typeVocab - 1)};
     }
     return okStatus();
+}
+
+Mat PrefixReuse::complete(Mat ForwardResult::*member, Mat&& fresh) const {
+    return withPrefix(rows > 0 ? &(earlier->*member) : nullptr, rows, std::move(fresh));
 }
 
 Tensor ForwardResult::attentionTensor() const {

@@ -15,6 +15,12 @@ struct PrefixReuse {
     const ForwardResult* earlier = nullptr;
     int rows = 0;
     const LayerTrace* layer(size_t l) const { return rows > 0 ? &earlier->layers[l] : nullptr; }
+    // The ids still to compute.
+    std::vector<int64_t> newIds(const std::vector<int64_t>& ids) const {
+        return {ids.begin() + rows, ids.end()};
+    }
+    // The whole matrix: the earlier pass's first `rows` rows of `member`, then `fresh`.
+    Mat complete(Mat ForwardResult::*member, Mat&& fresh) const;
 };
 
 struct ModelInput {

@@ -28,14 +28,12 @@ public:
         if (auto s = checkTokens(config, input); !s) return s.error();
         const int D = config.hidden, H = config.heads;
         const int T = int(input.ids.size()), P = input.prefix.rows; // rows [0, P) are reused
-        const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
         // x [T-P, D] = wte[ids] + wpe[P..T)
-        Mat x =
-            gatherRows(tokenEmbedding, newIds) + positionEmbedding.matrix().middleRows(P, T - P);
+        Mat x = gatherRows(tokenEmbedding, input.prefix.newIds(input.ids)) +
+                positionEmbedding.matrix().middleRows(P, T - P);
         if (keep.hiddenStates)
-            result.embeddings =
-                withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
+            result.embeddings = input.prefix.complete(&ForwardResult::embeddings, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const Gpt2Block& b = blocks[l];
@@ -55,7 +53,7 @@ public:
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
         result.lastHiddenState =
-            withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
+            input.prefix.complete(&ForwardResult::lastHiddenState, finalNorm(x));
         return result;
     }
 };

@@ -28,12 +28,10 @@ public:
         const int H = config.heads, d = config.headDim;
         const int rotaryDim = int(double(d) * config.rotaryFraction);
         const int P = input.prefix.rows; // rows [0, P) are reused from an earlier pass
-        const std::vector<int64_t> newIds(input.ids.begin() + P, input.ids.end());
         ForwardResult result;
-        Mat x = gatherRows(tokenEmbedding, newIds); // [T-P, D]
+        Mat x = gatherRows(tokenEmbedding, input.prefix.newIds(input.ids)); // [T-P, D]
         if (keep.hiddenStates)
-            result.embeddings =
-                withPrefix(P ? &input.prefix.earlier->embeddings : nullptr, P, Mat(x));
+            result.embeddings = input.prefix.complete(&ForwardResult::embeddings, Mat(x));
         result.layers.resize(blocks.size());
         for (size_t l = 0; l < blocks.size(); ++l) {
             const NeoXBlock& b = blocks[l];
@@ -69,7 +67,7 @@ public:
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
         result.lastHiddenState =
-            withPrefix(P ? &input.prefix.earlier->lastHiddenState : nullptr, P, finalNorm(x));
+            input.prefix.complete(&ForwardResult::lastHiddenState, finalNorm(x));
         return result;
     }
 };
