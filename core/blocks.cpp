@@ -175,10 +175,18 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
 #pragma omp parallel for schedule(dynamic) if (Tq * T >= 1024)
     for (int h = 0; h < heads; ++h) {
         const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
+        const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
+        const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
+        const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
+        // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1), so
+        // the products skip (most of) the masked upper triangle.
+        const Eigen::Index block = causal ? 128 : Tq;
         Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d); rows < P reused
-        scores.bottomRows(Tq).noalias() =
-            q.middleCols(h * headDim, headDim) * k.middleCols(kvh * headDim, headDim).transpose();
-        scores.bottomRows(Tq) *= scale;
+        for (Eigen::Index r0 = P; r0 < T; r0 += block) {
+            const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
+            scores.block(r0, 0, n, keys).noalias() =
+                (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
+        }
         Mat probs(T, T);
         if (P > 0) {
             probs.topRows(P).setZero();
@@ -191,16 +199,18 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
         }
         for (Eigen::Index i = P; i < T; ++i) {
             const Eigen::Index visible = causal ? i + 1 : T;
-            for (Eigen::Index j = visible; j < T; ++j)
-                scores(i, j) = minusInf;
+            scores.row(i).tail(T - visible).setConstant(minusInf);
             const float rowMax = scores.row(i).head(visible).maxCoeff();
             auto row = probs.row(i).head(visible).array();
             row = (scores.row(i).head(visible).array() - rowMax).exp(); // vectorised
             row *= 1.0f / row.sum();
             probs.row(i).tail(T - visible).setZero();
         }
-        context.middleCols(h * headDim, headDim).noalias() =
-            probs.bottomRows(Tq) * v.middleCols(kvh * headDim, headDim);
+        for (Eigen::Index r0 = P; r0 < T; r0 += block) {
+            const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
+            context.block(r0 - P, h * headDim, n, headDim).noalias() =
+                probs.block(r0, 0, n, keys) * vh.topRows(keys);
+        }
         trace.attention[size_t(h)] = std::move(probs);
         if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
     }
