@@ -2,7 +2,7 @@
 // Building blocks shared by every family's forward pass. Shapes in comments:
 // T tokens, D hidden, H query heads, KV key/value heads, d head_dim.
 #include "config.h"
-#include "session.h"
+#include "trace.h"
 #include "weights.h"
 
 namespace attnscope {

@@ -2,7 +2,8 @@
 // A loaded network: weights (memory-mapped, read-only) plus a forward pass that records
 // attention. Run state lives in ForwardResult, so one Model serves many threads at once.
 #include "config.h"
-#include "session.h"
+#include "result.h"
+#include "trace.h"
 #include "weights.h"
 
 #include <memory>

@@ -7,6 +7,7 @@
 #include "result.h"
 #include "tensor.h"
 #include "tokenizer/tokenizer.h"
+#include "trace.h"
 
 #include <QString>
 #include <functional>
@@ -18,35 +19,6 @@ namespace attnscope {
 
 class Model;
 struct PrefixReuse;
-
-// What to keep from a forward pass. Attention probabilities are always kept.
-struct KeepOptions {
-    bool scores = true;       // pre-softmax scaled scores (masked entries = -inf)
-    bool qkv = true;          // Q, K, V per layer
-    bool hiddenStates = true; // every layer's output
-};
-
-// Per-layer record of one forward pass. Shapes: T tokens, H query heads, KV key/value heads,
-// d = head_dim, D = hidden.
-struct LayerTrace {
-    std::vector<Mat> attention; // H x [T, T], softmax probabilities; row = query, column = key
-    std::vector<Mat> scores;    // H x [T, T], before softmax (empty if not kept)
-    Mat q;                      // [T, H*d]  (after rotary where the family has it)
-    Mat k;                      // [T, KV*d]
-    Mat v;                      // [T, KV*d]
-    Mat hidden;                 // [T, D], this layer's output (empty if not kept)
-};
-
-struct ForwardResult {
-    std::vector<LayerTrace> layers; // L entries
-    Mat embeddings;                 // [T, D], input to the first layer (empty if not kept)
-    Mat lastHiddenState;            // [T, D], after the final norm where the family has one
-
-    // Which key/value head query head h reads (grouped-query attention).
-    static int kvHeadFor(int h, int heads, int kvHeads) { return h / (heads / kvHeads); }
-    // All attention as one [L, H, T, T] tensor (for dumps).
-    Tensor attentionTensor() const;
-};
 
 struct Analysis;
 
@@ -77,10 +49,6 @@ struct Analysis {
         return forward.layers[layer].attention[head];
     }
 };
-
-// Called after each layer; return false to cancel (the analysis then returns an Error
-// whose message is "cancelled").
-using ProgressCallback = std::function<bool(int layersDone, int layersTotal)>;
 
 class LoadedModel {
 public:
