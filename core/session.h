@@ -45,6 +45,11 @@ struct Analysis {
     ForwardResult forward;
 
     int tokenCount() const { return encoding.size(); }
+    int layerCount() const { return int(forward.layers.size()); }
+    int headCount() const {
+        return forward.layers.empty() ? 0 : int(forward.layers[0].attention.size());
+    }
+    // Views read attention only through this (a later version may compute heads on demand).
     const Mat& attention(int layer, int head) const {
         return forward.layers[layer].attention[head];
     }

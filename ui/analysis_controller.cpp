@@ -106,13 +106,15 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     std::shared_ptr<const LoadedModel> model = m_model;
     std::shared_ptr<std::atomic<quint64>> current = m_currentId;
     std::shared_ptr<const Analysis> previous = m_analysis; // immutable, safe to share
-    m_pool.start(QRunnable::create([this, model, current, text, id, previous] {
+    const std::optional<QString> pair = m_pair;
+    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous] {
         auto job = std::make_shared<JobResult>();
         QElapsedTimer timer;
         timer.start();
         if (current->load() == id) {
             AnalysisRequest request;
             request.text = text;
+            request.pair = pair;
             // The GUI shows attention; scores and hidden states are skipped to save memory.
             // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
             // typing at the end of the text recomputes only the new tokens of a causal model.

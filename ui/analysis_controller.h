@@ -32,6 +32,10 @@ public:
     int debounceInterval() const { return m_debounce.interval(); }
     void setDebounceInterval(int ms) { m_debounce.setInterval(ms); }
 
+    // Second sentence for the next analyses (BERT-style pairs); nullopt = none.
+    void setPair(const std::optional<QString>& pair) { m_pair = pair; }
+    std::optional<QString> pair() const { return m_pair; }
+
     bool isBusy() const { return m_busy; }
     bool isLoadingModel() const { return m_loadingModel; }
     quint64 latestRequestId() const { return m_latestId; }
@@ -74,6 +78,7 @@ private:
     QTimer m_debounce;
     std::optional<QString> m_pendingText;
     QString m_lastText;
+    std::optional<QString> m_pair;
     bool m_hasText = false;
     bool m_running = false;
     bool m_busy = false;

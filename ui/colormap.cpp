@@ -48,6 +48,22 @@ constexpr std::array<Knot, 9> kBlues = {{
     {8.0 / 8, 0x08 / 255.0, 0x30 / 255.0, 0x6b / 255.0},
 }};
 
+// ColorBrewer RdBu, 11 classes, reversed so that negative is blue, 0 is near-white and positive
+// is red (#053061 ... #f7f7f7 ... #67001f); readable with the common colour-vision deficiencies.
+constexpr std::array<Knot, 11> kRedBlue = {{
+    {0.0 / 10, 0x05 / 255.0, 0x30 / 255.0, 0x61 / 255.0},
+    {1.0 / 10, 0x21 / 255.0, 0x66 / 255.0, 0xac / 255.0},
+    {2.0 / 10, 0x43 / 255.0, 0x93 / 255.0, 0xc3 / 255.0},
+    {3.0 / 10, 0x92 / 255.0, 0xc5 / 255.0, 0xde / 255.0},
+    {4.0 / 10, 0xd1 / 255.0, 0xe5 / 255.0, 0xf0 / 255.0},
+    {5.0 / 10, 0xf7 / 255.0, 0xf7 / 255.0, 0xf7 / 255.0},
+    {6.0 / 10, 0xfd / 255.0, 0xdb / 255.0, 0xc7 / 255.0},
+    {7.0 / 10, 0xf4 / 255.0, 0xa5 / 255.0, 0x82 / 255.0},
+    {8.0 / 10, 0xd6 / 255.0, 0x60 / 255.0, 0x4d / 255.0},
+    {9.0 / 10, 0xb2 / 255.0, 0x18 / 255.0, 0x2b / 255.0},
+    {10.0 / 10, 0x67 / 255.0, 0x00 / 255.0, 0x1f / 255.0},
+}};
+
 template <size_t N> QRgb interpolate(const std::array<Knot, N>& knots, double t) {
     if (!(t > 0.0)) t = 0.0; // also catches NaN
     if (t > 1.0) t = 1.0;
@@ -69,6 +85,8 @@ QRgb rgbAt(ColorMap map, double t) {
     switch (map) {
     case ColorMap::Blues:
         return interpolate(kBlues, t);
+    case ColorMap::RedBlue:
+        return interpolate(kRedBlue, t);
     case ColorMap::Viridis:
         break;
     }
@@ -83,6 +101,8 @@ QString colorMapName(ColorMap map) {
     switch (map) {
     case ColorMap::Blues:
         return QStringLiteral("Blues");
+    case ColorMap::RedBlue:
+        return QStringLiteral("RdBu");
     case ColorMap::Viridis:
         break;
     }
@@ -95,6 +115,28 @@ QStringList colorMapNames() {
 
 ColorMap colorMapFromIndex(int index) {
     return index == 1 ? ColorMap::Blues : ColorMap::Viridis;
+}
+
+ChromePalette ChromePalette::forTheme(bool dark) {
+    ChromePalette p;
+    if (!dark) return p;
+    p.background = QColor(0x1e, 0x1f, 0x22);
+    p.text = QColor(0xe8, 0xe8, 0xe8);
+    p.muted = QColor(0xa8, 0xa8, 0xa8);
+    p.frame = QColor(0x8a, 0x8a, 0x8a);
+    p.highlightBack = QColor(0x8a, 0x5a, 0x00);
+    p.masked = QColor(0x3a, 0x3b, 0x40);
+    p.hatch = QColor(0x55, 0x56, 0x5c);
+    return p;
+}
+
+QColor categoricalColor(int index) {
+    // Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour
+    // vision deficiency. Black is left out (it vanishes on the dark theme).
+    static const QRgb colors[] = {0xE69F00, 0x56B4E9, 0x009E73, 0xF0E442,
+                                  0x0072B2, 0xD55E00, 0xCC79A7, 0x999999};
+    const int n = int(std::size(colors));
+    return QColor::fromRgb(colors[((index % n) + n) % n]);
 }
 
 } // namespace attnscope

@@ -54,11 +54,17 @@ struct GuiGuard {
 
 } // namespace
 
-Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size) {
+Status exportPainting(const PaintFunction& paint, const QString& title, const QString& outPath,
+                      QSize size, int scale) {
     if (size.width() < 16 || size.height() < 16 || size.width() > 20000 || size.height() > 20000)
         return makeError(QStringLiteral("export size %1x%2 is out of range (16..20000)")
                              .arg(size.width())
                              .arg(size.height()));
+    if (scale < 1 || scale > 4 || qint64(size.width()) * scale > 20000 ||
+        qint64(size.height()) * scale > 20000)
+        return makeError(QStringLiteral("export scale %1 is out of range (1..4, at most 20000 "
+                                        "pixels a side)")
+                             .arg(scale));
     const QString suffix = QFileInfo(outPath).suffix().toLower();
     if (suffix != QLatin1String("png") && suffix != QLatin1String("svg") &&
         suffix != QLatin1String("pdf"))
@@ -77,20 +83,17 @@ Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, Q
     const QRectF area(QPointF(0, 0), QSizeF(size));
 
     if (suffix == QLatin1String("png")) {
-        QImage image(size, QImage::Format_ARGB32_Premultiplied);
+        // scale > 1: more pixels for the same layout (device pixel ratio), like a HiDPI screen.
+        QImage image(size * scale, QImage::Format_ARGB32_Premultiplied);
+        image.setDevicePixelRatio(scale);
         image.fill(Qt::white);
         {
             QPainter painter(&image);
-            renderer.paint(painter, area);
+            paint(painter, area, false);
         }
         if (!image.save(&file, "PNG"))
             return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
     } else {
-        // Vector formats: cells as shapes while that keeps the file a sane size.
-        HeatmapRenderer vector = renderer;
-        HeatmapOptions options = vector.options();
-        options.vectorCells = vector.matrix().size() <= 160 * 160;
-        vector.setOptions(options);
         QPainter painter;
         std::unique_ptr<QSvgGenerator> svg;
         std::unique_ptr<QPdfWriter> pdf;
@@ -100,8 +103,8 @@ Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, Q
             svg->setSize(size);
             svg->setViewBox(QRect(QPoint(0, 0), size));
             svg->setResolution(96);
-            svg->setTitle(renderer.title());
-            svg->setDescription(QStringLiteral("attnscope attention heatmap"));
+            svg->setTitle(title);
+            svg->setDescription(QStringLiteral("attnscope attention figure"));
             if (!painter.begin(svg.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         } else {
@@ -109,18 +112,33 @@ Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, Q
             pdf->setResolution(96); // one painter unit = one pixel of `size`, as for PNG and SVG
             pdf->setPageSize(QPageSize(QSizeF(size) * 72.0 / 96.0, QPageSize::Point));
             pdf->setPageMargins(QMarginsF(0, 0, 0, 0));
-            pdf->setTitle(renderer.title());
+            pdf->setTitle(title);
             pdf->setCreator(QStringLiteral("attnscope"));
             if (!painter.begin(pdf.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         }
-        vector.paint(painter, area);
+        paint(painter, area, true);
         painter.end();
     }
     if (!file.commit())
         return makeError(
             QStringLiteral("cannot write \"%1\": %2").arg(outPath, file.errorString()));
     return okStatus();
+}
+
+Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size,
+                      int scale) {
+    return exportPainting(
+        [&](QPainter& painter, const QRectF& area, bool vectorOutput) {
+            if (!vectorOutput) return renderer.paint(painter, area);
+            // Vector formats: cells as shapes while that keeps the file a sane size.
+            HeatmapRenderer vector = renderer;
+            HeatmapOptions options = vector.options();
+            options.vectorCells = vector.matrix().size() <= 160 * 160;
+            vector.setOptions(options);
+            vector.paint(painter, area);
+        },
+        renderer.title(), outPath, size, scale);
 }
 
 Status exportHeatmap(const Analysis& analysis, int layer, int head, const QString& outPath,

@@ -8,6 +8,9 @@
 
 #include <QSize>
 #include <QString>
+#include <functional>
+
+class QPainter;
 
 namespace attnscope {
 
@@ -17,11 +20,20 @@ QString heatmapTitle(int layer, int head);
 // Fills a renderer with analysis.attention(layer, head) and the display tokens. No checks.
 void configureRenderer(HeatmapRenderer& renderer, const Analysis& analysis, int layer, int head);
 
-// outPath ends in .png, .svg or .pdf (case-insensitive); written atomically. size: output size in pixels (SVG: in px units).
+// outPath ends in .png, .svg or .pdf (case-insensitive); written atomically. size: output size in
+// pixels (SVG: in px units).
 Status exportHeatmap(const Analysis& analysis, int layer, int head, const QString& outPath,
                      QSize size = QSize(1000, 900), const HeatmapOptions& options = {});
 
-// Lower level: the renderer's current content to a file.
-Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size);
+// Lower level: the renderer's current content to a file. scale (1..4) multiplies a PNG's pixels
+// (the layout stays that of `size`, as on a HiDPI screen); vector formats ignore it.
+Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size,
+                      int scale = 1);
+
+// Any painting to a .png, .svg or .pdf file, written atomically. paint() gets the painter, the
+// target area (origin 0, 0; `size` in logical pixels) and whether the output is a vector format.
+using PaintFunction = std::function<void(QPainter&, const QRectF&, bool vectorOutput)>;
+Status exportPainting(const PaintFunction& paint, const QString& title, const QString& outPath,
+                      QSize size, int scale = 1);
 
 } // namespace attnscope

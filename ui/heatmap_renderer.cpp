@@ -193,6 +193,25 @@ QRgb HeatmapRenderer::colorForValue(double value) const {
     return rgbAt(m_options.colorMap, (value - lo) / (hi - lo));
 }
 
+bool HeatmapRenderer::isGreyed(int row, int column) const {
+    const std::vector<bool>& g = m_options.greyedTokens;
+    return (size_t(row) < g.size() && g[size_t(row)]) ||
+           (size_t(column) < g.size() && g[size_t(column)]);
+}
+
+QRgb HeatmapRenderer::greyedColor(QRgb value, QRgb grey) {
+    // A quarter of the value's colour over the grey: still readable, clearly set apart.
+    auto mix = [](int v, int g) { return (v + 3 * g + 2) / 4; };
+    return qRgb(mix(qRed(value), qRed(grey)), mix(qGreen(value), qGreen(grey)),
+                mix(qBlue(value), qBlue(grey)));
+}
+
+QRgb HeatmapRenderer::cellColor(int row, int column) const {
+    if (isMasked() && column > row) return m_options.chrome.masked.rgb();
+    const QRgb value = colorForValue(m_matrix(row, column));
+    return isGreyed(row, column) ? greyedColor(value, m_options.chrome.masked.rgb()) : value;
+}
+
 QRgb HeatmapRenderer::maskedColor() {
     return qRgb(0xe6, 0xe6, 0xe6);
 }
@@ -417,8 +436,9 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     painter.save();
     painter.setRenderHint(QPainter::Antialiasing, false);
     painter.setRenderHint(QPainter::TextAntialiasing, true);
-    painter.fillRect(QRectF(QPointF(0, 0), L.size), Qt::white);
-    const QColor textColor(0x22, 0x22, 0x22);
+    const ChromePalette& chrome = m_options.chrome;
+    painter.fillRect(QRectF(QPointF(0, 0), L.size), chrome.background);
+    const QColor textColor = chrome.text;
 
     if (!L.titleText.isEmpty()) {
         painter.setFont(L.titleFont);
@@ -433,8 +453,9 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     const int rows = int(m_matrix.rows()), cols = int(m_matrix.cols());
     const double lo = L.rangeMin, span = L.rangeMax - L.rangeMin;
     auto rgb = [&](int r, int c) -> QRgb {
-        if (L.masked && c > r) return maskedColor();
-        return rgbAt(m_options.colorMap, (double(m_matrix(r, c)) - lo) / span);
+        if (L.masked && c > r) return chrome.masked.rgb();
+        const QRgb value = rgbAt(m_options.colorMap, (double(m_matrix(r, c)) - lo) / span);
+        return isGreyed(r, c) ? greyedColor(value, chrome.masked.rgb()) : value;
     };
     const bool hatch = L.masked && L.cell >= 6;
 
@@ -475,7 +496,7 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         // renders unevenly.
         painter.save();
         painter.setRenderHint(QPainter::Antialiasing, true);
-        painter.setPen(QPen(QColor(0xb4, 0xb4, 0xb4), 1.0));
+        painter.setPen(QPen(chrome.hatch, 1.0));
         const double k0 = L.grid.left() + L.grid.top();
         for (int r = 0; r + 1 < cols && r < rows; ++r) {
             const QRectF first = L.cellRect(r, r + 1);
@@ -495,7 +516,7 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
                                  QString::number(m_matrix(r, c), 'f', 2));
             }
     }
-    painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
+    painter.setPen(QPen(chrome.frame, 0));
     painter.setBrush(Qt::NoBrush);
     painter.drawRect(L.grid.adjusted(-1, -1, 0, 0));
 
@@ -512,7 +533,7 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     // Labels and ticks marking which cells they name.
     QFont boldFont = L.labelFont;
     boldFont.setBold(true);
-    const QColor hlBack(0xff, 0xe0, 0x82);
+    const QColor hlBack = chrome.highlightBack;
     for (const HeatmapLabel& label : L.rowLabels) {
         if (label.highlighted) painter.fillRect(label.rect.adjusted(-2, 0, 2, 0), hlBack);
         painter.setFont(label.highlighted ? boldFont : L.labelFont);
@@ -520,7 +541,7 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         painter.drawText(label.rect, Qt::AlignRight | Qt::AlignVCenter, label.text);
         if (L.rowStep > 1) {
             const double y = L.grid.top() + (label.index + 0.5) * L.cell;
-            painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
+            painter.setPen(QPen(chrome.frame, 0));
             painter.drawLine(QPointF(L.grid.left() - 4, y), QPointF(L.grid.left() - 2, y));
         }
     }
@@ -537,14 +558,14 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         painter.restore();
         if (L.columnStep > 1) {
             const double x = L.grid.left() + (label.index + 0.5) * L.cell;
-            painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
+            painter.setPen(QPen(chrome.frame, 0));
             painter.drawLine(QPointF(x, L.grid.bottom() + 1), QPointF(x, L.grid.bottom() + 3));
         }
     }
 
     // Axis captions.
     painter.setFont(L.captionFont);
-    painter.setPen(QColor(0x55, 0x55, 0x55));
+    painter.setPen(chrome.muted);
     {
         painter.save();
         painter.translate(L.rowCaptionRect.center());
@@ -566,11 +587,11 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
                                 y1 - y0 + (i + 1 < bands ? 0.5 : 0.0)),
                          colorAt(m_options.colorMap, (i + 0.5) / bands));
     }
-    painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
+    painter.setPen(QPen(chrome.frame, 0));
     painter.drawRect(L.colorBar.adjusted(-1, -1, 0, 0));
     painter.setFont(L.tickFont);
     for (const HeatmapTick& tick : L.ticks) {
-        painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
+        painter.setPen(QPen(chrome.frame, 0));
         painter.drawLine(QPointF(L.colorBar.right(), tick.y),
                          QPointF(L.colorBar.right() + 3, tick.y));
         painter.setPen(textColor);
@@ -581,13 +602,13 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         const QRectF swatch(L.colorBar.left(), L.colorBar.bottom() + 10, kBarWidth,
                             kfm.height() - 2);
         if (swatch.bottom() < L.size.height()) {
-            painter.fillRect(swatch, QColor::fromRgb(maskedColor()));
+            painter.fillRect(swatch, chrome.masked);
             painter.save();
             painter.setRenderHint(QPainter::Antialiasing, true);
-            painter.setPen(QPen(QColor(0xb4, 0xb4, 0xb4), 1.0));
+            painter.setPen(QPen(chrome.hatch, 1.0));
             drawHatch(painter, swatch, swatch.left() + swatch.top());
             painter.restore();
-            painter.setPen(QPen(QColor(0x70, 0x70, 0x70), 0));
+            painter.setPen(QPen(chrome.frame, 0));
             painter.drawRect(swatch.adjusted(-1, -1, 0, 0));
             painter.setPen(textColor);
             painter.drawText(

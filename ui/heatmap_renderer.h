@@ -50,6 +50,9 @@ struct HeatmapOptions {
     int titlePixelSize = 15;
     bool showCellValues = true; // write the value into cells that are large enough
     bool vectorCells = false;   // one rectangle per cell even for large T (SVG/PDF output)
+    ChromePalette chrome;       // background, text and frame colours (light or dark theme)
+    // Tokens whose rows and columns are drawn greyed (e.g. special tokens); index = token.
+    std::vector<bool> greyedTokens;
 };
 
 struct HeatmapLabel {
@@ -126,6 +129,10 @@ public:
     // Whether the strict upper triangle counts as masked under the current options.
     bool isMasked() const;
     QRgb colorForValue(double value) const;
+    // The colour cell (row, column) is painted with: masked, greyed or the value's colour.
+    QRgb cellColor(int row, int column) const;
+    bool isGreyed(int row, int column) const;
+    static QRgb greyedColor(QRgb value, QRgb grey);
     static QRgb maskedColor();
 
     // Makes whitespace and control characters visible: ' ' -> '·', '\n' -> '↵', '\t' -> '→',

@@ -96,7 +96,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
         const QString text = !m_placeholder.isEmpty() ? m_placeholder
                              : m_renderer.isEmpty()   ? tr("No attention to show yet.")
                                                       : tr("Window too small for the heatmap.");
-        painter.setPen(QColor(0x66, 0x66, 0x66));
+        painter.setPen(m_renderer.options().chrome.muted);
         QFont f = font();
         f.setPixelSize(14);
         painter.setFont(f);

@@ -1,24 +1,40 @@
 #include "main_window.h"
 
+#include "compare/compare_view.h"
+#include "diff/diff_view.h"
+#include "figures.h"
+#include "grid/grid_widget.h"
+#include "heads/head_list_model.h"
 #include "heatmap_export.h"
 #include "heatmap_widget.h"
 #include "hfcache.h"
+#include "links/links_widget.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QScrollArea>
+#include <QSettings>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QStatusBar>
+#include <QStyle>
+#include <QStyleFactory>
+#include <QTabWidget>
 #include <QTextCursor>
 #include <QTextEdit>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 namespace attnscope {
@@ -59,6 +75,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     }
     layout->addWidget(m_text);
 
+    // Second sentence, shown for models with token types (BERT family), like the CLI's --pair.
+    m_pairRow = new QWidget;
+    auto* pairLayout = new QHBoxLayout(m_pairRow);
+    pairLayout->setContentsMargins(0, 0, 0, 0);
+    auto* pairLabel = new QLabel(tr("&Pair"));
+    m_pair = new QLineEdit;
+    m_pair->setObjectName(QStringLiteral("pairInput"));
+    m_pair->setPlaceholderText(tr("Optional second sentence (token type 1), e.g. a question's "
+                                  "answer"));
+    pairLabel->setBuddy(m_pair);
+    pairLayout->addWidget(pairLabel);
+    pairLayout->addWidget(m_pair, 1);
+    m_pairRow->hide();
+    layout->addWidget(m_pairRow);
+
     auto* controls = new QHBoxLayout;
     controls->setSpacing(8);
     auto* layerLabel = new QLabel(tr("&Layer"));
@@ -73,12 +104,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_head->setRange(0, 0);
     m_head->setToolTip(tr("Attention head (0 = first)"));
     headLabel->setBuddy(m_head);
+    m_aggregate = new QComboBox;
+    m_aggregate->setObjectName(QStringLiteral("aggregateSelector"));
+    m_aggregate->addItems(
+        {tr("Selected head"), tr("Mean of checked heads"), tr("Max of checked heads")});
+    m_aggregate->setToolTip(tr("Show one head, or the mean or maximum over the heads checked in "
+                               "the head list (no recomputation)"));
+    auto* aggregateLabel = new QLabel(tr("Sho&w"));
+    aggregateLabel->setBuddy(m_aggregate);
+    m_special = new QComboBox;
+    m_special->setObjectName(QStringLiteral("specialTokensSelector"));
+    m_special->addItems({tr("Special tokens shown"),
+                         tr("Special tokens hidden (rows renormalised)"),
+                         tr("Special tokens greyed")});
+    m_special->setToolTip(tr("[CLS], [SEP], <s>, </s> and the like often take most of a head's "
+                             "attention"));
     auto* colorLabel = new QLabel(tr("&Colours"));
     m_colorMap = new QComboBox;
     m_colorMap->setObjectName(QStringLiteral("colorMapSelector"));
     m_colorMap->addItems(colorMapNames());
     colorLabel->setBuddy(m_colorMap);
-    m_autoRange = new QCheckBox(tr("&Stretch colours to this head's range"));
+    m_autoRange = new QCheckBox(tr("&Stretch colours"));
     m_autoRange->setObjectName(QStringLiteral("autoRange"));
     m_autoRange->setToolTip(tr("Off: colours span 0..1. On: they span the head's own min..max."));
     m_busy = new QLabel;
@@ -89,6 +135,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     controls->addSpacing(8);
     controls->addWidget(headLabel);
     controls->addWidget(m_head);
+    controls->addSpacing(8);
+    controls->addWidget(aggregateLabel);
+    controls->addWidget(m_aggregate);
+    controls->addSpacing(8);
+    controls->addWidget(m_special);
     controls->addSpacing(16);
     controls->addWidget(colorLabel);
     controls->addWidget(m_colorMap);
@@ -129,7 +180,85 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_heatmap = new HeatmapWidget;
     m_heatmap->setObjectName(QStringLiteral("heatmap"));
     m_heatmap->setPlaceholder(tr("Loading…"));
-    layout->addWidget(m_heatmap, 1);
+
+    // Head list: check heads (or whole layers) to aggregate them; selecting a head shows it.
+    m_heads = new HeadListModel(this);
+    m_headTree = new QTreeView;
+    m_headTree->setObjectName(QStringLiteral("headList"));
+    m_headTree->setModel(m_heads);
+    m_headTree->setHeaderHidden(true);
+    m_headTree->setUniformRowHeights(true);
+    auto* headPanel = new QWidget;
+    auto* headLayout = new QVBoxLayout(headPanel);
+    headLayout->setContentsMargins(0, 0, 0, 0);
+    auto* headButtons = new QHBoxLayout;
+    auto* checkAll = new QPushButton(tr("Check all"));
+    checkAll->setObjectName(QStringLiteral("checkAllHeads"));
+    auto* checkNone = new QPushButton(tr("Clear"));
+    checkNone->setObjectName(QStringLiteral("checkNoHeads"));
+    headButtons->addWidget(checkAll);
+    headButtons->addWidget(checkNone);
+    headLayout->addLayout(headButtons);
+    headLayout->addWidget(m_headTree, 1);
+    connect(checkAll, &QPushButton::clicked, this, [this] { m_heads->setAllChecked(true); });
+    connect(checkNone, &QPushButton::clicked, this, [this] { m_heads->setAllChecked(false); });
+
+    // Views, one tab each.
+    m_tabs = new QTabWidget;
+    m_tabs->setObjectName(QStringLiteral("views"));
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_heatmap, tr("&Heatmap"));
+    auto* linksPage = new QWidget;
+    auto* linksLayout = new QVBoxLayout(linksPage);
+    linksLayout->setContentsMargins(0, 4, 0, 0);
+    auto* linksBar = new QHBoxLayout;
+    auto* thresholdLabel = new QLabel(tr("Hide links &weaker than"));
+    m_threshold = new QDoubleSpinBox;
+    m_threshold->setObjectName(QStringLiteral("linkThreshold"));
+    m_threshold->setRange(0.0, 0.99);
+    m_threshold->setSingleStep(0.01);
+    m_threshold->setDecimals(2);
+    m_threshold->setValue(m_state.linkThreshold);
+    thresholdLabel->setBuddy(m_threshold);
+    linksBar->addWidget(thresholdLabel);
+    linksBar->addWidget(m_threshold);
+    auto* linksNote = new QLabel(
+        tr("Queries left, keys right; one colour per checked head of the layer. Hover or click "
+           "a token to isolate its links."));
+    linksNote->setWordWrap(true);
+    linksBar->addSpacing(12);
+    linksBar->addWidget(linksNote, 1);
+    linksLayout->addLayout(linksBar);
+    m_links = new LinksWidget;
+    m_links->setObjectName(QStringLiteral("links"));
+    m_linksScroll = new QScrollArea;
+    m_linksScroll->setObjectName(QStringLiteral("linksScroll"));
+    m_linksScroll->setWidget(m_links);
+    m_linksScroll->setWidgetResizable(true);
+    m_linksScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    linksLayout->addWidget(m_linksScroll, 1);
+    m_tabs->addTab(linksPage, tr("Token &links"));
+    m_grid = new GridView;
+    m_grid->setObjectName(QStringLiteral("grid"));
+    m_tabs->addTab(m_grid, tr("&All heads"));
+    m_compare = new CompareView;
+    m_compare->setObjectName(QStringLiteral("compare"));
+    m_tabs->addTab(m_compare, tr("Side &by side"));
+    m_diff = new DiffView;
+    m_diff->setObjectName(QStringLiteral("difference"));
+    m_tabs->addTab(m_diff, tr("&Difference"));
+    m_viewDirty.assign(5, true);
+    m_againstController = new AnalysisController(this);
+
+    m_splitter = new QSplitter(Qt::Horizontal);
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter->addWidget(headPanel);
+    m_splitter->addWidget(m_tabs);
+    m_splitter->setStretchFactor(0, 0);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setSizes({170, 930});
+    m_splitter->setChildrenCollapsible(true);
+    layout->addWidget(m_splitter, 1);
     setCentralWidget(central);
 
     // Status bar: hover text on the left, model / tokens / time on the right.
@@ -180,13 +309,77 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));
     file->addSeparator();
+    QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
+    const QStringList viewNames{tr("&Heatmap"), tr("Token &links"), tr("&All heads"),
+                                tr("Side &by side"), tr("&Difference")};
+    for (int i = 0; i < viewNames.size(); ++i) {
+        QAction* a = viewMenu->addAction(viewNames[i], this, [this, i] { setView(View(i)); });
+        a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+    }
+    viewMenu->addSeparator();
+    QAction* nextLayer = viewMenu->addAction(tr("Next layer"), this, [this] { moveLayer(1); });
+    nextLayer->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Down));
+    QAction* prevLayer = viewMenu->addAction(tr("Previous layer"), this, [this] { moveLayer(-1); });
+    prevLayer->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Up));
+    QAction* nextHead = viewMenu->addAction(tr("Next head"), this, [this] { moveHead(1); });
+    nextHead->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Right));
+    QAction* prevHead = viewMenu->addAction(tr("Previous head"), this, [this] { moveHead(-1); });
+    prevHead->setShortcut(QKeySequence(Qt::ALT | Qt::Key_Left));
+    QAction* zoomIn =
+        viewMenu->addAction(tr("Zoom all heads in"), this, [this] { m_grid->zoomIn(); });
+    zoomIn->setShortcut(QKeySequence::ZoomIn);
+    QAction* zoomOut =
+        viewMenu->addAction(tr("Zoom all heads out"), this, [this] { m_grid->zoomOut(); });
+    zoomOut->setShortcut(QKeySequence::ZoomOut);
+    viewMenu->addSeparator();
+    m_darkAction = viewMenu->addAction(tr("Dar&k theme"));
+    m_darkAction->setObjectName(QStringLiteral("darkThemeAction"));
+    m_darkAction->setCheckable(true);
+    m_darkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    connect(m_darkAction, &QAction::toggled, this, &MainWindow::setDarkTheme);
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("quitAction"));
 
     connect(m_text, &QPlainTextEdit::textChanged, this, &MainWindow::onTextEdited);
+    connect(m_pair, &QLineEdit::textChanged, this, &MainWindow::onTextEdited);
     connect(m_layer, &QSpinBox::valueChanged, this, &MainWindow::refreshHeatmap);
     connect(m_head, &QSpinBox::valueChanged, this, &MainWindow::refreshHeatmap);
+    connect(m_aggregate, &QComboBox::currentIndexChanged, this, &MainWindow::refreshViews);
+    connect(m_special, &QComboBox::currentIndexChanged, this, &MainWindow::refreshViews);
+    connect(m_heads, &HeadListModel::checkedHeadsChanged, this, &MainWindow::refreshViews);
+    connect(m_headTree, &QTreeView::activated, this, [this](const QModelIndex& index) {
+        const int head = index.data(HeadListModel::HeadRole).toInt();
+        if (head >= 0) setLayerHead(index.data(HeadListModel::LayerRole).toInt(), head);
+    });
+    connect(m_headTree, &QTreeView::clicked, this, [this](const QModelIndex& index) {
+        const int head = index.data(HeadListModel::HeadRole).toInt();
+        if (head >= 0) setLayerHead(index.data(HeadListModel::LayerRole).toInt(), head);
+    });
+    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, [this](double v) {
+        m_state.linkThreshold = v;
+        m_links->setThreshold(v);
+    });
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this](int i) {
+        if (i >= 0 && size_t(i) < m_viewDirty.size() && m_viewDirty[size_t(i)])
+            refreshView(View(i));
+    });
+    connect(m_grid, &GridView::headClicked, this, [this](int layer, int head) {
+        if (m_aggregate->currentIndex() != 0) m_aggregate->setCurrentIndex(0);
+        setLayerHead(layer, head);
+    });
+    connect(m_links, &LinksWidget::tokenHovered, this,
+            [this](int token) { onTokensHovered(token, -1); });
+    connect(m_compare, &CompareView::tokensHovered, this, &MainWindow::onTokensHovered);
+    connect(m_diff, &DiffView::againstTextChanged, this, [this](const QString& text) {
+        if (text.trimmed().isEmpty())
+            m_againstController->cancel();
+        else
+            m_againstController->requestAnalysis(text);
+    });
+    connect(
+        m_againstController, &AnalysisController::analysisReady, this,
+        [this](std::shared_ptr<const Analysis> a) { m_diff->setAgainstAnalysis(std::move(a)); });
     connect(m_colorMap, &QComboBox::currentIndexChanged, this, &MainWindow::refreshOptions);
     connect(m_autoRange, &QCheckBox::toggled, this, &MainWindow::refreshOptions);
     connect(m_controller, &AnalysisController::analysisReady, this, &MainWindow::onAnalysisReady);
@@ -252,6 +445,10 @@ void MainWindow::onTextEdited() {
         m_truncated->hide();
         return;
     }
+    const QString pair = m_pair->text();
+    m_controller->setPair(!m_pairRow->isHidden() && !pair.trimmed().isEmpty()
+                              ? std::optional<QString>(pair)
+                              : std::nullopt);
     m_controller->requestAnalysis(text);
 }
 
@@ -273,6 +470,22 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     m_modelLabel->setToolTip(model->path());
     setWindowTitle(tr("attnscope — %1").arg(model->displayName()));
     updateSelectorRanges(c.layers, c.heads);
+    m_heads->setShape(c.layers, c.heads);
+    m_againstController->setModel(model);
+    const bool pairs = c.modality == Modality::Text && c.typeVocab > 1;
+    if (pairs != !m_pairRow->isHidden()) {
+        m_pairRow->setVisible(pairs);
+        if (!m_pair->text().isEmpty()) onTextEdited();
+    }
+    if (c.modality == Modality::Image) {
+        // The window analyses text; say so instead of leaving "Loading model…" up.
+        m_analysis.reset();
+        m_heatmap->clear(tr("%1 is an image model and is loaded. The workbench shows text models' "
+                            "attention; for images use attnscope dump --image FILE.")
+                             .arg(model->displayName()));
+    } else if (!m_analysis) {
+        m_heatmap->setPlaceholder(tr("Analysing…"));
+    }
     hideError();
 }
 
@@ -297,9 +510,8 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
         m_codePointPositions.push_back(int(text.size()));
     }
     hideError();
-    const int layers = int(m_analysis->forward.layers.size());
-    const int heads = layers > 0 ? int(m_analysis->forward.layers[0].attention.size()) : 0;
-    updateSelectorRanges(layers, heads);
+    updateSelectorRanges(m_analysis->layerCount(), m_analysis->headCount());
+    m_heads->setShape(m_analysis->layerCount(), m_analysis->headCount());
     const int t = m_analysis->tokenCount();
     m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
     const double ms = m_controller->lastElapsedMs();
@@ -326,35 +538,194 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
 }
 
 void MainWindow::refreshHeatmap() {
-    if (!m_analysis) return;
-    const int layer = m_layer->value(), head = m_head->value();
-    if (m_analysis->tokenCount() == 0) {
-        m_heatmap->clear(tr("The text has no tokens."));
-        updateTokenStrip(-1, -1);
-        return;
-    }
-    if (layer >= int(m_analysis->forward.layers.size()) ||
-        head >= int(m_analysis->forward.layers[layer].attention.size())) {
-        m_heatmap->clear(tr("Layer %1, head %2 is not in this analysis.").arg(layer).arg(head));
-        return;
-    }
-    HeatmapRenderer tmp;
-    configureRenderer(tmp, *m_analysis, layer, head);
-    m_heatmap->setData(tmp.matrix(), tmp.rowLabels(), tmp.columnLabels(), tmp.title());
-    const HeatmapCell h = m_heatmap->hoveredCell();
-    updateTokenStrip(h.row, h.column);
+    refreshViews();
 }
 
 void MainWindow::refreshOptions() {
-    HeatmapOptions o = m_heatmap->renderer().options();
-    o.colorMap = colorMapFromIndex(m_colorMap->currentIndex());
-    o.autoRange = m_autoRange->isChecked();
-    m_heatmap->setOptions(o);
+    refreshViews();
+}
+
+void MainWindow::syncState() {
+    m_state.layer = m_layer->value();
+    m_state.head = m_head->value();
+    m_state.aggregate = Aggregate(std::clamp(m_aggregate->currentIndex(), 0, 2));
+    m_state.specialTokens = SpecialTokenMode(std::clamp(m_special->currentIndex(), 0, 2));
+    m_state.checked = m_heads->selection();
+    m_state.colorMap = colorMapFromIndex(m_colorMap->currentIndex());
+    m_state.autoRange = m_autoRange->isChecked();
+    m_state.linkThreshold = m_threshold->value();
+    m_state.dark = m_darkAction->isChecked();
+}
+
+// Only the visible view is rebuilt; the others are marked and rebuilt when shown, so that an
+// edit costs one view's work.
+void MainWindow::refreshViews() {
+    syncState();
+    std::fill(m_viewDirty.begin(), m_viewDirty.end(), true);
+    refreshView(currentView());
+}
+
+void MainWindow::refreshView(View view) {
+    m_viewDirty[size_t(view)] = false;
+    if (!m_analysis) return;
+    if (m_analysis->tokenCount() == 0) {
+        m_heatmap->clear(tr("The text has no tokens."));
+        m_links->clear(tr("The text has no tokens."));
+        updateTokenStrip(-1, -1);
+        return;
+    }
+    switch (view) {
+    case View::Heatmap: {
+        const ViewMatrix matrix = viewMatrix(*m_analysis, m_state);
+        m_heatmapTokens = matrix.tokens;
+        if (matrix.isEmpty()) {
+            m_heatmap->clear(matrix.emptyReason);
+            break;
+        }
+        HeatmapRenderer r;
+        configureHeatmap(r, matrix, m_state);
+        m_heatmap->setOptions(r.options());
+        m_heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
+        const HeatmapCell h = m_heatmap->hoveredCell();
+        auto token = [&](int i) {
+            return i >= 0 && size_t(i) < m_heatmapTokens.size() ? m_heatmapTokens[size_t(i)] : -1;
+        };
+        updateTokenStrip(token(h.row), token(h.column));
+        break;
+    }
+    case View::Links: {
+        std::vector<int> tokens;
+        ViewState state = m_state;
+        state.hoveredToken = -1; // the widget keeps its own (pinned) focus
+        const LinksRenderer r = linksFigure(*m_analysis, state, &tokens);
+        if (r.isEmpty())
+            m_links->clear(viewMatrix(*m_analysis, m_state).emptyReason);
+        else
+            m_links->setContent(r, tokens);
+        break;
+    }
+    case View::Grid:
+        m_grid->setContent(m_analysis, m_state);
+        break;
+    case View::Compare:
+        m_compare->setContent(m_analysis, m_state);
+        break;
+    case View::Difference:
+        m_diff->setContent(m_analysis, m_state);
+        break;
+    }
+}
+
+void MainWindow::setView(View view) {
+    m_tabs->setCurrentIndex(int(view));
+}
+
+MainWindow::View MainWindow::currentView() const {
+    return View(std::clamp(m_tabs->currentIndex(), 0, 4));
+}
+
+void MainWindow::setAggregate(Aggregate aggregate) {
+    m_aggregate->setCurrentIndex(int(aggregate));
+}
+
+void MainWindow::setSpecialTokenMode(SpecialTokenMode mode) {
+    m_special->setCurrentIndex(int(mode));
+}
+
+void MainWindow::setPairText(const QString& text) {
+    m_pair->setText(text);
+}
+
+void MainWindow::moveLayer(int delta) {
+    m_layer->setValue(std::clamp(m_layer->value() + delta, 0, m_layer->maximum()));
+}
+
+void MainWindow::moveHead(int delta) {
+    m_head->setValue(std::clamp(m_head->value() + delta, 0, m_head->maximum()));
+}
+
+void MainWindow::setDarkTheme(bool dark) {
+    if (m_darkAction->isChecked() != dark) {
+        m_darkAction->setChecked(dark); // comes back here through toggled()
+        return;
+    }
+    applyTheme();
+    refreshViews();
+}
+
+void MainWindow::applyTheme() {
+    // Fusion draws every control from the palette, so one palette switches the whole window.
+    QPalette palette;
+    if (m_darkAction->isChecked()) {
+        const ChromePalette c = ChromePalette::forTheme(true);
+        palette.setColor(QPalette::Window, QColor(0x2b, 0x2c, 0x30));
+        palette.setColor(QPalette::WindowText, c.text);
+        palette.setColor(QPalette::Base, c.background);
+        palette.setColor(QPalette::AlternateBase, QColor(0x2b, 0x2c, 0x30));
+        palette.setColor(QPalette::Text, c.text);
+        palette.setColor(QPalette::Button, QColor(0x3a, 0x3b, 0x40));
+        palette.setColor(QPalette::ButtonText, c.text);
+        palette.setColor(QPalette::ToolTipBase, QColor(0x3a, 0x3b, 0x40));
+        palette.setColor(QPalette::ToolTipText, c.text);
+        palette.setColor(QPalette::PlaceholderText, c.muted);
+        palette.setColor(QPalette::Highlight, QColor(0x35, 0x84, 0xe4));
+        palette.setColor(QPalette::HighlightedText, Qt::white);
+        palette.setColor(QPalette::Mid, c.muted);
+        palette.setColor(QPalette::Disabled, QPalette::Text, c.muted);
+        palette.setColor(QPalette::Disabled, QPalette::WindowText, c.muted);
+        palette.setColor(QPalette::Disabled, QPalette::ButtonText, c.muted);
+        if (QStyle* fusion = QStyleFactory::create(QStringLiteral("Fusion"))) setStyle(fusion);
+        setPalette(palette);
+    } else {
+        setPalette(style()->standardPalette());
+    }
+}
+
+void MainWindow::saveSettings(QSettings& settings) const {
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("window/splitter"), m_splitter->saveState());
+    settings.setValue(QStringLiteral("view/current"), m_tabs->currentIndex());
+    settings.setValue(QStringLiteral("view/aggregate"), m_aggregate->currentIndex());
+    settings.setValue(QStringLiteral("view/specialTokens"), m_special->currentIndex());
+    settings.setValue(QStringLiteral("view/colorMap"), m_colorMap->currentIndex());
+    settings.setValue(QStringLiteral("view/stretch"), m_autoRange->isChecked());
+    settings.setValue(QStringLiteral("view/linkThreshold"), m_threshold->value());
+    settings.setValue(QStringLiteral("view/dark"), m_darkAction->isChecked());
+    settings.setValue(QStringLiteral("view/comparePanes"), m_compare->paneCount());
+}
+
+void MainWindow::restoreSettings(QSettings& settings) {
+    if (settings.contains(QStringLiteral("window/geometry")))
+        restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (settings.contains(QStringLiteral("window/splitter")))
+        m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray());
+    auto index = [&](const QString& key, int count, int fallback) {
+        const int v = settings.value(key, fallback).toInt();
+        return v >= 0 && v < count ? v : fallback;
+    };
+    m_aggregate->setCurrentIndex(index(QStringLiteral("view/aggregate"), 3, 0));
+    m_special->setCurrentIndex(index(QStringLiteral("view/specialTokens"), 3, 0));
+    m_colorMap->setCurrentIndex(index(QStringLiteral("view/colorMap"), m_colorMap->count(), 0));
+    m_autoRange->setChecked(settings.value(QStringLiteral("view/stretch"), false).toBool());
+    m_threshold->setValue(settings.value(QStringLiteral("view/linkThreshold"), 0.05).toDouble());
+    m_compare->setPaneCount(index(QStringLiteral("view/comparePanes"), 5, 2));
+    setDarkTheme(settings.value(QStringLiteral("view/dark"), false).toBool());
+    m_tabs->setCurrentIndex(index(QStringLiteral("view/current"), m_tabs->count(), 0));
+}
+
+void MainWindow::onTokensHovered(int queryToken, int keyToken) {
+    updateTokenStrip(queryToken, keyToken);
+    highlightTokenText(queryToken, keyToken);
 }
 
 void MainWindow::onHover(int row, int column) {
-    updateTokenStrip(row, column);
-    highlightTokenText(row, column);
+    // The heatmap counts visible rows; hidden special tokens shift them against token indices.
+    auto token = [&](int i) {
+        return i >= 0 && size_t(i) < m_heatmapTokens.size() ? m_heatmapTokens[size_t(i)] : -1;
+    };
+    onTokensHovered(token(row), token(column));
 }
 
 // Marks the characters the hovered query (orange) and key (blue) tokens came from in the text
@@ -388,7 +759,7 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
         return;
     }
     m_tokenScroll->show();
-    const QStringList& labels = m_heatmap->renderer().rowLabels();
+    const QStringList labels = tokenLabels(*m_analysis);
     QString html = QStringLiteral("<div style='line-height: 140%;'>");
     const int t = m_analysis->tokenCount();
     for (int i = 0; i < t; ++i) {
@@ -402,8 +773,8 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
         else if (i == keyToken)
             style = QStringLiteral("background:#64b5f6; color:#000;");
         else
-            style = (i % 2) ? QStringLiteral("background:#eceff1;")
-                            : QStringLiteral("background:#f7f7f7;");
+            style = (i % 2) ? QStringLiteral("background:#eceff1; color:#222;")
+                            : QStringLiteral("background:#f7f7f7; color:#222;");
         html += QStringLiteral("<span style='%1'>&nbsp;%2&nbsp;</span> ")
                     .arg(style, label.toHtmlEscaped());
     }

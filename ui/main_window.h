@@ -1,23 +1,37 @@
 #pragma once
-// The attnscope main window: text at the top, layer/head selectors, the heatmap in the centre,
-// model/token/timing/hover information in the status bar. Analysis runs through
-// AnalysisController on a worker thread; errors appear in a red, non-modal banner.
+// The attnscope main window: text (and a pair text for models with token types) at the top,
+// layer/head/aggregate/special-token selectors, the head list on the left and the views in tabs
+// (heatmap, token links, all heads, side by side, difference); model/token/timing/hover
+// information in the status bar. Analysis runs through AnalysisController on a worker thread;
+// errors appear in a red, non-modal banner. Every view reads one ViewState.
 #include "analysis_controller.h"
 #include "heatmap_renderer.h"
+#include "view_state.h"
 
 #include <QMainWindow>
 #include <memory>
 
 class QCheckBox;
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
+class QLineEdit;
 class QPlainTextEdit;
 class QScrollArea;
+class QSettings;
 class QSpinBox;
+class QSplitter;
+class QTabWidget;
+class QTreeView;
 
 namespace attnscope {
 
+class CompareView;
+class DiffView;
+class GridView;
+class HeadListModel;
 class HeatmapWidget;
+class LinksWidget;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -33,8 +47,25 @@ public:
         return QStringLiteral("The cat sat on the mat because it was tired.");
     }
 
+    enum class View { Heatmap, Links, Grid, Compare, Difference };
+
     AnalysisController* controller() const { return m_controller; }
     HeatmapWidget* heatmap() const { return m_heatmap; }
+    LinksWidget* links() const { return m_links; }
+    GridView* grid() const { return m_grid; }
+    CompareView* compare() const { return m_compare; }
+    DiffView* difference() const { return m_diff; }
+    HeadListModel* headList() const { return m_heads; }
+    void setView(View view);
+    View currentView() const;
+    void setAggregate(Aggregate aggregate);
+    void setSpecialTokenMode(SpecialTokenMode mode);
+    void setDarkTheme(bool dark);
+    void setPairText(const QString& text); // BERT-family second sentence; empty = none
+    const ViewState& viewState() const { return m_state; }
+    // Window geometry, splitter, chosen view and view options.
+    void saveSettings(QSettings& settings) const;
+    void restoreSettings(QSettings& settings);
     std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
     int currentLayer() const;
     int currentHead() const;
@@ -61,6 +92,13 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
 
 private:
+    void refreshViews();         // rebuilds the state, then the current view
+    void refreshView(View view); // one view from m_state
+    void syncState();            // m_state from the controls
+    void moveLayer(int delta);
+    void moveHead(int delta);
+    void onTokensHovered(int queryToken, int keyToken); // analysis token indices
+    void applyTheme();
     void adjustTokenStripHeight();
     void showError(const QString& message);
     void hideError();
@@ -89,6 +127,26 @@ private:
     QLabel* m_timeLabel = nullptr;
     QLabel* m_hoverLabel = nullptr;
     QString m_modelPath;
+
+    ViewState m_state;
+    std::vector<int> m_heatmapTokens; // heatmap visible index -> token index
+    std::vector<bool> m_viewDirty;    // per View: refresh when it is next shown
+    QLineEdit* m_pair = nullptr;
+    QWidget* m_pairRow = nullptr;
+    QComboBox* m_aggregate = nullptr;
+    QComboBox* m_special = nullptr;
+    QSplitter* m_splitter = nullptr;
+    QTreeView* m_headTree = nullptr;
+    HeadListModel* m_heads = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    LinksWidget* m_links = nullptr;
+    QScrollArea* m_linksScroll = nullptr;
+    QDoubleSpinBox* m_threshold = nullptr;
+    GridView* m_grid = nullptr;
+    CompareView* m_compare = nullptr;
+    DiffView* m_diff = nullptr;
+    AnalysisController* m_againstController = nullptr; // the difference view's other text
+    QAction* m_darkAction = nullptr;
 };
 
 } // namespace attnscope

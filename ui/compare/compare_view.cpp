@@ -1,0 +1,176 @@
+#include "compare_view.h"
+
+#include "figures.h"
+
+#include <QComboBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace attnscope {
+
+CompareView::CompareView(QWidget* parent) : QWidget(parent) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 4, 0, 0);
+    auto* top = new QHBoxLayout;
+    auto* countLabel = new QLabel(tr("&Panes"));
+    m_count = new QComboBox;
+    m_count->setObjectName(QStringLiteral("comparePaneCount"));
+    m_count->addItems({QStringLiteral("2"), QStringLiteral("3"), QStringLiteral("4")});
+    countLabel->setBuddy(m_count);
+    top->addWidget(countLabel);
+    top->addWidget(m_count);
+    auto* note = new QLabel(tr("One colour scale for all panes; hovering a cell outlines it in "
+                               "every pane."));
+    note->setStyleSheet(QStringLiteral("color: palette(mid);"));
+    top->addSpacing(12);
+    top->addWidget(note, 1);
+    layout->addLayout(top);
+    m_grid = new QGridLayout;
+    m_grid->setSpacing(6);
+    layout->addLayout(m_grid, 1);
+    connect(m_count, &QComboBox::currentIndexChanged, this, [this](int i) { setPaneCount(i + 2); });
+    setPaneCount(2);
+}
+
+void CompareView::setPaneCount(int count) {
+    count = std::clamp(count, 2, 4);
+    if (count == paneCount()) return;
+    {
+        const QSignalBlocker block(m_count);
+        m_count->setCurrentIndex(count - 2);
+    }
+    while (paneCount() > count) {
+        delete m_panes.back().box;
+        m_panes.pop_back();
+    }
+    while (paneCount() < count) {
+        const int index = paneCount();
+        Pane p;
+        p.box = new QWidget;
+        auto* v = new QVBoxLayout(p.box);
+        v->setContentsMargins(0, 0, 0, 0);
+        auto* h = new QHBoxLayout;
+        auto* layerLabel = new QLabel(tr("Pane %1  Layer").arg(index + 1));
+        p.layer = new QSpinBox;
+        p.layer->setObjectName(QStringLiteral("paneLayer%1").arg(index));
+        layerLabel->setBuddy(p.layer);
+        auto* headLabel = new QLabel(tr("Head"));
+        p.head = new QSpinBox;
+        p.head->setObjectName(QStringLiteral("paneHead%1").arg(index));
+        headLabel->setBuddy(p.head);
+        h->addWidget(layerLabel);
+        h->addWidget(p.layer);
+        h->addWidget(headLabel);
+        h->addWidget(p.head);
+        h->addStretch(1);
+        v->addLayout(h);
+        p.heatmap = new HeatmapWidget;
+        p.heatmap->setObjectName(QStringLiteral("comparePane%1").arg(index));
+        p.heatmap->setShowTooltip(true);
+        v->addWidget(p.heatmap, 1);
+        const int layers = m_analysis ? m_analysis->layerCount() : 1;
+        const int heads = m_analysis ? m_analysis->headCount() : 1;
+        p.layer->setRange(0, std::max(0, layers - 1));
+        p.head->setRange(0, std::max(0, heads - 1));
+        p.layer->setValue(std::min(m_state.layer, std::max(0, layers - 1)));
+        p.head->setValue(heads > 0 ? index % heads : 0);
+        connect(p.layer, &QSpinBox::valueChanged, this, &CompareView::refresh);
+        connect(p.head, &QSpinBox::valueChanged, this, &CompareView::refresh);
+        connect(p.heatmap, &HeatmapWidget::cellHovered, this,
+                [this, index](int r, int c, float) { onPaneHover(index, r, c); });
+        m_panes.push_back(p);
+    }
+    rebuild();
+    refresh();
+}
+
+void CompareView::rebuild() {
+    const bool square = paneCount() == 4;
+    for (int i = 0; i < paneCount(); ++i) {
+        m_grid->removeWidget(m_panes[size_t(i)].box);
+        m_grid->addWidget(m_panes[size_t(i)].box, square ? i / 2 : 0, square ? i % 2 : i);
+    }
+}
+
+void CompareView::setPaneHead(int pane, int layer, int head) {
+    if (pane < 0 || pane >= paneCount()) return;
+    Pane& p = m_panes[size_t(pane)];
+    const QSignalBlocker b1(p.layer), b2(p.head);
+    p.layer->setValue(layer);
+    p.head->setValue(head);
+    refresh();
+}
+
+std::pair<int, int> CompareView::paneHead(int pane) const {
+    const Pane& p = m_panes[size_t(pane)];
+    return {p.layer->value(), p.head->value()};
+}
+
+void CompareView::setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
+    const bool reshaped = !m_analysis || !analysis ||
+                          m_analysis->layerCount() != analysis->layerCount() ||
+                          m_analysis->headCount() != analysis->headCount();
+    m_analysis = std::move(analysis);
+    m_state = state;
+    if (m_analysis && reshaped) {
+        for (int i = 0; i < paneCount(); ++i) {
+            Pane& p = m_panes[size_t(i)];
+            const QSignalBlocker b1(p.layer), b2(p.head);
+            p.layer->setRange(0, std::max(0, m_analysis->layerCount() - 1));
+            p.head->setRange(0, std::max(0, m_analysis->headCount() - 1));
+        }
+    }
+    refresh();
+}
+
+void CompareView::refresh() {
+    if (!m_analysis || m_analysis->tokenCount() == 0) {
+        for (Pane& p : m_panes)
+            p.heatmap->clear(tr("No attention to show yet."));
+        return;
+    }
+    std::vector<std::pair<int, int>> heads;
+    for (int i = 0; i < paneCount(); ++i)
+        heads.push_back(paneHead(i));
+    const std::vector<HeatmapRenderer> panes = comparePanes(*m_analysis, m_state, heads);
+    for (int i = 0; i < paneCount(); ++i) {
+        Pane& p = m_panes[size_t(i)];
+        const ViewMatrix m =
+            headMatrix(*m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second);
+        p.tokens = m.tokens;
+        const HeatmapRenderer& r = panes[size_t(i)];
+        p.heatmap->setOptions(r.options());
+        p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
+    }
+}
+
+void CompareView::onPaneHover(int pane, int row, int column) {
+    if (m_syncing) return;
+    m_syncing = true;
+    for (int i = 0; i < paneCount(); ++i)
+        if (i != pane) m_panes[size_t(i)].heatmap->setHoveredCell({row, column});
+    m_syncing = false;
+    const std::vector<int>& tokens = m_panes[size_t(pane)].tokens;
+    auto token = [&](int index) {
+        return index >= 0 && size_t(index) < tokens.size() ? tokens[size_t(index)] : -1;
+    };
+    emit tokensHovered(token(row), token(column));
+}
+
+void CompareView::markTokens(int queryToken, int keyToken) {
+    m_syncing = true;
+    for (Pane& p : m_panes) {
+        auto index = [&](int token) {
+            const auto it = std::find(p.tokens.begin(), p.tokens.end(), token);
+            return it == p.tokens.end() ? -1 : int(it - p.tokens.begin());
+        };
+        const int r = index(queryToken), c = index(keyToken);
+        p.heatmap->setHoveredCell(r >= 0 && c >= 0 ? HeatmapCell{r, c} : HeatmapCell{});
+    }
+    m_syncing = false;
+}
+
+} // namespace attnscope

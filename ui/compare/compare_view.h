@@ -1,0 +1,55 @@
+#pragma once
+// Side by side: 2–4 heatmap panes, each with its own layer and head, on one shared colour scale.
+// Hover is linked: the cell under the pointer in one pane is outlined in every pane, and
+// tokensHovered() reports its query and key tokens (the window marks them in the text field).
+#include "heatmap_widget.h"
+#include "view_state.h"
+
+#include <QWidget>
+#include <memory>
+#include <vector>
+
+class QSpinBox;
+class QComboBox;
+class QGridLayout;
+
+namespace attnscope {
+
+class CompareView : public QWidget {
+    Q_OBJECT
+public:
+    explicit CompareView(QWidget* parent = nullptr);
+
+    void setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state);
+    void setPaneCount(int count); // 2..4
+    int paneCount() const { return int(m_panes.size()); }
+    void setPaneHead(int pane, int layer, int head);
+    std::pair<int, int> paneHead(int pane) const;
+    HeatmapWidget* paneWidget(int pane) const { return m_panes[size_t(pane)].heatmap; }
+    // Outlines the cell of these tokens (analysis indices) in every pane; -1, -1 clears.
+    void markTokens(int queryToken, int keyToken);
+
+signals:
+    void tokensHovered(int queryToken, int keyToken); // analysis indices, -1 when none
+
+private:
+    struct Pane {
+        QWidget* box = nullptr;
+        QSpinBox* layer = nullptr;
+        QSpinBox* head = nullptr;
+        HeatmapWidget* heatmap = nullptr;
+        std::vector<int> tokens; // visible index -> token index
+    };
+    void rebuild();
+    void refresh();
+    void onPaneHover(int pane, int row, int column);
+
+    std::shared_ptr<const Analysis> m_analysis;
+    ViewState m_state;
+    QComboBox* m_count = nullptr;
+    QGridLayout* m_grid = nullptr;
+    std::vector<Pane> m_panes;
+    bool m_syncing = false;
+};
+
+} // namespace attnscope

@@ -1,0 +1,181 @@
+#include "diff_view.h"
+
+#include "figures.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace attnscope {
+
+namespace {
+QSpinBox* spin(const QString& name) {
+    auto* s = new QSpinBox;
+    s->setObjectName(name);
+    return s;
+}
+} // namespace
+
+DiffView::DiffView(QWidget* parent) : QWidget(parent) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 4, 0, 0);
+    auto* top = new QHBoxLayout;
+    m_mode = new QComboBox;
+    m_mode->setObjectName(QStringLiteral("diffMode"));
+    m_mode->addItems({tr("Head A − head B"), tr("This text − another text (same head)")});
+    auto* modeLabel = new QLabel(tr("&Difference"));
+    modeLabel->setBuddy(m_mode);
+    top->addWidget(modeLabel);
+    top->addWidget(m_mode);
+
+    m_layerA = spin(QStringLiteral("diffLayerA"));
+    m_headA = spin(QStringLiteral("diffHeadA"));
+    m_layerB = spin(QStringLiteral("diffLayerB"));
+    m_headB = spin(QStringLiteral("diffHeadB"));
+    top->addWidget(new QLabel(tr("A: layer")));
+    top->addWidget(m_layerA);
+    top->addWidget(new QLabel(tr("head")));
+    top->addWidget(m_headA);
+    m_headsBox = new QWidget;
+    auto* hb = new QHBoxLayout(m_headsBox);
+    hb->setContentsMargins(0, 0, 0, 0);
+    hb->addWidget(new QLabel(tr("B: layer")));
+    hb->addWidget(m_layerB);
+    hb->addWidget(new QLabel(tr("head")));
+    hb->addWidget(m_headB);
+    top->addWidget(m_headsBox);
+    m_inputsBox = new QWidget;
+    auto* ib = new QHBoxLayout(m_inputsBox);
+    ib->setContentsMargins(0, 0, 0, 0);
+    auto* againstLabel = new QLabel(tr("&Other text"));
+    m_againstEdit = new QLineEdit;
+    m_againstEdit->setObjectName(QStringLiteral("diffAgainst"));
+    m_againstEdit->setPlaceholderText(tr("e.g. the same sentence with one word changed"));
+    againstLabel->setBuddy(m_againstEdit);
+    ib->addWidget(againstLabel);
+    ib->addWidget(m_againstEdit, 1);
+    top->addWidget(m_inputsBox, 1);
+    m_inputsBox->hide();
+    top->addStretch(0);
+    layout->addLayout(top);
+
+    m_message = new QLabel;
+    m_message->setObjectName(QStringLiteral("diffMessage"));
+    m_message->setWordWrap(true);
+    m_message->setStyleSheet(
+        QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 4px 10px;"
+                       " border: 1px solid #e0c36a; border-radius: 3px; }"));
+    m_message->hide();
+    layout->addWidget(m_message);
+    m_heatmap = new HeatmapWidget;
+    m_heatmap->setObjectName(QStringLiteral("diffHeatmap"));
+    layout->addWidget(m_heatmap, 1);
+
+    for (QSpinBox* s : {m_layerA, m_headA, m_layerB, m_headB})
+        connect(s, &QSpinBox::valueChanged, this, &DiffView::refresh);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, [this](int i) {
+        m_headsBox->setVisible(i == 0);
+        m_inputsBox->setVisible(i == 1);
+        refresh();
+    });
+    connect(m_againstEdit, &QLineEdit::textChanged, this, [this](const QString& text) {
+        m_against.reset();
+        refresh();
+        emit againstTextChanged(text);
+    });
+    connect(m_heatmap, &HeatmapWidget::cellHovered, this,
+            [this](int r, int c, float) { emit cellHovered(r, c); });
+}
+
+void DiffView::setMode(Mode mode) {
+    m_mode->setCurrentIndex(mode == Mode::Heads ? 0 : 1);
+}
+
+DiffView::Mode DiffView::mode() const {
+    return m_mode->currentIndex() == 0 ? Mode::Heads : Mode::Inputs;
+}
+
+void DiffView::setHeads(int layerA, int headA, int layerB, int headB) {
+    const QSignalBlocker b1(m_layerA), b2(m_headA), b3(m_layerB), b4(m_headB);
+    m_layerA->setValue(layerA);
+    m_headA->setValue(headA);
+    m_layerB->setValue(layerB);
+    m_headB->setValue(headB);
+    refresh();
+}
+
+void DiffView::setAgainstText(const QString& text) {
+    m_againstEdit->setText(text);
+}
+
+QString DiffView::againstText() const {
+    return m_againstEdit->text();
+}
+
+QString DiffView::message() const {
+    return m_message->isVisible() ? m_message->text() : QString();
+}
+
+void DiffView::setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
+    const bool first = !m_analysis;
+    m_analysis = std::move(analysis);
+    m_state = state;
+    if (m_analysis) {
+        const int layers = std::max(0, m_analysis->layerCount() - 1);
+        const int heads = std::max(0, m_analysis->headCount() - 1);
+        const QSignalBlocker b1(m_layerA), b2(m_headA), b3(m_layerB), b4(m_headB);
+        for (QSpinBox* s : {m_layerA, m_layerB})
+            s->setRange(0, layers);
+        for (QSpinBox* s : {m_headA, m_headB})
+            s->setRange(0, heads);
+        if (first) m_headB->setValue(std::min(1, heads));
+    }
+    refresh();
+}
+
+void DiffView::setAgainstAnalysis(std::shared_ptr<const Analysis> against) {
+    m_against = std::move(against);
+    refresh();
+}
+
+void DiffView::refresh() {
+    auto fail = [this](const QString& why) {
+        m_message->setText(why);
+        m_message->show();
+        m_heatmap->clear(QString());
+    };
+    if (!m_analysis || m_analysis->tokenCount() == 0) return fail(tr("No attention to show yet."));
+    const ViewMatrix a = headMatrix(*m_analysis, m_state, m_layerA->value(), m_headA->value());
+    ViewMatrix b;
+    if (mode() == Mode::Heads) {
+        b = headMatrix(*m_analysis, m_state, m_layerB->value(), m_headB->value());
+    } else {
+        if (m_againstEdit->text().trimmed().isEmpty())
+            return fail(tr("Type the other text above: the figure shows this text's attention "
+                           "minus the other's, for the same head."));
+        if (!m_against) return fail(tr("Computing the other text…"));
+        b = headMatrix(*m_against, m_state, m_layerA->value(), m_headA->value());
+        b.title = QStringLiteral("“%1”").arg(m_against->text.left(40));
+        ViewMatrix named = a;
+        named.title = QStringLiteral("“%1”").arg(m_analysis->text.left(40));
+        auto figure = differenceFigure(named, b, m_state);
+        if (!figure) return fail(figure.message());
+        m_message->hide();
+        m_heatmap->setOptions(figure->options());
+        m_heatmap->setData(figure->matrix(), figure->rowLabels(), figure->columnLabels(),
+                           headTitle(m_layerA->value(), m_headA->value()) + QStringLiteral(": ") +
+                               figure->title());
+        return;
+    }
+    auto figure = differenceFigure(a, b, m_state);
+    if (!figure) return fail(figure.message());
+    m_message->hide();
+    m_heatmap->setOptions(figure->options());
+    m_heatmap->setData(figure->matrix(), figure->rowLabels(), figure->columnLabels(),
+                       figure->title());
+}
+
+} // namespace attnscope

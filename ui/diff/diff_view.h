@@ -1,0 +1,51 @@
+#pragma once
+// Difference view: head A − head B of one text, or the same head on this text minus another text
+// ("against"), on a diverging map centred on 0 (blue: B larger, red: A larger). Texts that
+// tokenize to different lengths get a message saying both lengths instead of a figure.
+#include "heatmap_widget.h"
+#include "view_state.h"
+
+#include <QWidget>
+#include <memory>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+
+namespace attnscope {
+
+class DiffView : public QWidget {
+    Q_OBJECT
+public:
+    enum class Mode { Heads, Inputs };
+    explicit DiffView(QWidget* parent = nullptr);
+
+    void setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state);
+    void setAgainstAnalysis(std::shared_ptr<const Analysis> against);
+    void setMode(Mode mode);
+    Mode mode() const;
+    void setHeads(int layerA, int headA, int layerB, int headB);
+    void setAgainstText(const QString& text);
+    QString againstText() const;
+    HeatmapWidget* heatmap() const { return m_heatmap; }
+    QString message() const; // the explanation shown instead of a figure, if any
+
+signals:
+    void againstTextChanged(const QString& text);
+    void cellHovered(int row, int column); // visible indices (same tokens as this text)
+
+private:
+    void refresh();
+    std::shared_ptr<const Analysis> m_analysis, m_against;
+    ViewState m_state;
+    QComboBox* m_mode = nullptr;
+    QSpinBox *m_layerA = nullptr, *m_headA = nullptr, *m_layerB = nullptr, *m_headB = nullptr;
+    QWidget* m_headsBox = nullptr;
+    QWidget* m_inputsBox = nullptr;
+    QLineEdit* m_againstEdit = nullptr;
+    QLabel* m_message = nullptr;
+    HeatmapWidget* m_heatmap = nullptr;
+};
+
+} // namespace attnscope

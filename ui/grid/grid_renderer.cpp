@@ -1,0 +1,189 @@
+#include "grid_renderer.h"
+
+#include <QFontMetricsF>
+#include <QPaintEngine>
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+namespace {
+
+constexpr double kMargin = 8.0;
+constexpr double kLabelPixelSize = 12.0;
+
+QFont labelFont() {
+    QFont f;
+    f.setPixelSize(int(kLabelPixelSize));
+    return f;
+}
+
+double headerWidth(const QFontMetricsF& fm, int layers) {
+    return std::ceil(fm.horizontalAdvance(QStringLiteral("L%1").arg(std::max(0, layers - 1)))) + 8;
+}
+
+} // namespace
+
+QRectF GridLayout::tileRect(int layer, int head) const {
+    return QRectF(tiles.left() + head * (tile + gap), tiles.top() + layer * (tile + gap), tile,
+                  tile);
+}
+
+std::pair<int, int> GridLayout::tileAt(QPointF p) const {
+    if (tile <= 0 || !tiles.contains(p)) return {-1, -1};
+    const int head = int((p.x() - tiles.left()) / (tile + gap));
+    const int layer = int((p.y() - tiles.top()) / (tile + gap));
+    if (layer < 0 || head < 0 || layer >= layers || head >= heads) return {-1, -1};
+    if (!tileRect(layer, head).contains(p)) return {-1, -1}; // in a gap
+    return {layer, head};
+}
+
+void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
+    const quint64 key =
+        qHashMulti(0, int(state.colorMap), state.autoRange, int(state.specialTokens), state.dark);
+    if (analysis == m_analysis && key == m_colourKey) return;
+    m_analysis = std::move(analysis);
+    m_colourKey = key;
+    m_thumbnails.clear();
+    m_scaled.clear();
+    m_scaledPixels = 0;
+    m_layers = m_analysis ? m_analysis->layerCount() : 0;
+    m_heads = m_analysis ? m_analysis->headCount() : 0;
+    if (!m_analysis || m_analysis->tokenCount() == 0) {
+        m_layers = m_heads = 0;
+        return;
+    }
+    ++m_builds;
+    m_thumbnails.resize(size_t(m_layers) * size_t(m_heads));
+    HeatmapRenderer colours; // the heatmap's own colouring rules (masked, greyed, range)
+    for (int l = 0; l < m_layers; ++l)
+        for (int h = 0; h < m_heads; ++h) {
+            const ViewMatrix m = headMatrix(*m_analysis, state, l, h);
+            HeatmapOptions o = state.heatmapOptions();
+            o.greyedTokens = m.greyed;
+            colours.setOptions(o);
+            colours.setMatrix(m.values);
+            const int n = m.size();
+            QImage image(n, n, QImage::Format_RGB32);
+            for (int r = 0; r < n; ++r) {
+                auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
+                for (int c = 0; c < n; ++c)
+                    line[c] = colours.cellColor(r, c);
+            }
+            m_thumbnails[size_t(l) * size_t(m_heads) + size_t(h)] = std::move(image);
+        }
+}
+
+const QImage& GridRenderer::thumbnail(int layer, int head) const {
+    static const QImage none;
+    if (layer < 0 || head < 0 || layer >= m_layers || head >= m_heads) return none;
+    return m_thumbnails[size_t(layer) * size_t(m_heads) + size_t(head)];
+}
+
+const QImage& GridRenderer::scaledThumbnail(int layer, int head, int pixels) const {
+    if (pixels != m_scaledPixels) {
+        m_scaled.assign(m_thumbnails.size(), QImage());
+        m_scaledPixels = pixels;
+    }
+    QImage& scaled = m_scaled[size_t(layer) * size_t(m_heads) + size_t(head)];
+    if (scaled.isNull()) {
+        const QImage& source = thumbnail(layer, head);
+        // Enlarging keeps cells sharp; shrinking averages so no row or column vanishes.
+        scaled = source.scaled(pixels, pixels, Qt::IgnoreAspectRatio,
+                               pixels >= source.width() ? Qt::FastTransformation
+                                                        : Qt::SmoothTransformation);
+    }
+    return scaled;
+}
+
+QSizeF GridRenderer::preferredSize() const {
+    const QFontMetricsF fm(labelFont());
+    const double gap = std::clamp(m_tileSize * 0.08, 2.0, 6.0);
+    return {std::ceil(2 * kMargin + headerWidth(fm, m_layers) + m_heads * (m_tileSize + gap)),
+            std::ceil(2 * kMargin + fm.height() + 4 + m_layers * (m_tileSize + gap))};
+}
+
+GridLayout GridRenderer::layout(QSizeF size) const {
+    GridLayout L;
+    L.size = size;
+    L.labelFont = labelFont();
+    L.layers = m_layers;
+    L.heads = m_heads;
+    L.tile = m_tileSize;
+    L.gap = std::clamp(m_tileSize * 0.08, 2.0, 6.0);
+    const QFontMetricsF fm(L.labelFont);
+    const double left = kMargin + headerWidth(fm, m_layers);
+    const double top = kMargin + fm.height() + 4;
+    L.tiles = QRectF(left, top, m_heads * (L.tile + L.gap), m_layers * (L.tile + L.gap));
+    const double widest =
+        fm.horizontalAdvance(QStringLiteral("H%1").arg(std::max(0, m_heads - 1))) + 4;
+    while (L.labelStep * (L.tile + L.gap) < widest && L.labelStep < std::max(1, m_heads))
+        L.labelStep *= 2;
+    return L;
+}
+
+void GridRenderer::paint(QPainter& painter, const QRectF& target) const {
+    painter.save();
+    painter.translate(target.topLeft());
+    paint(painter, layout(target.size()));
+    painter.restore();
+}
+
+void GridRenderer::paint(QPainter& painter, const GridLayout& L, const QRectF& exposed) const {
+    painter.save();
+    const QRectF all(QPointF(0, 0), L.size);
+    const QRectF area = exposed.isEmpty() ? all : exposed;
+    painter.fillRect(area, m_chrome.background);
+    if (m_thumbnails.empty()) {
+        painter.restore();
+        return;
+    }
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
+    painter.setFont(L.labelFont);
+    const QFontMetricsF fm(L.labelFont);
+    // Device pixels per tile, so tiles stay crisp at device pixel ratio 2.
+    const double dpr = painter.device() ? painter.device()->devicePixelRatioF() : 1.0;
+    const int pixels = std::max(1, int(std::lround(L.tile * dpr)));
+    const bool bitmapTarget =
+        painter.paintEngine() && (painter.paintEngine()->type() == QPaintEngine::Raster ||
+                                  painter.paintEngine()->type() == QPaintEngine::OpenGL2);
+    for (int l = 0; l < L.layers; ++l) {
+        const QRectF rowBand(0, L.tileRect(l, 0).top() - 3, L.size.width(), L.tile + 6);
+        if (!rowBand.intersects(area)) continue;
+        painter.setPen(m_chrome.text);
+        painter.drawText(
+            QRectF(kMargin, L.tileRect(l, 0).top(), L.tiles.left() - kMargin - 6, L.tile),
+            Qt::AlignRight | Qt::AlignVCenter, QStringLiteral("L%1").arg(l));
+        for (int h = 0; h < L.heads; ++h) {
+            const QRectF r = L.tileRect(l, h);
+            if (!r.adjusted(-3, -3, 3, 3).intersects(area)) continue;
+            const bool checked = m_checked.layers() == 0 || m_checked.isChecked(l, h);
+            painter.setOpacity(checked ? 1.0 : 0.3); // unchecked heads fade, still visible
+            if (bitmapTarget)
+                painter.drawImage(r, scaledThumbnail(l, h, pixels));
+            else
+                painter.drawImage(r, thumbnail(l, h)); // vector output: the exact cells
+            painter.setOpacity(1.0);
+        }
+    }
+    painter.setPen(m_chrome.text);
+    for (int h = 0; h < L.heads; h += L.labelStep) {
+        const QRectF r = L.tileRect(0, h);
+        const double w = fm.horizontalAdvance(QStringLiteral("H%1").arg(h)) + 4;
+        painter.drawText(QRectF(r.center().x() - w / 2, kMargin, w, fm.height()), Qt::AlignCenter,
+                         QStringLiteral("H%1").arg(h));
+    }
+    if (m_selectedLayer >= 0 && m_selectedLayer < L.layers && m_selectedHead >= 0 &&
+        m_selectedHead < L.heads) {
+        const QRectF r = L.tileRect(m_selectedLayer, m_selectedHead);
+        painter.setBrush(Qt::NoBrush);
+        painter.setPen(QPen(m_chrome.background, 1));
+        painter.drawRect(r.adjusted(-1, -1, 0, 0));
+        painter.setPen(QPen(m_chrome.text, 2));
+        painter.drawRect(r.adjusted(-2.5, -2.5, 1.5, 1.5));
+    }
+    painter.restore();
+}
+
+} // namespace attnscope

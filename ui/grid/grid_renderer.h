@@ -1,0 +1,70 @@
+#pragma once
+// All heads at a glance (the "model view"): a grid of layers (rows) × heads (columns), each tile
+// a small heatmap of that head, painted onto a caller's QPainter. Each head's picture is coloured
+// once per analysis into a QImage with one pixel per cell, and each tile size's scaled copy is
+// cached too, so repainting (scrolling, hovering, selecting) only copies pixels.
+#include "view_state.h"
+
+#include <QFont>
+#include <QImage>
+#include <QRectF>
+#include <vector>
+
+class QPainter;
+
+namespace attnscope {
+
+struct GridLayout {
+    QSizeF size;
+    QFont labelFont;
+    double tile = 0; // tile side
+    double gap = 0;  // between tiles
+    QRectF tiles;    // area of all tiles
+    int layers = 0, heads = 0;
+    int labelStep = 1; // every labelStep-th header label is written
+    QRectF tileRect(int layer, int head) const;
+    // (layer, head) under the point, or (-1, -1).
+    std::pair<int, int> tileAt(QPointF point) const;
+};
+
+class GridRenderer {
+public:
+    // Colours every head of the analysis (with the state's colour map, range and special-token
+    // treatment). Cheap to call again with the same analysis and colours: nothing is redone.
+    void setAnalysis(std::shared_ptr<const Analysis> analysis, const ViewState& state);
+    void setSelected(int layer, int head) { m_selectedLayer = layer, m_selectedHead = head; }
+    void setChecked(const HeadSelection& checked) { m_checked = checked; }
+    void setChrome(const ChromePalette& chrome) { m_chrome = chrome; }
+    void setTileSize(double tile) { m_tileSize = tile; }
+    double tileSize() const { return m_tileSize; }
+
+    int layers() const { return m_layers; }
+    int heads() const { return m_heads; }
+    bool isEmpty() const { return m_thumbnails.empty(); }
+    // One pixel per (query, key) cell, as coloured for the tile.
+    const QImage& thumbnail(int layer, int head) const;
+    int thumbnailBuilds() const { return m_builds; } // how many times heads were coloured
+
+    QSizeF preferredSize() const; // every tile at tileSize()
+    GridLayout layout(QSizeF size) const;
+    // exposed: the part of the target to repaint (empty = all); tiles outside it are skipped.
+    void paint(QPainter& painter, const GridLayout& layout, const QRectF& exposed = {}) const;
+    void paint(QPainter& painter, const QRectF& target) const;
+
+private:
+    const QImage& scaledThumbnail(int layer, int head, int pixels) const;
+
+    std::shared_ptr<const Analysis> m_analysis;
+    quint64 m_colourKey = 0; // hash of the colouring inputs of the current thumbnails
+    int m_layers = 0, m_heads = 0;
+    std::vector<QImage> m_thumbnails; // [layer * heads + head]
+    mutable std::vector<QImage> m_scaled;
+    mutable int m_scaledPixels = 0;
+    int m_builds = 0;
+    HeadSelection m_checked;
+    int m_selectedLayer = -1, m_selectedHead = -1;
+    ChromePalette m_chrome;
+    double m_tileSize = 56;
+};
+
+} // namespace attnscope

@@ -1,0 +1,170 @@
+#include "grid_widget.h"
+
+#include <QElapsedTimer>
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QScrollBar>
+#include <QToolTip>
+#include <QWheelEvent>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+
+namespace {
+constexpr double kMinTile = 12, kMaxTile = 240;
+}
+
+GridCanvas::GridCanvas(QWidget* parent) : QWidget(parent) {
+    setMouseTracking(true);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+}
+
+void GridCanvas::relayout() {
+    const QSizeF s = m_renderer.preferredSize();
+    setFixedSize(std::max(1, int(std::ceil(s.width()))), std::max(1, int(std::ceil(s.height()))));
+    update();
+}
+
+QSize GridCanvas::sizeHint() const {
+    return m_renderer.preferredSize().toSize();
+}
+
+void GridCanvas::paintEvent(QPaintEvent* event) {
+    QElapsedTimer timer;
+    timer.start();
+    QPainter painter(this);
+    m_renderer.paint(painter, m_renderer.layout(QSizeF(size())), QRectF(event->rect()));
+    m_lastPaintMs = double(timer.nsecsElapsed()) / 1e6;
+}
+
+void GridCanvas::mousePressEvent(QMouseEvent* event) {
+    const auto [layer, head] = m_renderer.layout(QSizeF(size())).tileAt(event->position());
+    if (layer >= 0) emit headClicked(layer, head);
+    QWidget::mousePressEvent(event);
+}
+
+void GridCanvas::mouseMoveEvent(QMouseEvent* event) {
+    const auto [layer, head] = m_renderer.layout(QSizeF(size())).tileAt(event->position());
+    emit headHovered(layer, head);
+    if (layer >= 0)
+        QToolTip::showText(event->globalPosition().toPoint(),
+                           tr("Layer %1 · Head %2 (click to select)").arg(layer).arg(head), this);
+    else
+        QToolTip::hideText();
+    QWidget::mouseMoveEvent(event);
+}
+
+GridView::GridView(QWidget* parent) : QScrollArea(parent) {
+    m_canvas = new GridCanvas;
+    m_canvas->setObjectName(QStringLiteral("gridCanvas"));
+    setWidget(m_canvas);
+    setWidgetResizable(false);
+    setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    setFocusPolicy(Qt::StrongFocus);
+    connect(m_canvas, &GridCanvas::headClicked, this, [this](int layer, int head) {
+        m_selectedLayer = layer;
+        m_selectedHead = head;
+        emit headClicked(layer, head);
+    });
+}
+
+void GridView::setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
+    GridRenderer& r = m_canvas->renderer();
+    const int layers = r.layers(), heads = r.heads();
+    r.setAnalysis(std::move(analysis), state);
+    r.setSelected(state.layer, state.head);
+    r.setChecked(state.checked);
+    r.setChrome(state.chrome());
+    m_selectedLayer = state.layer;
+    m_selectedHead = state.head;
+    if (m_fit && (layers != r.layers() || heads != r.heads()))
+        fitToWidth();
+    else
+        m_canvas->relayout();
+}
+
+void GridView::setTile(double tile) {
+    m_canvas->renderer().setTileSize(std::clamp(std::round(tile), kMinTile, kMaxTile));
+    m_canvas->relayout();
+}
+
+void GridView::fitToWidth() {
+    m_fit = true;
+    const int heads = std::max(1, m_canvas->renderer().heads());
+    const double available = viewport()->width() - 60.0;
+    setTile(std::clamp(available / heads * 0.93, 24.0, 120.0));
+}
+
+void GridView::zoomIn() {
+    m_fit = false;
+    setTile(m_canvas->renderer().tileSize() * 1.25);
+}
+
+void GridView::zoomOut() {
+    m_fit = false;
+    setTile(m_canvas->renderer().tileSize() / 1.25);
+}
+
+void GridView::resizeEvent(QResizeEvent* event) {
+    QScrollArea::resizeEvent(event);
+    if (m_fit) fitToWidth();
+}
+
+void GridView::wheelEvent(QWheelEvent* event) {
+    if (event->modifiers() & Qt::ControlModifier) {
+        if (event->angleDelta().y() > 0)
+            zoomIn();
+        else if (event->angleDelta().y() < 0)
+            zoomOut();
+        event->accept();
+        return;
+    }
+    QScrollArea::wheelEvent(event);
+}
+
+void GridView::keyPressEvent(QKeyEvent* event) {
+    const GridRenderer& r = m_canvas->renderer();
+    int layer = m_selectedLayer, head = m_selectedHead;
+    const bool ctrl = event->modifiers() & Qt::ControlModifier;
+    switch (event->key()) {
+    case Qt::Key_Plus:
+    case Qt::Key_Equal:
+        if (ctrl) return zoomIn();
+        break;
+    case Qt::Key_Minus:
+        if (ctrl) return zoomOut();
+        break;
+    case Qt::Key_0:
+        if (ctrl) return fitToWidth();
+        break;
+    case Qt::Key_Left:
+        head = std::max(0, head - 1);
+        break;
+    case Qt::Key_Right:
+        head = std::min(r.heads() - 1, head + 1);
+        break;
+    case Qt::Key_Up:
+        layer = std::max(0, layer - 1);
+        break;
+    case Qt::Key_Down:
+        layer = std::min(r.layers() - 1, layer + 1);
+        break;
+    default:
+        break;
+    }
+    if (layer != m_selectedLayer || head != m_selectedHead) {
+        m_selectedLayer = layer;
+        m_selectedHead = head;
+        emit headClicked(layer, head);
+        const QRectF t = r.layout(QSizeF(m_canvas->size())).tileRect(layer, head);
+        ensureVisible(int(t.center().x()), int(t.center().y()), int(t.width()), int(t.height()));
+        event->accept();
+        return;
+    }
+    QScrollArea::keyPressEvent(event);
+}
+
+} // namespace attnscope

@@ -1,0 +1,62 @@
+#pragma once
+// The all-heads grid on screen: GridView is a scroll area around GridCanvas. Tiles fit the
+// width until the user zooms (Ctrl+wheel, Ctrl+plus/minus, or zoomIn()/zoomOut()); a click or
+// Enter selects a head, the arrow keys move through the grid.
+#include "grid_renderer.h"
+
+#include <QScrollArea>
+#include <QWidget>
+
+namespace attnscope {
+
+class GridCanvas : public QWidget {
+    Q_OBJECT
+public:
+    explicit GridCanvas(QWidget* parent = nullptr);
+    GridRenderer& renderer() { return m_renderer; }
+    const GridRenderer& renderer() const { return m_renderer; }
+    void relayout(); // after the renderer's content or tile size changed
+    QSize sizeHint() const override;
+    double lastPaintMs() const { return m_lastPaintMs; }
+
+signals:
+    void headClicked(int layer, int head);
+    void headHovered(int layer, int head); // (-1, -1) when none
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+
+private:
+    GridRenderer m_renderer;
+    double m_lastPaintMs = 0;
+};
+
+class GridView : public QScrollArea {
+    Q_OBJECT
+public:
+    explicit GridView(QWidget* parent = nullptr);
+    GridCanvas* canvas() const { return m_canvas; }
+    void setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state);
+    void zoomIn();
+    void zoomOut();
+    void fitToWidth();
+    bool isFitting() const { return m_fit; }
+
+signals:
+    void headClicked(int layer, int head);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+
+private:
+    void setTile(double tile);
+    GridCanvas* m_canvas = nullptr;
+    bool m_fit = true;
+    int m_selectedLayer = 0, m_selectedHead = 0;
+};
+
+} // namespace attnscope

@@ -1,0 +1,215 @@
+#include "links_renderer.h"
+
+#include "heatmap_renderer.h"
+
+#include <QFontMetricsF>
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+namespace {
+
+constexpr double kMargin = 10.0;
+constexpr double kLabelPadding = 6.0; // between a label and its line ends
+constexpr double kLabelPixelSize = 13.0;
+constexpr double kRowFactor = 1.45; // row distance in label line heights when there is room
+
+QFont makeFont(const QString& family, double pixelSize, bool bold = false) {
+    QFont font;
+    if (!family.isEmpty()) font.setFamily(family);
+    font.setPixelSize(std::max(1, int(std::lround(pixelSize))));
+    font.setBold(bold);
+    return font;
+}
+
+} // namespace
+
+QRectF LinksLayout::queryLabelRect(int i) const {
+    const double h = QFontMetricsF(boldFont).height();
+    return QRectF(queryRight - labelWidth, rowY(i) - h / 2, labelWidth, h);
+}
+
+QRectF LinksLayout::keyLabelRect(int i) const {
+    const double h = QFontMetricsF(boldFont).height();
+    return QRectF(keyLeft, rowY(i) - h / 2, labelWidth, h);
+}
+
+int LinksLayout::tokenAt(QPointF p, LinkSide* side) const {
+    if (!hasRows || rowHeight <= 0 || texts.empty()) return -1;
+    const int i = int(std::lround((p.y() - top) / rowHeight));
+    if (i < 0 || i >= int(texts.size())) return -1;
+    if (std::abs(p.y() - rowY(i)) > std::max(rowHeight / 2, 1.0)) return -1;
+    const double middle = (queryRight + keyLeft) / 2;
+    if (p.x() < queryRight - labelWidth - kLabelPadding ||
+        p.x() > keyLeft + labelWidth + kLabelPadding)
+        return -1;
+    if (side) *side = p.x() < middle ? LinkSide::Query : LinkSide::Key;
+    return i;
+}
+
+void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>& greyed) {
+    m_labels = labels;
+    m_greyed = greyed;
+    if (m_focus >= m_labels.size()) m_focus = -1;
+}
+
+void LinksRenderer::setHeads(std::vector<LinkHead> heads) {
+    m_heads = std::move(heads);
+}
+
+void LinksRenderer::setFocus(int token, LinkSide side) {
+    m_focus = token >= 0 && token < m_labels.size() ? token : -1;
+    m_focusSide = side;
+}
+
+double LinksRenderer::preferredHeight() const {
+    const QFontMetricsF fm(makeFont(m_fontFamily, kLabelPixelSize, true));
+    const QFontMetricsF tfm(makeFont(m_fontFamily, 15, true));
+    const double header = tfm.height() * 2 + 16; // title + one legend line
+    return std::ceil(header + kMargin * 2 +
+                     std::max<qsizetype>(1, m_labels.size()) * std::ceil(fm.height() * kRowFactor));
+}
+
+LinksLayout LinksRenderer::layout(QSizeF size) const {
+    LinksLayout L;
+    L.size = size;
+    L.titleFont = makeFont(m_fontFamily, 15, true);
+    L.legendFont = makeFont(m_fontFamily, 12);
+    L.labelFont = makeFont(m_fontFamily, kLabelPixelSize);
+    L.boldFont = makeFont(m_fontFamily, kLabelPixelSize, true);
+    const QFontMetricsF tfm(L.titleFont), lfm(L.legendFont), fm(L.labelFont), bfm(L.boldFont);
+    double y = kMargin;
+    if (!m_title.isEmpty()) {
+        L.titleText = tfm.elidedText(m_title, Qt::ElideRight, size.width() - 2 * kMargin);
+        L.titleRect = QRectF(kMargin, y, size.width() - 2 * kMargin, tfm.height());
+        y += tfm.height() + 4;
+    }
+    // Legend: one swatch and name per head, wrapped onto as many lines as needed.
+    if (m_heads.size() > 1 || (m_heads.size() == 1 && !m_heads[0].name.isEmpty())) {
+        double x = kMargin;
+        const double h = lfm.height();
+        for (int i = 0; i < int(m_heads.size()); ++i) {
+            const double w = h + 4 + lfm.horizontalAdvance(m_heads[size_t(i)].name) + 12;
+            if (x + w > size.width() - kMargin && x > kMargin) {
+                x = kMargin;
+                y += h + 2;
+            }
+            L.legend.push_back({QRectF(x, y, w - 12, h), i});
+            x += w;
+        }
+        y += h + 8;
+    }
+    const int n = int(m_labels.size());
+    if (n == 0) return L;
+
+    // Label columns: as wide as the widest label, at most a quarter of the width each.
+    double widest = 0;
+    for (const QString& label : m_labels)
+        widest = std::max(widest, bfm.horizontalAdvance(HeatmapRenderer::escapeLabel(label)));
+    L.labelWidth = std::ceil(std::min(widest + 2, std::max(40.0, size.width() * 0.25)));
+    const double lineGap = std::clamp(size.width() * 0.3, 60.0, 420.0);
+    const double total = 2 * L.labelWidth + 2 * kLabelPadding + lineGap;
+    const double left = std::max(kMargin, (size.width() - total) / 2);
+    L.queryRight = left + L.labelWidth;
+    L.keyLeft = L.queryRight + 2 * kLabelPadding + lineGap;
+
+    const double available = size.height() - y - kMargin;
+    const double lineH = std::ceil(bfm.height());
+    const double wanted = std::ceil(fm.height() * kRowFactor);
+    L.rowHeight = n > 1 ? std::min(wanted, std::max(0.0, (available - lineH) / (n - 1))) : wanted;
+    if (L.rowHeight <= 0 && n > 1) return L;
+    L.hasRows = true;
+    L.top = y + lineH / 2;
+    L.labelStep = 1;
+    while (L.labelStep * L.rowHeight < lineH && L.labelStep < n)
+        L.labelStep *= 2;
+    L.texts.reserve(size_t(n));
+    for (const QString& label : m_labels)
+        L.texts.push_back(
+            bfm.elidedText(HeatmapRenderer::escapeLabel(label), Qt::ElideRight, L.labelWidth));
+    return L;
+}
+
+std::vector<LinkLine> LinksRenderer::visibleLinks() const {
+    std::vector<LinkLine> lines;
+    const int n = int(m_labels.size());
+    for (int h = 0; h < int(m_heads.size()); ++h) {
+        const Mat& w = m_heads[size_t(h)].weights;
+        const int rows = std::min<int>(n, int(w.rows())), cols = std::min<int>(n, int(w.cols()));
+        for (int q = 0; q < rows; ++q) {
+            if (m_focus >= 0 && m_focusSide == LinkSide::Query && q != m_focus) continue;
+            for (int k = 0; k < cols; ++k) {
+                if (m_focus >= 0 && m_focusSide == LinkSide::Key && k != m_focus) continue;
+                const float v = w(q, k);
+                if (v > m_threshold) lines.push_back({q, k, h, v});
+            }
+        }
+    }
+    return lines;
+}
+
+void LinksRenderer::paint(QPainter& painter, const QRectF& target) const {
+    painter.save();
+    painter.translate(target.topLeft());
+    paint(painter, layout(target.size()));
+    painter.restore();
+}
+
+void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
+    painter.save();
+    painter.fillRect(QRectF(QPointF(0, 0), L.size), m_chrome.background);
+    painter.setRenderHint(QPainter::TextAntialiasing, true);
+    if (!L.titleText.isEmpty()) {
+        painter.setFont(L.titleFont);
+        painter.setPen(m_chrome.text);
+        painter.drawText(L.titleRect, Qt::AlignLeft | Qt::AlignVCenter, L.titleText);
+    }
+    painter.setFont(L.legendFont);
+    for (const auto& [box, head] : L.legend) {
+        const QRectF swatch(box.left(), box.top() + 2, box.height() - 4, box.height() - 4);
+        painter.fillRect(swatch, m_heads[size_t(head)].color);
+        painter.setPen(m_chrome.text);
+        painter.drawText(QRectF(swatch.right() + 4, box.top(), box.width(), box.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, m_heads[size_t(head)].name);
+    }
+    if (!L.hasRows) {
+        painter.restore();
+        return;
+    }
+
+    // Lines first, so that labels sit on top; opacity = weight (at least faintly visible).
+    painter.setRenderHint(QPainter::Antialiasing, true);
+    const double x0 = L.queryRight + kLabelPadding, x1 = L.keyLeft - kLabelPadding;
+    const double width = std::clamp(L.rowHeight * 0.16, 1.0, 3.0);
+    for (const LinkLine& line : visibleLinks()) {
+        QColor c = m_heads[size_t(line.head)].color;
+        c.setAlphaF(float(std::clamp(0.08 + 0.92 * double(line.weight), 0.0, 1.0)));
+        painter.setPen(QPen(c, width, Qt::SolidLine, Qt::RoundCap));
+        painter.drawLine(QPointF(x0, L.rowY(line.query)), QPointF(x1, L.rowY(line.key)));
+    }
+    painter.setRenderHint(QPainter::Antialiasing, false);
+
+    // Labels: the focused one bold on a highlight, the others dimmed while a token is focused.
+    const int n = int(L.texts.size());
+    for (int i = 0; i < n; ++i) {
+        const bool greyed = size_t(i) < m_greyed.size() && m_greyed[size_t(i)];
+        for (LinkSide side : {LinkSide::Query, LinkSide::Key}) {
+            const bool focused = m_focus == i && m_focusSide == side;
+            if (!focused && i % L.labelStep != 0) continue;
+            const QRectF r = side == LinkSide::Query ? L.queryLabelRect(i) : L.keyLabelRect(i);
+            if (focused) painter.fillRect(r.adjusted(-3, 0, 3, 0), m_chrome.highlightBack);
+            QColor pen = m_chrome.text;
+            if (greyed || (m_focus >= 0 && !focused)) pen = m_chrome.muted;
+            painter.setPen(pen);
+            painter.setFont(focused ? L.boldFont : L.labelFont);
+            painter.drawText(
+                r, (side == LinkSide::Query ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter,
+                L.texts[size_t(i)]);
+        }
+    }
+    painter.restore();
+}
+
+} // namespace attnscope
