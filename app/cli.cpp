@@ -3,6 +3,7 @@
 
 #include "bench.h"
 #include "dump.h"
+#include "figure_export.h"
 #include "heatmap_export.h"
 #include "hfcache.h"
 #include "image.h"
@@ -46,8 +47,13 @@ const char* kUsage =
     "[--type-ids 0,0,1]\n"
     "                      | --image FILE | --pixel-values FILE.safetensors) -o "
     "OUT.{safetensors,json,npy}\n"
-    "       attnscope export --model MODEL (--text S | --ids ... | --image F) --layer L --head H\n"
-    "                      -o OUT.{png,svg,pdf} [--size WxH]\n"
+    "       attnscope export --model MODEL (--text S [--pair S2] | --text-file F | --ids ... | "
+    "--image F)\n"
+    "                      [--view heatmap|links|grid|compare|diff] [--layer L] [--head "
+    "H|mean|max]\n"
+    "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--against TEXT]\n"
+    "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
+    "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
@@ -159,6 +165,27 @@ struct InputOptions {
         QStringLiteral("FILE")};
     QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Figure size WxH in pixels."),
                             QStringLiteral("WxH"), QStringLiteral("1000x900")};
+    QCommandLineOption view{QStringLiteral("view"), QStringLiteral("Figure to export."),
+                            QStringLiteral("VIEW"), QStringLiteral("heatmap")};
+    QCommandLineOption heads{QStringLiteral("heads"),
+                             QStringLiteral("Heads of --layer to aggregate or draw."),
+                             QStringLiteral("LIST")};
+    QCommandLineOption compare{QStringLiteral("compare"),
+                               QStringLiteral("layer:head pairs for compare and diff."),
+                               QStringLiteral("PAIRS")};
+    QCommandLineOption against{QStringLiteral("against"),
+                               QStringLiteral("Second text for diff (same head)."),
+                               QStringLiteral("TEXT")};
+    QCommandLineOption theme{QStringLiteral("theme"), QStringLiteral("light or dark."),
+                             QStringLiteral("THEME"), QStringLiteral("light")};
+    QCommandLineOption scale{QStringLiteral("scale"), QStringLiteral("PNG pixel scale 1..4."),
+                             QStringLiteral("N"), QStringLiteral("1")};
+    QCommandLineOption special{QStringLiteral("special"),
+                               QStringLiteral("Special tokens: show, hide or grey."),
+                               QStringLiteral("MODE"), QStringLiteral("show")};
+    QCommandLineOption threshold{QStringLiteral("threshold"),
+                                 QStringLiteral("Links at or below this weight are not drawn."),
+                                 QStringLiteral("W"), QStringLiteral("0.05")};
 };
 
 Result<std::shared_ptr<const LoadedModel>> openModel(const QCommandLineParser& p,
@@ -265,12 +292,145 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+// The figure options added with the workbench views; without any of them `export` behaves as
+// it always has (one head's heatmap).
+bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
+    for (const QCommandLineOption* option :
+         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold})
+        if (p.isSet(*option)) return true;
+    const QString head = p.value(o.head);
+    return head == QLatin1String("mean") || head == QLatin1String("max");
+}
+
+Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const ModelConfig& c) {
+    std::vector<std::pair<int, int>> panes;
+    for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QStringList lh = part.trimmed().split(QLatin1Char(':'));
+        bool okL = false, okH = false;
+        const int l = lh.value(0).toInt(&okL), h = lh.value(1).toInt(&okH);
+        if (lh.size() != 2 || !okL || !okH)
+            return Error{QStringLiteral("--compare: \"%1\" is not layer:head").arg(part.trimmed())};
+        if (l < 0 || l >= c.layers || h < 0 || h >= c.heads)
+            return Error{QStringLiteral("--compare: %1:%2 is outside the model's %3 layers × %4 "
+                                        "heads")
+                             .arg(l)
+                             .arg(h)
+                             .arg(c.layers)
+                             .arg(c.heads)};
+        panes.emplace_back(l, h);
+    }
+    return panes;
+}
+
+int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model,
+               const AnalysisRequest& request) {
+    const ModelConfig& c = model.config();
+    FigureRequest figure;
+    auto view = figureViewFromName(p.value(o.view));
+    if (!view) return fail(view.message());
+    figure.view = *view;
+    ViewState& s = figure.state;
+    bool ok = false;
+    s.layer = p.value(o.layer).toInt(&ok);
+    if (!ok || s.layer < 0 || s.layer >= c.layers)
+        return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
+    const QString head = p.value(o.head);
+    s.checked.reset(c.layers, c.heads, false);
+    if (head == QLatin1String("mean") || head == QLatin1String("max")) {
+        s.aggregate = head == QLatin1String("max") ? Aggregate::Max : Aggregate::Mean;
+        s.head = 0;
+    } else {
+        s.head = head.toInt(&ok);
+        if (!ok || s.head < 0 || s.head >= c.heads)
+            return fail(QStringLiteral("--head must be 0..%1, mean or max").arg(c.heads - 1));
+    }
+    if (p.isSet(o.heads)) {
+        auto list = parseIdList(p.value(o.heads), QStringLiteral("--heads"));
+        if (!list) return fail(list.message());
+        for (int64_t h : *list) {
+            if (h < 0 || h >= c.heads)
+                return fail(
+                    QStringLiteral("--heads: %1 is not a head (0..%2)").arg(h).arg(c.heads - 1));
+            s.checked.setChecked(s.layer, int(h), true);
+        }
+    } else if (figure.view == FigureView::Grid) {
+        s.checked.reset(c.layers, c.heads, true); // no head faded
+    } else if (s.aggregate != Aggregate::SingleHead ||
+               (figure.view == FigureView::Links && !p.isSet(o.head))) {
+        for (int h = 0; h < c.heads; ++h) // aggregates and links: every head of the layer
+            s.checked.setChecked(s.layer, h, true);
+    } else {
+        s.checked.setChecked(s.layer, s.head, true);
+    }
+    const QString theme = p.value(o.theme);
+    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
+        return fail(QStringLiteral("--theme must be light or dark"));
+    s.dark = theme == QLatin1String("dark");
+    const QString special = p.value(o.special);
+    if (special == QLatin1String("show"))
+        s.specialTokens = SpecialTokenMode::Show;
+    else if (special == QLatin1String("hide"))
+        s.specialTokens = SpecialTokenMode::HideRenormalise;
+    else if (special == QLatin1String("grey"))
+        s.specialTokens = SpecialTokenMode::Grey;
+    else
+        return fail(QStringLiteral("--special must be show, hide or grey"));
+    s.linkThreshold = p.value(o.threshold).toDouble(&ok);
+    if (!ok || s.linkThreshold < 0 || s.linkThreshold >= 1)
+        return fail(QStringLiteral("--threshold must be a weight in [0, 1)"));
+    figure.scale = p.value(o.scale).toInt(&ok);
+    if (!ok || figure.scale < 1 || figure.scale > 4)
+        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
+    if (p.isSet(o.size)) {
+        const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
+        figure.size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
+        if (figure.size.width() < 100 || figure.size.height() < 100 ||
+            figure.size.width() > 20000 || figure.size.height() > 20000)
+            return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
+    }
+    if (p.isSet(o.compare)) {
+        auto panes = parsePanes(p.value(o.compare), c);
+        if (!panes) return fail(panes.message());
+        figure.panes = *panes;
+    }
+    if (figure.view == FigureView::Compare && (figure.panes.size() < 2 || figure.panes.size() > 4))
+        return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs, "
+                                   "e.g. --compare 0:1,0:2"));
+    if (figure.view == FigureView::Difference) {
+        if (p.isSet(o.against) == (figure.panes.size() == 2))
+            return fail(QStringLiteral("--view diff needs either --compare A,B (two layer:head "
+                                       "pairs) or --against TEXT"));
+        if (p.isSet(o.against) && s.aggregate != Aggregate::SingleHead)
+            return fail(QStringLiteral("--against compares one head: give --head H"));
+    }
+    auto analysis = model.analyze(request);
+    if (!analysis) return fail(analysis.message());
+    if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
+    if (analysis->truncatedTokens > 0)
+        std::fprintf(stderr, "attnscope: note: input cut to %d tokens; %d tokens dropped\n",
+                     analysis->tokenCount(), analysis->truncatedTokens);
+    if (figure.view == FigureView::Difference && p.isSet(o.against)) {
+        AnalysisRequest other = request;
+        other.text = p.value(o.against);
+        other.ids.clear();
+        other.typeIds.clear();
+        auto against = model.analyze(other);
+        if (!against) return fail(against.message());
+        figure.against = std::make_shared<const Analysis>(std::move(*against));
+    }
+    const auto shared = std::make_shared<const Analysis>(std::move(*analysis));
+    if (auto status = exportFigure(shared, figure, p.value(o.output)); !status)
+        return fail(status.message());
+    return 0;
+}
+
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    if (usesFigureOptions(p, o)) return exportView(p, o, **model, *request);
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const ModelConfig& c = (*model)->config();
@@ -369,8 +529,10 @@ int runCli(const QStringList& args) {
     }
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model, o.text, o.textFile, o.pair, o.ids, o.typeIds, o.image, o.pixels,
-                  o.output, o.layer, o.head, o.size, o.tokens, o.threads, o.repeats, o.torchJson});
+    p.addOptions({o.model,   o.text,    o.textFile, o.pair,      o.ids,     o.typeIds,
+                  o.image,   o.pixels,  o.output,   o.layer,     o.head,    o.size,
+                  o.tokens,  o.threads, o.repeats,  o.torchJson, o.view,    o.heads,
+                  o.compare, o.against, o.theme,    o.scale,     o.special, o.threshold});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

@@ -3,6 +3,7 @@
 #include "main_window.h"
 
 #include <QApplication>
+#include <QSettings>
 
 namespace attnscope {
 
@@ -11,10 +12,17 @@ int runGui(int argc, char** argv, const QString& modelPath, const QString& initi
     QApplication::setApplicationName(QStringLiteral("attnscope"));
     QApplication::setOrganizationName(QStringLiteral("attnscope"));
     MainWindow window;
+    {
+        QSettings settings; // window geometry, splitter, chosen view and options of last time
+        window.restoreSettings(settings);
+    }
     window.openModel(modelPath.isEmpty() ? QStringLiteral("default") : modelPath);
     if (!initialText.isEmpty()) window.setText(initialText);
     window.show();
-    return app.exec();
+    const int status = app.exec();
+    QSettings settings;
+    window.saveSettings(settings);
+    return status;
 }
 
 } // namespace attnscope

@@ -1,0 +1,130 @@
+#include "figure_export.h"
+
+#include "figures.h"
+#include "grid/grid_renderer.h"
+#include "heatmap_export.h"
+
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+
+Result<FigureView> figureViewFromName(const QString& name) {
+    if (name == QLatin1String("heatmap")) return FigureView::Heatmap;
+    if (name == QLatin1String("links")) return FigureView::Links;
+    if (name == QLatin1String("grid")) return FigureView::Grid;
+    if (name == QLatin1String("compare")) return FigureView::Compare;
+    if (name == QLatin1String("diff")) return FigureView::Difference;
+    return Error{QStringLiteral("--view must be heatmap, links, grid, compare or diff (not \"%1\")")
+                     .arg(name)};
+}
+
+namespace {
+
+GridRenderer gridFigure(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
+    GridRenderer grid;
+    grid.setAnalysis(std::move(analysis), state);
+    grid.setChecked(state.checked);
+    grid.setChrome(state.chrome());
+    grid.setSelected(state.layer, state.head);
+    grid.setTileSize(std::clamp(1600.0 / std::max(1, grid.heads()), 24.0, 96.0));
+    return grid;
+}
+
+Result<HeatmapRenderer> differenceFor(const Analysis& analysis, const FigureRequest& request) {
+    const ViewState& s = request.state;
+    if (request.against) {
+        ViewMatrix a = headMatrix(analysis, s, s.layer, s.head);
+        ViewMatrix b = headMatrix(*request.against, s, s.layer, s.head);
+        a.title = QStringLiteral("“%1”").arg(analysis.text.left(40));
+        b.title = QStringLiteral("“%1”").arg(request.against->text.left(40));
+        auto figure = differenceFigure(a, b, s);
+        if (figure)
+            figure->setTitle(headTitle(s.layer, s.head) + QStringLiteral(": ") + figure->title());
+        return figure;
+    }
+    if (request.panes.size() != 2)
+        return Error{QStringLiteral("diff needs --compare A,B (two layer:head pairs) or --against "
+                                    "TEXT")};
+    return differenceFigure(
+        headMatrix(analysis, s, request.panes[0].first, request.panes[0].second),
+        headMatrix(analysis, s, request.panes[1].first, request.panes[1].second), s);
+}
+
+} // namespace
+
+Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureRequest& request,
+                    const QString& outPath) {
+    if (!analysis || analysis->tokenCount() == 0)
+        return makeError(QStringLiteral("the input has no tokens"));
+    const ViewState& s = request.state;
+    QSize size = request.size;
+    switch (request.view) {
+    case FigureView::Heatmap: {
+        const ViewMatrix m = viewMatrix(*analysis, s);
+        if (m.isEmpty()) return makeError(m.emptyReason);
+        HeatmapRenderer r;
+        configureHeatmap(r, m, s);
+        return exportRenderer(r, outPath, size.isValid() ? size : QSize(1000, 900), request.scale);
+    }
+    case FigureView::Difference: {
+        auto figure = differenceFor(*analysis, request);
+        if (!figure) return makeError(figure.message());
+        return exportRenderer(*figure, outPath, size.isValid() ? size : QSize(1000, 900),
+                              request.scale);
+    }
+    case FigureView::Links: {
+        const LinksRenderer r = linksFigure(*analysis, s);
+        if (r.isEmpty()) return makeError(viewMatrix(*analysis, s).emptyReason);
+        if (!size.isValid())
+            size = QSize(900, std::clamp(int(std::ceil(r.preferredHeight())), 300, 20000));
+        return exportPainting([&](QPainter& p, const QRectF& area, bool) { r.paint(p, area); },
+                              r.title(), outPath, size, request.scale);
+    }
+    case FigureView::Grid: {
+        const GridRenderer grid = gridFigure(analysis, s);
+        if (!size.isValid())
+            size = QSize(200, 150)
+                       .expandedTo(grid.preferredSize().toSize() + QSize(8, 8))
+                       .boundedTo(QSize(20000, 20000));
+        return exportPainting(
+            [&](QPainter& p, const QRectF& area, bool) {
+                p.fillRect(area, s.chrome().background);
+                grid.paint(p, area);
+            },
+            QStringLiteral("All heads"), outPath, size, request.scale);
+    }
+    case FigureView::Compare: {
+        if (request.panes.size() < 2 || request.panes.size() > 4)
+            return makeError(
+                QStringLiteral("compare needs --compare with 2 to 4 layer:head pairs"));
+        for (const auto& [l, h] : request.panes)
+            if (!hasHead(*analysis, l, h))
+                return makeError(QStringLiteral("--compare: layer %1, head %2 is not in this model "
+                                                "(%3 layers × %4 heads)")
+                                     .arg(l)
+                                     .arg(h)
+                                     .arg(analysis->layerCount())
+                                     .arg(analysis->headCount()));
+        const std::vector<HeatmapRenderer> panes = comparePanes(*analysis, s, request.panes);
+        if (!size.isValid()) size = QSize(int(panes.size()) * 620, 640);
+        return exportPainting(
+            [&](QPainter& p, const QRectF& area, bool vectorOutput) {
+                p.fillRect(area, s.chrome().background);
+                std::vector<HeatmapRenderer> drawn = panes;
+                for (HeatmapRenderer& r : drawn) {
+                    HeatmapOptions o = r.options();
+                    o.vectorCells = vectorOutput && r.matrix().size() <= 160 * 160;
+                    r.setOptions(o);
+                }
+                paintPanes(p, drawn, area);
+            },
+            QStringLiteral("Side by side"), outPath, size, request.scale);
+    }
+    }
+    return makeError(QStringLiteral("unknown view"));
+}
+
+} // namespace attnscope
