@@ -512,8 +512,10 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
                 if (L.masked && c > r) continue;
                 const QRgb bg = rgb(r, c);
                 painter.setPen(luminance(bg) > 0.55 ? QColor(0x20, 0x20, 0x20) : QColor(Qt::white));
+                const double v = m_matrix(r, c);
+                // Values that round to zero read "0.00", never "-0.00" (differences).
                 painter.drawText(L.cellRect(r, c), Qt::AlignCenter,
-                                 QString::number(m_matrix(r, c), 'f', 2));
+                                 QString::number(std::abs(v) < 0.005 ? 0.0 : v, 'f', 2));
             }
     }
     painter.setPen(QPen(chrome.frame, 0));

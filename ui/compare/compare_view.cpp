@@ -24,7 +24,6 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
     top->addWidget(m_count);
     auto* note = new QLabel(tr("One colour scale for all panes; hovering a cell outlines it in "
                                "every pane."));
-    note->setStyleSheet(QStringLiteral("color: palette(mid);"));
     top->addSpacing(12);
     top->addWidget(note, 1);
     layout->addLayout(top);
@@ -121,6 +120,9 @@ void CompareView::setContent(std::shared_ptr<const Analysis> analysis, const Vie
             const QSignalBlocker b1(p.layer), b2(p.head);
             p.layer->setRange(0, std::max(0, m_analysis->layerCount() - 1));
             p.head->setRange(0, std::max(0, m_analysis->headCount() - 1));
+            // A new model shape: pane i starts on head i of the selected layer.
+            p.layer->setValue(std::min(state.layer, p.layer->maximum()));
+            p.head->setValue(i % std::max(1, m_analysis->headCount()));
         }
     }
     refresh();

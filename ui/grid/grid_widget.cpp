@@ -78,6 +78,11 @@ void GridView::setContent(std::shared_ptr<const Analysis> analysis, const ViewSt
     r.setSelected(state.layer, state.head);
     r.setChecked(state.checked);
     r.setChrome(state.chrome());
+    // The area around the canvas matches the tiles' background (light or dark).
+    QPalette palette = viewport()->palette();
+    palette.setColor(QPalette::Window, state.chrome().background);
+    viewport()->setPalette(palette);
+    viewport()->setAutoFillBackground(true);
     m_selectedLayer = state.layer;
     m_selectedHead = state.head;
     if (m_fit && (layers != r.layers() || heads != r.heads()))
