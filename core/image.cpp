@@ -6,13 +6,19 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <cmath>
+#include <string_view>
 #include <vector>
 
 namespace attnscope {
 
-Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir, int defaultSize) {
+Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir, int defaultSize,
+                                                              int channels) {
     ImageProcessorConfig c;
     c.width = c.height = defaultSize;
+    if (channels != 1 && channels != 3)
+        return Error{QStringLiteral("models with %1 input channels are not supported (1 or 3)")
+                         .arg(channels)};
+    c.channels = channels;
     QFile f(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")));
     if (!f.exists()) return c;
     if (!f.open(QIODevice::ReadOnly))
@@ -44,10 +50,20 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
                          .arg(f.fileName())
                          .arg(resample)};
     for (auto [key, target] : {std::pair{"image_mean", &c.mean}, std::pair{"image_std", &c.std}}) {
-        const QJsonArray a = o.value(QLatin1String(key)).toArray();
-        if (a.size() == 3)
-            for (int i = 0; i < 3; ++i)
+        const QJsonValue value = o.value(QLatin1String(key));
+        const QJsonArray a = value.toArray();
+        if (value.isDouble()) // one number for every channel
+            target->fill(value.toDouble());
+        else if (a.size() == channels)
+            for (int i = 0; i < channels; ++i)
                 (*target)[size_t(i)] = a[i].toDouble();
+        else if (!value.isUndefined() && !value.isNull())
+            return Error{QStringLiteral("%1: %2 must have %3 values for this model")
+                             .arg(f.fileName(), QLatin1String(key))
+                             .arg(channels)};
+        for (double sd : *target)
+            if (key == std::string_view("image_std") && !(sd > 0))
+                return Error{QStringLiteral("%1: image_std must be positive").arg(f.fileName())};
     }
     return c;
 }
@@ -95,30 +111,47 @@ Result<Tensor> preprocessImage(const uint8_t* rgb, int width, int height, int st
         return Error{QStringLiteral("the image is too large (%1 x %2)").arg(width).arg(height)};
     const int outW = config.doResize ? config.width : width;
     const int outH = config.doResize ? config.height : height;
+    const int C = config.channels;
+    if (C != 1 && C != 3) return Error{QStringLiteral("unsupported channel count %1").arg(C)};
+    if (outW <= 0 || outH <= 0 || int64_t(outW) * outH > 100'000'000)
+        return Error{QStringLiteral("invalid target size %1 x %2").arg(outW).arg(outH)};
+    // The channels the model reads, 8-bit: RGB as given, or PIL's "L" luma (integer formula,
+    // so a grey pixel keeps its exact value).
+    std::vector<uint8_t> source(size_t(height) * width * C);
+    for (int y = 0; y < height; ++y)
+        for (int x = 0; x < width; ++x) {
+            const uint8_t* px = rgb + size_t(y) * stride + size_t(x) * 3;
+            uint8_t* dst = &source[(size_t(y) * width + x) * C];
+            if (C == 3)
+                std::copy(px, px + 3, dst);
+            else
+                dst[0] = uint8_t((px[0] * 19595u + px[1] * 38470u + px[2] * 7471u + 0x8000u) >> 16);
+        }
     // Horizontal pass then vertical pass, like PIL; values kept in [0, 255] floats.
-    std::vector<double> horizontal(size_t(height) * outW * 3);
+    std::vector<double> horizontal(size_t(height) * outW * C);
     const AxisWeights wx = bilinearWeights(width, outW);
     for (int y = 0; y < height; ++y)
         for (int ox = 0; ox < outW; ++ox)
-            for (int c = 0; c < 3; ++c) {
+            for (int c = 0; c < C; ++c) {
                 double sum = 0;
                 for (size_t k = 0; k < wx.w[size_t(ox)].size(); ++k)
                     sum += wx.w[size_t(ox)][k] *
-                           rgb[size_t(y) * stride + size_t(wx.first[size_t(ox)] + int(k)) * 3 + c];
-                horizontal[(size_t(y) * outW + ox) * 3 + c] =
+                           source[(size_t(y) * width + size_t(wx.first[size_t(ox)] + int(k))) * C +
+                                  c];
+                horizontal[(size_t(y) * outW + ox) * C + c] =
                     std::clamp(std::round(sum), 0.0, 255.0);
             }
     const AxisWeights wy = bilinearWeights(height, outH);
     Tensor out;
-    out.shape = {3, outH, outW};
-    out.data.resize(size_t(3) * outH * outW);
+    out.shape = {C, outH, outW};
+    out.data.resize(size_t(C) * outH * outW);
     for (int oy = 0; oy < outH; ++oy)
         for (int ox = 0; ox < outW; ++ox)
-            for (int c = 0; c < 3; ++c) {
+            for (int c = 0; c < C; ++c) {
                 double sum = 0;
                 for (size_t k = 0; k < wy.w[size_t(oy)].size(); ++k)
                     sum += wy.w[size_t(oy)][k] *
-                           horizontal[(size_t(wy.first[size_t(oy)] + int(k)) * outW + ox) * 3 + c];
+                           horizontal[(size_t(wy.first[size_t(oy)] + int(k)) * outW + ox) * C + c];
                 double v = std::clamp(std::round(sum), 0.0, 255.0);
                 if (config.doRescale) v *= config.rescaleFactor;
                 if (config.doNormalize) v = (v - config.mean[size_t(c)]) / config.std[size_t(c)];

@@ -25,10 +25,17 @@ double memoryBudgetBytes() {
     return physical > 0 ? physical * 0.6 : 8.0 * double(1 << 30);
 }
 
+// "default" and "default-vision" are the project's own trained models, compiled into the
+// binary as Qt resources (resources/models, uncompressed so the weights are used in place).
+// ATTNSCOPE_DEFAULT_MODEL / ATTNSCOPE_DEFAULT_VISION_MODEL point them at a folder instead.
 QString resolveModelPath(const QString& path) {
     if (path == QLatin1String("default")) {
         const QString env = qEnvironmentVariable("ATTNSCOPE_DEFAULT_MODEL");
-        return env.isEmpty() ? QStringLiteral(ATTNSCOPE_DEFAULT_MODEL_DIR) : env;
+        return env.isEmpty() ? QStringLiteral(":/attnscope/models/default") : env;
+    }
+    if (path == QLatin1String("default-vision")) {
+        const QString env = qEnvironmentVariable("ATTNSCOPE_DEFAULT_VISION_MODEL");
+        return env.isEmpty() ? QStringLiteral(":/attnscope/models/default-vision") : env;
     }
     return path;
 }
@@ -36,12 +43,12 @@ QString resolveModelPath(const QString& path) {
 } // namespace
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn) {
-    if (pathIn == QLatin1String("default-vision"))
-        return Error{
-            QStringLiteral("the embedded default vision model is not available in this build")};
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
-    if (!info.exists()) return Error{QStringLiteral("model folder %1 does not exist").arg(path)};
+    if (!info.exists())
+        return Error{path.startsWith(QLatin1String(":/"))
+                         ? QStringLiteral("the embedded model \"%1\" is not in this build").arg(pathIn)
+                         : QStringLiteral("model folder %1 does not exist").arg(path)};
     if (!info.isDir())
         return Error{
             QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)")
