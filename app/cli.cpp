@@ -4,6 +4,7 @@
 #include "bench.h"
 #include "dump.h"
 #include "figure_export.h"
+#include "gui_bench.h"
 #include "heatmap_export.h"
 #include "hfcache.h"
 #include "image.h"
@@ -57,6 +58,8 @@ const char* kUsage =
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
+    "       attnscope bench --gui-grid --model MODEL [--tokens 64] [--repeats 40]\n"
+    "                      edit-to-repaint latency with the all-heads grid showing\n"
     "MODEL is a checkpoint folder, or `default`.\n";
 
 Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& option) {
@@ -183,6 +186,8 @@ struct InputOptions {
     QCommandLineOption special{QStringLiteral("special"),
                                QStringLiteral("Special tokens: show, hide or grey."),
                                QStringLiteral("MODE"), QStringLiteral("show")};
+    QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
+                               QStringLiteral("Time edits with the all-heads grid showing.")};
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
@@ -450,9 +455,45 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+int benchGuiGrid(const QCommandLineParser& p, const InputOptions& o,
+                 std::shared_ptr<const LoadedModel> model) {
+    bool ok = false;
+    const int tokens = p.isSet(o.tokens) ? p.value(o.tokens).toInt(&ok) : (ok = true, 64);
+    if (!ok || tokens < 4 || tokens > 4096)
+        return fail(QStringLiteral("--gui-grid takes one --tokens count (4..4096)"));
+    const int edits = p.isSet(o.repeats) ? p.value(o.repeats).toInt(&ok) : (ok = true, 40);
+    if (!ok || edits < 1 || edits > 10000)
+        return fail(QStringLiteral("--repeats must be a positive number of edits"));
+    auto bench = benchmarkGuiGrid(std::move(model), tokens, edits);
+    if (!bench) return fail(bench.message());
+    const GuiGridBench& b = *bench;
+    std::printf("all-heads grid, %d layers x %d heads, %d tokens, window %dx%d, tiles %.0f px, "
+                "%d threads\n",
+                b.layers, b.heads, b.tokens, b.window.width(), b.window.height(), b.tile,
+                threadCount());
+    std::printf("edit to repaint (%zu edits of the last word): median %.1f ms, p95 %.1f ms, "
+                "max %.1f ms\n",
+                b.editToRepaintMs.size(), percentile(b.editToRepaintMs, 50),
+                percentile(b.editToRepaintMs, 95), percentile(b.editToRepaintMs, 100));
+    std::printf("  of which analysis on the worker: median %.1f ms, p95 %.1f ms\n",
+                percentile(b.analysisMs, 50), percentile(b.analysisMs, 95));
+    std::printf(
+        "  the window's part (edit to repaint minus analysis): median %.1f ms, p95 %.1f ms\n",
+        percentile(b.guiMs, 50), percentile(b.guiMs, 95));
+    std::printf("grid repaint (%zu full repaints): median %.2f ms, p95 %.2f ms\n",
+                b.repaintMs.size(), percentile(b.repaintMs, 50), percentile(b.repaintMs, 95));
+    std::printf("colouring all %d thumbnails for a new analysis: median %.1f ms\n",
+                b.layers * b.heads, percentile(b.colouringMs, 50));
+    return 0;
+}
+
 int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
+    if (p.isSet(o.guiGrid)) {
+        if (p.isSet(o.threads)) setThreadCount(std::max(1, p.value(o.threads).toInt()));
+        return benchGuiGrid(p, o, *model);
+    }
     if (p.isSet(o.threads)) {
         const int n = p.value(o.threads).toInt();
         if (n < 1 || n > 1024) return fail(QStringLiteral("--threads must be a positive number"));
@@ -529,10 +570,10 @@ int runCli(const QStringList& args) {
     }
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,   o.text,    o.textFile, o.pair,      o.ids,     o.typeIds,
-                  o.image,   o.pixels,  o.output,   o.layer,     o.head,    o.size,
-                  o.tokens,  o.threads, o.repeats,  o.torchJson, o.view,    o.heads,
-                  o.compare, o.against, o.theme,    o.scale,     o.special, o.threshold});
+    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
+                  o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
+                  o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
+                  o.scale,   o.special,   o.threshold, o.guiGrid});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

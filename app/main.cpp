@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "gui.h"
 
+#include <QApplication>
 #include <QCoreApplication>
 #include <QGuiApplication>
 #include <QStringList>
@@ -15,6 +16,13 @@ int main(int argc, char** argv) {
     if (!args.isEmpty() && attnscope::isCliCommand(args.first())) {
         // The CLI reports its own one-line errors; Qt's and libpng's chatter would break that.
         qInstallMessageHandler([](QtMsgType, const QMessageLogContext&, const QString&) {});
+        if (args.first() == QLatin1String("bench") && args.contains(QStringLiteral("--gui-grid"))) {
+            // The GUI benchmark drives the real window, offscreen unless a platform is chosen.
+            if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+                qputenv("QT_QPA_PLATFORM", "offscreen");
+            QApplication app(argc, argv);
+            return attnscope::runCli(args);
+        }
         if (args.first() == QLatin1String("export")) { // figures need fonts, never a display
             if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
                 qputenv("QT_QPA_PLATFORM", "offscreen");

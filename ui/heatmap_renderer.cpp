@@ -106,6 +106,7 @@ HeatmapRenderer::HeatmapRenderer() = default;
 
 void HeatmapRenderer::setMatrix(const Mat& matrix) {
     m_matrix = matrix;
+    m_range.reset();
     m_upperZero = false;
     if (m_matrix.rows() == m_matrix.cols() && m_matrix.rows() > 1) {
         m_upperZero = true;
@@ -129,6 +130,7 @@ void HeatmapRenderer::setTitle(const QString& title) {
 }
 void HeatmapRenderer::setOptions(const HeatmapOptions& options) {
     m_options = options;
+    m_range.reset();
 }
 void HeatmapRenderer::setHighlight(HeatmapCell cell) {
     m_options.highlight = cell;
@@ -136,6 +138,7 @@ void HeatmapRenderer::setHighlight(HeatmapCell cell) {
 
 void HeatmapRenderer::clear() {
     m_matrix = Mat();
+    m_range.reset();
     m_upperZero = false;
     m_rowLabels.clear();
     m_columnLabels.clear();
@@ -151,6 +154,12 @@ QString HeatmapRenderer::columnLabel(int i) const {
 }
 
 std::pair<double, double> HeatmapRenderer::valueRange() const {
+    // Cached: cellColor() asks for every cell, and the stretched range scans the whole matrix.
+    if (!m_range) m_range = computeValueRange();
+    return *m_range;
+}
+
+std::pair<double, double> HeatmapRenderer::computeValueRange() const {
     double lo = m_options.minValue, hi = m_options.maxValue;
     if (m_options.autoRange && m_matrix.size() > 0) {
         lo = std::numeric_limits<double>::infinity();

@@ -18,6 +18,7 @@
 #include <QRectF>
 #include <QString>
 #include <QStringList>
+#include <optional>
 #include <vector>
 
 class QPainter;
@@ -140,6 +141,7 @@ public:
     static QString escapeLabel(const QString& token);
 
 private:
+    std::pair<double, double> computeValueRange() const;
     QString rowLabel(int i) const;
     QString columnLabel(int i) const;
 
@@ -149,6 +151,7 @@ private:
     QString m_title;
     HeatmapOptions m_options;
     bool m_upperZero = false; // square, T > 1, strict upper triangle exactly 0
+    mutable std::optional<std::pair<double, double>> m_range; // valueRange(), until a change
 };
 
 } // namespace attnscope

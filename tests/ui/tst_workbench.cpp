@@ -362,8 +362,10 @@ void TestWorkbench::gridThumbnailsAndClick() {
     QCOMPARE(thumb.width(), int(a.cols()));
     QCOMPARE(thumb.pixel(1, 3) & 0xffffff, rgbAt(ColorMap::Viridis, a(3, 1)) & 0xffffff);
     QCOMPARE(thumb.pixel(3, 1) & 0xffffff, HeatmapRenderer::maskedColor() & 0xffffff);
-    // Repaints and a new selection reuse the coloured thumbnails.
+    // Each head is coloured once, when first painted; repaints and a new selection reuse it.
+    canvas->repaint();
     const int builds = g.thumbnailBuilds();
+    QCOMPARE(builds, 2 * 4);
     canvas->repaint();
     const QRectF tile = g.layout(QSizeF(canvas->size())).tileRect(1, 3);
     QTest::mouseClick(canvas, Qt::LeftButton, {}, tile.center().toPoint());

@@ -54,31 +54,51 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
         m_layers = m_heads = 0;
         return;
     }
-    ++m_builds;
-    m_thumbnails.resize(size_t(m_layers) * size_t(m_heads));
-    HeatmapRenderer colours; // the heatmap's own colouring rules (masked, greyed, range)
-    for (int l = 0; l < m_layers; ++l)
-        for (int h = 0; h < m_heads; ++h) {
-            const ViewMatrix m = headMatrix(*m_analysis, state, l, h);
-            HeatmapOptions o = state.heatmapOptions();
-            o.greyedTokens = m.greyed;
-            colours.setOptions(o);
-            colours.setMatrix(m.values);
-            const int n = m.size();
-            QImage image(n, n, QImage::Format_RGB32);
-            for (int r = 0; r < n; ++r) {
-                auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
-                for (int c = 0; c < n; ++c)
-                    line[c] = colours.cellColor(r, c);
-            }
-            m_thumbnails[size_t(l) * size_t(m_heads) + size_t(h)] = std::move(image);
-        }
+    m_state = state;
+    m_thumbnails.assign(size_t(m_layers) * size_t(m_heads), QImage());
+}
+
+QImage GridRenderer::colourThumbnail(int layer, int head) const {
+    // The heatmap's own colouring rules (range, masked triangle, greyed special tokens).
+    const ViewMatrix m = headMatrix(*m_analysis, m_state, layer, head);
+    HeatmapRenderer colours;
+    HeatmapOptions o = m_state.heatmapOptions();
+    o.greyedTokens = m.greyed;
+    colours.setOptions(o);
+    colours.setMatrix(m.values);
+    const int n = m.size();
+    QImage image(n, n, QImage::Format_RGB32);
+    for (int r = 0; r < n; ++r) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
+        for (int c = 0; c < n; ++c)
+            line[c] = colours.cellColor(r, c);
+    }
+    return image;
 }
 
 const QImage& GridRenderer::thumbnail(int layer, int head) const {
     static const QImage none;
     if (layer < 0 || head < 0 || layer >= m_layers || head >= m_heads) return none;
-    return m_thumbnails[size_t(layer) * size_t(m_heads) + size_t(head)];
+    QImage& image = m_thumbnails[size_t(layer) * size_t(m_heads) + size_t(head)];
+    if (image.isNull()) {
+        image = colourThumbnail(layer, head);
+        ++m_builds;
+    }
+    return image;
+}
+
+void GridRenderer::colourThumbnails(const std::vector<std::pair<int, int>>& heads) const {
+    std::vector<std::pair<int, int>> missing;
+    for (const auto& [l, h] : heads)
+        if (m_thumbnails[size_t(l) * size_t(m_heads) + size_t(h)].isNull())
+            missing.emplace_back(l, h);
+            // Heads are independent: colour them on every core (the model's worker is idle by now).
+#pragma omp parallel for schedule(dynamic)
+    for (int i = 0; i < int(missing.size()); ++i) {
+        const auto [l, h] = missing[size_t(i)];
+        m_thumbnails[size_t(l) * size_t(m_heads) + size_t(h)] = colourThumbnail(l, h);
+    }
+    m_builds += int(missing.size());
 }
 
 const QImage& GridRenderer::scaledThumbnail(int layer, int head, int pixels) const {
@@ -148,6 +168,12 @@ void GridRenderer::paint(QPainter& painter, const GridLayout& L, const QRectF& e
     const bool bitmapTarget =
         painter.paintEngine() && (painter.paintEngine()->type() == QPaintEngine::Raster ||
                                   painter.paintEngine()->type() == QPaintEngine::OpenGL2);
+    std::vector<std::pair<int, int>> visible;
+    for (int l = 0; l < L.layers; ++l)
+        for (int h = 0; h < L.heads; ++h)
+            if (L.tileRect(l, h).adjusted(-3, -3, 3, 3).intersects(area))
+                visible.emplace_back(l, h);
+    colourThumbnails(visible);
     for (int l = 0; l < L.layers; ++l) {
         const QRectF rowBand(0, L.tileRect(l, 0).top() - 3, L.size.width(), L.tile + 6);
         if (!rowBand.intersects(area)) continue;

@@ -1,8 +1,9 @@
 #pragma once
 // All heads at a glance (the "model view"): a grid of layers (rows) × heads (columns), each tile
-// a small heatmap of that head, painted onto a caller's QPainter. Each head's picture is coloured
-// once per analysis into a QImage with one pixel per cell, and each tile size's scaled copy is
-// cached too, so repainting (scrolling, hovering, selecting) only copies pixels.
+// a small heatmap of that head, painted onto a caller's QPainter. A head's picture is coloured
+// once per analysis, the first time its tile is painted (tiles scrolled out of view cost
+// nothing), into a QImage with one pixel per cell; each tile size's scaled copy is cached too,
+// so repainting (scrolling, hovering, selecting) only copies pixels.
 #include "view_state.h"
 
 #include <QFont>
@@ -29,8 +30,9 @@ struct GridLayout {
 
 class GridRenderer {
 public:
-    // Colours every head of the analysis (with the state's colour map, range and special-token
-    // treatment). Cheap to call again with the same analysis and colours: nothing is redone.
+    // Takes the analysis and the state's colour map, range and special-token treatment; heads
+    // are coloured when first painted. Calling it again with the same analysis and colours keeps
+    // every thumbnail.
     void setAnalysis(std::shared_ptr<const Analysis> analysis, const ViewState& state);
     void setSelected(int layer, int head) { m_selectedLayer = layer, m_selectedHead = head; }
     void setChecked(const HeadSelection& checked) { m_checked = checked; }
@@ -43,7 +45,7 @@ public:
     bool isEmpty() const { return m_thumbnails.empty(); }
     // One pixel per (query, key) cell, as coloured for the tile.
     const QImage& thumbnail(int layer, int head) const;
-    int thumbnailBuilds() const { return m_builds; } // how many times heads were coloured
+    int thumbnailBuilds() const { return m_builds; } // heads coloured so far (all analyses)
 
     QSizeF preferredSize() const; // every tile at tileSize()
     GridLayout layout(QSizeF size) const;
@@ -53,14 +55,17 @@ public:
 
 private:
     const QImage& scaledThumbnail(int layer, int head, int pixels) const;
+    QImage colourThumbnail(int layer, int head) const;
+    void colourThumbnails(const std::vector<std::pair<int, int>>& heads) const; // in parallel
 
     std::shared_ptr<const Analysis> m_analysis;
     quint64 m_colourKey = 0; // hash of the colouring inputs of the current thumbnails
     int m_layers = 0, m_heads = 0;
-    std::vector<QImage> m_thumbnails; // [layer * heads + head]
+    ViewState m_state;                        // colouring inputs
+    mutable std::vector<QImage> m_thumbnails; // [layer * heads + head]; null until painted
     mutable std::vector<QImage> m_scaled;
     mutable int m_scaledPixels = 0;
-    int m_builds = 0;
+    mutable int m_builds = 0;
     HeadSelection m_checked;
     int m_selectedLayer = -1, m_selectedHead = -1;
     ChromePalette m_chrome;

@@ -38,6 +38,7 @@ void GridCanvas::paintEvent(QPaintEvent* event) {
     QPainter painter(this);
     m_renderer.paint(painter, m_renderer.layout(QSizeF(size())), QRectF(event->rect()));
     m_lastPaintMs = double(timer.nsecsElapsed()) / 1e6;
+    ++m_paintCount;
 }
 
 void GridCanvas::mousePressEvent(QMouseEvent* event) {

@@ -18,6 +18,7 @@ public:
     void relayout(); // after the renderer's content or tile size changed
     QSize sizeHint() const override;
     double lastPaintMs() const { return m_lastPaintMs; }
+    int paintCount() const { return m_paintCount; }
 
 signals:
     void headClicked(int layer, int head);
@@ -31,6 +32,7 @@ protected:
 private:
     GridRenderer m_renderer;
     double m_lastPaintMs = 0;
+    int m_paintCount = 0;
 };
 
 class GridView : public QScrollArea {

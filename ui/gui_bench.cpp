@@ -1,0 +1,135 @@
+#include "gui_bench.h"
+
+#include "grid/grid_widget.h"
+#include "main_window.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const size_t rank = size_t(std::ceil(p / 100.0 * double(values.size())));
+    return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+namespace {
+
+bool waitFor(const std::function<bool()>& done, int timeoutMs) {
+    QElapsedTimer t;
+    t.start();
+    while (!done()) {
+        if (t.elapsed() > timeoutMs) return false;
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+    }
+    return true;
+}
+
+void idle(int ms) {
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < ms)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+}
+
+} // namespace
+
+Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, int tokens,
+                                      int edits) {
+    if (!qobject_cast<QApplication*>(QCoreApplication::instance()))
+        return Error{QStringLiteral("the GUI benchmark needs a QApplication")};
+    if (!model->tokenizer())
+        return Error{QStringLiteral("--gui-grid types text, so the model folder needs tokenizer "
+                                    "files (for tools/bench/make_gpt2_small.py's checkpoint, copy "
+                                    "tests/data/oracle/gpt2/model/{tokenizer.json,vocab.json,"
+                                    "merges.txt} into it)")};
+    // A text of exactly `tokens` tokens whose last word can change without changing the count.
+    static const QStringList words{"the",  "cat", "sat",   "on",   "a",    "mat",  "and",
+                                   "then", "it",  "slept", "very", "well", "while"};
+    QString text;
+    for (int i = 0;; ++i) {
+        const QString next =
+            text.isEmpty() ? QStringLiteral("The") : text + " " + words[i % words.size()];
+        auto e = model->tokenize(next + QStringLiteral(" dog"));
+        if (!e) return Error{e.message()};
+        if (e->size() > tokens) break;
+        text = next;
+        if (e->size() == tokens) break;
+    }
+    const QStringList endings{" dog", " cow", " fox", " owl"};
+    for (const QString& ending : endings) {
+        auto e = model->tokenize(text + ending);
+        if (!e || e->size() != tokens)
+            return Error{QStringLiteral("could not build a %1-token text").arg(tokens)};
+    }
+
+    MainWindow window;
+    window.resize(1400, 1000);
+    window.controller()->setModel(model);
+    window.show();
+    window.setView(MainWindow::View::Grid);
+    GridCanvas* canvas = window.grid()->canvas();
+    auto analysed = [&](const QString& t) {
+        return window.analysis() && window.analysis()->text == t && !window.controller()->isBusy();
+    };
+    window.setText(text + endings[0]);
+    if (!waitFor([&] { return analysed(text + endings[0]); }, 120000))
+        return Error{QStringLiteral("the first analysis did not finish")};
+    idle(300);
+
+    GuiGridBench bench;
+    bench.tokens = window.analysis()->tokenCount();
+    bench.layers = window.analysis()->layerCount();
+    bench.heads = window.analysis()->headCount();
+    bench.window = window.size();
+    bench.tile = canvas->renderer().tileSize();
+    const int warmup = 3;
+    // The paint count when the window has taken the new analysis (the window's own slot runs
+    // first: it was connected first); the edit is done when the canvas paints after that.
+    int paintsAtResult = -1;
+    QObject::connect(window.controller(), &AnalysisController::analysisReady, &window,
+                     [&] { paintsAtResult = canvas->paintCount(); });
+    for (int i = 0; i < warmup + edits; ++i) {
+        const QString next = text + endings[(i + 1) % endings.size()];
+        paintsAtResult = -1;
+        QElapsedTimer timer;
+        timer.start();
+        window.setText(next); // as a keystroke would: the controller starts at once
+        if (!waitFor(
+                [&] {
+                    return analysed(next) && paintsAtResult >= 0 &&
+                           canvas->paintCount() > paintsAtResult;
+                },
+                60000))
+            return Error{QStringLiteral("an edit was not repainted within a minute")};
+        const double ms = double(timer.nsecsElapsed()) / 1e6;
+        if (i >= warmup) {
+            bench.editToRepaintMs.push_back(ms);
+            bench.analysisMs.push_back(window.controller()->lastElapsedMs());
+            bench.guiMs.push_back(ms - window.controller()->lastElapsedMs());
+        }
+        idle(120); // a pause longer than the debounce, as between deliberate edits
+    }
+    for (int i = 0; i < 30; ++i) {
+        canvas->repaint();
+        bench.repaintMs.push_back(canvas->lastPaintMs());
+    }
+    for (int i = 0; i < 10; ++i) {
+        GridRenderer fresh;
+        QElapsedTimer timer;
+        timer.start();
+        fresh.setAnalysis(window.analysis(), window.viewState());
+        for (int l = 0; l < fresh.layers(); ++l)
+            for (int h = 0; h < fresh.heads(); ++h)
+                fresh.thumbnail(l, h);
+        bench.colouringMs.push_back(double(timer.nsecsElapsed()) / 1e6);
+    }
+    return bench;
+}
+
+} // namespace attnscope

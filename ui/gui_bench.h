@@ -1,0 +1,32 @@
+#pragma once
+// `attnscope bench --gui-grid`: the whole window, offscreen, with the all-heads grid showing,
+// timed from an edit of the text's last word to the grid repainted with the new attention
+// (analysis on the worker thread with prefix reuse, thumbnails recoloured, tiles painted), plus
+// the grid's repaint time alone. Needs a QApplication.
+#include "result.h"
+#include "session.h"
+
+#include <QSize>
+#include <memory>
+#include <vector>
+
+namespace attnscope {
+
+struct GuiGridBench {
+    int tokens = 0;
+    int layers = 0, heads = 0;
+    QSize window;
+    double tile = 0;
+    std::vector<double> editToRepaintMs; // one per timed edit
+    std::vector<double> analysisMs;      // the worker's compute time for each
+    std::vector<double> guiMs;           // edit to repaint minus the analysis: the window's part
+    std::vector<double> repaintMs;       // full grid repaints with nothing changed
+    std::vector<double> colouringMs;     // colouring every head's thumbnail for a new analysis
+};
+
+Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, int tokens,
+                                      int edits);
+
+double percentile(std::vector<double> values, double p); // p in [0, 100], nearest rank
+
+} // namespace attnscope
