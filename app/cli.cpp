@@ -484,6 +484,10 @@ int benchGuiGrid(const QCommandLineParser& p, const InputOptions& o,
                 b.repaintMs.size(), percentile(b.repaintMs, 50), percentile(b.repaintMs, 95));
     std::printf("colouring all %d thumbnails for a new analysis: median %.1f ms\n",
                 b.layers * b.heads, percentile(b.colouringMs, 50));
+    std::printf("32 x 32 heads (synthetic, %d tokens, %.0f px tiles fitted to the width): first "
+                "paint %.1f ms, repaint median %.2f ms, p95 %.2f ms\n",
+                b.tokens, b.wideTile, b.wideFirstPaintMs, percentile(b.wideRepaintMs, 50),
+                percentile(b.wideRepaintMs, 95));
     return 0;
 }
 

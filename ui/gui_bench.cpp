@@ -129,6 +129,38 @@ Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, 
                 fresh.thumbnail(l, h);
         bench.colouringMs.push_back(double(timer.nsecsElapsed()) / 1e6);
     }
+    // 32 layers × 32 heads of random causal attention, the grid fitted into the window.
+    auto wide = std::make_shared<Analysis>();
+    const int t = bench.tokens;
+    wide->encoding.ids.assign(size_t(t), 0);
+    for (int i = 0; i < t; ++i)
+        wide->encoding.tokens << QStringLiteral("t%1").arg(i);
+    wide->forward.layers.resize(32);
+    for (LayerTrace& layer : wide->forward.layers)
+        for (int h = 0; h < 32; ++h) {
+            Mat m = Mat::Random(t, t).cwiseAbs();
+            for (int r = 0; r < t; ++r) {
+                m.row(r).tail(t - r - 1).setZero();
+                m.row(r) /= m.row(r).sum();
+            }
+            layer.attention.push_back(std::move(m));
+        }
+    GridView view;
+    view.resize(1400, 1000);
+    view.show();
+    view.setContent(wide, ViewState());
+    idle(100);
+    QElapsedTimer timer;
+    timer.start();
+    view.canvas()->renderer().setAnalysis(nullptr, ViewState()); // drop the thumbnails
+    view.setContent(wide, ViewState());
+    view.canvas()->repaint();
+    bench.wideFirstPaintMs = double(timer.nsecsElapsed()) / 1e6;
+    bench.wideTile = view.canvas()->renderer().tileSize();
+    for (int i = 0; i < 30; ++i) {
+        view.canvas()->repaint();
+        bench.wideRepaintMs.push_back(view.canvas()->lastPaintMs());
+    }
     return bench;
 }
 

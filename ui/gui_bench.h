@@ -22,6 +22,11 @@ struct GuiGridBench {
     std::vector<double> guiMs;           // edit to repaint minus the analysis: the window's part
     std::vector<double> repaintMs;       // full grid repaints with nothing changed
     std::vector<double> colouringMs;     // colouring every head's thumbnail for a new analysis
+    // A synthetic 32 × 32-head analysis of the same length in a 1400 × 1000 grid view fitted to
+    // its width: the first paint (colours the visible heads) and repaints.
+    double wideTile = 0;
+    double wideFirstPaintMs = 0;
+    std::vector<double> wideRepaintMs;
 };
 
 Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, int tokens,
