@@ -408,6 +408,22 @@ void TestWorkbench::compareLinkedHover() {
     QCOMPARE(compare->paneWidget(2)->hoveredCell(), (HeatmapCell{6, 2}));
     auto* input = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"));
     QCOMPARE(input->extraSelections().size(), 2); // query and key tokens marked in the text
+    // A links pane follows the heatmaps' hover, and its own hover marks the heatmaps.
+    compare->setPaneView(2, CompareView::PaneView::Links);
+    LinksWidget* links = compare->paneLinks(2);
+    QCOMPARE(int(links->renderer().heads().size()), 1);
+    QCOMPARE(links->renderer().heads()[0].weights, w->analysis()->attention(1, 3));
+    compare->paneWidget(0)->setHoveredCell({5, 1});
+    QCOMPARE(links->renderer().focusToken(), 5);
+    QCOMPARE(int(links->renderer().visibleLinks().size()),
+             countAbove(w->analysis()->attention(1, 3).row(5), links->renderer().threshold()));
+    compare->paneWidget(0)->setHoveredCell({});
+    links->focusIndex(3, LinkSide::Query);
+    QCOMPARE(spy.last().at(0).toInt(), 3);
+    QCOMPARE(spy.last().at(1).toInt(), -1);
+    QCOMPARE(compare->paneWidget(0)->hoveredCell(), (HeatmapCell{3, 3}));
+    QCOMPARE(compare->paneWidget(1)->hoveredCell(), (HeatmapCell{3, 3}));
+    compare->setPaneView(2, CompareView::PaneView::Heatmap);
     // Stretching colours shares the largest value of all panes.
     auto* stretch = w->findChild<QCheckBox*>(QStringLiteral("autoRange"));
     stretch->setChecked(true);

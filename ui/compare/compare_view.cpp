@@ -6,7 +6,9 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QScrollArea>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QVBoxLayout>
 
 namespace attnscope {
@@ -64,12 +66,25 @@ void CompareView::setPaneCount(int count) {
         h->addWidget(p.layer);
         h->addWidget(headLabel);
         h->addWidget(p.head);
+        p.view = new QComboBox;
+        p.view->setObjectName(QStringLiteral("paneView%1").arg(index));
+        p.view->addItems({tr("Heatmap"), tr("Token links")});
+        h->addWidget(p.view);
         h->addStretch(1);
         v->addLayout(h);
+        p.stack = new QStackedWidget;
         p.heatmap = new HeatmapWidget;
         p.heatmap->setObjectName(QStringLiteral("comparePane%1").arg(index));
         p.heatmap->setShowTooltip(true);
-        v->addWidget(p.heatmap, 1);
+        p.stack->addWidget(p.heatmap);
+        p.links = new LinksWidget;
+        p.links->setObjectName(QStringLiteral("compareLinks%1").arg(index));
+        auto* scroll = new QScrollArea;
+        scroll->setWidget(p.links);
+        scroll->setWidgetResizable(true);
+        scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+        p.stack->addWidget(scroll);
+        v->addWidget(p.stack, 1);
         const int layers = m_analysis ? m_analysis->layerCount() : 1;
         const int heads = m_analysis ? m_analysis->headCount() : 1;
         p.layer->setRange(0, std::max(0, layers - 1));
@@ -80,6 +95,12 @@ void CompareView::setPaneCount(int count) {
         connect(p.head, &QSpinBox::valueChanged, this, &CompareView::refresh);
         connect(p.heatmap, &HeatmapWidget::cellHovered, this,
                 [this, index](int r, int c, float) { onPaneHover(index, r, c); });
+        connect(p.links, &LinksWidget::tokenHovered, this,
+                [this, index](int token) { onPaneTokenHover(index, token); });
+        connect(p.view, &QComboBox::currentIndexChanged, this, [this, index](int i) {
+            m_panes[size_t(index)].stack->setCurrentIndex(i);
+            refresh();
+        });
         m_panes.push_back(p);
     }
     rebuild();
@@ -101,6 +122,14 @@ void CompareView::setPaneHead(int pane, int layer, int head) {
     p.layer->setValue(layer);
     p.head->setValue(head);
     refresh();
+}
+
+void CompareView::setPaneView(int pane, PaneView view) {
+    if (pane >= 0 && pane < paneCount()) m_panes[size_t(pane)].view->setCurrentIndex(int(view));
+}
+
+CompareView::PaneView CompareView::paneView(int pane) const {
+    return PaneView(m_panes[size_t(pane)].view->currentIndex());
 }
 
 std::pair<int, int> CompareView::paneHead(int pane) const {
@@ -146,20 +175,52 @@ void CompareView::refresh() {
         const HeatmapRenderer& r = panes[size_t(i)];
         p.heatmap->setOptions(r.options());
         p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
+        if (paneView(i) == PaneView::Links) {
+            // This pane's head alone, in its head's colour.
+            ViewState one = m_state;
+            one.layer = heads[size_t(i)].first;
+            one.head = heads[size_t(i)].second;
+            one.aggregate = Aggregate::SingleHead;
+            one.hoveredToken = -1;
+            one.checked.reset(m_analysis->layerCount(), m_analysis->headCount(), false);
+            one.checked.setChecked(one.layer, one.head, true);
+            std::vector<int> tokens;
+            const LinksRenderer links = linksFigure(*m_analysis, one, &tokens);
+            p.links->setContent(links, tokens);
+        }
     }
 }
 
 void CompareView::onPaneHover(int pane, int row, int column) {
     if (m_syncing) return;
-    m_syncing = true;
-    for (int i = 0; i < paneCount(); ++i)
-        if (i != pane) m_panes[size_t(i)].heatmap->setHoveredCell({row, column});
-    m_syncing = false;
     const std::vector<int>& tokens = m_panes[size_t(pane)].tokens;
     auto token = [&](int index) {
         return index >= 0 && size_t(index) < tokens.size() ? tokens[size_t(index)] : -1;
     };
+    m_syncing = true;
+    for (int i = 0; i < paneCount(); ++i)
+        if (i != pane) {
+            m_panes[size_t(i)].heatmap->setHoveredCell({row, column});
+            m_panes[size_t(i)].links->setMarkedToken(token(row));
+        }
+    m_syncing = false;
     emit tokensHovered(token(row), token(column));
+}
+
+void CompareView::onPaneTokenHover(int pane, int token) {
+    if (m_syncing) return;
+    m_syncing = true;
+    for (int i = 0; i < paneCount(); ++i) {
+        if (i == pane) continue;
+        Pane& p = m_panes[size_t(i)];
+        const auto it = std::find(p.tokens.begin(), p.tokens.end(), token);
+        const int index = it == p.tokens.end() ? -1 : int(it - p.tokens.begin());
+        // A token marks its row and column: the cell where it meets itself.
+        p.heatmap->setHoveredCell(index >= 0 ? HeatmapCell{index, index} : HeatmapCell{});
+        p.links->setMarkedToken(token);
+    }
+    m_syncing = false;
+    emit tokensHovered(token, -1);
 }
 
 void CompareView::markTokens(int queryToken, int keyToken) {
@@ -171,6 +232,7 @@ void CompareView::markTokens(int queryToken, int keyToken) {
         };
         const int r = index(queryToken), c = index(keyToken);
         p.heatmap->setHoveredCell(r >= 0 && c >= 0 ? HeatmapCell{r, c} : HeatmapCell{});
+        p.links->setMarkedToken(queryToken);
     }
     m_syncing = false;
 }

@@ -1,8 +1,11 @@
 #pragma once
-// Side by side: 2–4 heatmap panes, each with its own layer and head, on one shared colour scale.
-// Hover is linked: the cell under the pointer in one pane is outlined in every pane, and
-// tokensHovered() reports its query and key tokens (the window marks them in the text field).
+// Side by side: 2–4 panes, each with its own layer, head and view (heatmap or token links);
+// heatmaps share one colour scale. Hover is linked: the cell under the pointer in one heatmap is
+// outlined in every heatmap and its query token focused in every links pane; a token hovered in
+// a links pane is marked (its row and column) in every heatmap. tokensHovered() reports the
+// tokens (the window marks them in the text field).
 #include "heatmap_widget.h"
+#include "links/links_widget.h"
 #include "view_state.h"
 
 #include <QWidget>
@@ -12,6 +15,8 @@
 class QSpinBox;
 class QComboBox;
 class QGridLayout;
+class QScrollArea;
+class QStackedWidget;
 
 namespace attnscope {
 
@@ -25,7 +30,11 @@ public:
     int paneCount() const { return int(m_panes.size()); }
     void setPaneHead(int pane, int layer, int head);
     std::pair<int, int> paneHead(int pane) const;
+    enum class PaneView { Heatmap, Links };
+    void setPaneView(int pane, PaneView view);
+    PaneView paneView(int pane) const;
     HeatmapWidget* paneWidget(int pane) const { return m_panes[size_t(pane)].heatmap; }
+    LinksWidget* paneLinks(int pane) const { return m_panes[size_t(pane)].links; }
     // Outlines the cell of these tokens (analysis indices) in every pane; -1, -1 clears.
     void markTokens(int queryToken, int keyToken);
 
@@ -37,12 +46,16 @@ private:
         QWidget* box = nullptr;
         QSpinBox* layer = nullptr;
         QSpinBox* head = nullptr;
+        QComboBox* view = nullptr;
+        QStackedWidget* stack = nullptr;
         HeatmapWidget* heatmap = nullptr;
+        LinksWidget* links = nullptr;
         std::vector<int> tokens; // visible index -> token index
     };
     void rebuild();
     void refresh();
     void onPaneHover(int pane, int row, int column);
+    void onPaneTokenHover(int pane, int token);
 
     std::shared_ptr<const Analysis> m_analysis;
     ViewState m_state;
