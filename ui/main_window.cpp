@@ -9,6 +9,7 @@
 #include "heatmap_widget.h"
 #include "hfcache.h"
 #include "links/links_widget.h"
+#include "figure_export.h"
 
 #include <QAction>
 #include <QApplication>
@@ -305,7 +306,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             cached->addAction(tr("None in %1").arg(hfHubCacheDir()))->setEnabled(false);
     });
     QAction* exportAction =
-        file->addAction(tr("&Export heatmap as PNG/SVG/PDF…"), this, &MainWindow::chooseExportFile);
+        file->addAction(tr("&Export view as PNG/SVG/PDF…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));
     file->addSeparator();
@@ -839,17 +840,59 @@ Status MainWindow::exportCurrentHeatmap(const QString& path, QSize size) const {
     return exportRenderer(renderer, path, size);
 }
 
+Status MainWindow::exportCurrentView(const QString& path, QSize size) const {
+    if (!m_analysis || m_analysis->tokenCount() == 0)
+        return makeError(tr("There is nothing to export yet."));
+    FigureRequest request;
+    request.state = m_state;
+    request.state.hoveredToken = -1;
+    request.size = size;
+    switch (currentView()) {
+    case View::Heatmap:
+        request.view = FigureView::Heatmap;
+        break;
+    case View::Links:
+        request.view = FigureView::Links;
+        break;
+    case View::Grid:
+        request.view = FigureView::Grid;
+        break;
+    case View::Compare: // the panes' heads, drawn as heatmaps
+        request.view = FigureView::Compare;
+        for (int i = 0; i < m_compare->paneCount(); ++i)
+            request.panes.push_back(m_compare->paneHead(i));
+        break;
+    case View::Difference:
+        request.view = FigureView::Difference;
+        if (m_diff->mode() == DiffView::Mode::Heads) {
+            request.panes = {m_diff->headA(), m_diff->headB()};
+        } else {
+            if (!m_diff->againstAnalysis())
+                return makeError(tr("Type the other text of the difference first."));
+            request.against = m_diff->againstAnalysis();
+            std::tie(request.state.layer, request.state.head) = m_diff->headA();
+            request.state.aggregate = Aggregate::SingleHead;
+        }
+        break;
+    }
+    return exportFigure(m_analysis, request, path);
+}
+
 void MainWindow::chooseExportFile() {
     if (!m_analysis) {
-        showError(tr("There is no heatmap to export yet."));
+        showError(tr("There is nothing to export yet."));
         return;
     }
     QString selectedFilter;
     const QString pngFilter = tr("PNG image (*.png)"), svgFilter = tr("SVG image (*.svg)"),
                   pdfFilter = tr("PDF document (*.pdf)");
-    const QString suggested =
-        QStringLiteral("attention-layer%1-head%2.png").arg(currentLayer()).arg(currentHead());
-    QString path = QFileDialog::getSaveFileName(this, tr("Export heatmap"), suggested,
+    static const char* const viewNames[] = {"heatmap", "links", "all-heads", "side-by-side",
+                                            "difference"};
+    const QString suggested = QStringLiteral("attention-%1-layer%2-head%3.png")
+                                  .arg(QLatin1String(viewNames[int(currentView())]))
+                                  .arg(currentLayer())
+                                  .arg(currentHead());
+    QString path = QFileDialog::getSaveFileName(this, tr("Export view"), suggested,
                                                 pngFilter + QStringLiteral(";;") + svgFilter +
                                                     QStringLiteral(";;") + pdfFilter,
                                                 &selectedFilter);
@@ -860,8 +903,10 @@ void MainWindow::chooseExportFile() {
         path += selectedFilter == svgFilter   ? QStringLiteral(".svg")
                 : selectedFilter == pdfFilter ? QStringLiteral(".pdf")
                                               : QStringLiteral(".png");
-    const QSize size = m_heatmap->size().expandedTo(QSize(1000, 900));
-    const Status status = exportCurrentHeatmap(path, size);
+    // The heatmap at least as large as on screen; the other views at the size that suits them.
+    const QSize size = currentView() == View::Heatmap ? m_heatmap->size().expandedTo(QSize(1000, 900))
+                                                      : QSize();
+    const Status status = exportCurrentView(path, size);
     if (!status.ok())
         showError(status.message());
     else

@@ -74,6 +74,9 @@ public:
 
     // Writes the current heatmap (.png, .svg or .pdf) at the given size.
     Status exportCurrentHeatmap(const QString& path, QSize size) const;
+    // Writes the view on screen (.png, .svg or .pdf) through the export renderers; an invalid
+    // size picks one that suits the view.
+    Status exportCurrentView(const QString& path, QSize size = {}) const;
 
 private slots:
     void chooseModelFolder();

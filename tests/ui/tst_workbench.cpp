@@ -102,6 +102,8 @@ private slots:
     void settingsRoundTrip();
     void imageModelPlaceholder();
     void darkTheme();
+    void exportCurrentView_data();
+    void exportCurrentView();
 
 private:
     std::unique_ptr<MainWindow> readyWindow(const QString& model = gpt2Path());
@@ -627,6 +629,43 @@ void TestWorkbench::darkTheme() {
     QCOMPARE(r.cellColor(3, 1), rgbAt(ColorMap::Viridis, w->analysis()->attention(0, 0)(3, 1)));
     w->setDarkTheme(false);
     QCOMPARE(w->heatmap()->renderer().options().chrome.background, QColor(Qt::white));
+}
+
+void TestWorkbench::exportCurrentView_data() {
+    QTest::addColumn<int>("view");
+    QTest::addColumn<QString>("file");
+    const QStringList names{"heatmap", "links", "grid", "compare", "diff"};
+    for (int v = 0; v < names.size(); ++v)
+        for (const char* suffix : {"png", "svg"})
+            QTest::addRow("%s.%s", qPrintable(names[v]), suffix)
+                << v << names[v] + QStringLiteral(".") + suffix;
+}
+
+// File > Export view writes whatever view is showing, through the export renderers.
+void TestWorkbench::exportCurrentView() {
+    QFETCH(int, view);
+    QFETCH(QString, file);
+    QTemporaryDir dir;
+    auto w = readyWindow();
+    w->setView(MainWindow::View(view));
+    const QString path = dir.filePath(file);
+    const Status status = w->exportCurrentView(path);
+    QVERIFY2(status.ok(), qPrintable(status.message()));
+    QFile out(path);
+    QVERIFY(out.open(QIODevice::ReadOnly));
+    const QByteArray bytes = out.readAll();
+    if (file.endsWith(QLatin1String(".png"))) {
+        QImage image;
+        QVERIFY(image.loadFromData(bytes, "PNG"));
+        QVERIFY(image.width() >= 200);
+    } else {
+        QVERIFY(bytes.contains("<svg"));
+        if (view != int(MainWindow::View::Grid)) QVERIFY(bytes.contains("mat"));
+    }
+    if (view == int(MainWindow::View::Difference)) {
+        w->difference()->setMode(DiffView::Mode::Inputs);
+        QVERIFY(!w->exportCurrentView(path).ok()); // no other text yet: an error, not a figure
+    }
 }
 
 QTEST_MAIN(TestWorkbench)

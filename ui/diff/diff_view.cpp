@@ -115,6 +115,14 @@ QString DiffView::againstText() const {
     return m_againstEdit->text();
 }
 
+std::pair<int, int> DiffView::headA() const {
+    return {m_layerA->value(), m_headA->value()};
+}
+
+std::pair<int, int> DiffView::headB() const {
+    return {m_layerB->value(), m_headB->value()};
+}
+
 QString DiffView::message() const {
     return m_message->isVisible() ? m_message->text() : QString();
 }

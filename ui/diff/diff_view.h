@@ -30,6 +30,9 @@ public:
     QString againstText() const;
     HeatmapWidget* heatmap() const { return m_heatmap; }
     QString message() const; // the explanation shown instead of a figure, if any
+    std::pair<int, int> headA() const;
+    std::pair<int, int> headB() const;
+    std::shared_ptr<const Analysis> againstAnalysis() const { return m_against; }
 
 signals:
     void againstTextChanged(const QString& text);
