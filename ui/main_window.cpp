@@ -381,6 +381,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(
         m_againstController, &AnalysisController::analysisReady, this,
         [this](std::shared_ptr<const Analysis> a) { m_diff->setAgainstAnalysis(std::move(a)); });
+    connect(m_againstController, &AnalysisController::errorOccurred, m_diff,
+            &DiffView::setAgainstError);
     connect(m_colorMap, &QComboBox::currentIndexChanged, this, &MainWindow::refreshOptions);
     connect(m_autoRange, &QCheckBox::toggled, this, &MainWindow::refreshOptions);
     connect(m_controller, &AnalysisController::analysisReady, this, &MainWindow::onAnalysisReady);
@@ -564,6 +566,8 @@ void MainWindow::refreshViews() {
     syncState();
     std::fill(m_viewDirty.begin(), m_viewDirty.end(), true);
     refreshView(currentView());
+    // The heatmap view marks its hovered tokens itself; the others show the strip unmarked.
+    if (currentView() != View::Heatmap) updateTokenStrip(-1, -1);
 }
 
 void MainWindow::refreshView(View view) {

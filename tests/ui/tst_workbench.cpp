@@ -19,6 +19,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QImage>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPainter>
 #include <QPlainTextEdit>
@@ -490,6 +491,15 @@ void TestWorkbench::differenceOfInputs() {
     diff->setAgainstText(QStringLiteral("The big dog sat down"));
     QTRY_VERIFY_WITH_TIMEOUT(diff->message().contains(QStringLiteral("3 and 5 tokens")), kTimeout);
     QVERIFY(diff->heatmap()->renderer().isEmpty());
+    // The token strip follows the text in every view, not only the heatmap's.
+    w->setText(QStringLiteral("The cat sat down"));
+    QTRY_VERIFY_WITH_TIMEOUT(w->analysis()->text == QStringLiteral("The cat sat down"), kTimeout);
+    QVERIFY(w->findChild<QLabel*>(QStringLiteral("tokenStrip"))
+                ->text()
+                .contains(QStringLiteral("down")));
+    // An other text that cannot be analysed says why instead of waiting forever.
+    diff->setAgainstError(QStringLiteral("too long"));
+    QVERIFY(diff->message().contains(QStringLiteral("too long")));
 }
 
 void TestWorkbench::specialTokens_data() {

@@ -83,6 +83,7 @@ DiffView::DiffView(QWidget* parent) : QWidget(parent) {
     });
     connect(m_againstEdit, &QLineEdit::textChanged, this, [this](const QString& text) {
         m_against.reset();
+        m_againstError.clear();
         refresh();
         emit againstTextChanged(text);
     });
@@ -146,6 +147,13 @@ void DiffView::setContent(std::shared_ptr<const Analysis> analysis, const ViewSt
 
 void DiffView::setAgainstAnalysis(std::shared_ptr<const Analysis> against) {
     m_against = std::move(against);
+    m_againstError.clear();
+    refresh();
+}
+
+void DiffView::setAgainstError(const QString& message) {
+    m_against.reset();
+    m_againstError = message;
     refresh();
 }
 
@@ -164,7 +172,10 @@ void DiffView::refresh() {
         if (m_againstEdit->text().trimmed().isEmpty())
             return fail(tr("Type the other text above: the figure shows this text's attention "
                            "minus the other's, for the same head."));
-        if (!m_against) return fail(tr("Computing the other text…"));
+        if (!m_against)
+            return fail(m_againstError.isEmpty()
+                            ? tr("Computing the other text…")
+                            : tr("The other text could not be analysed: %1").arg(m_againstError));
         b = headMatrix(*m_against, m_state, m_layerA->value(), m_headA->value());
         b.title = QStringLiteral("“%1”").arg(m_against->text.left(40));
         ViewMatrix named = a;

@@ -23,6 +23,7 @@ public:
 
     void setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state);
     void setAgainstAnalysis(std::shared_ptr<const Analysis> against);
+    void setAgainstError(const QString& message); // the other text could not be analysed
     void setMode(Mode mode);
     Mode mode() const;
     void setHeads(int layerA, int headA, int layerB, int headB);
@@ -41,6 +42,7 @@ signals:
 private:
     void refresh();
     std::shared_ptr<const Analysis> m_analysis, m_against;
+    QString m_againstError;
     ViewState m_state;
     QComboBox* m_mode = nullptr;
     QSpinBox *m_layerA = nullptr, *m_headA = nullptr, *m_layerB = nullptr, *m_headB = nullptr;
