@@ -312,10 +312,15 @@ Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const M
     for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QStringList lh = part.trimmed().split(QLatin1Char(':'));
         bool okL = false, okH = false;
-        const int l = lh.value(0).toInt(&okL), h = lh.value(1).toInt(&okH);
+        const QString headText = lh.value(1).trimmed();
+        const int l = lh.value(0).toInt(&okL);
+        // A head, or the mean / max over the layer's heads (all, or those given by --heads).
+        int h = headText == QLatin1String("mean")  ? (okH = true, kMeanOfLayer)
+                : headText == QLatin1String("max") ? (okH = true, kMaxOfLayer)
+                                                   : headText.toInt(&okH);
         if (lh.size() != 2 || !okL || !okH)
             return Error{QStringLiteral("--compare: \"%1\" is not layer:head").arg(part.trimmed())};
-        if (l < 0 || l >= c.layers || h < 0 || h >= c.heads)
+        if (l < 0 || l >= c.layers || h < kMaxOfLayer || h >= c.heads)
             return Error{QStringLiteral("--compare: %1:%2 is outside the model's %3 layers × %4 "
                                         "heads")
                              .arg(l)
@@ -356,10 +361,15 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
             if (h < 0 || h >= c.heads)
                 return fail(
                     QStringLiteral("--heads: %1 is not a head (0..%2)").arg(h).arg(c.heads - 1));
-            s.checked.setChecked(s.layer, int(h), true);
+            // Panes pick their own layers: there the listed heads count in every layer.
+            const bool panes =
+                figure.view == FigureView::Compare || figure.view == FigureView::Difference;
+            for (int l = panes ? 0 : s.layer; l < (panes ? c.layers : s.layer + 1); ++l)
+                s.checked.setChecked(l, int(h), true);
         }
-    } else if (figure.view == FigureView::Grid) {
-        s.checked.reset(c.layers, c.heads, true); // no head faded
+    } else if (figure.view == FigureView::Grid || figure.view == FigureView::Compare ||
+               figure.view == FigureView::Difference) {
+        s.checked.reset(c.layers, c.heads, true); // no head faded; L:mean is over all heads
     } else if (s.aggregate != Aggregate::SingleHead ||
                (figure.view == FigureView::Links && !p.isSet(o.head))) {
         for (int h = 0; h < c.heads; ++h) // aggregates and links: every head of the layer

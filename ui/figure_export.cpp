@@ -49,8 +49,8 @@ Result<HeatmapRenderer> differenceFor(const Analysis& analysis, const FigureRequ
         return Error{QStringLiteral("diff needs --compare A,B (two layer:head pairs) or --against "
                                     "TEXT")};
     return differenceFigure(
-        headMatrix(analysis, s, request.panes[0].first, request.panes[0].second),
-        headMatrix(analysis, s, request.panes[1].first, request.panes[1].second), s);
+        paneMatrix(analysis, s, request.panes[0].first, request.panes[0].second),
+        paneMatrix(analysis, s, request.panes[1].first, request.panes[1].second), s);
 }
 
 } // namespace
@@ -101,7 +101,7 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
             return makeError(
                 QStringLiteral("compare needs --compare with 2 to 4 layer:head pairs"));
         for (const auto& [l, h] : request.panes)
-            if (!hasHead(*analysis, l, h))
+            if (!hasHead(*analysis, l, std::max(0, h)))
                 return makeError(QStringLiteral("--compare: layer %1, head %2 is not in this model "
                                                 "(%3 layers × %4 heads)")
                                      .arg(l)

@@ -33,12 +33,10 @@ LinksRenderer linksFigure(const Analysis& analysis, const ViewState& state,
             if (state.checked.isChecked(state.layer, h)) shown.push_back(h);
         if (shown.empty() && hasHead(analysis, state.layer, state.head))
             shown.push_back(state.head);
-        QStringList names;
         for (int h : shown) {
             shape = headMatrix(analysis, state, state.layer, h);
             if (shape.isEmpty()) continue;
             heads.push_back({shape.values, categoricalColor(h), QStringLiteral("H%1").arg(h)});
-            names << QString::number(h);
         }
         r.setTitle(shown.size() == 1
                        ? headTitle(state.layer, shown[0])
@@ -72,7 +70,7 @@ std::vector<HeatmapRenderer> comparePanes(const Analysis& analysis, const ViewSt
                                           const std::vector<std::pair<int, int>>& panes) {
     std::vector<HeatmapRenderer> out(panes.size());
     for (size_t i = 0; i < panes.size(); ++i) {
-        const ViewMatrix m = headMatrix(analysis, state, panes[i].first, panes[i].second);
+        const ViewMatrix m = paneMatrix(analysis, state, panes[i].first, panes[i].second);
         configureHeatmap(out[i], m, state);
         HeatmapOptions o = out[i].options();
         o.labelPixelSize = 11; // panes are narrower than the main heatmap

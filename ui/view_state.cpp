@@ -160,6 +160,36 @@ ViewMatrix headMatrix(const Analysis& analysis, const ViewState& state, int laye
     return shapeMatrix(analysis, state, analysis.attention(layer, head), headTitle(layer, head));
 }
 
+ViewMatrix paneMatrix(const Analysis& analysis, const ViewState& state, int layer, int head) {
+    if (head >= 0) return headMatrix(analysis, state, layer, head);
+    const Aggregate aggregate = head == kMaxOfLayer ? Aggregate::Max : Aggregate::Mean;
+    HeadSelection inLayer;
+    inLayer.reset(analysis.layerCount(), analysis.headCount(), false);
+    for (int h = 0; h < analysis.headCount(); ++h)
+        inLayer.setChecked(layer, h, state.checked.isChecked(layer, h));
+    const QString what =
+        aggregate == Aggregate::Max ? QStringLiteral("max") : QStringLiteral("mean");
+    const int n = inLayer.count();
+    const QString title =
+        n == analysis.headCount()
+            ? QStringLiteral("Layer %1 · %2 of all heads").arg(layer).arg(what)
+            : QStringLiteral("Layer %1 · %2 of %3 checked heads").arg(layer).arg(what).arg(n);
+    const Mat values = aggregateAttention(analysis, inLayer, aggregate);
+    if (values.size() == 0) {
+        ViewMatrix empty;
+        empty.title = title;
+        empty.emptyReason = QStringLiteral("No heads of layer %1 are checked.").arg(layer);
+        return empty;
+    }
+    return shapeMatrix(analysis, state, values, title);
+}
+
+QString paneHeadName(int head) {
+    return head == kMeanOfLayer  ? QStringLiteral("mean")
+           : head == kMaxOfLayer ? QStringLiteral("max")
+                                 : QString::number(head);
+}
+
 ViewMatrix viewMatrix(const Analysis& analysis, const ViewState& state) {
     if (state.aggregate == Aggregate::SingleHead)
         return headMatrix(analysis, state, state.layer, state.head);

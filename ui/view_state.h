@@ -86,6 +86,13 @@ Mat aggregateAttention(const Analysis& analysis, const HeadSelection& heads, Agg
 ViewMatrix viewMatrix(const Analysis& analysis, const ViewState& state);
 // One head, with the state's special-token treatment (panes of the side-by-side view).
 ViewMatrix headMatrix(const Analysis& analysis, const ViewState& state, int layer, int head);
+
+// A pane's head: a head index, or one of these for the mean / max over the checked heads of
+// that layer (side by side and difference panes; `--compare L:mean` on the command line).
+constexpr int kMeanOfLayer = -1;
+constexpr int kMaxOfLayer = -2;
+ViewMatrix paneMatrix(const Analysis& analysis, const ViewState& state, int layer, int head);
+QString paneHeadName(int head); // "3", "mean", "max"
 // Applies the special-token treatment to a full [T, T] matrix.
 ViewMatrix shapeMatrix(const Analysis& analysis, const ViewState& state, const Mat& full,
                        const QString& title);

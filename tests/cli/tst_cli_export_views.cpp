@@ -47,6 +47,8 @@ void TestCliExportViews::eachViewEachFormat_data() {
         {"grid", {"--view", "grid"}},
         {"compare", {"--view", "compare", "--compare", "0:0,0:1,1:2,1:3"}},
         {"diff-heads", {"--view", "diff", "--compare", "0:0,1:2"}},
+        {"compare-aggregates", {"--view", "compare", "--compare", "0:mean,1:max,1:0"}},
+        {"diff-mean", {"--view", "diff", "--compare", "1:mean,1:2", "--heads", "0,2"}},
     };
     for (const auto& [name, args] : views)
         for (const QString& format : formats)

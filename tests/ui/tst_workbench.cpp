@@ -427,6 +427,20 @@ void TestWorkbench::compareLinkedHover() {
     QCOMPARE(compare->paneWidget(0)->hoveredCell(), (HeatmapCell{3, 3}));
     QCOMPARE(compare->paneWidget(1)->hoveredCell(), (HeatmapCell{3, 3}));
     compare->setPaneView(2, CompareView::PaneView::Heatmap);
+    // A pane may show a layer's mean or max over its checked heads.
+    w->headList()->setHeadChecked(1, 0, false);
+    compare->setPaneHead(1, 1, kMeanOfLayer);
+    QVERIFY((compare->paneWidget(1)->matrix() -
+             expectedAggregate(*w->analysis(), {{1, 1}, {1, 2}, {1, 3}}, false))
+                .cwiseAbs()
+                .maxCoeff() <= 1e-6f);
+    compare->setPaneHead(1, 0, kMaxOfLayer);
+    QVERIFY((compare->paneWidget(1)->matrix() -
+             expectedAggregate(*w->analysis(), {{0, 0}, {0, 1}, {0, 2}, {0, 3}}, true))
+                .cwiseAbs()
+                .maxCoeff() <= 1e-6f);
+    QVERIFY(compare->paneWidget(1)->renderer().title().contains(QStringLiteral("max of all")));
+    compare->setPaneHead(1, 1, 2);
     // Stretching colours shares the largest value of all panes.
     auto* stretch = w->findChild<QCheckBox*>(QStringLiteral("autoRange"));
     stretch->setChecked(true);

@@ -1,6 +1,7 @@
 #include "compare_view.h"
 
 #include "figures.h"
+#include "heads/head_spin_box.h"
 
 #include <QComboBox>
 #include <QGridLayout>
@@ -59,7 +60,7 @@ void CompareView::setPaneCount(int count) {
         p.layer->setObjectName(QStringLiteral("paneLayer%1").arg(index));
         layerLabel->setBuddy(p.layer);
         auto* headLabel = new QLabel(tr("Head"));
-        p.head = new QSpinBox;
+        p.head = new HeadSpinBox;
         p.head->setObjectName(QStringLiteral("paneHead%1").arg(index));
         headLabel->setBuddy(p.head);
         h->addWidget(layerLabel);
@@ -88,7 +89,7 @@ void CompareView::setPaneCount(int count) {
         const int layers = m_analysis ? m_analysis->layerCount() : 1;
         const int heads = m_analysis ? m_analysis->headCount() : 1;
         p.layer->setRange(0, std::max(0, layers - 1));
-        p.head->setRange(0, std::max(0, heads - 1));
+        p.head->setHeadCount(heads);
         p.layer->setValue(std::min(m_state.layer, std::max(0, layers - 1)));
         p.head->setValue(heads > 0 ? index % heads : 0);
         connect(p.layer, &QSpinBox::valueChanged, this, &CompareView::refresh);
@@ -148,7 +149,7 @@ void CompareView::setContent(std::shared_ptr<const Analysis> analysis, const Vie
             Pane& p = m_panes[size_t(i)];
             const QSignalBlocker b1(p.layer), b2(p.head);
             p.layer->setRange(0, std::max(0, m_analysis->layerCount() - 1));
-            p.head->setRange(0, std::max(0, m_analysis->headCount() - 1));
+            p.head->setHeadCount(m_analysis->headCount());
             // A new model shape: pane i starts on head i of the selected layer.
             p.layer->setValue(std::min(state.layer, p.layer->maximum()));
             p.head->setValue(i % std::max(1, m_analysis->headCount()));
@@ -170,20 +171,26 @@ void CompareView::refresh() {
     for (int i = 0; i < paneCount(); ++i) {
         Pane& p = m_panes[size_t(i)];
         const ViewMatrix m =
-            headMatrix(*m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second);
+            paneMatrix(*m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second);
         p.tokens = m.tokens;
         const HeatmapRenderer& r = panes[size_t(i)];
         p.heatmap->setOptions(r.options());
         p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
         if (paneView(i) == PaneView::Links) {
-            // This pane's head alone, in its head's colour.
+            // This pane's head alone, in its head's colour (or the layer's mean / max).
             ViewState one = m_state;
             one.layer = heads[size_t(i)].first;
-            one.head = heads[size_t(i)].second;
-            one.aggregate = Aggregate::SingleHead;
+            one.head = std::max(0, heads[size_t(i)].second);
+            one.aggregate = heads[size_t(i)].second == kMeanOfLayer  ? Aggregate::Mean
+                            : heads[size_t(i)].second == kMaxOfLayer ? Aggregate::Max
+                                                                     : Aggregate::SingleHead;
             one.hoveredToken = -1;
             one.checked.reset(m_analysis->layerCount(), m_analysis->headCount(), false);
-            one.checked.setChecked(one.layer, one.head, true);
+            for (int h = 0; h < m_analysis->headCount(); ++h)
+                one.checked.setChecked(one.layer, h,
+                                       one.aggregate == Aggregate::SingleHead
+                                           ? h == one.head
+                                           : m_state.checked.isChecked(one.layer, h));
             std::vector<int> tokens;
             const LinksRenderer links = linksFigure(*m_analysis, one, &tokens);
             p.links->setContent(links, tokens);

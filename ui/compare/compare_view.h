@@ -20,6 +20,8 @@ class QStackedWidget;
 
 namespace attnscope {
 
+class HeadSpinBox;
+
 class CompareView : public QWidget {
     Q_OBJECT
 public:
@@ -45,7 +47,7 @@ private:
     struct Pane {
         QWidget* box = nullptr;
         QSpinBox* layer = nullptr;
-        QSpinBox* head = nullptr;
+        HeadSpinBox* head = nullptr; // a head, or the layer's mean / max
         QComboBox* view = nullptr;
         QStackedWidget* stack = nullptr;
         HeatmapWidget* heatmap = nullptr;

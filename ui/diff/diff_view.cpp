@@ -1,6 +1,7 @@
 #include "diff_view.h"
 
 #include "figures.h"
+#include "heads/head_spin_box.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -32,9 +33,11 @@ DiffView::DiffView(QWidget* parent) : QWidget(parent) {
     top->addWidget(m_mode);
 
     m_layerA = spin(QStringLiteral("diffLayerA"));
-    m_headA = spin(QStringLiteral("diffHeadA"));
+    m_headA = new HeadSpinBox;
+    m_headA->setObjectName(QStringLiteral("diffHeadA"));
     m_layerB = spin(QStringLiteral("diffLayerB"));
-    m_headB = spin(QStringLiteral("diffHeadB"));
+    m_headB = new HeadSpinBox;
+    m_headB->setObjectName(QStringLiteral("diffHeadB"));
     top->addWidget(new QLabel(tr("A: layer")));
     top->addWidget(m_layerA);
     top->addWidget(new QLabel(tr("head")));
@@ -74,7 +77,7 @@ DiffView::DiffView(QWidget* parent) : QWidget(parent) {
     m_heatmap->setObjectName(QStringLiteral("diffHeatmap"));
     layout->addWidget(m_heatmap, 1);
 
-    for (QSpinBox* s : {m_layerA, m_headA, m_layerB, m_headB})
+    for (QSpinBox* s : std::initializer_list<QSpinBox*>{m_layerA, m_headA, m_layerB, m_headB})
         connect(s, &QSpinBox::valueChanged, this, &DiffView::refresh);
     connect(m_mode, &QComboBox::currentIndexChanged, this, [this](int i) {
         m_headsBox->setVisible(i == 0);
@@ -138,8 +141,8 @@ void DiffView::setContent(std::shared_ptr<const Analysis> analysis, const ViewSt
         const QSignalBlocker b1(m_layerA), b2(m_headA), b3(m_layerB), b4(m_headB);
         for (QSpinBox* s : {m_layerA, m_layerB})
             s->setRange(0, layers);
-        for (QSpinBox* s : {m_headA, m_headB})
-            s->setRange(0, heads);
+        for (HeadSpinBox* s : {m_headA, m_headB})
+            s->setHeadCount(heads + 1);
         if (first) m_headB->setValue(std::min(1, heads));
     }
     refresh();
@@ -164,10 +167,10 @@ void DiffView::refresh() {
         m_heatmap->clear(QString());
     };
     if (!m_analysis || m_analysis->tokenCount() == 0) return fail(tr("No attention to show yet."));
-    const ViewMatrix a = headMatrix(*m_analysis, m_state, m_layerA->value(), m_headA->value());
+    const ViewMatrix a = paneMatrix(*m_analysis, m_state, m_layerA->value(), m_headA->value());
     ViewMatrix b;
     if (mode() == Mode::Heads) {
-        b = headMatrix(*m_analysis, m_state, m_layerB->value(), m_headB->value());
+        b = paneMatrix(*m_analysis, m_state, m_layerB->value(), m_headB->value());
     } else {
         if (m_againstEdit->text().trimmed().isEmpty())
             return fail(tr("Type the other text above: the figure shows this text's attention "
@@ -176,7 +179,7 @@ void DiffView::refresh() {
             return fail(m_againstError.isEmpty()
                             ? tr("Computing the other text…")
                             : tr("The other text could not be analysed: %1").arg(m_againstError));
-        b = headMatrix(*m_against, m_state, m_layerA->value(), m_headA->value());
+        b = paneMatrix(*m_against, m_state, m_layerA->value(), m_headA->value());
         b.title = QStringLiteral("“%1”").arg(m_against->text.left(40));
         ViewMatrix named = a;
         named.title = QStringLiteral("“%1”").arg(m_analysis->text.left(40));
@@ -185,8 +188,7 @@ void DiffView::refresh() {
         m_message->hide();
         m_heatmap->setOptions(figure->options());
         m_heatmap->setData(figure->matrix(), figure->rowLabels(), figure->columnLabels(),
-                           headTitle(m_layerA->value(), m_headA->value()) + QStringLiteral(": ") +
-                               figure->title());
+                           a.title + QStringLiteral(": ") + figure->title());
         return;
     }
     auto figure = differenceFigure(a, b, m_state);

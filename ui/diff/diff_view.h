@@ -15,6 +15,8 @@ class QSpinBox;
 
 namespace attnscope {
 
+class HeadSpinBox;
+
 class DiffView : public QWidget {
     Q_OBJECT
 public:
@@ -45,7 +47,8 @@ private:
     QString m_againstError;
     ViewState m_state;
     QComboBox* m_mode = nullptr;
-    QSpinBox *m_layerA = nullptr, *m_headA = nullptr, *m_layerB = nullptr, *m_headB = nullptr;
+    QSpinBox *m_layerA = nullptr, *m_layerB = nullptr;
+    HeadSpinBox *m_headA = nullptr, *m_headB = nullptr; // a head, or the layer's mean / max
     QWidget* m_headsBox = nullptr;
     QWidget* m_inputsBox = nullptr;
     QLineEdit* m_againstEdit = nullptr;
