@@ -239,9 +239,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_linksScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     linksLayout->addWidget(m_linksScroll, 1);
     m_tabs->addTab(linksPage, tr("Token &links"));
+    auto* gridPage = new QWidget;
+    auto* gridLayout = new QVBoxLayout(gridPage);
+    gridLayout->setContentsMargins(0, 4, 0, 0);
+    auto* gridBar = new QHBoxLayout;
+    auto* statisticLabel = new QLabel(tr("&Frame tiles by"));
+    auto* statistic = new QComboBox;
+    statistic->setObjectName(QStringLiteral("gridStatistic"));
+    statistic->addItems(tileStatisticNames());
+    statistic->setToolTip(tr("Frame opacity shows the head statistic (hover a tile for its value)"));
+    statisticLabel->setBuddy(statistic);
+    gridBar->addWidget(statisticLabel);
+    gridBar->addWidget(statistic);
+    gridBar->addSpacing(12);
+    gridBar->addWidget(new QLabel(tr("Click or arrow keys select a head; Ctrl+wheel zooms.")), 1);
+    gridLayout->addLayout(gridBar);
     m_grid = new GridView;
     m_grid->setObjectName(QStringLiteral("grid"));
-    m_tabs->addTab(m_grid, tr("&All heads"));
+    gridLayout->addWidget(m_grid, 1);
+    connect(statistic, &QComboBox::currentIndexChanged, m_grid,
+            [this](int i) { m_grid->setTileStatistic(TileStatistic(i)); });
+    m_tabs->addTab(gridPage, tr("&All heads"));
     m_compare = new CompareView;
     m_compare->setObjectName(QStringLiteral("compare"));
     m_tabs->addTab(m_compare, tr("Side &by side"));

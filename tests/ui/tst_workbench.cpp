@@ -381,6 +381,19 @@ void TestWorkbench::gridThumbnailsAndClick() {
     QCOMPARE(w->currentHead(), 2);
     QTest::keyClick(w->grid(), Qt::Key_Up);
     QCOMPARE(w->currentLayer(), 0);
+    // Tile frames show a head statistic: previous-token attention here, computed independently.
+    QCOMPARE(g.frameValue(1, 2), -1.0);
+    w->findChild<QComboBox*>(QStringLiteral("gridStatistic"))
+        ->setCurrentIndex(int(TileStatistic::PreviousToken));
+    for (int l = 0; l < 2; ++l)
+        for (int h = 0; h < 4; ++h) {
+            const Mat& m = w->analysis()->attention(l, h);
+            double previous = 0;
+            for (int r = 1; r < m.rows(); ++r)
+                previous += m(r, r - 1);
+            previous /= double(m.rows() - 1);
+            QVERIFY(std::abs(g.frameValue(l, h) - previous) < 1e-6);
+        }
     // Zoom changes the tile size, not the thumbnails.
     const double before = g.tileSize();
     w->grid()->zoomIn();

@@ -8,6 +8,7 @@
 #include "main_window.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
 
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
             settle();
             if (v == int(MainWindow::View::Heatmap)) w.heatmap()->setHoveredCell({4, 2});
             if (v == int(MainWindow::View::Links)) w.links()->focusIndex(4, LinkSide::Query);
+            if (v == int(MainWindow::View::Grid))
+                w.findChild<QComboBox*>(QStringLiteral("gridStatistic"))->setCurrentIndex(4);
             if (v == int(MainWindow::View::Compare))
                 w.compare()->paneWidget(0)->setHoveredCell({4, 2});
             settle(100);

@@ -1,5 +1,7 @@
 #include "grid_renderer.h"
 
+#include "analyses/head_statistics.h"
+
 #include <QFontMetricsF>
 #include <QPaintEngine>
 #include <QPainter>
@@ -24,6 +26,47 @@ double headerWidth(const QFontMetricsF& fm, int layers) {
 }
 
 } // namespace
+
+QStringList tileStatisticNames() {
+    return {QStringLiteral("No frames"), QStringLiteral("Previous token"),
+            QStringLiteral("First token"), QStringLiteral("Confidence"), QStringLiteral("Focus")};
+}
+
+std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic statistic) {
+    if (statistic == TileStatistic::None) return {};
+    const std::vector<HeadStatistics> stats = headStatistics(analysis);
+    std::vector<double> values;
+    values.reserve(stats.size());
+    const double logT = std::log(std::max(2, analysis.tokenCount()));
+    for (const HeadStatistics& s : stats) {
+        double v = 0;
+        switch (statistic) {
+        case TileStatistic::PreviousToken:
+            v = s.previousToken;
+            break;
+        case TileStatistic::FirstToken:
+            v = s.firstToken;
+            break;
+        case TileStatistic::Confidence:
+            v = s.confidence;
+            break;
+        case TileStatistic::Focus:
+            v = 1.0 - s.entropy / logT;
+            break;
+        case TileStatistic::None:
+            break;
+        }
+        values.push_back(std::clamp(v, 0.0, 1.0));
+    }
+    return values;
+}
+
+double GridRenderer::frameValue(int layer, int head) const {
+    const size_t i = size_t(layer) * size_t(m_heads) + size_t(head);
+    if (layer < 0 || head < 0 || layer >= m_layers || head >= m_heads || i >= m_frameValues.size())
+        return -1;
+    return m_frameValues[i];
+}
 
 QRectF GridLayout::tileRect(int layer, int head) const {
     return QRectF(tiles.left() + head * (tile + gap), tiles.top() + layer * (tile + gap), tile,
@@ -191,6 +234,15 @@ void GridRenderer::paint(QPainter& painter, const GridLayout& L, const QRectF& e
             else
                 painter.drawImage(r, thumbnail(l, h)); // vector output: the exact cells
             painter.setOpacity(1.0);
+            if (const double v = frameValue(l, h); v >= 0) {
+                // Vermillion (Okabe–Ito) on light and dark alike, as opaque as the statistic.
+                QColor frame(0xD5, 0x5E, 0x00);
+                frame.setAlphaF(float(v));
+                const double w = std::clamp(L.gap * 0.8, 1.5, 4.0);
+                painter.setPen(QPen(frame, w));
+                painter.setBrush(Qt::NoBrush);
+                painter.drawRect(r.adjusted(-w / 2, -w / 2, w / 2, w / 2));
+            }
         }
     }
     painter.setPen(m_chrome.text);

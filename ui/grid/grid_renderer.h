@@ -15,6 +15,19 @@ class QPainter;
 
 namespace attnscope {
 
+// A head statistic a tile's frame can show (core/analyses/head_statistics.h), as a value in
+// [0, 1]: the frame's opacity.
+enum class TileStatistic {
+    None,
+    PreviousToken, // mean attention to the previous token
+    FirstToken,    // mean attention to the first token (BOS / [CLS] sinks)
+    Confidence,    // mean row maximum
+    Focus,         // 1 − mean row entropy / log(T): 1 = every row on one key
+};
+QStringList tileStatisticNames(); // in enum order, for menus
+// One value per head, layer-major; empty for None or an analysis under 2 tokens.
+std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic statistic);
+
 struct GridLayout {
     QSizeF size;
     QFont labelFont;
@@ -38,6 +51,13 @@ public:
     void setChecked(const HeadSelection& checked) { m_checked = checked; }
     void setChrome(const ChromePalette& chrome) { m_chrome = chrome; }
     void setTileSize(double tile) { m_tileSize = tile; }
+    // Frame opacity per head (layer-major, [0, 1]); empty = no frames.
+    void setFrameValues(std::vector<double> values, const QString& name = {}) {
+        m_frameValues = std::move(values);
+        m_frameName = name;
+    }
+    const QString& frameName() const { return m_frameName; }
+    double frameValue(int layer, int head) const; // -1 without frames
     double tileSize() const { return m_tileSize; }
 
     int layers() const { return m_layers; }
@@ -70,6 +90,8 @@ private:
     int m_selectedLayer = -1, m_selectedHead = -1;
     ChromePalette m_chrome;
     double m_tileSize = 56;
+    std::vector<double> m_frameValues;
+    QString m_frameName;
 };
 
 } // namespace attnscope

@@ -50,10 +50,12 @@ void GridCanvas::mousePressEvent(QMouseEvent* event) {
 void GridCanvas::mouseMoveEvent(QMouseEvent* event) {
     const auto [layer, head] = m_renderer.layout(QSizeF(size())).tileAt(event->position());
     emit headHovered(layer, head);
-    if (layer >= 0)
-        QToolTip::showText(event->globalPosition().toPoint(),
-                           tr("Layer %1 · Head %2 (click to select)").arg(layer).arg(head), this);
-    else
+    if (layer >= 0) {
+        QString text = tr("Layer %1 · Head %2 (click to select)").arg(layer).arg(head);
+        if (const double v = m_renderer.frameValue(layer, head); v >= 0)
+            text += tr("\n%1: %2").arg(m_renderer.frameName()).arg(v, 0, 'f', 2);
+        QToolTip::showText(event->globalPosition().toPoint(), text, this);
+    } else
         QToolTip::hideText();
     QWidget::mouseMoveEvent(event);
 }
@@ -72,10 +74,22 @@ GridView::GridView(QWidget* parent) : QScrollArea(parent) {
     });
 }
 
+void GridView::setTileStatistic(TileStatistic statistic) {
+    m_statistic = statistic;
+    GridRenderer& r = m_canvas->renderer();
+    r.setFrameValues(m_analysis ? tileStatisticValues(*m_analysis, statistic)
+                                : std::vector<double>(),
+                     tileStatisticNames().value(int(statistic)).toLower());
+    m_framesFor = m_analysis;
+    m_canvas->update();
+}
+
 void GridView::setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
     GridRenderer& r = m_canvas->renderer();
     const int layers = r.layers(), heads = r.heads();
+    m_analysis = analysis;
     r.setAnalysis(std::move(analysis), state);
+    if (m_analysis != m_framesFor) setTileStatistic(m_statistic);
     r.setSelected(state.layer, state.head);
     r.setChecked(state.checked);
     r.setChrome(state.chrome());

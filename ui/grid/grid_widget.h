@@ -45,6 +45,8 @@ public:
     void zoomOut();
     void fitToWidth();
     bool isFitting() const { return m_fit; }
+    void setTileStatistic(TileStatistic statistic);
+    TileStatistic tileStatistic() const { return m_statistic; }
 
 signals:
     void headClicked(int layer, int head);
@@ -58,6 +60,9 @@ private:
     void setTile(double tile);
     GridCanvas* m_canvas = nullptr;
     bool m_fit = true;
+    TileStatistic m_statistic = TileStatistic::None;
+    std::shared_ptr<const Analysis> m_analysis;
+    std::shared_ptr<const Analysis> m_framesFor; // the analysis the frame values belong to
     int m_selectedLayer = 0, m_selectedHead = 0;
 };
 
