@@ -391,10 +391,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             [this](int token) { onTokensHovered(token, -1); });
     connect(m_compare, &CompareView::tokensHovered, this, &MainWindow::onTokensHovered);
     connect(m_diff, &DiffView::againstTextChanged, this, [this](const QString& text) {
-        if (text.trimmed().isEmpty())
+        if (text.trimmed().isEmpty()) {
             m_againstController->cancel();
-        else
+        } else {
+            m_againstController->setPair(m_controller->pair()); // the same sentence pair
             m_againstController->requestAnalysis(text);
+        }
     });
     connect(
         m_againstController, &AnalysisController::analysisReady, this,
