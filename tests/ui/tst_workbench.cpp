@@ -593,6 +593,20 @@ void TestWorkbench::pairFieldForBert() {
         analyse(*m_bert, QStringLiteral("the cat sat"), QStringLiteral("on the mat"));
     QCOMPARE(w->analysis()->encoding.ids, direct->encoding.ids);
     QVERIFY((w->heatmap()->matrix() - direct->attention(0, 0)).cwiseAbs().maxCoeff() <= 1e-6f);
+    // Hidden special tokens shift the heatmap's rows; hovering still marks the right tokens.
+    w->setPairText(QString());
+    QTRY_VERIFY_WITH_TIMEOUT(!w->controller()->isBusy() && w->analysis() &&
+                                 w->analysis()->encoding.typeIds.back() == 0,
+                             kTimeout);
+    w->setSpecialTokenMode(SpecialTokenMode::HideRenormalise);
+    QCOMPARE(w->heatmap()->tokenCount(), w->analysis()->tokenCount() - 2);
+    w->heatmap()->setHoveredCell({0, 1});
+    auto* input = w->findChild<QPlainTextEdit*>(QStringLiteral("textInput"));
+    const auto marks = input->extraSelections();
+    QCOMPARE(marks.size(), 2);
+    const QString key = w->analysis()->encoding.tokens[2];
+    QCOMPARE(marks[1].cursor.selectedText(), QStringLiteral("the")); // query: token 1, not [CLS]
+    QVERIFY(key.startsWith(marks[0].cursor.selectedText()));         // key: token 2
     // GPT-2 has no token types: no pair field.
     auto g = readyWindow();
     QVERIFY(!g->findChild<QLineEdit*>(QStringLiteral("pairInput"))->isVisible());
