@@ -595,7 +595,7 @@ void MainWindow::refreshView(View view) {
     if (!m_analysis) return;
     if (m_analysis->tokenCount() == 0) {
         m_heatmap->clear(tr("The text has no tokens."));
-        m_links->clear(tr("The text has no tokens."));
+        m_links->clear(tr("The text has no tokens."), m_state.chrome());
         updateTokenStrip(-1, -1);
         return;
     }
@@ -624,7 +624,7 @@ void MainWindow::refreshView(View view) {
         state.hoveredToken = -1; // the widget keeps its own (pinned) focus
         const LinksRenderer r = linksFigure(*m_analysis, state, &tokens);
         if (r.isEmpty())
-            m_links->clear(viewMatrix(*m_analysis, m_state).emptyReason);
+            m_links->clear(viewMatrix(*m_analysis, m_state).emptyReason, m_state.chrome());
         else
             m_links->setContent(r, tokens);
         break;

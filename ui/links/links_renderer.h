@@ -64,6 +64,7 @@ public:
     // -1 = no focus: every line above the threshold is drawn.
     void setFocus(int token, LinkSide side = LinkSide::Query);
     void setChrome(const ChromePalette& chrome) { m_chrome = chrome; }
+    const ChromePalette& chrome() const { return m_chrome; }
     void setFontFamily(const QString& family) { m_fontFamily = family; }
 
     int tokenCount() const { return int(m_labels.size()); }

@@ -29,8 +29,9 @@ void LinksWidget::setContent(const LinksRenderer& renderer, const std::vector<in
     update();
 }
 
-void LinksWidget::clear(const QString& placeholder) {
+void LinksWidget::clear(const QString& placeholder, const ChromePalette& chrome) {
     m_renderer = LinksRenderer();
+    m_renderer.setChrome(chrome);
     m_tokens.clear();
     m_pinned = false;
     m_placeholder = placeholder;
@@ -77,7 +78,7 @@ void LinksWidget::paintEvent(QPaintEvent*) {
     QPainter painter(this);
     m_renderer.paint(painter, QRectF(rect()));
     if (m_renderer.isEmpty()) {
-        painter.setPen(ChromePalette().muted);
+        painter.setPen(m_renderer.chrome().muted);
         painter.drawText(rect().adjusted(16, 16, -16, -16), Qt::AlignCenter | Qt::TextWordWrap,
                          m_placeholder.isEmpty() ? tr("No attention to show yet.") : m_placeholder);
     }

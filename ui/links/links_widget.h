@@ -16,7 +16,7 @@ public:
 
     // tokens: visible index -> token index in the analysis (for the signals and marking).
     void setContent(const LinksRenderer& renderer, const std::vector<int>& tokens);
-    void clear(const QString& placeholder);
+    void clear(const QString& placeholder, const ChromePalette& chrome = {});
     const LinksRenderer& renderer() const { return m_renderer; }
     void setThreshold(double threshold);
     // Marks a token hovered elsewhere (another pane); does not emit tokenHovered.
