@@ -187,8 +187,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_headTree = new QTreeView;
     m_headTree->setObjectName(QStringLiteral("headList"));
     m_headTree->setModel(m_heads);
-    m_headTree->setHeaderHidden(true);
     m_headTree->setUniformRowHeights(true);
+    m_headTree->header()->setStretchLastSection(false);
+    m_headTree->header()->setSectionResizeMode(HeadListModel::NameColumn, QHeaderView::Stretch);
+    for (int c = HeadListModel::PreviousColumn; c < HeadListModel::Columns; ++c) {
+        m_headTree->header()->setSectionResizeMode(c, QHeaderView::Fixed);
+        m_headTree->header()->resizeSection(
+            c, QFontMetrics(m_headTree->font()).horizontalAdvance(QStringLiteral("0.000")) + 8);
+    }
     auto* headPanel = new QWidget;
     auto* headLayout = new QVBoxLayout(headPanel);
     headLayout->setContentsMargins(0, 0, 0, 0);
@@ -275,7 +281,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_splitter->addWidget(m_tabs);
     m_splitter->setStretchFactor(0, 0);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setSizes({170, 930});
+    m_splitter->setSizes({330, 770});
     m_splitter->setChildrenCollapsible(true);
     layout->addWidget(m_splitter, 1);
     setCentralWidget(central);
@@ -584,6 +590,13 @@ void MainWindow::syncState() {
 // edit costs one view's work.
 void MainWindow::refreshViews() {
     syncState();
+    if (m_analysis && m_analysis != m_statisticsFor) { // head list columns, once per analysis
+        m_heads->setStatistics(headStatistics(*m_analysis), m_analysis->tokenCount());
+        m_statisticsFor = m_analysis;
+    }
+    // The head list opens the selected layer and marks the selected head.
+    m_headTree->expand(m_heads->layerIndex(m_state.layer));
+    m_headTree->setCurrentIndex(m_heads->headIndex(m_state.layer, m_state.head));
     std::fill(m_viewDirty.begin(), m_viewDirty.end(), true);
     refreshView(currentView());
     // The heatmap view marks its hovered tokens itself; the others show the strip unmarked.

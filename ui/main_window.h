@@ -150,6 +150,7 @@ private:
     DiffView* m_diff = nullptr;
     AnalysisController* m_againstController = nullptr; // the difference view's other text
     QAction* m_darkAction = nullptr;
+    std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
 };
 
 } // namespace attnscope

@@ -83,6 +83,7 @@ class TestWorkbench : public QObject {
 private slots:
     void initTestCase();
     void headListModel();
+    void headListStatistics();
     void aggregate_data();
     void aggregate();
     void windowTogglesHeadsWithoutRecomputing();
@@ -172,6 +173,41 @@ void TestWorkbench::headListModel() {
     QCOMPARE(model.rowCount(), 2);
     QCOMPARE(model.selection().count(), 4);
     QVERIFY(model.headIndex(1, 1).flags() & Qt::ItemIsUserCheckable);
+}
+
+// The head list's statistic columns for the window's analysis, against values computed here.
+void TestWorkbench::headListStatistics() {
+    auto w = readyWindow();
+    HeadListModel* model = w->headList();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(model->columnCount(), int(HeadListModel::Columns));
+    const Analysis& a = *w->analysis();
+    const int t = a.tokenCount();
+    for (int l = 0; l < 2; ++l)
+        for (int h = 0; h < 4; ++h) {
+            const Mat& m = a.attention(l, h);
+            double previous = 0, first = 0, confidence = 0, entropy = 0;
+            for (int r = 0; r < t; ++r) {
+                if (r >= 1) previous += m(r, r - 1), first += m(r, 0);
+                confidence += m.row(r).maxCoeff();
+                for (int c = 0; c < t; ++c)
+                    if (m(r, c) > 0) entropy -= m(r, c) * std::log(double(m(r, c)));
+            }
+            const double focus = 1.0 - entropy / t / std::log(double(t));
+            auto value = [&](int column) {
+                return model->index(h, column, model->layerIndex(l))
+                    .data(HeadListModel::StatisticRole)
+                    .toDouble();
+            };
+            QVERIFY(std::abs(value(HeadListModel::PreviousColumn) - previous / (t - 1)) < 1e-5);
+            QVERIFY(std::abs(value(HeadListModel::FirstColumn) - first / (t - 1)) < 1e-5);
+            QVERIFY(std::abs(value(HeadListModel::ConfidenceColumn) - confidence / t) < 1e-5);
+            QVERIFY(std::abs(value(HeadListModel::FocusColumn) - focus) < 1e-4);
+        }
+    // Statistic cells are not checkable; a layer row shows none.
+    QVERIFY(!(model->index(0, HeadListModel::FocusColumn, model->layerIndex(0)).flags() &
+              Qt::ItemIsUserCheckable));
+    QVERIFY(!model->index(0, HeadListModel::FocusColumn).data().isValid());
 }
 
 void TestWorkbench::aggregate_data() {

@@ -1,5 +1,8 @@
 #include "head_list_model.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace attnscope {
 
 HeadListModel::HeadListModel(QObject* parent) : QAbstractItemModel(parent) {}
@@ -70,6 +73,16 @@ Qt::CheckState HeadListModel::layerState(int layer) const {
     return on == m_selection.heads() ? Qt::Checked : Qt::PartiallyChecked;
 }
 
+void HeadListModel::setStatistics(std::vector<HeadStatistics> statistics, int tokens) {
+    m_statistics = std::move(statistics);
+    m_tokens = tokens;
+    for (int l = 0; l < m_selection.layers(); ++l)
+        if (m_selection.heads() > 0)
+            emit dataChanged(index(0, PreviousColumn, layerIndex(l)),
+                             index(m_selection.heads() - 1, FocusColumn, layerIndex(l)),
+                             {Qt::DisplayRole, Qt::ToolTipRole, StatisticRole});
+}
+
 QModelIndex HeadListModel::layerIndex(int layer) const {
     return index(layer, 0);
 }
@@ -79,7 +92,7 @@ QModelIndex HeadListModel::headIndex(int layer, int head) const {
 }
 
 QModelIndex HeadListModel::index(int row, int column, const QModelIndex& parent) const {
-    if (column != 0 || row < 0) return {};
+    if (column < 0 || column >= Columns || row < 0) return {};
     if (!parent.isValid()) {
         if (row >= m_selection.layers()) return {};
         return createIndex(row, column, quintptr(0));
@@ -100,7 +113,7 @@ int HeadListModel::rowCount(const QModelIndex& parent) const {
 }
 
 int HeadListModel::columnCount(const QModelIndex&) const {
-    return 1;
+    return Columns;
 }
 
 QVariant HeadListModel::data(const QModelIndex& index, int role) const {
@@ -108,6 +121,29 @@ QVariant HeadListModel::data(const QModelIndex& index, int role) const {
     const bool isLayer = index.internalId() == 0;
     const int layer = isLayer ? index.row() : int(index.internalId() - 1);
     const int head = isLayer ? -1 : index.row();
+    if (index.column() != NameColumn) {
+        const size_t i = size_t(layer) * size_t(m_selection.heads()) + size_t(std::max(0, head));
+        if (isLayer || i >= m_statistics.size()) return {};
+        const HeadStatistics& s = m_statistics[i];
+        const double logT = std::log(std::max(2, m_tokens));
+        const double value = index.column() == PreviousColumn ? s.previousToken
+                             : index.column() == FirstColumn  ? s.firstToken
+                             : index.column() == ConfidenceColumn
+                                 ? s.confidence
+                                 : std::clamp(1.0 - s.entropy / logT, 0.0, 1.0);
+        switch (role) {
+        case Qt::DisplayRole:
+            return QString::number(value, 'f', 2);
+        case StatisticRole:
+            return value;
+        case Qt::TextAlignmentRole:
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        case Qt::ToolTipRole:
+            return headerData(index.column(), Qt::Horizontal, Qt::ToolTipRole);
+        default:
+            return {};
+        }
+    }
     switch (role) {
     case Qt::DisplayRole:
         return isLayer ? tr("Layer %1").arg(layer) : tr("Head %1").arg(head);
@@ -127,7 +163,8 @@ QVariant HeadListModel::data(const QModelIndex& index, int role) const {
 }
 
 bool HeadListModel::setData(const QModelIndex& index, const QVariant& value, int role) {
-    if (role != Qt::CheckStateRole || !checkIndex(index, CheckIndexOption::IndexIsValid))
+    if (role != Qt::CheckStateRole || !checkIndex(index, CheckIndexOption::IndexIsValid) ||
+        index.column() != NameColumn)
         return false;
     const bool checked = value.toInt() != Qt::Unchecked;
     if (index.internalId() == 0)
@@ -139,14 +176,22 @@ bool HeadListModel::setData(const QModelIndex& index, const QVariant& value, int
 
 Qt::ItemFlags HeadListModel::flags(const QModelIndex& index) const {
     if (!index.isValid()) return Qt::NoItemFlags;
-    Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsUserCheckable;
+    Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
+    if (index.column() == NameColumn) f |= Qt::ItemIsUserCheckable;
     if (index.internalId() != 0) f |= Qt::ItemNeverHasChildren;
     return f;
 }
 
 QVariant HeadListModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation == Qt::Horizontal && role == Qt::DisplayRole && section == 0)
-        return tr("Heads");
+    if (orientation != Qt::Horizontal) return {};
+    static const char* const names[] = {"Heads", "prev", "first", "conf", "focus"};
+    static const char* const tips[] = {
+        "Check heads to aggregate them", "Mean attention to the previous token",
+        "Mean attention to the first token (BOS / [CLS] sink)", "Mean of each row's largest weight",
+        "1 − mean row entropy / log T: 1 when every row attends to one key"};
+    if (section < 0 || section >= Columns) return {};
+    if (role == Qt::DisplayRole) return tr(names[section]);
+    if (role == Qt::ToolTipRole) return tr(tips[section]);
     return {};
 }
 

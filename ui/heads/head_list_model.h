@@ -2,7 +2,9 @@
 // The model's heads as a Qt item model: one top-level row per layer, one child row per head,
 // each checkable (a layer's check box is tri-state and checks or clears all its heads). The
 // checked heads are what the Mean/Max aggregates combine. Column 0 holds the name and the check
-// box; later columns are reserved for head statistics.
+// box; columns 1–4 a head's statistics for the current analysis (core/analyses/head_statistics.h):
+// previous-token and first-token attention, confidence, focus (1 − row entropy / log T).
+#include "analyses/head_statistics.h"
 #include "view_state.h"
 
 #include <QAbstractItemModel>
@@ -12,7 +14,12 @@ namespace attnscope {
 class HeadListModel : public QAbstractItemModel {
     Q_OBJECT
 public:
-    enum Role { LayerRole = Qt::UserRole + 1, HeadRole }; // -1 for HeadRole on a layer row
+    enum Role {
+        LayerRole = Qt::UserRole + 1,
+        HeadRole,      // -1 on a layer row
+        StatisticRole, // the statistic column's value as a double (head rows with statistics)
+    };
+    enum Column { NameColumn, PreviousColumn, FirstColumn, ConfidenceColumn, FocusColumn, Columns };
 
     explicit HeadListModel(QObject* parent = nullptr);
 
@@ -23,6 +30,9 @@ public:
     void setAllChecked(bool checked);
     void setLayerChecked(int layer, bool checked);
     void setHeadChecked(int layer, int head, bool checked);
+    // Statistics of the current analysis (layer-major, as headStatistics() returns them) and its
+    // token count; empty clears the columns.
+    void setStatistics(std::vector<HeadStatistics> statistics, int tokens);
 
     QModelIndex layerIndex(int layer) const;
     QModelIndex headIndex(int layer, int head) const;
@@ -45,6 +55,8 @@ private:
     Qt::CheckState layerState(int layer) const;
     void emitLayerChanged(int layer);
     HeadSelection m_selection;
+    std::vector<HeadStatistics> m_statistics;
+    int m_tokens = 0;
 };
 
 } // namespace attnscope
