@@ -113,13 +113,21 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
         return exportPainting(
             [&](QPainter& p, const QRectF& area, bool vectorOutput) {
                 p.fillRect(area, s.chrome().background);
-                std::vector<HeatmapRenderer> drawn = panes;
-                for (HeatmapRenderer& r : drawn) {
+                const std::vector<QRectF> rects = paneRects(area.size(), int(panes.size()));
+                for (size_t i = 0; i < panes.size(); ++i) {
+                    const QRectF target = rects[i].translated(area.topLeft());
+                    if (i < request.linkPanes.size() && request.linkPanes[i]) {
+                        paneLinksFigure(*analysis, s, request.panes[i].first,
+                                        request.panes[i].second)
+                            .paint(p, target);
+                        continue;
+                    }
+                    HeatmapRenderer r = panes[i];
                     HeatmapOptions o = r.options();
                     o.vectorCells = vectorOutput && r.matrix().size() <= 160 * 160;
                     r.setOptions(o);
+                    r.paint(p, target);
                 }
-                paintPanes(p, drawn, area);
             },
             QStringLiteral("Side by side"), outPath, size, request.scale);
     }

@@ -17,6 +17,7 @@ struct FigureRequest {
     FigureView view = FigureView::Heatmap;
     ViewState state;                         // layer, head / aggregate, heads, theme, ...
     std::vector<std::pair<int, int>> panes;  // compare: 2–4; difference: A, B (or empty)
+    std::vector<bool> linkPanes;             // compare: panes drawn as token links
     std::shared_ptr<const Analysis> against; // difference of two inputs (same head)
     QSize size;                              // invalid: a size that suits the view
     int scale = 1;                           // PNG pixels per layout pixel (1..4)

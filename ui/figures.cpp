@@ -49,6 +49,24 @@ LinksRenderer linksFigure(const Analysis& analysis, const ViewState& state,
     return r;
 }
 
+LinksRenderer paneLinksFigure(const Analysis& analysis, const ViewState& state, int layer, int head,
+                              std::vector<int>* tokens) {
+    ViewState one = state;
+    one.layer = layer;
+    one.head = std::max(0, head);
+    one.aggregate = head == kMeanOfLayer  ? Aggregate::Mean
+                    : head == kMaxOfLayer ? Aggregate::Max
+                                          : Aggregate::SingleHead;
+    one.hoveredToken = -1;
+    one.checked.reset(analysis.layerCount(), analysis.headCount(), false);
+    for (int h = 0; h < analysis.headCount(); ++h)
+        one.checked.setChecked(layer, h,
+                               one.aggregate == Aggregate::SingleHead
+                                   ? h == one.head
+                                   : state.checked.isChecked(layer, h));
+    return linksFigure(analysis, one, tokens);
+}
+
 void shareColorRange(std::vector<HeatmapRenderer>& panes, bool stretch) {
     double hi = 1.0;
     if (stretch) {
@@ -91,13 +109,6 @@ std::vector<QRectF> paneRects(QSizeF size, int panes) {
         out.emplace_back(std::floor((i % columns) * w), std::floor((i / columns) * h),
                          std::floor(w), std::floor(h));
     return out;
-}
-
-void paintPanes(QPainter& painter, const std::vector<HeatmapRenderer>& panes,
-                const QRectF& target) {
-    const std::vector<QRectF> rects = paneRects(target.size(), int(panes.size()));
-    for (size_t i = 0; i < panes.size(); ++i)
-        panes[i].paint(painter, rects[i].translated(target.topLeft()));
 }
 
 Result<HeatmapRenderer> differenceFigure(const ViewMatrix& a, const ViewMatrix& b,

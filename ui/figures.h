@@ -23,6 +23,11 @@ void configureHeatmap(HeatmapRenderer& renderer, const ViewMatrix& matrix, const
 LinksRenderer linksFigure(const Analysis& analysis, const ViewState& state,
                           std::vector<int>* tokens = nullptr);
 
+// Token links of one pane: head `head` of `layer` alone in its colour, or (kMeanOfLayer,
+// kMaxOfLayer) the mean / max over that layer's checked heads.
+LinksRenderer paneLinksFigure(const Analysis& analysis, const ViewState& state, int layer, int head,
+                              std::vector<int>* tokens = nullptr);
+
 // Side by side: one heatmap per (layer, head), sharing one colour range (0..1, or 0..the
 // largest value of all panes when the state stretches colours).
 std::vector<HeatmapRenderer> comparePanes(const Analysis& analysis, const ViewState& state,
@@ -31,7 +36,6 @@ void shareColorRange(std::vector<HeatmapRenderer>& panes, bool stretch);
 // Where pane i goes in a target of this size: one row for 2–3 panes, 2 × 2 for 4 when that is
 // closer to square.
 std::vector<QRectF> paneRects(QSizeF size, int panes);
-void paintPanes(QPainter& painter, const std::vector<HeatmapRenderer>& panes, const QRectF& target);
 
 // Difference a − b on a diverging map centred on 0, as a heatmap.
 Result<HeatmapRenderer> differenceFigure(const ViewMatrix& a, const ViewMatrix& b,

@@ -894,10 +894,12 @@ Status MainWindow::exportCurrentView(const QString& path, QSize size) const {
     case View::Grid:
         request.view = FigureView::Grid;
         break;
-    case View::Compare: // the panes' heads, drawn as heatmaps
+    case View::Compare:
         request.view = FigureView::Compare;
-        for (int i = 0; i < m_compare->paneCount(); ++i)
+        for (int i = 0; i < m_compare->paneCount(); ++i) {
             request.panes.push_back(m_compare->paneHead(i));
+            request.linkPanes.push_back(m_compare->paneView(i) == CompareView::PaneView::Links);
+        }
         break;
     case View::Difference:
         request.view = FigureView::Difference;

@@ -749,6 +749,18 @@ void TestWorkbench::exportCurrentView() {
         QVERIFY(bytes.contains("<svg"));
         if (view != int(MainWindow::View::Grid)) QVERIFY(bytes.contains("mat"));
     }
+    if (view == int(MainWindow::View::Compare) && file.endsWith(QLatin1String(".png"))) {
+        // A pane showing token links is exported as token links.
+        w->compare()->setPaneView(1, CompareView::PaneView::Links);
+        const QString links = dir.filePath(QStringLiteral("links-pane.png"));
+        QVERIFY(w->exportCurrentView(links).ok());
+        const QImage withLinks(links), heatmaps(path);
+        QCOMPARE(withLinks.size(), heatmaps.size());
+        const int half = heatmaps.width() / 2;
+        QCOMPARE(withLinks.copy(0, 0, half, heatmaps.height()),
+                 heatmaps.copy(0, 0, half, heatmaps.height())); // pane 0 unchanged
+        QVERIFY(withLinks != heatmaps);
+    }
     if (view == int(MainWindow::View::Difference)) {
         w->difference()->setMode(DiffView::Mode::Inputs);
         QVERIFY(!w->exportCurrentView(path).ok()); // no other text yet: an error, not a figure

@@ -177,22 +177,9 @@ void CompareView::refresh() {
         p.heatmap->setOptions(r.options());
         p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
         if (paneView(i) == PaneView::Links) {
-            // This pane's head alone, in its head's colour (or the layer's mean / max).
-            ViewState one = m_state;
-            one.layer = heads[size_t(i)].first;
-            one.head = std::max(0, heads[size_t(i)].second);
-            one.aggregate = heads[size_t(i)].second == kMeanOfLayer  ? Aggregate::Mean
-                            : heads[size_t(i)].second == kMaxOfLayer ? Aggregate::Max
-                                                                     : Aggregate::SingleHead;
-            one.hoveredToken = -1;
-            one.checked.reset(m_analysis->layerCount(), m_analysis->headCount(), false);
-            for (int h = 0; h < m_analysis->headCount(); ++h)
-                one.checked.setChecked(one.layer, h,
-                                       one.aggregate == Aggregate::SingleHead
-                                           ? h == one.head
-                                           : m_state.checked.isChecked(one.layer, h));
             std::vector<int> tokens;
-            const LinksRenderer links = linksFigure(*m_analysis, one, &tokens);
+            const LinksRenderer links = paneLinksFigure(
+                *m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second, &tokens);
             p.links->setContent(links, tokens);
         }
     }
