@@ -90,6 +90,7 @@ private slots:
     void linksAboveThreshold_data();
     void linksAboveThreshold();
     void linksFocusAndHover();
+    void linkLineRasteriser();
     void linksLabelsNeverOverlap_data();
     void linksLabelsNeverOverlap();
     void gridThumbnailsAndClick();
@@ -353,6 +354,28 @@ void TestWorkbench::linksFocusAndHover() {
     // Threshold control hides weaker lines.
     w->findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"))->setValue(0.3);
     QCOMPARE(links->renderer().threshold(), 0.3);
+}
+
+// The anti-aliased lines links paint on pixel targets: coverage adds up to the line's area.
+void TestWorkbench::linkLineRasteriser() {
+    QImage image(100, 60, QImage::Format_ARGB32_Premultiplied);
+    image.fill(Qt::transparent);
+    LinksRenderer::drawLine(image, {10, 20}, {90, 20}, QColor(255, 0, 0), 2.0);
+    QCOMPARE(image.pixel(50, 19), qRgba(255, 0, 0, 255)); // rows 19 and 20 fully covered
+    QCOMPARE(image.pixel(50, 20), qRgba(255, 0, 0, 255));
+    QCOMPARE(qAlpha(image.pixel(50, 22)), 0);
+    QCOMPARE(qAlpha(image.pixel(50, 17)), 0);
+    // A steep, half-transparent line of width 1: per row, the coverage sums to about
+    // sqrt(1 + slope^2) pixels' worth (its horizontal extent), times the alpha.
+    image.fill(Qt::transparent);
+    LinksRenderer::drawLine(image, {20, 5}, {40, 55}, QColor(0, 0, 255, 128), 1.0);
+    for (int y = 10; y < 50; y += 7) {
+        double sum = 0;
+        for (int x = 0; x < image.width(); ++x)
+            sum += qAlpha(image.pixel(x, y)) / 255.0;
+        const double expected = (128 / 255.0) * std::sqrt(1.0 + (20.0 / 50.0) * (20.0 / 50.0));
+        QVERIFY2(std::abs(sum - expected) < 0.08, qPrintable(QString::number(sum)));
+    }
 }
 
 void TestWorkbench::linksLabelsNeverOverlap_data() {

@@ -3,6 +3,8 @@
 #include "heatmap_renderer.h"
 
 #include <QFontMetricsF>
+#include <QImage>
+#include <QPaintEngine>
 #include <QPainter>
 
 #include <algorithm>
@@ -25,6 +27,47 @@ QFont makeFont(const QString& family, double pixelSize, bool bold = false) {
 }
 
 } // namespace
+
+void LinksRenderer::drawLine(QImage& image, QPointF a, QPointF b, const QColor& color,
+                             double width) {
+    // Along the major axis one step per pixel; across it, the span the line covers there
+    // (width / cos of the angle), each pixel weighted by its overlap with the span.
+    const bool steep = std::abs(b.y() - a.y()) > std::abs(b.x() - a.x());
+    if (steep) {
+        a = QPointF(a.y(), a.x());
+        b = QPointF(b.y(), b.x());
+    }
+    if (a.x() > b.x()) std::swap(a, b);
+    const double dx = b.x() - a.x(), dy = b.y() - a.y();
+    const double slope = dx > 0 ? dy / dx : 0.0;
+    const double half = width / 2.0 * std::sqrt(1.0 + slope * slope);
+    const int majorSize = steep ? image.height() : image.width();
+    const int minorSize = steep ? image.width() : image.height();
+    const int first = std::max(0, int(std::floor(a.x()))),
+              last = std::min(majorSize - 1, int(std::ceil(b.x())));
+    // Straight-alpha colour, blended into premultiplied pixels with integer arithmetic.
+    const int red = color.red(), green = color.green(), blue = color.blue();
+    const double alpha = color.alphaF();
+    uchar* bits = image.bits();
+    const qsizetype stride = image.bytesPerLine();
+    for (int m = first; m <= last; ++m) {
+        const double centre = a.y() + slope * (m + 0.5 - a.x());
+        const double lo = centre - half, hi = centre + half;
+        const int from = std::max(0, int(std::floor(lo))), to = std::min(minorSize - 1, int(hi));
+        for (int k = from; k <= to; ++k) {
+            const double coverage = std::min(hi, k + 1.0) - std::max(lo, double(k));
+            const int s = int(alpha * std::min(1.0, coverage) * 255.0 + 0.5);
+            if (s <= 0) continue;
+            QRgb& pixel = steep ? reinterpret_cast<QRgb*>(bits + qsizetype(m) * stride)[k]
+                                : reinterpret_cast<QRgb*>(bits + qsizetype(k) * stride)[m];
+            const QRgb d = pixel;
+            const int keep = 255 - s;
+            pixel = qRgba(
+                (red * s + qRed(d) * keep + 127) / 255, (green * s + qGreen(d) * keep + 127) / 255,
+                (blue * s + qBlue(d) * keep + 127) / 255, (255 * s + qAlpha(d) * keep + 127) / 255);
+        }
+    }
+}
 
 QRectF LinksLayout::queryLabelRect(int i) const {
     const double h = QFontMetricsF(boldFont).height();
@@ -180,16 +223,45 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
     }
 
     // Lines first, so that labels sit on top; opacity = weight (at least faintly visible).
-    painter.setRenderHint(QPainter::Antialiasing, true);
     const double x0 = L.queryRight + kLabelPadding, x1 = L.keyLeft - kLabelPadding;
     const double width = std::clamp(L.rowHeight * 0.16, 1.0, 3.0);
-    for (const LinkLine& line : visibleLinks()) {
+    const std::vector<LinkLine> lines = visibleLinks();
+    auto lineColor = [&](const LinkLine& line) {
         QColor c = m_heads[size_t(line.head)].color;
         c.setAlphaF(float(std::clamp(0.08 + 0.92 * double(line.weight), 0.0, 1.0)));
-        painter.setPen(QPen(c, width, Qt::SolidLine, Qt::RoundCap));
-        painter.drawLine(QPointF(x0, L.rowY(line.query)), QPointF(x1, L.rowY(line.key)));
+        return c;
+    };
+    if (painter.paintEngine() && painter.paintEngine()->type() == QPaintEngine::Raster) {
+        // Pixels (screen, PNG): QPainter strokes each anti-aliased line at tens of microseconds,
+        // seconds for the thousands of lines of a long text with many heads; the lines are
+        // rasterised here instead, into a layer covering only the visible part of the line band.
+        QRectF band(x0 - width, 0, x1 - x0 + 2 * width, L.size.height());
+        if (painter.hasClipping()) band &= painter.clipBoundingRect();
+        const double dpr = painter.device() ? painter.device()->devicePixelRatioF() : 1.0;
+        const QSize pixels(int(std::ceil(band.width() * dpr)), int(std::ceil(band.height() * dpr)));
+        if (!band.isEmpty() && pixels.width() > 0 && pixels.height() > 0) {
+            QImage layer(pixels, QImage::Format_ARGB32_Premultiplied);
+            layer.fill(Qt::transparent);
+            for (const LinkLine& line : lines) {
+                const double ya = L.rowY(line.query), yb = L.rowY(line.key);
+                if (std::max(ya, yb) < band.top() - width ||
+                    std::min(ya, yb) > band.bottom() + width)
+                    continue;
+                drawLine(layer, (QPointF(x0, ya) - band.topLeft()) * dpr,
+                         (QPointF(x1, yb) - band.topLeft()) * dpr, lineColor(line), width * dpr);
+            }
+            layer.setDevicePixelRatio(dpr);
+            painter.drawImage(band.topLeft(), layer);
+        }
+    } else {
+        // Vector output (SVG, PDF): real lines, drawn by the viewer.
+        painter.setRenderHint(QPainter::Antialiasing, true);
+        for (const LinkLine& line : lines) {
+            painter.setPen(QPen(lineColor(line), width, Qt::SolidLine, Qt::RoundCap));
+            painter.drawLine(QPointF(x0, L.rowY(line.query)), QPointF(x1, L.rowY(line.key)));
+        }
+        painter.setRenderHint(QPainter::Antialiasing, false);
     }
-    painter.setRenderHint(QPainter::Antialiasing, false);
 
     // Labels: the focused one bold on a highlight, the others dimmed while a token is focused.
     const int n = int(L.texts.size());

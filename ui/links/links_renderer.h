@@ -14,6 +14,7 @@
 #include <QStringList>
 #include <vector>
 
+class QImage;
 class QPainter;
 
 namespace attnscope {
@@ -83,6 +84,10 @@ public:
     std::vector<LinkLine> visibleLinks() const;
     void paint(QPainter& painter, const LinksLayout& layout) const;
     void paint(QPainter& painter, const QRectF& target) const;
+
+    // An anti-aliased line of `width` pixels blended into a premultiplied ARGB32 image (how
+    // paint() draws lines on pixel targets; QPainter's stroker is far slower per line).
+    static void drawLine(QImage& image, QPointF a, QPointF b, const QColor& color, double width);
 
 private:
     QStringList m_labels;
