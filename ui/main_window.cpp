@@ -381,6 +381,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         const int head = index.data(HeadListModel::HeadRole).toInt();
         if (head >= 0) setLayerHead(index.data(HeadListModel::LayerRole).toInt(), head);
     });
+    // Arrow keys in the head list select heads too.
+    connect(m_headTree->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this](const QModelIndex& index) {
+                const int head = index.data(HeadListModel::HeadRole).toInt();
+                if (index.isValid() && head >= 0)
+                    setLayerHead(index.data(HeadListModel::LayerRole).toInt(), head);
+            });
     connect(m_threshold, &QDoubleSpinBox::valueChanged, this, [this](double v) {
         m_state.linkThreshold = v;
         m_links->setThreshold(v);

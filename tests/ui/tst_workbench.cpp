@@ -29,6 +29,7 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTreeView>
 
 using namespace attnscope;
 
@@ -685,6 +686,13 @@ void TestWorkbench::keyboardNavigation() {
     QTest::keyClick(w.get(), Qt::Key_2, Qt::ControlModifier);
     QCOMPARE(w->currentView(), MainWindow::View::Links);
     QTest::keyClick(w.get(), Qt::Key_Up, Qt::AltModifier);
+    QCOMPARE(w->currentLayer(), 0);
+    // In the head list, the arrow keys move the selected head.
+    auto* tree = w->findChild<QTreeView*>(QStringLiteral("headList"));
+    tree->setFocus();
+    QCOMPARE(tree->currentIndex(), w->headList()->headIndex(0, 2));
+    QTest::keyClick(tree, Qt::Key_Down);
+    QCOMPARE(w->currentHead(), 3);
     QCOMPARE(w->currentLayer(), 0);
     QCOMPARE(w->links()->renderer().title(), QStringLiteral("Layer 0 · 4 heads"));
 }
