@@ -60,7 +60,7 @@ const char* kUsage =
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
     "       attnscope bench --gui-grid --model MODEL [--tokens 64] [--repeats 40]\n"
     "                      edit-to-repaint latency with the all-heads grid showing\n"
-    "MODEL is a checkpoint folder, or `default`.\n";
+    "MODEL is a checkpoint folder, or `default` (text) or `default-vision` (images).\n";
 
 Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& option) {
     std::vector<int64_t> ids;
@@ -95,7 +95,7 @@ Result<Tensor> readPixelValues(const QString& path) {
     std::vector<int64_t> shape = t->shape;
     if (shape.size() == 4 && shape[0] == 1) shape.erase(shape.begin());
     if (shape.size() != 3)
-        return Error{QStringLiteral("%1: pixel_values must be [3,H,W] or [1,3,H,W]").arg(path)};
+        return Error{QStringLiteral("%1: pixel_values must be [C,H,W] or [1,C,H,W]").arg(path)};
     Tensor out;
     out.shape = shape;
     out.data.assign(t->data, t->data + t->numel());
@@ -121,7 +121,8 @@ Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
     if (qint64(image.width()) * image.height() > 100'000'000)
         return Error{QStringLiteral("image %1 is too large").arg(path)};
     image = image.convertToFormat(QImage::Format_RGB888);
-    auto config = ImageProcessorConfig::fromFolder(model.path(), model.config().imageSize);
+    auto config = ImageProcessorConfig::fromFolder(model.path(), model.config().imageSize,
+                                                   model.config().channels);
     if (!config) return config.error();
     return preprocessImage(image.constBits(), image.width(), image.height(),
                            int(image.bytesPerLine()), *config);

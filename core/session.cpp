@@ -98,6 +98,10 @@ QString LoadedModel::displayName() const {
 
 Result<Encoding> LoadedModel::tokenize(const QString& text,
                                        const std::optional<QString>& pair) const {
+    if (!m_tokenizer && m_config.modality == Modality::Image)
+        return Error{
+            QStringLiteral("%1 is an image model: it has no tokenizer (give it an image)")
+                .arg(displayName())};
     if (!m_tokenizer)
         return Error{
             QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")

@@ -12,6 +12,7 @@ int runGui(int argc, char** argv, const QString& modelPath, const QString& initi
     QApplication::setApplicationName(QStringLiteral("attnscope"));
     QApplication::setOrganizationName(QStringLiteral("attnscope"));
     MainWindow window;
+    window.setOpensOnPatternedHead(true);
     {
         QSettings settings; // window geometry, splitter, chosen view and options of last time
         window.restoreSettings(settings);

@@ -3,6 +3,7 @@
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "figures.h"
+#include "analyses/head_statistics.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
 #include "heatmap_export.h"
@@ -315,8 +316,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     cached->setObjectName(QStringLiteral("cachedModelsMenu"));
     connect(cached, &QMenu::aboutToShow, this, [this, cached] {
         cached->clear();
-        cached->addAction(tr("Default model"), this,
+        cached->addAction(tr("Default text model (trained by attnscope)"), this,
                           [this] { openModel(QStringLiteral("default")); });
+        cached->addAction(tr("Default vision model (Fashion-MNIST)"), this,
+                          [this] { openModel(QStringLiteral("default-vision")); });
         cached->addSeparator();
         const std::vector<CachedModel> models = listCachedModels();
         for (const CachedModel& m : models) {
@@ -496,6 +499,7 @@ void MainWindow::onModelLoading(const QString& path) {
 
 void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     if (!model) return;
+    m_selectPatternedHead = m_opensOnPatternedHead; // see onAnalysisReady
     const ModelConfig& c = model->config();
     const QString name = model->displayName();
     const QString family = familyName(c.family);
@@ -548,6 +552,14 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     hideError();
     updateSelectorRanges(m_analysis->layerCount(), m_analysis->headCount());
     m_heads->setShape(m_analysis->layerCount(), m_analysis->headCount());
+    if (m_selectPatternedHead) {
+        // First analysis by a newly opened model: show a head with a clear pattern (found by a
+        // statistic of this input), not whichever head happens to be first.
+        m_selectPatternedHead = false;
+        const auto [layer, head] = mostPatternedHead(*m_analysis);
+        const QSignalBlocker b1(m_layer), b2(m_head);
+        setLayerHead(layer, head);
+    }
     const int t = m_analysis->tokenCount();
     m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
     const double ms = m_controller->lastElapsedMs();

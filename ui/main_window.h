@@ -67,6 +67,9 @@ public:
     void saveSettings(QSettings& settings) const;
     void restoreSettings(QSettings& settings);
     std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
+    // When on, each newly opened model starts on the head with the clearest pattern in its
+    // first analysis (mostPatternedHead), instead of layer 0, head 0. The app turns it on.
+    void setOpensOnPatternedHead(bool on) { m_opensOnPatternedHead = on; }
     int currentLayer() const;
     int currentHead() const;
     void setLayerHead(int layer, int head);
@@ -111,6 +114,8 @@ private:
 
     AnalysisController* m_controller = nullptr;
     std::shared_ptr<const Analysis> m_analysis;
+    bool m_opensOnPatternedHead = false; // see setOpensOnPatternedHead
+    bool m_selectPatternedHead = false;  // set by a model change, used by the next analysis
     // UTF-16 position of each code-point boundary of the analysed text, when the text field
     // still holds exactly that text (token offsets count code points); empty otherwise.
     std::vector<int> m_codePointPositions;

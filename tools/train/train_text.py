@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Train the default text model: a small GPT-2 (4 layers x 8 heads, 128 wide, 128 positions)
-on the corpus from corpus.py with the tokenizer from bpe.py, and save it as a Hugging Face
-GPT-2 checkpoint folder (config.json, model.safetensors, tokenizer.json).
+"""Train the default text model: a small Llama (4 layers x 8 heads, 128 wide, rotary
+positions, 128 positions; or --arch gpt2) on the corpus from corpus.py with the tokenizer from
+bpe.py, and save it as a Hugging Face checkpoint folder (config.json, model.safetensors,
+tokenizer.json).
 
-A share of the training sequences (--repeat-share, 0.4 by default) get a span of random tokens repeated twice written into
+A share of the training sequences (--repeat-share, 0.5 by default) get a span of random tokens repeated twice written into
 them: natural text alone rarely repeats within a context, and the repeats are what teaches
 an induction head (Olsson et al. 2022) within a CPU budget.
 
@@ -30,6 +31,8 @@ import st_io  # noqa: E402
 
 N_LAYER, N_HEAD, N_EMBD = 4, 8, 128
 N_POS = 128  # positions; --positions changes it
+LLAMA_INNER = 352  # SwiGLU width: about 2/3 of 4 x 128, so the MLP matches GPT-2's in size
+ROPE_THETA = 10000.0
 
 
 class Block(nn.Module):
@@ -55,6 +58,98 @@ class Block(nn.Module):
         y = a @ v  # [B, H, T, hd]
         x = x + self.attn_proj(y.transpose(1, 2).reshape(B, T, D))
         return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], -1)
+
+
+class LlamaBlock(nn.Module):
+    """Hugging Face Llama's layer: RMSNorm, rotary positions on q and k (rotate_half layout,
+    so the weights load as they are), SwiGLU MLP, no biases."""
+
+    def __init__(self):
+        super().__init__()
+        D = N_EMBD
+        self.input_layernorm = nn.Parameter(torch.ones(D))
+        self.q_proj, self.k_proj, self.v_proj, self.o_proj = (
+            nn.Linear(D, D, bias=False) for _ in range(4))  # [D, D] each
+        self.post_attention_layernorm = nn.Parameter(torch.ones(D))
+        self.gate_proj = nn.Linear(D, LLAMA_INNER, bias=False)
+        self.up_proj = nn.Linear(D, LLAMA_INNER, bias=False)
+        self.down_proj = nn.Linear(LLAMA_INNER, D, bias=False)
+
+    @staticmethod
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w
+
+    def forward(self, x, cos, sin, keep=None):
+        B, T, D = x.shape
+        hd = D // N_HEAD
+        h = self.rms(x, self.input_layernorm)
+        q, k, v = (p(h).view(B, T, N_HEAD, hd).transpose(1, 2)
+                   for p in (self.q_proj, self.k_proj, self.v_proj))  # [B, H, T, hd]
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)  # [B, H, T, T]
+        mask = torch.ones(T, T, dtype=torch.bool).tril()
+        a = s.masked_fill(~mask, float("-inf")).softmax(-1)
+        if keep is not None:
+            keep.append(a)
+        x = x + self.o_proj((a @ v).transpose(1, 2).reshape(B, T, D))
+        h = self.rms(x, self.post_attention_layernorm)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class Llama(nn.Module):
+    def __init__(self, vocab):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(vocab, N_EMBD)
+        self.layers = nn.ModuleList(LlamaBlock() for _ in range(N_LAYER))
+        self.norm = nn.Parameter(torch.ones(N_EMBD))
+        for name, p in self.named_parameters():
+            if p.dim() == 2:
+                std = 0.02 / math.sqrt(2 * N_LAYER) if ("o_proj" in name or "down" in name) else 0.02
+                nn.init.normal_(p, std=std)
+        hd = N_EMBD // N_HEAD
+        inv_freq = 1.0 / (ROPE_THETA ** (torch.arange(0, hd, 2).float() / hd))
+        freqs = torch.outer(torch.arange(N_POS).float(), inv_freq)
+        emb = torch.cat([freqs, freqs], -1)  # [T, hd]
+        self.register_buffer("cos", emb.cos(), persistent=False)
+        self.register_buffer("sin", emb.sin(), persistent=False)
+
+    def forward(self, ids, keep=None):
+        T = ids.shape[1]
+        x = self.embed_tokens(ids)
+        for b in self.layers:
+            x = b(x, self.cos[:T], self.sin[:T], keep)
+        return LlamaBlock.rms(x, self.norm) @ self.embed_tokens.weight.T  # tied output
+
+    def hf_tensors(self):
+        """HF LlamaForCausalLM names; nn.Linear's [out, in] layout is HF's too."""
+        t = {"model.embed_tokens.weight": self.embed_tokens.weight, "model.norm.weight": self.norm}
+        for i, b in enumerate(self.layers):
+            p = f"model.layers.{i}."
+            t[p + "input_layernorm.weight"] = b.input_layernorm
+            t[p + "post_attention_layernorm.weight"] = b.post_attention_layernorm
+            for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+                t[p + "self_attn." + name + ".weight"] = getattr(b, name).weight
+            for name in ("gate_proj", "up_proj", "down_proj"):
+                t[p + "mlp." + name + ".weight"] = getattr(b, name).weight
+        return {k: v.detach().float().contiguous().numpy() for k, v in t.items()}
+
+    @staticmethod
+    def hf_config(vocab, eot):
+        return {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                "hidden_size": N_EMBD, "intermediate_size": LLAMA_INNER,
+                "num_hidden_layers": N_LAYER, "num_attention_heads": N_HEAD,
+                "num_key_value_heads": N_HEAD, "head_dim": N_EMBD // N_HEAD,
+                "max_position_embeddings": N_POS, "vocab_size": vocab,
+                "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": ROPE_THETA,
+                "rope_scaling": None, "attention_bias": False, "mlp_bias": False,
+                "tie_word_embeddings": True, "torch_dtype": "float32",
+                "bos_token_id": eot, "eos_token_id": eot}
 
 
 class GPT(nn.Module):
@@ -94,7 +189,7 @@ class GPT(nn.Module):
         return {k: v.detach().float().contiguous().numpy() for k, v in t.items()}
 
 
-def hf_config(vocab, eot):
+def gpt2_config(vocab, eot):
     return {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
             "n_layer": N_LAYER, "n_head": N_HEAD, "n_embd": N_EMBD, "n_positions": N_POS,
             "n_ctx": N_POS, "vocab_size": vocab, "n_inner": None,
@@ -102,6 +197,32 @@ def hf_config(vocab, eot):
             "tie_word_embeddings": True, "torch_dtype": "float32",
             "bos_token_id": eot, "eos_token_id": eot,
             "attn_pdrop": 0.0, "embd_pdrop": 0.0, "resid_pdrop": 0.0}
+
+
+def load_hf(model, tensors):
+    """Inverse of hf_tensors(): copy a saved checkpoint's tensors into the model."""
+    ours = model.hf_tensors()  # same names; GPT-2's Conv1D weights come back transposed
+    with torch.no_grad():
+        for name, target in zip(ours.keys(), _hf_targets(model)):
+            value = torch.from_numpy(tensors[name])
+            target.copy_(value if value.shape == target.shape else value.T)
+
+
+def _hf_targets(model):
+    """The parameters behind hf_tensors(), in the same order."""
+    if isinstance(model, Llama):
+        out = [model.embed_tokens.weight, model.norm]
+        for b in model.layers:
+            out += [b.input_layernorm, b.post_attention_layernorm]
+            out += [getattr(b, n).weight for n in ("q_proj", "k_proj", "v_proj", "o_proj")]
+            out += [getattr(b, n).weight for n in ("gate_proj", "up_proj", "down_proj")]
+        return out
+    out = [model.wte.weight, model.wpe.weight, model.ln_f.weight, model.ln_f.bias]
+    for b in model.h:
+        out += [b.ln_1.weight, b.ln_1.bias, b.ln_2.weight, b.ln_2.bias]
+        for n in ("c_attn", "attn_proj", "c_fc", "mlp_proj"):
+            out += [getattr(b, n).weight, getattr(b, n).bias]
+    return out
 
 
 def encode_docs(enc, path):
@@ -117,23 +238,43 @@ def make_stream(docs):
     return np.array(stream, dtype=np.int64), np.array(starts, dtype=np.int64)
 
 
-def batch(stream, starts, rng, size, seq, vocab, eot, repeat_share):
+def batch(stream, starts, rng, size, seq, vocab, eot, repeat_share, spans_per_row=1):
     ok = starts[starts + seq + 1 <= len(stream)]
     picks = rng.choice(ok, size)
     x = np.stack([stream[s:s + seq + 1] for s in picks])
     for row in range(size):
-        if rng.random() < repeat_share:
-            n = int(rng.integers(6, seq // 3))
+        if rng.random() >= repeat_share:
+            continue
+        # Up to spans_per_row repeats, each in its own slice of the row so none overlap.
+        k = int(rng.integers(1, spans_per_row + 1))
+        width = (seq + 1 - 1) // k
+        for j in range(k):
+            lo = 1 + j * width
+            n = int(rng.integers(6, max(7, width // 3)))
+            if 2 * n > width:
+                continue
             span = rng.integers(0, eot, n)  # any token but <|endoftext|>
-            at = int(rng.integers(1, seq + 1 - 2 * n))
+            at = lo + int(rng.integers(0, width - 2 * n + 1))
             x[row, at:at + n] = span
             x[row, at + n:at + 2 * n] = span
     x = torch.from_numpy(x)
     return x[:, :-1], x[:, 1:]
 
 
+def synthetic_batch(rng, size, eot, max_len):
+    """Rows of [<|endoftext|>, s_1..s_n, s_1..s_n], random tokens, one n per batch. Targets
+    outside the second copy are ignored (-100): only copying is rewarded here, so these
+    batches teach induction without pulling the language model towards random tokens."""
+    n = int(rng.integers(5, max_len + 1))
+    span = rng.integers(0, eot, (size, n))
+    x = torch.from_numpy(np.concatenate([np.full((size, 1), eot), span, span], 1))
+    y = x[:, 1:].clone()
+    y[:, :n] = -100  # first copy (and the token after BOS): nothing to learn there
+    return x[:, :-1], y
+
+
 @torch.no_grad()
-def evaluate(model, heldout_docs, train_stream, vocab, eot, rng):
+def evaluate(model, heldout_docs, train_stream, vocab, eot, rng, trials=20):
     model.eval()
     # Held-out perplexity, each document on its own (as a user's sentence would be).
     nll, count = 0.0, 0
@@ -173,13 +314,12 @@ def evaluate(model, heldout_docs, train_stream, vocab, eot, rng):
     # Induction: random tokens repeated twice; second-copy positions should attend to the
     # token right after the same token's first occurrence.
     induction = np.zeros((N_LAYER, N_HEAD))
-    trials = 20
     for _ in range(trials):
         n = (N_POS - 1) // 2 - 10
         span = rng.integers(0, eot, n)
         ids = np.concatenate([[eot], span, span])
         keep = []
-        model(torch.tensor([ids]), keep)
+        model(torch.tensor(np.array([ids])), keep)
         for l, a in enumerate(keep):
             a = a[0].numpy()
             q = np.arange(n + 1, 2 * n + 1)  # second copy
@@ -204,7 +344,19 @@ def main():
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--positions", type=int, default=128, help="context length trained and "
                     "the model's n_positions")
-    ap.add_argument("--repeat-share", type=float, default=0.4)
+    ap.add_argument("--repeat-share", type=float, default=0.5)
+    ap.add_argument("--arch", choices=["llama", "gpt2"], default="llama")
+    ap.add_argument("--init", help="start from this model.safetensors (same architecture) "
+                    "instead of random weights: continues an earlier run")
+    ap.add_argument("--spans-per-row", type=int, default=1, help="up to this many repeated "
+                    "spans in one training sequence")
+    ap.add_argument("--synthetic-every", type=int, default=0, help="every N-th step trains on "
+                    "a batch of pure repeated random spans (loss on the second copy only)")
+    ap.add_argument("--synthetic-batch", type=int, default=48)
+    ap.add_argument("--stop-at-induction", type=float, default=0.0, help="stop once the "
+                    "periodic evaluation finds an induction head this strong")
+    ap.add_argument("--constant-lr", action="store_true", help="no decay after warm-up")
+    ap.add_argument("--eval-every", type=int, default=100, help="print head scores every N steps")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -225,8 +377,10 @@ def main():
     stream, starts = make_stream([train_docs[i] for i in order])
     print(f"encoded {len(stream)} training tokens in {time.time() - t0:.0f} s", file=sys.stderr)
 
-    model = GPT(vocab)
-    decay = [p for n, p in model.named_parameters() if p.dim() == 2]
+    model = Llama(vocab) if args.arch == "llama" else GPT(vocab)
+    if args.init:
+        load_hf(model, st_io.read(args.init)[0])
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2]  # matrices only
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": no_decay, "weight_decay": 0.0}],
@@ -234,16 +388,29 @@ def main():
     warmup = min(200, args.steps // 10)
     t1 = time.time()
     for step in range(args.steps):
-        lr = args.lr * (step + 1) / warmup if step < warmup else \
+        lr = args.lr * (step + 1) / warmup if step < warmup else args.lr if args.constant_lr else \
             args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (args.steps - warmup))))
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batch(stream, starts, rng, args.batch, args.seq, vocab, eot, args.repeat_share)
-        loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
+        if args.synthetic_every and step % args.synthetic_every == args.synthetic_every - 1:
+            x, y = synthetic_batch(rng, args.synthetic_batch, eot, (args.seq - 1) // 2)
+        else:
+            x, y = batch(stream, starts, rng, args.batch, args.seq, vocab, eot,
+                         args.repeat_share, args.spans_per_row)
+        loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1), ignore_index=-100)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if args.eval_every and step % args.eval_every == 0 and step > 0:
+            quick = evaluate(model, held_docs[:60], stream, vocab, eot, np.random.default_rng(1),
+                             trials=3)
+            print(f"step {step}: previous-token {quick['best_previous_token'][0]:.3f}, "
+                  f"induction {quick['best_induction'][0]:.3f}, held-out perplexity "
+                  f"{quick['heldout_perplexity']:.1f}", file=sys.stderr, flush=True)
+            if args.stop_at_induction and quick["best_induction"][0] >= args.stop_at_induction:
+                args.steps = step + 1  # done: the report says how many steps ran
+                break
         if step % 100 == 0 or step == args.steps - 1:
             el = time.time() - t1
             print(f"step {step} loss {loss.item():.3f} lr {lr:.2e} {el:.0f} s "
@@ -255,7 +422,8 @@ def main():
     st_io.write(os.path.join(args.outdir, "model.safetensors"), model.hf_tensors(),
                 {"format": "pt"})
     with open(os.path.join(args.outdir, "config.json"), "w") as f:
-        json.dump(hf_config(vocab, eot), f, indent=2)
+        config = Llama.hf_config(vocab, eot) if args.arch == "llama" else gpt2_config(vocab, eot)
+        json.dump(config, f, indent=2)
         f.write("\n")
     with open(os.path.join(args.tokenizer, "tokenizer.json"), encoding="utf-8") as src, \
          open(os.path.join(args.outdir, "tokenizer.json"), "w", encoding="utf-8") as dst:
@@ -265,7 +433,10 @@ def main():
                    "batch": args.batch, "seq": args.seq, "train_tokens_seen":
                    args.steps * args.batch * args.seq, "corpus_tokens": int(len(stream)),
                    "threads": args.threads, "seed": args.seed,
-                   "positions": N_POS, "repeat_share": args.repeat_share})
+                   "positions": N_POS, "repeat_share": args.repeat_share,
+                   "arch": args.arch, "init": args.init,
+                   "spans_per_row": args.spans_per_row, "constant_lr": args.constant_lr,
+                   "synthetic_every": args.synthetic_every, "synthetic_batch": args.synthetic_batch})
     with open(os.path.join(args.outdir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) or k.startswith("best")}),

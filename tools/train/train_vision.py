@@ -115,10 +115,12 @@ def normalise(images):  # uint8 [N, 28, 28] -> float [N, 1, 28, 28]
     return ((torch.from_numpy(images.astype(np.float32)) / 255.0 - MEAN) / STD).unsqueeze(1)
 
 
-def augment(x, rng):
+def augment(x, rng, shift):
     flip = torch.from_numpy(rng.random(len(x)) < 0.5)
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-    dx, dy = rng.integers(-2, 3, 2)
+    if shift == 0:
+        return x
+    dx, dy = rng.integers(-shift, shift + 1, 2)
     background = (0.0 - MEAN) / STD
     x = torch.roll(x, (int(dy), int(dx)), (2, 3))
     if dy > 0: x[:, :, :dy] = background
@@ -171,6 +173,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shift", type=int, default=2, help="random shifts of up to N pixels")
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--bundle", type=int, default=0)
     ap.add_argument("--bundle-dir")
     ap.add_argument("--samples-dir", help="write one test image per class as PNG here")
@@ -198,9 +202,9 @@ def main():
                 args.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            x = augment(normalise(train_x[idx]), rng)
+            x = augment(normalise(train_x[idx]), rng, args.shift)
             loss = F.cross_entropy(model(x), torch.from_numpy(train_y[idx].astype(np.int64)),
-                                   label_smoothing=0.1)
+                                   label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -218,7 +222,8 @@ def main():
               "cls_attention_on_garment_last_layer": on, "garment_patch_share": area,
               "cls_attention_on_garment_per_layer": per_layer,
               "train_seconds": round(train_seconds), "epochs": args.epochs,
-              "threads": args.threads, "seed": args.seed}
+              "threads": args.threads, "seed": args.seed, "batch": args.batch, "lr": args.lr,
+              "shift": args.shift, "label_smoothing": args.label_smoothing}
     os.makedirs(args.outdir, exist_ok=True)
     st_io.write(os.path.join(args.outdir, "model.safetensors"), model.hf_tensors(), {"format": "pt"})
     config = {"architectures": ["ViTForImageClassification"], "model_type": "vit",
