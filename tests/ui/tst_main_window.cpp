@@ -1,4 +1,5 @@
 // MainWindow driven like a person would: type text, switch heads, open a bad model, hover.
+#include "analyses/head_statistics.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
 
@@ -40,6 +41,8 @@ private slots:
     void truncationNotice();
     void exportFromWindow_data();
     void exportFromWindow();
+    void opensOnPatternedHead_data();
+    void opensOnPatternedHead();
 
 private:
     std::unique_ptr<MainWindow> readyWindow();
@@ -359,6 +362,46 @@ void TestMainWindow::exportFromWindow() {
     const Status s = w->exportCurrentHeatmap(dir.filePath(file), QSize(800, 700));
     QVERIFY2(s.ok(), qPrintable(s.message()));
     QVERIFY(QFileInfo(dir.filePath(file)).size() > 1000);
+}
+
+
+void TestMainWindow::opensOnPatternedHead_data() {
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<double>("minPreviousToken"); // what the chosen head must show
+    QTest::newRow("gpt2 fixture (random weights)") << modelPath() << 0.0;
+    QTest::newRow("default (trained)") << QStringLiteral("default") << 0.5;
+}
+
+// As the app starts: the first analysis of a newly opened model selects the head that
+// mostPatternedHead finds in it; on the trained default model that is a previous-token head.
+void TestMainWindow::opensOnPatternedHead() {
+    QFETCH(QString, model);
+    QFETCH(double, minPreviousToken);
+    MainWindow w;
+    w.setOpensOnPatternedHead(true);
+    w.openModel(model);
+    w.show();
+    auto* heatmap = w.findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
+    QVERIFY(heatmap);
+    QVERIFY(QTest::qWaitFor([&] { return heatmap->tokenCount() > 0 && !w.controller()->isBusy(); },
+                            kTimeout));
+    const auto analysis = w.analysis();
+    QVERIFY(analysis);
+    QCOMPARE(analysis->text, MainWindow::sampleText());
+    const auto [layer, head] = mostPatternedHead(*analysis);
+    QCOMPARE(w.currentLayer(), layer);
+    QCOMPARE(w.currentHead(), head);
+    QVERIFY((heatmap->matrix() - analysis->attention(layer, head)).cwiseAbs().maxCoeff() == 0.0f);
+    const auto stats = headStatistics(*analysis);
+    QVERIFY(stats[size_t(layer * analysis->headCount() + head)].previousToken >= minPreviousToken);
+    // Typing afterwards keeps the user's head: only a model change picks again.
+    w.setLayerHead(0, 0);
+    auto* input = w.findChild<QPlainTextEdit*>(QStringLiteral("textInput"));
+    input->setPlainText(MainWindow::sampleText() + QStringLiteral(" Then it slept."));
+    QVERIFY(QTest::qWaitFor([&] { return w.analysis() != analysis && !w.controller()->isBusy(); },
+                            kTimeout));
+    QCOMPARE(w.currentLayer(), 0);
+    QCOMPARE(w.currentHead(), 0);
 }
 
 QTEST_MAIN(TestMainWindow)
