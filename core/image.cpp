@@ -6,7 +6,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <cmath>
-#include <string_view>
 #include <vector>
 
 namespace attnscope {
@@ -61,10 +60,10 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
             return Error{QStringLiteral("%1: %2 must have %3 values for this model")
                              .arg(f.fileName(), QLatin1String(key))
                              .arg(channels)};
-        for (double sd : *target)
-            if (key == std::string_view("image_std") && !(sd > 0))
-                return Error{QStringLiteral("%1: image_std must be positive").arg(f.fileName())};
     }
+    for (int i = 0; i < channels; ++i)
+        if (!(c.std[size_t(i)] > 0))
+            return Error{QStringLiteral("%1: image_std must be positive").arg(f.fileName())};
     return c;
 }
 
