@@ -262,12 +262,17 @@ def batch(stream, starts, rng, size, seq, vocab, eot, repeat_share, spans_per_ro
     return x[:, :-1], x[:, 1:]
 
 
-def synthetic_batch(rng, size, eot, max_len):
+def synthetic_batch(rng, size, eot, max_len, stream=None):
     """Rows of [<|endoftext|>, s_1..s_n, s_1..s_n], random tokens, one n per batch. Targets
     outside the second copy are ignored (-100): only copying is rewarded here, so these
     batches teach induction without pulling the language model towards random tokens."""
     n = int(rng.integers(5, max_len + 1))
     span = rng.integers(0, eot, (size, n))
+    if stream is not None:
+        # Half the rows draw their tokens from the corpus instead (its word frequencies,
+        # <|endoftext|> included), so copying does not depend on the tokens being rare.
+        half = size // 2
+        span[:half] = stream[rng.integers(0, len(stream), (half, n))]
     x = torch.from_numpy(np.concatenate([np.full((size, 1), eot), span, span], 1))
     y = x[:, 1:].clone()
     y[:, :n] = -100  # first copy (and the token after BOS): nothing to learn there
@@ -354,6 +359,8 @@ def main():
     ap.add_argument("--synthetic-every", type=int, default=0, help="every N-th step trains on "
                     "a batch of pure repeated random spans (loss on the second copy only)")
     ap.add_argument("--synthetic-batch", type=int, default=48)
+    ap.add_argument("--corpus-spans", action="store_true", help="half of each synthetic batch "
+                    "repeats spans of corpus tokens instead of uniformly random ones")
     ap.add_argument("--stop-at-induction", type=float, default=0.0, help="stop once the "
                     "periodic evaluation finds an induction head this strong")
     ap.add_argument("--constant-lr", action="store_true", help="no decay after warm-up")
@@ -394,7 +401,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         if args.synthetic_every and step % args.synthetic_every == args.synthetic_every - 1:
-            x, y = synthetic_batch(rng, args.synthetic_batch, eot, (args.seq - 1) // 2)
+            x, y = synthetic_batch(rng, args.synthetic_batch, eot, (args.seq - 1) // 2,
+                                   stream if args.corpus_spans else None)
         else:
             x, y = batch(stream, starts, rng, args.batch, args.seq, vocab, eot,
                          args.repeat_share, args.spans_per_row)
@@ -437,7 +445,8 @@ def main():
                    "positions": N_POS, "repeat_share": args.repeat_share,
                    "arch": args.arch, "init": args.init,
                    "spans_per_row": args.spans_per_row, "constant_lr": args.constant_lr,
-                   "synthetic_every": args.synthetic_every, "synthetic_batch": args.synthetic_batch})
+                   "synthetic_every": args.synthetic_every, "synthetic_batch": args.synthetic_batch,
+                   "corpus_spans": args.corpus_spans})
     with open(os.path.join(args.outdir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps({k: v for k, v in report.items() if not isinstance(v, list) or k.startswith("best")}),
