@@ -308,8 +308,12 @@ bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
     return head == QLatin1String("mean") || head == QLatin1String("max");
 }
 
-Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const ModelConfig& c) {
+// "L:H,L:H,..." with H a head, "mean" or "max". Panes outside the model are kept for
+// `compare` (that pane says so; a note goes to stderr) and refused for `diff`.
+Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const ModelConfig& c,
+                                                    bool keepMissing) {
     std::vector<std::pair<int, int>> panes;
+    QStringList missing;
     for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QStringList lh = part.trimmed().split(QLatin1Char(':'));
         bool okL = false, okH = false;
@@ -319,17 +323,27 @@ Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const M
         int h = headText == QLatin1String("mean")  ? (okH = true, kMeanOfLayer)
                 : headText == QLatin1String("max") ? (okH = true, kMaxOfLayer)
                                                    : headText.toInt(&okH);
-        if (lh.size() != 2 || !okL || !okH)
+        if (lh.size() != 2 || !okL || !okH || l < 0 || h < kMaxOfLayer)
             return Error{QStringLiteral("--compare: \"%1\" is not layer:head").arg(part.trimmed())};
-        if (l < 0 || l >= c.layers || h < kMaxOfLayer || h >= c.heads)
-            return Error{QStringLiteral("--compare: %1:%2 is outside the model's %3 layers × %4 "
-                                        "heads")
-                             .arg(l)
-                             .arg(h)
-                             .arg(c.layers)
-                             .arg(c.heads)};
+        if (l >= c.layers || h >= c.heads) {
+            const QString where = QStringLiteral("--compare: %1:%2 is outside the model's %3 "
+                                                 "layers × %4 heads")
+                                      .arg(l)
+                                      .arg(lh.value(1).trimmed())
+                                      .arg(c.layers)
+                                      .arg(c.heads);
+            if (!keepMissing) return Error{where};
+            missing << where;
+        }
         panes.emplace_back(l, h);
     }
+    if (!panes.empty() && missing.size() == qsizetype(panes.size()))
+        return Error{QStringLiteral("--compare: none of the panes is in this model (%1 layers × "
+                                    "%2 heads)")
+                         .arg(c.layers)
+                         .arg(c.heads)};
+    for (const QString& where : missing)
+        std::fprintf(stderr, "attnscope: note: %s; its pane says so\n", qPrintable(where));
     return panes;
 }
 
@@ -405,7 +419,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
             return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
     }
     if (p.isSet(o.compare)) {
-        auto panes = parsePanes(p.value(o.compare), c);
+        auto panes = parsePanes(p.value(o.compare), c, figure.view == FigureView::Compare);
         if (!panes) return fail(panes.message());
         figure.panes = *panes;
     }

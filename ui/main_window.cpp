@@ -893,7 +893,7 @@ Status MainWindow::exportCurrentHeatmap(const QString& path, QSize size) const {
         return makeError(tr("There is no heatmap to export yet."));
     HeatmapRenderer renderer = m_heatmap->renderer();
     renderer.setHighlight({});
-    return exportRenderer(renderer, path, size);
+    return exportRenderer(renderer, path, size, 1, figureDescription(*m_analysis));
 }
 
 Status MainWindow::exportCurrentView(const QString& path, QSize size) const {
