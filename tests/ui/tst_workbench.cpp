@@ -95,6 +95,8 @@ private slots:
     void linksLabelsNeverOverlap_data();
     void linksLabelsNeverOverlap();
     void gridThumbnailsAndClick();
+    void gridReusesRowsAfterEditAtEnd_data();
+    void gridReusesRowsAfterEditAtEnd();
     void compareLinkedHover();
     void differenceOfHeads_data();
     void differenceOfHeads();
@@ -459,6 +461,56 @@ void TestWorkbench::gridThumbnailsAndClick() {
     w->grid()->zoomIn();
     QVERIFY(g.tileSize() > before);
     QCOMPARE(g.thumbnailBuilds(), builds);
+}
+
+void TestWorkbench::gridReusesRowsAfterEditAtEnd_data() {
+    QTest::addColumn<QString>("before");
+    QTest::addColumn<QString>("after");
+    QTest::addColumn<int>("special"); // SpecialTokenMode
+    QTest::newRow("word changed") << "The cat sat on the mat" << "The cat sat on the rug"
+                                  << int(SpecialTokenMode::Show);
+    QTest::newRow("word added") << "The cat sat on the mat" << "The cat sat on the mat today"
+                                << int(SpecialTokenMode::Show);
+    QTest::newRow("shorter") << "The cat sat on the mat" << "The cat sat"
+                             << int(SpecialTokenMode::Show);
+    QTest::newRow("greyed") << "The cat sat on the mat" << "The cat sat on the rug"
+                            << int(SpecialTokenMode::Grey);
+    QTest::newRow("renormalised") << "The cat sat on the mat" << "The cat sat on the rug"
+                                  << int(SpecialTokenMode::HideRenormalise);
+}
+
+void TestWorkbench::gridReusesRowsAfterEditAtEnd() {
+    // An edit at the end of a causal model's text reuses the leading tokens; the grid then keeps
+    // those thumbnail rows. Every thumbnail must still equal one coloured from scratch.
+    QFETCH(QString, before);
+    QFETCH(QString, after);
+    QFETCH(int, special);
+    AnalysisRequest first;
+    first.text = before;
+    auto a = m_gpt2->analyze(first);
+    QVERIFY(a.ok());
+    auto earlier = std::make_shared<const Analysis>(std::move(a.value()));
+    AnalysisRequest second;
+    second.text = after;
+    second.previous = earlier;
+    auto b = m_gpt2->analyze(second);
+    QVERIFY(b.ok());
+    auto later = std::make_shared<const Analysis>(std::move(b.value()));
+    QVERIFY(later->reusedTokens > 0);
+    ViewState state;
+    state.specialTokens = SpecialTokenMode(special);
+    GridRenderer reused, fresh;
+    reused.setAnalysis(earlier, state);
+    for (int l = 0; l < reused.layers(); ++l)
+        for (int h = 0; h < reused.heads(); ++h)
+            (void)reused.thumbnail(l, h);
+    reused.setAnalysis(later, state);
+    fresh.setAnalysis(later, state);
+    // Renormalised rows depend on the whole row, so nothing is kept there.
+    QCOMPARE(reused.reusedRows() > 0, state.specialTokens != SpecialTokenMode::HideRenormalise);
+    for (int l = 0; l < fresh.layers(); ++l)
+        for (int h = 0; h < fresh.heads(); ++h)
+            QCOMPARE(reused.thumbnail(l, h), fresh.thumbnail(l, h));
 }
 
 void TestWorkbench::compareLinkedHover() {
