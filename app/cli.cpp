@@ -52,7 +52,8 @@ const char* kUsage =
     "--image F)\n"
     "                      [--view heatmap|links|grid|compare|diff] [--layer L] [--head "
     "H|mean|max]\n"
-    "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--against TEXT]\n"
+    "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--pane-views V,V,...]\n"
+    "                      [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
@@ -177,6 +178,9 @@ struct InputOptions {
     QCommandLineOption compare{QStringLiteral("compare"),
                                QStringLiteral("layer:head pairs for compare and diff."),
                                QStringLiteral("PAIRS")};
+    QCommandLineOption paneViews{QStringLiteral("pane-views"),
+                                 QStringLiteral("compare: heatmap or links for each pane."),
+                                 QStringLiteral("LIST")};
     QCommandLineOption against{QStringLiteral("against"),
                                QStringLiteral("Second text for diff (same head)."),
                                QStringLiteral("TEXT")};
@@ -302,7 +306,8 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
 // it always has (one head's heatmap).
 bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
     for (const QCommandLineOption* option :
-         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold})
+         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold,
+          &o.paneViews})
         if (p.isSet(*option)) return true;
     const QString head = p.value(o.head);
     return head == QLatin1String("mean") || head == QLatin1String("max");
@@ -426,6 +431,19 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
     if (figure.view == FigureView::Compare && (figure.panes.size() < 2 || figure.panes.size() > 4))
         return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs, "
                                    "e.g. --compare 0:1,0:2"));
+    if (p.isSet(o.paneViews)) {
+        const QStringList kinds = p.value(o.paneViews).split(QLatin1Char(','));
+        if (figure.view != FigureView::Compare || kinds.size() != qsizetype(figure.panes.size()))
+            return fail(QStringLiteral("--pane-views goes with --view compare: one of heatmap or "
+                                       "links for each --compare pane"));
+        for (const QString& kind : kinds) {
+            if (kind.trimmed() != QLatin1String("heatmap") &&
+                kind.trimmed() != QLatin1String("links"))
+                return fail(QStringLiteral("--pane-views: \"%1\" is not heatmap or links")
+                                .arg(kind.trimmed()));
+            figure.linkPanes.push_back(kind.trimmed() == QLatin1String("links"));
+        }
+    }
     if (figure.view == FigureView::Difference) {
         if (p.isSet(o.against) == (figure.panes.size() == 2))
             return fail(QStringLiteral("--view diff needs either --compare A,B (two layer:head "
@@ -602,7 +620,7 @@ int runCli(const QStringList& args) {
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid});
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

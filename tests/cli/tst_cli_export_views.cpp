@@ -48,6 +48,8 @@ void TestCliExportViews::eachViewEachFormat_data() {
         {"grid", {"--view", "grid"}},
         {"compare", {"--view", "compare", "--compare", "0:0,0:1,1:2,1:3"}},
         {"diff-heads", {"--view", "diff", "--compare", "0:0,1:2"}},
+        {"compare-links",
+         {"--view", "compare", "--compare", "0:1,1:2", "--pane-views", "heatmap,links"}},
         {"compare-aggregates", {"--view", "compare", "--compare", "0:mean,1:max,1:0"}},
         {"diff-mean", {"--view", "diff", "--compare", "1:mean,1:2", "--heads", "0,2"}},
     };
@@ -146,6 +148,20 @@ void TestCliExportViews::compareWithPaneOutsideModel() {
     QVERIFY(svg.contains(QStringLiteral("Layer 0 · Head 0")));
     QVERIFY(svg.contains(QStringLiteral("Layer 1 · Head 2")));
     QVERIFY(svg.contains(QStringLiteral("Layer 2 · head 1 is not in this model")));
+    QCOMPARE(svg.count(QStringLiteral(">key</text>")), 2); // two heatmaps' key axes
+
+    // --pane-views draws the second pane as token links (lines), the first as a heatmap.
+    const QString links = m_dir.filePath(QStringLiteral("pane-links.svg"));
+    const CliRun run2 = runCli({"export", "--model", gpt2(), "--text", kText, "--view", "compare",
+                                "--compare", "0:0,1:2", "--pane-views", "heatmap,links", "-o",
+                                links});
+    QVERIFY2(run2.exitCode == 0 && run2.err.isEmpty(), qPrintable(run2.describe()));
+    QFile file2(links);
+    QVERIFY(file2.open(QIODevice::ReadOnly));
+    const QString svg2 = QString::fromUtf8(file2.readAll());
+    QCOMPARE(svg2.count(QStringLiteral(">key</text>")), 1); // one heatmap
+    QVERIFY(svg2.contains(QStringLiteral(">H2</text>")));    // the links pane's head legend
+    QVERIFY(svg2.contains(QStringLiteral("Layer 0 · Head 0")));
 }
 
 void TestCliExportViews::errors_data() {
@@ -163,6 +179,12 @@ void TestCliExportViews::errors_data() {
         << QStringList{"--view", "diff", "--compare", "0:1,7:0"} << "outside the model";
     QTest::newRow("negative layer")
         << QStringList{"--view", "compare", "--compare", "0:1,-1:0"} << "is not layer:head";
+    QTest::newRow("pane views count")
+        << QStringList{"--view", "compare", "--compare", "0:1,1:0", "--pane-views", "links"}
+        << "--pane-views";
+    QTest::newRow("pane view unknown")
+        << QStringList{"--view", "compare", "--compare", "0:1,1:0", "--pane-views", "links,pie"}
+        << "--pane-views";
     QTest::newRow("diff without operands") << QStringList{"--view", "diff"} << "--against";
     QTest::newRow("diff lengths differ")
         << QStringList{"--view", "diff", "--against", "A much longer sentence than the other"}
