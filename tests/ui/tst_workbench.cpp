@@ -760,6 +760,11 @@ void TestWorkbench::settingsRoundTrip() {
         w->setDarkTheme(true);
         w->compare()->setPaneCount(4);
         w->findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"))->setValue(0.25);
+        w->compare()->setPaneHead(1, 1, 3);
+        w->compare()->setPaneView(1, CompareView::PaneView::Links);
+        w->grid()->setZoom(57);
+        w->findChild<QComboBox*>(QStringLiteral("gridStatistic"))
+            ->setCurrentIndex(int(TileStatistic::Confidence));
         QSettings settings(file, QSettings::IniFormat);
         w->saveSettings(settings);
     }
@@ -774,6 +779,16 @@ void TestWorkbench::settingsRoundTrip() {
              int(SpecialTokenMode::Grey));
     QCOMPARE(w.findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"))->value(), 0.25);
     QVERIFY(w.findChild<QAction*>(QStringLiteral("darkThemeAction"))->isChecked());
+    // Pane heads wait for a model that has them.
+    w.openModel(gpt2Path());
+    w.show();
+    QTRY_VERIFY_WITH_TIMEOUT(w.analysis() && w.analysis()->tokenCount() > 0, kTimeout);
+    QCOMPARE(w.compare()->paneHead(1), std::make_pair(1, 3));
+    QCOMPARE(w.compare()->paneView(1), CompareView::PaneView::Links);
+    QCOMPARE(w.compare()->paneView(0), CompareView::PaneView::Heatmap);
+    QVERIFY(!w.grid()->isFitting());
+    QCOMPARE(w.grid()->tilePixels(), 57.0);
+    QCOMPARE(w.grid()->tileStatistic(), TileStatistic::Confidence);
 }
 
 void TestWorkbench::imageModelPlaceholder() {
