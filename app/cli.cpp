@@ -1,6 +1,7 @@
 // Argument parsing for the headless commands; all work happens in core/ (and ui/ for figures).
 #include "cli.h"
 
+#include "attention_file.h"
 #include "bench.h"
 #include "dump.h"
 #include "figure_export.h"
@@ -157,7 +158,12 @@ struct InputOptions {
                              QStringLiteral("L"), QStringLiteral("0")};
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."),
                             QStringLiteral("H"), QStringLiteral("0")};
-    QCommandLineOption tokens{QStringLiteral("tokens"), QStringLiteral("Input lengths to time."),
+    QCommandLineOption attention{QStringLiteral("attention"),
+                                 QStringLiteral("Attention file to open without a model."),
+                                 QStringLiteral("FILE")};
+    QCommandLineOption tokens{QStringLiteral("tokens"),
+                              QStringLiteral("bench: input lengths to time; with --attention: a "
+                                             "JSON file of token strings."),
                               QStringLiteral("LIST"), QStringLiteral("16,64,256,1024")};
     QCommandLineOption threads{QStringLiteral("threads"),
                                QStringLiteral("Threads for the forward pass."),
@@ -243,7 +249,27 @@ Result<AnalysisRequest> buildRequest(const QCommandLineParser& p, const InputOpt
     return request;
 }
 
+// --attention FILE [--tokens TOKENS.json]: attention computed elsewhere, no model.
+Result<Analysis> openAttention(const QCommandLineParser& p, const InputOptions& o,
+                               AttentionFileInfo* info = nullptr) {
+    if (p.isSet(o.model))
+        return Error{QStringLiteral("give either --model or --attention, not both")};
+    for (const QCommandLineOption* input : {&o.text, &o.textFile, &o.ids, &o.image, &o.pixels})
+        if (p.isSet(*input))
+            return Error{QStringLiteral("--attention already holds the tokens; --%1 needs --model")
+                             .arg(input->names().first())};
+    return openAttentionFile(p.value(o.attention), p.isSet(o.tokens) ? p.value(o.tokens) : QString(),
+                             info);
+}
+
 int cmdInfo(const QCommandLineParser& p, const InputOptions& o) {
+    if (p.isSet(o.attention)) {
+        AttentionFileInfo info;
+        auto analysis = openAttention(p, o, &info);
+        if (!analysis) return fail(analysis.message());
+        printJson(attentionFileInfoJson(*analysis, info));
+        return 0;
+    }
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     printJson(modelInfoJson(**model));
@@ -352,9 +378,12 @@ Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const M
     return panes;
 }
 
-int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model,
-               const AnalysisRequest& request) {
-    const ModelConfig& c = model.config();
+// The analysis to draw: from a model (request), or from an attention file (no model: --against
+// and anything else that needs one is refused).
+using Analyse = std::function<Result<Analysis>(const AnalysisRequest&)>;
+
+int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelConfig& c,
+               const Analyse& analyse, const AnalysisRequest& request) {
     FigureRequest figure;
     auto view = figureViewFromName(p.value(o.view));
     if (!view) return fail(view.message());
@@ -451,7 +480,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
         if (p.isSet(o.against) && s.aggregate != Aggregate::SingleHead)
             return fail(QStringLiteral("--against compares one head: give --head H"));
     }
-    auto analysis = model.analyze(request);
+    auto analysis = analyse(request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
     if (analysis->truncatedTokens > 0)
@@ -462,7 +491,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
         other.text = p.value(o.against);
         other.ids.clear();
         other.typeIds.clear();
-        auto against = model.analyze(other);
+        auto against = analyse(other);
         if (!against) return fail(against.message());
         figure.against = std::make_shared<const Analysis>(std::move(*against));
     }
@@ -474,11 +503,27 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
 
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
+    if (p.isSet(o.attention)) {
+        if (p.isSet(o.against))
+            return fail(QStringLiteral("--against needs --model (it analyses a second text)"));
+        auto file = openAttention(p, o);
+        if (!file) return fail(file.message());
+        ModelConfig shape; // only the numbers of layers and heads are used
+        shape.layers = file->layerCount();
+        shape.heads = file->headCount();
+        auto shared = std::make_shared<Analysis>(std::move(*file));
+        return exportView(
+            p, o, shape,
+            // Called once (--against is refused above), so the attention moves out, not copied.
+            [shared](const AnalysisRequest&) -> Result<Analysis> { return std::move(*shared); },
+            AnalysisRequest{});
+    }
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
-    if (usesFigureOptions(p, o)) return exportView(p, o, **model, *request);
+    const auto analyse = [&](const AnalysisRequest& r) { return (*model)->analyze(r); };
+    if (usesFigureOptions(p, o)) return exportView(p, o, (*model)->config(), analyse, *request);
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const ModelConfig& c = (*model)->config();
@@ -620,7 +665,7 @@ int runCli(const QStringList& args) {
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews});
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

@@ -100,6 +100,16 @@ QJsonObject encodingJson(const Encoding& e) {
                        {"type_ids", int64Json(e.typeIds)}};
 }
 
+static QJsonArray specialJson(const Encoding& e) {
+    QJsonArray out;
+    for (size_t i = 0; i < size_t(e.size()); ++i)
+        out.append((i < e.specialMask.size() && e.specialMask[i]) ||
+                           (i < e.sequenceIds.size() && e.sequenceIds[i] < 0)
+                       ? 1
+                       : 0);
+    return out;
+}
+
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path) {
     const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
     const Mat& last = analysis.forward.lastHiddenState;           // [T, D]
@@ -123,6 +133,11 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             {QStringLiteral("offsets"), compact(offsetsJson(e.offsets))},
             {QStringLiteral("family"), familyName(model.config().family)},
             {QStringLiteral("format"), QStringLiteral("pt")},
+            // For reopening without the model (attention_file.h): the labels as the views
+            // show them, which tokens are special, and the text.
+            {QStringLiteral("display_tokens"), compact(tokensJson(analysis.displayTokens))},
+            {QStringLiteral("special"), compact(specialJson(e))},
+            {QStringLiteral("text"), analysis.text},
         };
         return writeSafeTensors(path, tensors, meta);
     }

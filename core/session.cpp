@@ -13,10 +13,6 @@ namespace attnscope {
 
 LoadedModel::~LoadedModel() = default;
 
-namespace {
-
-// What one model and its analyses may take: 60 % of this computer's memory, or
-// $ATTNSCOPE_MEMORY_LIMIT_MB when set.
 double memoryBudgetBytes() {
     bool ok = false;
     const double limitMb = qEnvironmentVariable("ATTNSCOPE_MEMORY_LIMIT_MB").toDouble(&ok);
@@ -24,6 +20,8 @@ double memoryBudgetBytes() {
     const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
     return physical > 0 ? physical * 0.6 : 8.0 * double(1 << 30);
 }
+
+namespace {
 
 // "default" and "default-vision" are the project's own trained models, compiled into the
 // binary as Qt resources (resources/models, uncompressed so the weights are used in place).
