@@ -156,8 +156,8 @@ Result<NpyArray> parseNpy(const uchar* bytes, qint64 size, const QString& what) 
     }
     if (preamble + headerLength > size)
         return Error{QStringLiteral("%1: truncated .npy header").arg(what)};
-    const QString header = QString::fromLatin1(
-        reinterpret_cast<const char*>(bytes + preamble), qsizetype(headerLength));
+    const QString header = QString::fromLatin1(reinterpret_cast<const char*>(bytes + preamble),
+                                               qsizetype(headerLength));
     static const QRegularExpression descr(QStringLiteral("'descr'\\s*:\\s*'([^']*)'"));
     static const QRegularExpression fortran(QStringLiteral("'fortran_order'\\s*:\\s*(\\w+)"));
     static const QRegularExpression shape(QStringLiteral("'shape'\\s*:\\s*\\(([^)]*)\\)"));
@@ -282,8 +282,8 @@ Result<RawAttention> readNpz(const QString& path) {
         const qint64 local = le32(z + at + 42);
         if (at + 46 + nameLength > size)
             return Error{QStringLiteral("%1: damaged zip directory").arg(path)};
-        const QString name = QString::fromUtf8(reinterpret_cast<const char*>(z + at + 46),
-                                               nameLength);
+        const QString name =
+            QString::fromUtf8(reinterpret_cast<const char*>(z + at + 46), nameLength);
         at += 46 + nameLength + extraLength + commentLength;
         if (!name.startsWith(QLatin1String("attentions"))) continue;
         if (method != 0)
@@ -314,9 +314,8 @@ Result<RawAttention> readNpz(const QString& path) {
             auto layer = member(QStringLiteral("attentions.%1.npy").arg(l));
             if (!layer) return layer;
             if (layer->layers.size() != 1)
-                return Error{QStringLiteral("%1: attentions.%2 must be [heads, T, T]")
-                                 .arg(path)
-                                 .arg(l)};
+                return Error{
+                    QStringLiteral("%1: attentions.%2 must be [heads, T, T]").arg(path).arg(l)};
             raw.layers.push_back(layer->layers[0]);
             raw.info.dtype = layer->info.dtype;
         }
@@ -332,9 +331,9 @@ Result<RawAttention> readNpz(const QString& path) {
 }
 
 Result<QStringList> stringList(const QJsonValue& value, const QString& what) {
-    const QJsonArray array = value.isObject() ? value.toObject().value(QStringLiteral("tokens"))
-                                                    .toArray()
-                                              : value.toArray();
+    const QJsonArray array = value.isObject()
+                                 ? value.toObject().value(QStringLiteral("tokens")).toArray()
+                                 : value.toArray();
     if (!value.isArray() && !(value.isObject() && value.toObject().value("tokens").isArray()))
         return Error{QStringLiteral("%1: expected a JSON list of token strings, or an object with "
                                     "\"tokens\"")
@@ -372,8 +371,8 @@ std::optional<QJsonArray> metadataArray(const QJsonObject& metadata, const char*
 }
 
 bool looksSpecial(const QString& token) {
-    static const QRegularExpression special(QStringLiteral(
-        "^(\\[[A-Z]+\\]|<\\|[^|]+\\|>|</?s>|<(pad|unk|mask|bos|eos|cls|sep)>)$"));
+    static const QRegularExpression special(
+        QStringLiteral("^(\\[[A-Z]+\\]|<\\|[^|]+\\|>|</?s>|<(pad|unk|mask|bos|eos|cls|sep)>)$"));
     return special.match(token).hasMatch();
 }
 
@@ -412,14 +411,14 @@ QStringList displayTokensWithoutTokenizer(const QStringList& tokens) {
 Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPath,
                                    AttentionFileInfo* infoOut) {
     const QString suffix = QFileInfo(path).suffix().toLower();
-    Result<RawAttention> read = suffix == QLatin1String("safetensors") ? readSafeTensors(path)
-                                : suffix == QLatin1String("npy")       ? readNpy(path)
-                                : suffix == QLatin1String("npz")
-                                    ? readNpz(path)
-                                    : Result<RawAttention>(Error{
-                                          QStringLiteral("%1: an attention file must end in "
-                                                         ".safetensors, .npy or .npz")
-                                              .arg(path)});
+    Result<RawAttention> read =
+        suffix == QLatin1String("safetensors") ? readSafeTensors(path)
+        : suffix == QLatin1String("npy")       ? readNpy(path)
+        : suffix == QLatin1String("npz")
+            ? readNpz(path)
+            : Result<RawAttention>(Error{QStringLiteral("%1: an attention file must end in "
+                                                        ".safetensors, .npy or .npz")
+                                             .arg(path)});
     if (!read) return Error{read.message()};
     RawAttention& raw = *read;
     const int64_t L = int64_t(raw.layers.size());
@@ -436,14 +435,15 @@ Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPat
                              .arg(T)};
     const double bytes = double(L) * double(H) * double(T) * double(T) * 4.0;
     if (bytes > memoryBudgetBytes())
-        return Error{QStringLiteral("%1: %2 layers × %3 heads × (%4 tokens)² of attention need %5 GB "
-                                    "as float32, more than this computer allows (%6 GB)")
-                         .arg(path)
-                         .arg(L)
-                         .arg(H)
-                         .arg(T)
-                         .arg(bytes / 1e9, 0, 'f', 1)
-                         .arg(memoryBudgetBytes() / 1e9, 0, 'f', 1)};
+        return Error{
+            QStringLiteral("%1: %2 layers × %3 heads × (%4 tokens)² of attention need %5 GB "
+                           "as float32, more than this computer allows (%6 GB)")
+                .arg(path)
+                .arg(L)
+                .arg(H)
+                .arg(T)
+                .arg(bytes / 1e9, 0, 'f', 1)
+                .arg(memoryBudgetBytes() / 1e9, 0, 'f', 1)};
 
     // Tokens: the side file, else the file's own, else positions.
     QStringList tokens;
@@ -463,7 +463,8 @@ Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPat
             tokens << QString::number(i);
     }
     if (tokens.size() != T)
-        return Error{QStringLiteral("%1 tokens for attention over %2 tokens").arg(tokens.size()).arg(T)};
+        return Error{
+            QStringLiteral("%1 tokens for attention over %2 tokens").arg(tokens.size()).arg(T)};
 
     Analysis analysis;
     Encoding& e = analysis.encoding;

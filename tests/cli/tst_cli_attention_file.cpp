@@ -27,11 +27,12 @@ private:
 QString TestCliAttentionFile::dumpOf(const QString& family) {
     const QString path = m_dir.filePath(family + QStringLiteral(".safetensors"));
     if (QFile::exists(path)) return path;
-    const QJsonArray cases =
-        readJsonFile(oraclePath(family + QStringLiteral("/cases.json"))).object()["cases"].toArray();
+    const QJsonArray cases = readJsonFile(oraclePath(family + QStringLiteral("/cases.json")))
+                                 .object()["cases"]
+                                 .toArray();
     const QString ids = joinInts(jsonInts(cases[0].toObject()["ids"]));
-    const CliRun run = runCli({"dump", "--model", oraclePath(family + "/model"), "--ids", ids,
-                               "-o", path});
+    const CliRun run =
+        runCli({"dump", "--model", oraclePath(family + "/model"), "--ids", ids, "-o", path});
     return run.exitCode == 0 ? path : QString();
 }
 
@@ -54,15 +55,16 @@ void TestCliAttentionFile::drawsLikeTheModel() {
     QFETCH(QStringList, view);
     const QString dump = dumpOf(family);
     QVERIFY(!dump.isEmpty());
-    const QJsonArray cases =
-        readJsonFile(oraclePath(family + QStringLiteral("/cases.json"))).object()["cases"].toArray();
+    const QJsonArray cases = readJsonFile(oraclePath(family + QStringLiteral("/cases.json")))
+                                 .object()["cases"]
+                                 .toArray();
     const QString ids = joinInts(jsonInts(cases[0].toObject()["ids"]));
     const QString ext = QString(QTest::currentDataTag()).endsWith("svg") ? "svg" : "png";
     const QString fromModel = m_dir.filePath(QStringLiteral("model.") + ext);
     const QString fromFile = m_dir.filePath(QStringLiteral("file.") + ext);
-    const CliRun a = runCli(QStringList{"export", "--model", oraclePath(family + "/model"),
-                                        "--ids", ids} +
-                            view + QStringList{"-o", fromModel});
+    const CliRun a =
+        runCli(QStringList{"export", "--model", oraclePath(family + "/model"), "--ids", ids} +
+               view + QStringList{"-o", fromModel});
     QVERIFY2(a.exitCode == 0, qPrintable(a.describe()));
     const CliRun b =
         runCli(QStringList{"export", "--attention", dump} + view + QStringList{"-o", fromFile});
@@ -106,18 +108,18 @@ void TestCliAttentionFile::errors_data() {
         << QStringList{"export", "--attention", "DUMP", "--text", "hi", "-o", "OUT"}
         << "--text needs --model";
     QTest::newRow("against with attention")
-        << QStringList{"export", "--attention", "DUMP", "--view", "diff", "--against", "x", "-o",
-                       "OUT"}
+        << QStringList{"export",    "--attention", "DUMP", "--view", "diff",
+                       "--against", "x",           "-o",   "OUT"}
         << "--against needs --model";
-    QTest::newRow("missing file")
-        << QStringList{"export", "--attention", "/no/such.safetensors", "-o", "OUT"}
-        << "cannot open";
+    QTest::newRow("missing file") << QStringList{"export", "--attention", "/no/such.safetensors",
+                                                 "-o", "OUT"}
+                                  << "cannot open";
     QTest::newRow("missing tokens file")
         << QStringList{"info", "--attention", "DUMP", "--tokens", "/no/tokens.json"}
         << "cannot open tokens file";
     QTest::newRow("layer outside")
-        << QStringList{"export", "--attention", "DUMP", "--view", "heatmap", "--layer", "9", "-o",
-                       "OUT"}
+        << QStringList{"export",  "--attention", "DUMP", "--view", "heatmap",
+                       "--layer", "9",           "-o",   "OUT"}
         << "--layer must be";
 }
 

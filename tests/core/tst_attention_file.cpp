@@ -111,10 +111,10 @@ bool writeSafetensors(const QString& path, const std::vector<std::pair<QString, 
         QJsonArray shape;
         for (int64_t d : shapes[i])
             shape.append(qint64(d));
-        header[data[i].first] = QJsonObject{
-            {"dtype", dtype},
-            {"shape", shape},
-            {"data_offsets", QJsonArray{offset, offset + data[i].second.size()}}};
+        header[data[i].first] =
+            QJsonObject{{"dtype", dtype},
+                        {"shape", shape},
+                        {"data_offsets", QJsonArray{offset, offset + data[i].second.size()}}};
         offset += data[i].second.size();
         blob += data[i].second;
     }
@@ -134,10 +134,9 @@ bool writeSafetensors(const QString& path, const std::vector<std::pair<QString, 
 QByteArray npy(const QByteArray& data, const std::vector<int64_t>& shape, const QString& descr) {
     QString dims = shapeJson(shape);
     if (shape.size() == 1) dims += ',';
-    QByteArray dict =
-        QStringLiteral("{'descr': '%1', 'fortran_order': False, 'shape': (%2), }")
-            .arg(descr, dims)
-            .toLatin1();
+    QByteArray dict = QStringLiteral("{'descr': '%1', 'fortran_order': False, 'shape': (%2), }")
+                          .arg(descr, dims)
+                          .toLatin1();
     while ((10 + dict.size() + 1) % 64)
         dict.append(' ');
     dict.append('\n');
@@ -148,7 +147,9 @@ QByteArray npy(const QByteArray& data, const std::vector<int64_t>& shape, const 
 
 // A zip of stored members, as np.savez writes it.
 QByteArray storedZip(const std::vector<std::pair<QString, QByteArray>>& members) {
-    auto le16 = [](QByteArray& b, int v) { b.append(char(v & 0xff)).append(char((v >> 8) & 0xff)); };
+    auto le16 = [](QByteArray& b, int v) {
+        b.append(char(v & 0xff)).append(char((v >> 8) & 0xff));
+    };
     auto le32 = [&](QByteArray& b, uint32_t v) {
         le16(b, int(v & 0xffff));
         le16(b, int(v >> 16));
@@ -228,14 +229,20 @@ void TestAttentionFile::layouts_data() {
     QTest::addColumn<QString>("layout"); // combined, per-layer, per-layer-batch, npy, npz-layers
     QTest::addColumn<QString>("dtype");
     for (const char* family : {"bert", "llama", "gpt2"}) {
-        QTest::addRow("%s combined F32", family) << family << "combined" << "F32";
-        QTest::addRow("%s per-layer F16", family) << family << "per-layer" << "F16";
+        QTest::addRow("%s combined F32", family) << family << "combined"
+                                                 << "F32";
+        QTest::addRow("%s per-layer F16", family) << family << "per-layer"
+                                                  << "F16";
         QTest::addRow("%s per-layer [1,H,T,T] BF16", family) << family << "per-layer-batch"
                                                              << "BF16";
-        QTest::addRow("%s npy f4", family) << family << "npy" << "F32";
-        QTest::addRow("%s npy f2", family) << family << "npy" << "F16";
-        QTest::addRow("%s npz per layer", family) << family << "npz-layers" << "F32";
-        QTest::addRow("%s npz combined f2", family) << family << "npz" << "F16";
+        QTest::addRow("%s npy f4", family) << family << "npy"
+                                           << "F32";
+        QTest::addRow("%s npy f2", family) << family << "npy"
+                                           << "F16";
+        QTest::addRow("%s npz per layer", family) << family << "npz-layers"
+                                                  << "F32";
+        QTest::addRow("%s npz combined f2", family) << family << "npz"
+                                                    << "F16";
     }
 }
 
@@ -259,9 +266,9 @@ void TestAttentionFile::layouts() {
         std::vector<std::pair<QString, QByteArray>> layers;
         std::vector<std::vector<int64_t>> shapes;
         for (int64_t l = 0; l < L; ++l) {
-            layers.emplace_back(QStringLiteral("attentions.%1").arg(l),
-                                encode(ref.values.data() + l * perLayer, perLayer, dtype,
-                                       &expected));
+            layers.emplace_back(
+                QStringLiteral("attentions.%1").arg(l),
+                encode(ref.values.data() + l * perLayer, perLayer, dtype, &expected));
             shapes.push_back(layout.endsWith(QLatin1String("batch"))
                                  ? std::vector<int64_t>{1, H, T, T}
                                  : std::vector<int64_t>{H, T, T});
@@ -302,8 +309,8 @@ void TestAttentionFile::layouts() {
             for (int64_t r = 0; r < T; ++r)
                 for (int64_t c = 0; c < T; ++c) {
                     const size_t i = size_t(((l * H + h) * T + r) * T + c);
-                    worst = std::max(worst, double(std::abs(a.attention(int(l), int(h))(r, c) -
-                                                            expected[i])));
+                    worst = std::max(
+                        worst, double(std::abs(a.attention(int(l), int(h))(r, c) - expected[i])));
                 }
     QCOMPARE(worst, 0.0); // exactly the stored values, widened
     // And those are the reference within the stored precision.
@@ -318,10 +325,9 @@ void TestAttentionFile::tokensAndLabels() {
     const Reference ref = reference(QStringLiteral("gpt2"));
     const QString path = m_dir.filePath(QStringLiteral("gpt2-tokens.safetensors"));
     std::vector<float> back;
-    QVERIFY(writeSafetensors(path,
-                             {{"attentions", encode(ref.values.data(), ref.values.size(), "F32",
-                                                    &back)}},
-                             {ref.shape}, "F32"));
+    QVERIFY(writeSafetensors(
+        path, {{"attentions", encode(ref.values.data(), ref.values.size(), "F32", &back)}},
+        {ref.shape}, "F32"));
     const QString tokens = m_dir.filePath(QStringLiteral("tokens.json"));
     QJsonArray list;
     for (const QString& t : ref.tokens)
@@ -379,11 +385,11 @@ void TestAttentionFile::errors_data() {
     std::memcpy(nan.data() + 4, &q, 4);
     QTest::newRow("extension") << "a.bin" << square << "must end in .safetensors, .npy or .npz";
     QTest::newRow("npy not npy") << "a.npy" << QByteArray("hello world") << "not a NumPy";
-    QTest::newRow("npy truncated") << "b.npy" << npy(square.left(8), {1, 1, 2, 2}, "<f4")
-                                   << "truncated";
+    QTest::newRow("npy truncated")
+        << "b.npy" << npy(square.left(8), {1, 1, 2, 2}, "<f4") << "truncated";
     QTest::newRow("npy int") << "c.npy" << npy(square, {1, 1, 2, 2}, "<i4") << "not supported";
-    QTest::newRow("npy not square") << "d.npy" << npy(square, {1, 2, 2, 1}, "<f4")
-                                    << "expected [layers, heads, T, T]";
+    QTest::newRow("npy not square")
+        << "d.npy" << npy(square, {1, 2, 2, 1}, "<f4") << "expected [layers, heads, T, T]";
     QTest::newRow("npy nan") << "e.npy" << npy(nan, {1, 1, 2, 2}, "<f4") << "NaN";
     QTest::newRow("npz garbage") << "a.npz" << QByteArray(100, 'x') << "not a .npz";
     QTest::newRow("npz no attention")
