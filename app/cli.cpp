@@ -20,7 +20,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QStringDecoder>
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -158,6 +160,9 @@ struct InputOptions {
                              QStringLiteral("L"), QStringLiteral("0")};
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."),
                             QStringLiteral("H"), QStringLiteral("0")};
+    QCommandLineOption layers{QStringLiteral("layers"),
+                              QStringLiteral("dump: only these layers' attention."),
+                              QStringLiteral("LIST")};
     QCommandLineOption attention{QStringLiteral("attention"),
                                  QStringLiteral("Attention file to open without a model."),
                                  QStringLiteral("FILE")};
@@ -318,6 +323,23 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    // --layers / --heads: only those heads' attention is kept and written, so one head of a
+    // very long input fits in memory (the other heads still run, row block by row block).
+    const ModelConfig& c = (*model)->config();
+    for (const auto& [option, limit, list] :
+         {std::tuple{&o.layers, c.layers, &request->keep.onlyLayers},
+          std::tuple{&o.heads, c.heads, &request->keep.onlyHeads}}) {
+        if (!p.isSet(*option)) continue;
+        const QString name = QStringLiteral("--") + option->names().first();
+        auto ids = parseIdList(p.value(*option), name);
+        if (!ids) return fail(ids.message());
+        for (int64_t v : *ids) {
+            if (v < 0 || v >= limit)
+                return fail(QStringLiteral("%1: %2 is not in 0..%3").arg(name).arg(v).arg(limit - 1));
+            if (std::find(list->begin(), list->end(), int(v)) == list->end())
+                list->push_back(int(v));
+        }
+    }
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
@@ -665,7 +687,7 @@ int runCli(const QStringList& args) {
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention});
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

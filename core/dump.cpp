@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 
+#include <algorithm>
+
 namespace attnscope {
 
 namespace {
@@ -139,6 +141,22 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             {QStringLiteral("special"), compact(specialJson(e))},
             {QStringLiteral("text"), analysis.text},
         };
+        if (attentions.shape.size() == 4 && (attentions.shape[0] != analysis.layerCount() ||
+                                             attentions.shape[1] != analysis.headCount())) {
+            // Only some heads were kept (dump --layers/--heads): say which.
+            QJsonArray layers, heads;
+            for (int l = 0; l < analysis.layerCount(); ++l) {
+                const auto& a = analysis.forward.layers[size_t(l)].attention;
+                if (std::none_of(a.begin(), a.end(), [](const Mat& m) { return m.size() > 0; }))
+                    continue;
+                layers.append(l);
+                if (heads.isEmpty())
+                    for (size_t h = 0; h < a.size(); ++h)
+                        if (a[h].size() > 0) heads.append(int(h));
+            }
+            meta[QStringLiteral("attention_layers")] = compact(layers);
+            meta[QStringLiteral("attention_heads")] = compact(heads);
+        }
         return writeSafeTensors(path, tensors, meta);
     }
     if (path.endsWith(QLatin1String(".npy"))) return writeNpy(path, attentions);
@@ -151,8 +169,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         for (const LayerTrace& layer : analysis.forward.layers) {
             QJsonArray heads;
             for (const Mat& a : layer.attention)
-                heads.append(matrixJson(a));
-            layers.append(heads);
+                if (a.size() > 0) heads.append(matrixJson(a)); // kept heads only (--heads)
+            if (!heads.isEmpty()) layers.append(heads);
         }
         root.insert(QStringLiteral("attentions"), layers);
         root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));
