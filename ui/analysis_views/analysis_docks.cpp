@@ -45,8 +45,11 @@ AnalysisDocks installAnalysisDocks(QMainWindow* window, AnalysisController* cont
     RolloutPanel* rollout = docks.rollout;
     QObject::connect(controller, &AnalysisController::modelChanged, table,
                      [table, rollout](std::shared_ptr<const LoadedModel> model) {
+                         // The last analysis belongs to the previous model: drop it.
                          rollout->setImageModel(model &&
                                                 model->config().modality == Modality::Image);
+                         rollout->setAnalysis(nullptr);
+                         table->setAnalysis(nullptr);
                          table->setModel(std::move(model));
                      });
     QObject::connect(controller, &AnalysisController::analysisReady, table,

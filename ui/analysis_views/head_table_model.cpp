@@ -145,7 +145,9 @@ QString HeadTableModel::columnName(int column) {
 QVariant HeadTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || section < 0 || section >= Columns) return {};
     if (role == Qt::DisplayRole) {
-        if (section == DistanceColumn) return tr("Dist (%1)").arg(m_distanceUnit);
+        if (section == DistanceColumn)
+            return tr("Dist %1").arg(m_distanceUnit == QLatin1String("px") ? QStringLiteral("px")
+                                                                           : QStringLiteral("tok"));
         if (section == LikeColumn && m_likeLayer >= 0)
             return tr("JS to %1.%2").arg(m_likeLayer).arg(m_likeHead);
         return columnName(section);

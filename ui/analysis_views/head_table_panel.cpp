@@ -75,7 +75,9 @@ HeadTablePanel::HeadTablePanel(QWidget* parent) : QWidget(parent) {
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
     m_view->verticalHeader()->setVisible(false);
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
+    m_view->horizontalHeader()->setMinimumSectionSize(24);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_view->setWordWrap(false);
     m_view->setAlternatingRowColors(true);
     layout->addWidget(m_view, 1);
 

@@ -81,11 +81,15 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
     m_heatmap->setObjectName(QStringLiteral("rolloutHeatmap"));
     HeatmapOptions options;
     options.autoRange = true; // rollout spreads over many tokens: its own range shows more
+    options.rowCaption = tr("output token");
+    options.columnCaption = tr("input token");
     m_heatmap->setOptions(options);
     layout->addWidget(m_heatmap, 3);
     m_grid = new HeatmapWidget;
     m_grid->setObjectName(QStringLiteral("rolloutPatchGrid"));
     options.mask = MaskMode::None;
+    options.rowCaption = tr("patch row");
+    options.columnCaption = tr("patch column");
     m_grid->setOptions(options);
     m_grid->setVisible(false);
     layout->addWidget(m_grid, 2);
@@ -200,10 +204,10 @@ void RolloutPanel::recompute() {
                 return;
             }
             showMatrix(*out.matrix,
-                 tr("Attention rollout (%1 of heads, discard %2)")
-                     .arg(headFusionName(this->options().fusion))
-                     .arg(this->options().discard),
-                 out.ms);
+                       tr("Attention rollout (%1 of heads, discard %2)")
+                           .arg(headFusionName(this->options().fusion))
+                           .arg(this->options().discard),
+                       out.ms);
         });
 }
 
@@ -228,10 +232,10 @@ void RolloutPanel::computeFlow() {
                 return;
             }
             showMatrix(*out.matrix,
-                 tr("Attention flow (%1 of heads, discard %2)")
-                     .arg(headFusionName(this->options().fusion))
-                     .arg(this->options().discard),
-                 out.ms);
+                       tr("Attention flow (%1 of heads, discard %2)")
+                           .arg(headFusionName(this->options().fusion))
+                           .arg(this->options().discard),
+                       out.ms);
         });
 }
 
@@ -250,8 +254,12 @@ void RolloutPanel::showMatrix(const Mat& matrix, const QString& title, double ms
             QStringList rows;
             for (Eigen::Index r = 0; r < grid->rows(); ++r)
                 rows << QString::number(r);
-            m_grid->setData(*grid, rows, rows,
-                            tr("[CLS] row on the patch grid (patch row × column)"));
+            // As vit-explain shows it: divided by its maximum, so the cells read 0 … 1.
+            const float peak = grid->maxCoeff();
+            const Mat relative = peak > 0 ? Mat(*grid / peak) : *grid; // [side, side]
+            m_grid->setData(
+                relative, rows, rows,
+                tr("[CLS] row on the patch grid, ÷ its maximum %1").arg(double(peak), 0, 'g', 3));
             m_grid->setVisible(true);
         }
     }
