@@ -607,6 +607,8 @@ int runCli(const QStringList& args) {
     if (!p.positionalArguments().isEmpty())
         return fail(
             QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
+    if (command != QLatin1String("dump") && wantsAnalysisDump(p, o.analyses))
+        return fail(QStringLiteral("--analysis and its options apply to `dump`"));
     if (command == QLatin1String("info")) return cmdInfo(p, o);
     if (command == QLatin1String("tokenize")) return cmdTokenize(p, o);
     if (command == QLatin1String("dump")) return cmdDump(p, o);

@@ -132,16 +132,27 @@ Result<Mat> attentionFlow(const std::vector<Mat>& layers, const ProgressCallback
             return Error{QStringLiteral("attention flow needs square [T, T] layers of one size")};
     const std::vector<MatD> capacities = toDouble(layers);
     Mat flow(T, T); // [T, T]; row = output token, column = input token
-    for (int source = 0; source < T; ++source) {
+    const int total = T * T;
+    std::atomic<int> done{0};
+    std::atomic<bool> stop{false};
+    // The pairs of one output token run in parallel; progress is reported (and cancellation
+    // asked for) from the calling thread only, OpenMP's thread 0, after each of its pairs.
+    for (int source = 0; source < T && !stop; ++source) {
 #pragma omp parallel
         {
             LayeredMaxFlow solver(capacities);
 #pragma omp for schedule(dynamic)
-            for (int sink = 0; sink < T; ++sink)
+            for (int sink = 0; sink < T; ++sink) {
+                if (stop.load(std::memory_order_relaxed)) continue;
                 flow(source, sink) = float(solver.run(source, sink));
+                const int finished = done.fetch_add(1) + 1;
+                if (progress && omp_get_thread_num() == 0 && !progress(finished, total))
+                    stop = true;
+            }
         }
-        if (progress && !progress(source + 1, T)) return Error{QStringLiteral("cancelled")};
     }
+    if (stop) return Error{QStringLiteral("cancelled")};
+    if (progress && !progress(total, total)) return Error{QStringLiteral("cancelled")};
     return flow;
 }
 

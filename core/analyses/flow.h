@@ -24,8 +24,8 @@ namespace attnscope {
 double attentionMaxFlow(const std::vector<Mat>& layers, int source, int sink);
 
 // flow [T, T] for every (output, input) pair; the sinks of one output token run in parallel.
-// progress(outputTokensDone, T) after each output token; returning false cancels (Error
-// "cancelled").
+// progress(pairsDone, T²) from the calling thread, after each pair it solves and once at the
+// end; returning false cancels (Error "cancelled").
 Result<Mat> attentionFlow(const std::vector<Mat>& layers, const ProgressCallback& progress = {});
 
 // Same on an analysis: layers from residualAttentionLayers(analysis, options).

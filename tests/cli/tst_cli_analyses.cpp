@@ -348,6 +348,9 @@ private slots:
                     QStringLiteral("cannot read"));
         expectError({"dump", "--model", model, "--analysis", "rollout", "-o", o},
                     QStringLiteral("give exactly one input"));
+        expectError({"export", "--model", model, "--ids", ids, "--analysis", "rollout", "-o",
+                     out(QStringLiteral("e.png"))},
+                    QStringLiteral("apply to `dump`"));
         QVERIFY(!QFileInfo::exists(o));
     }
 };

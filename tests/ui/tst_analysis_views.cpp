@@ -307,7 +307,7 @@ private slots:
         timer.start();
         panel.computeFlow();
         QVERIFY(panel.isBusy());
-        QVERIFY(QTest::qWaitFor([&] { return progress->value() >= 2; }, kTimeout));
+        QVERIFY(QTest::qWaitFor([&] { return progress->value() >= 2 * 64; }, kTimeout));
         panel.cancel();
         QVERIFY(!panel.isBusy());
         QTest::qWait(300);

@@ -60,7 +60,7 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
     m_progress = new QProgressBar;
     m_progress->setObjectName(QStringLiteral("flowProgress"));
     m_progress->setTextVisible(true);
-    m_progress->setFormat(tr("%v / %m output tokens"));
+    m_progress->setFormat(tr("attention flow: %p%"));
     m_progress->setVisible(false);
     bar->addWidget(m_kind);
     bar->addWidget(new QLabel(tr("Heads:")));
@@ -216,7 +216,7 @@ void RolloutPanel::computeFlow() {
     if (kind() != Kind::Flow) setKind(Kind::Flow);
     auto analysis = m_analysis;
     const RolloutOptions options = this->options();
-    m_progress->setRange(0, analysis->tokenCount());
+    m_progress->setRange(0, analysis->tokenCount() * analysis->tokenCount());
     m_progress->setValue(0);
     setStatus(tr("Computing attention flow…"));
     m_job->start<JobOutput>(
