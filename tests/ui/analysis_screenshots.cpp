@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
     waitFor([&] { return rollout->result().size() > 0; });
     settle();
     w.grab().save(out.filePath(QStringLiteral("rollout.png")));
+    rollout->setShowLinks(true);
+    settle();
+    w.grab().save(out.filePath(QStringLiteral("rollout-links.png")));
+    rollout->setShowLinks(false);
     rollout->computeFlow();
     waitFor([&] { return !rollout->isBusy(); });
     settle();

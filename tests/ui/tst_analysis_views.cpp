@@ -10,6 +10,7 @@
 #include "analysis_views/rollout_panel.h"
 #include "grid/grid_renderer.h"
 #include "heatmap_widget.h"
+#include "links/links_widget.h"
 #include "main_window.h"
 
 #include <QAbstractItemModelTester>
@@ -125,6 +126,8 @@ private slots:
                          .toDouble(),
                      s.specialTokens);
             QVERIFY(!proxy.index(r, column).data(Qt::DisplayRole).toString().isEmpty());
+            QCOMPARE(proxy.headerData(r, Qt::Vertical).toString(),
+                     QStringLiteral("L%1 H%2").arg(layer).arg(head));
         }
         QVERIFY(!model.headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString().isEmpty());
         // Similarity column, then a reset.
@@ -242,6 +245,15 @@ private slots:
         QCOMPARE(panel.heatmap()->tokenCount(), analysis->tokenCount());
         QVERIFY((panel.heatmap()->matrix() - want).cwiseAbs().maxCoeff() == 0.0f);
         QVERIFY(!panel.patchGrid()->isVisible());
+        // The same matrix as token links.
+        panel.setShowLinks(true);
+        QVERIFY(panel.links()->isVisible() && !panel.heatmap()->isVisible());
+        QCOMPARE(int(panel.links()->renderer().heads().size()), 1);
+        QVERIFY((panel.links()->renderer().heads()[0].weights - want).cwiseAbs().maxCoeff() ==
+                0.0f);
+        QCOMPARE(panel.links()->renderer().tokenCount(), analysis->tokenCount());
+        panel.setShowLinks(false);
+        QVERIFY(panel.heatmap()->isVisible());
 
         // Flow on demand, same numbers as the core.
         shown.clear();

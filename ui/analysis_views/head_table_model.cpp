@@ -113,9 +113,9 @@ QVariant HeadTableModel::data(const QModelIndex& index, int role) const {
 QString HeadTableModel::columnName(int column) {
     switch (column) {
     case LayerColumn:
-        return tr("Layer");
+        return tr("L");
     case HeadColumn:
-        return tr("Head");
+        return tr("H");
     case PreviousColumn:
         return tr("Prev");
     case SameColumn:
@@ -131,11 +131,11 @@ QString HeadTableModel::columnName(int column) {
     case ConfidenceColumn:
         return tr("Conf");
     case EntropyColumn:
-        return tr("Entropy");
+        return tr("Entr");
     case DistanceColumn:
-        return tr("Distance");
+        return tr("Dist");
     case LikeColumn:
-        return tr("JS to ref");
+        return tr("JS");
     default:
         break;
     }
@@ -143,7 +143,12 @@ QString HeadTableModel::columnName(int column) {
 }
 
 QVariant HeadTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || section < 0 || section >= Columns) return {};
+    if (orientation == Qt::Vertical) { // stays in view when the table scrolls sideways
+        if (role != Qt::DisplayRole || section < 0 || section >= rowCount()) return {};
+        const HeadStatistics& s = m_statistics[size_t(section)];
+        return tr("L%1 H%2").arg(s.layer).arg(s.head);
+    }
+    if (section < 0 || section >= Columns) return {};
     if (role == Qt::DisplayRole) {
         if (section == DistanceColumn)
             return tr("Dist %1").arg(m_distanceUnit == QLatin1String("px") ? QStringLiteral("px")

@@ -73,7 +73,7 @@ HeadTablePanel::HeadTablePanel(QWidget* parent) : QWidget(parent) {
     m_view->sortByColumn(HeadTableModel::LayerColumn, Qt::AscendingOrder);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->verticalHeader()->setVisible(false);
+    m_view->verticalHeader()->setVisible(true); // "L1 H2": the head, whatever is scrolled
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     m_view->horizontalHeader()->setMinimumSectionSize(24);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -267,6 +267,7 @@ void HeadTablePanel::showHeadsLike(int layer, int head) {
     const int row = m_model->rowOf(layer, head);
     if (row >= 0) m_view->selectRow(m_proxy->mapFromSource(m_model->index(row, 0)).row());
     m_view->scrollToTop();
+    m_view->scrollTo(m_proxy->index(0, HeadTableModel::LikeColumn)); // the column sorted by
 }
 
 } // namespace attnscope

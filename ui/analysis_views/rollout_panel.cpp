@@ -3,6 +3,7 @@
 #include "analyses/flow.h"
 #include "background_job.h"
 #include "heatmap_widget.h"
+#include "links/links_widget.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -11,6 +12,7 @@
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QVBoxLayout>
 
 namespace attnscope {
@@ -62,7 +64,11 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
     m_progress->setTextVisible(true);
     m_progress->setFormat(tr("attention flow: %p%"));
     m_progress->setVisible(false);
+    m_display = new QComboBox;
+    m_display->setObjectName(QStringLiteral("rolloutDisplay"));
+    m_display->addItems({tr("Heatmap"), tr("Token links")});
     bar->addWidget(m_kind);
+    bar->addWidget(m_display);
     bar->addWidget(new QLabel(tr("Heads:")));
     bar->addWidget(m_fusion);
     bar->addWidget(new QLabel(tr("Discard:")));
@@ -85,6 +91,15 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
     options.columnCaption = tr("input token");
     m_heatmap->setOptions(options);
     layout->addWidget(m_heatmap, 3);
+    m_links = new LinksWidget;
+    m_links->setObjectName(QStringLiteral("rolloutLinks"));
+    auto* linksScroll = new QScrollArea;
+    linksScroll->setWidget(m_links);
+    linksScroll->setWidgetResizable(true);
+    linksScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_linksPage = linksScroll;
+    m_linksPage->setVisible(false);
+    layout->addWidget(m_linksPage, 3);
     m_grid = new HeatmapWidget;
     m_grid->setObjectName(QStringLiteral("rolloutPatchGrid"));
     options.mask = MaskMode::None;
@@ -104,6 +119,10 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
         m_progress->setVisible(running && kind() == Kind::Flow);
     });
     connect(m_kind, &QComboBox::currentIndexChanged, this, [this] { recompute(); });
+    connect(m_display, &QComboBox::currentIndexChanged, this, [this](int i) {
+        m_heatmap->setVisible(i == 0);
+        m_linksPage->setVisible(i == 1);
+    });
     connect(m_fusion, &QComboBox::currentIndexChanged, this, [this] { recompute(); });
     connect(m_discard, &QDoubleSpinBox::valueChanged, this, [this] { recompute(); });
     connect(m_compute, &QPushButton::clicked, this, &RolloutPanel::computeFlow);
@@ -114,6 +133,10 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
 void RolloutPanel::setAnalysis(std::shared_ptr<const Analysis> analysis) {
     m_analysis = std::move(analysis);
     recompute();
+}
+
+void RolloutPanel::setShowLinks(bool links) {
+    m_display->setCurrentIndex(links ? 1 : 0);
 }
 
 void RolloutPanel::setImageModel(bool image) {
@@ -167,6 +190,7 @@ void RolloutPanel::recompute() {
     m_result = Mat();
     m_dirty = !isVisible(); // hidden: nothing computed until shown
     if (m_dirty) return;
+    m_links->clear(QString());
     const bool flow = kind() == Kind::Flow;
     m_compute->setVisible(flow);
     m_cancel->setVisible(flow);
@@ -243,6 +267,15 @@ void RolloutPanel::showMatrix(const Mat& matrix, const QString& title, double ms
     m_result = matrix;
     const QStringList& labels = m_analysis->displayTokens;
     m_heatmap->setData(matrix, labels, labels, title);
+    LinksRenderer links; // output tokens left, input tokens right, one line per weight
+    links.setTokens(labels);
+    links.setHeads({LinkHead{matrix, QColor(0, 114, 178), title}}); // Okabe–Ito blue
+    links.setTitle(title);
+    links.setThreshold(0.05);
+    std::vector<int> tokens(size_t(matrix.rows()));
+    for (size_t i = 0; i < tokens.size(); ++i)
+        tokens[i] = int(i);
+    m_links->setContent(links, tokens);
     setStatus(tr("%1 tokens, %2 layers: %3 ms. Row = output token, column = input token; hover "
                  "a cell for its value.")
                   .arg(matrix.rows())

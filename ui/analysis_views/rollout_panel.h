@@ -2,8 +2,8 @@
 // Attention rollout and attention flow (Abnar & Zuidema 2020; core/analyses/rollout.h, flow.h)
 // of the current analysis as a heatmap like attention: rows are output tokens, columns input
 // tokens. Rollout follows every analysis; flow (seconds on long inputs) runs when asked, in the
-// background with a progress bar and Cancel, and is dropped when the text changes. Image models
-// also get R[CLS, patches] on the patch grid.
+// background with a progress bar and Cancel, and is dropped when the text changes. Shown as a
+// heatmap or as token links; image models also get R[CLS, patches] on the patch grid.
 #include "analyses/rollout.h"
 #include "session.h"
 
@@ -20,6 +20,7 @@ namespace attnscope {
 
 class BackgroundJob;
 class HeatmapWidget;
+class LinksWidget;
 
 class RolloutPanel : public QWidget {
     Q_OBJECT
@@ -40,6 +41,8 @@ public:
 
     HeatmapWidget* heatmap() const { return m_heatmap; }
     HeatmapWidget* patchGrid() const { return m_grid; } // image models only (else hidden)
+    LinksWidget* links() const { return m_links; }      // the same matrix as token links
+    void setShowLinks(bool links);                      // links instead of the heatmap
     bool isBusy() const;
     QString statusText() const;
     const Mat& result() const { return m_result; } // [T, T], empty until computed
@@ -58,6 +61,9 @@ private:
     std::shared_ptr<const Analysis> m_analysis;
     Mat m_result;
     QComboBox* m_kind = nullptr;
+    QComboBox* m_display = nullptr; // heatmap or token links
+    QWidget* m_linksPage = nullptr;
+    LinksWidget* m_links = nullptr;
     QComboBox* m_fusion = nullptr;
     QDoubleSpinBox* m_discard = nullptr;
     QPushButton* m_compute = nullptr;
