@@ -3,6 +3,7 @@
 
 #include "attention_file.h"
 #include "bench.h"
+#include "cli_analysis.h"
 #include "dump.h"
 #include "figure_export.h"
 #include "gui_bench.h"
@@ -51,6 +52,8 @@ const char* kUsage =
     "[--type-ids 0,0,1]\n"
     "                      | --image FILE | --pixel-values FILE.safetensors) -o "
     "OUT.{safetensors,json,npy}\n"
+    "                      [--analysis rollout|flow|stats] [--rollout-fusion mean|max|min]\n"
+    "                      [--rollout-discard F] [--input-list F]   derived analyses\n"
     "       attnscope export --model MODEL (--text S [--pair S2] | --text-file F | --ids ... | "
     "--image F)\n"
     "                      [--view heatmap|links|grid|compare|diff] [--layer L] [--head "
@@ -207,6 +210,7 @@ struct InputOptions {
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
+    AnalysisOptions analyses; // dump --analysis (cli_analysis.h)
 };
 
 Result<std::shared_ptr<const LoadedModel>> openModel(const QCommandLineParser& p,
@@ -321,6 +325,13 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
                         .arg(out));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
+    if (wantsAnalysisDump(p, o.analyses)) {
+        const LoadedModel& m = **model;
+        auto s = dumpAnalysis(
+            p, o.analyses, m, [&] { return buildRequest(p, o, m); },
+            [&](const QString& file) { return readImage(file, m); }, out);
+        return s ? 0 : fail(s.message());
+    }
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
     // --layers / --heads: only those heads' attention is kept and written, so one head of a
@@ -688,12 +699,15 @@ int runCli(const QStringList& args) {
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
                   o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers});
+    p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());
     if (!p.positionalArguments().isEmpty())
         return fail(
             QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
+    if (command != QLatin1String("dump") && wantsAnalysisDump(p, o.analyses))
+        return fail(QStringLiteral("--analysis and its options apply to `dump`"));
     if (command == QLatin1String("info")) return cmdInfo(p, o);
     if (command == QLatin1String("tokenize")) return cmdTokenize(p, o);
     if (command == QLatin1String("dump")) return cmdDump(p, o);

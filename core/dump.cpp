@@ -55,6 +55,8 @@ Status writeBytes(const QString& path, const QByteArray& header, const char* dat
     return okStatus();
 }
 
+} // namespace
+
 // NumPy format 1.0: magic, header dict padded so the data starts 64-byte aligned.
 Status writeNpy(const QString& path, const Tensor& t) {
     QStringList dims;
@@ -75,8 +77,6 @@ Status writeNpy(const QString& path, const Tensor& t) {
     return writeBytes(path, header, reinterpret_cast<const char*>(t.data.data()),
                       qint64(t.data.size() * 4));
 }
-
-} // namespace
 
 QJsonObject modelInfoJson(const LoadedModel& model) {
     const ModelConfig& c = model.config();

@@ -1,9 +1,10 @@
 #include "main_window.h"
 
+#include "analyses/head_statistics.h"
+#include "analysis_views/analysis_docks.h"
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "figures.h"
-#include "analyses/head_statistics.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
 #include "heatmap_export.h"
@@ -365,6 +366,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_darkAction->setCheckable(true);
     m_darkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
     connect(m_darkAction, &QAction::toggled, this, &MainWindow::setDarkTheme);
+    installAnalysisDocks( // head statistics table, rollout and flow (ui/analysis_views)
+        this, m_controller, viewMenu, [this](int layer, int head) { setLayerHead(layer, head); },
+        [this] { return std::pair{currentLayer(), currentHead()}; });
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("quitAction"));

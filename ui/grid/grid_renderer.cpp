@@ -28,8 +28,11 @@ double headerWidth(const QFontMetricsF& fm, int layers) {
 } // namespace
 
 QStringList tileStatisticNames() {
-    return {QStringLiteral("No frames"), QStringLiteral("Previous token"),
-            QStringLiteral("First token"), QStringLiteral("Confidence"), QStringLiteral("Focus")};
+    return {QStringLiteral("No frames"),      QStringLiteral("Previous token"),
+            QStringLiteral("First token"),    QStringLiteral("Confidence"),
+            QStringLiteral("Focus"),          QStringLiteral("Same token"),
+            QStringLiteral("Next token"),     QStringLiteral("Special tokens"),
+            QStringLiteral("Punctuation"),    QStringLiteral("Attention distance")};
 }
 
 std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic statistic) {
@@ -38,6 +41,9 @@ std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic 
     std::vector<double> values;
     values.reserve(stats.size());
     const double logT = std::log(std::max(2, analysis.tokenCount()));
+    double farthest = 0; // Distance is shown relative to the head that looks farthest
+    for (const HeadStatistics& s : stats)
+        farthest = std::max(farthest, s.meanDistance);
     for (const HeadStatistics& s : stats) {
         double v = 0;
         switch (statistic) {
@@ -52,6 +58,21 @@ std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic 
             break;
         case TileStatistic::Focus:
             v = 1.0 - s.entropy / logT;
+            break;
+        case TileStatistic::SameToken:
+            v = s.sameToken;
+            break;
+        case TileStatistic::NextToken:
+            v = s.nextToken;
+            break;
+        case TileStatistic::SpecialTokens:
+            v = s.specialTokens;
+            break;
+        case TileStatistic::Punctuation:
+            v = s.punctuation;
+            break;
+        case TileStatistic::Distance:
+            v = farthest > 0 ? s.meanDistance / farthest : 0.0;
             break;
         case TileStatistic::None:
             break;

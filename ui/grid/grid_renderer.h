@@ -23,6 +23,11 @@ enum class TileStatistic {
     FirstToken,    // mean attention to the first token (BOS / [CLS] sinks)
     Confidence,    // mean row maximum
     Focus,         // 1 − mean row entropy / log(T): 1 = every row on one key
+    SameToken,     // mean attention to the token itself
+    NextToken,     // mean attention to the next token
+    SpecialTokens, // mean attention to special tokens ([CLS], [SEP], BOS …)
+    Punctuation,   // mean attention to punctuation tokens
+    Distance,      // mean attention distance, relative to the farthest-looking head
 };
 QStringList tileStatisticNames(); // in enum order, for menus
 // One value per head, layer-major; empty for None or an analysis under 2 tokens.
