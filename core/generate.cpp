@@ -36,14 +36,16 @@ void describeGenerated(Analysis& step, const Analysis& prompt, bool promptFromId
         return;
     }
     const std::vector<int64_t> promptIds(e.ids.begin(), e.ids.begin() + promptTokens);
-    const QString promptDecoded = tokenizer->decode(promptIds);
-    const QString allDecoded = tokenizer->decode(e.ids);
+    // Special tokens stay in the text (an end-of-text the model wrote shows as such), so the
+    // text reads back as the same tokens.
+    const QString promptDecoded = tokenizer->decode(promptIds, false);
+    const QString allDecoded = tokenizer->decode(e.ids, false);
     const std::vector<int64_t> generatedIds(e.ids.begin() + promptTokens, e.ids.end());
     // Decoding is usually prefix-stable; where it is not (a character split across tokens at
     // the prompt's end), the continuation is decoded on its own.
     const QString continuation = allDecoded.startsWith(promptDecoded)
                                      ? allDecoded.mid(promptDecoded.size())
-                                     : tokenizer->decode(generatedIds);
+                                     : tokenizer->decode(generatedIds, false);
     const QString base = promptFromIds ? promptDecoded : prompt.text; // ids come without text
     step.text = base + continuation;
     const qsizetype baseLength = codePoints(base), added = codePoints(continuation);
@@ -55,7 +57,7 @@ void describeGenerated(Analysis& step, const Analysis& prompt, bool promptFromId
         // Characters the continuation has after token i (monotone, within the continuation).
         const qsizetype end = i + 1 == total
                                   ? added
-                                  : std::clamp(codePoints(tokenizer->decode(ids)) - promptLength,
+                                  : std::clamp(codePoints(tokenizer->decode(ids, false)) - promptLength,
                                                begin, added);
         e.offsets[size_t(i)] = {int(baseLength + begin), int(baseLength + end)};
         step.displayTokens[i] = tokenizer->displayToken(e.tokens[i]);

@@ -10,6 +10,7 @@
 #include "heatmap_widget.h"
 #include "hfcache.h"
 #include "links/links_widget.h"
+#include "predictions/predictions_panel.h"
 #include "figure_export.h"
 
 #include <QAction>
@@ -42,6 +43,8 @@
 namespace attnscope {
 
 namespace {
+
+const QColor kGeneratedTokenColour(0xc8, 0xe6, 0xc9); // light green: tokens the model wrote
 
 QLabel* makeBanner(const QString& objectName, const QString& style) {
     auto* label = new QLabel;
@@ -91,6 +94,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     pairLayout->addWidget(m_pair, 1);
     m_pairRow->hide();
     layout->addWidget(m_pairRow);
+
+    m_predictions = new PredictionsPanel;
+    m_predictions->setObjectName(QStringLiteral("predictions"));
+    layout->addWidget(m_predictions);
 
     auto* controls = new QHBoxLayout;
     controls->setSpacing(8);
@@ -431,6 +438,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_heatmap, &HeatmapWidget::cellHovered, this,
             [this](int r, int c, float) { onHover(r, c); });
 
+    connectPredictions();
+
     resize(1100, 800);
     setText(sampleText());
     m_text->setFocus();
@@ -482,6 +491,7 @@ void MainWindow::onTextEdited() {
         m_tokensLabel->clear();
         m_timeLabel->clear();
         m_truncated->hide();
+        m_predictions->clear();
         return;
     }
     const QString pair = m_pair->text();
@@ -517,6 +527,7 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
         m_pairRow->setVisible(pairs);
         if (!m_pair->text().isEmpty()) onTextEdited();
     }
+    m_predictions->setVisible(c.modality == Modality::Text);
     if (c.modality == Modality::Image) {
         // The window analyses text; say so instead of leaving "Loading model…" up.
         m_analysis.reset();
@@ -583,6 +594,8 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
         m_truncated->hide();
     }
     refreshHeatmap();
+    highlightTokenText(-1, -1); // marks the generated tokens in the text, if any
+    m_predictions->setAnalysis(m_controller->model(), m_analysis);
 }
 
 void MainWindow::refreshHeatmap() {
@@ -804,6 +817,10 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
         selection.format.setBackground(colour);
         selections << selection;
     };
+    if (m_analysis) // what the model wrote, under the hover marks
+        for (int i = m_analysis->tokenCount() - m_analysis->generatedTokens;
+             i < m_analysis->tokenCount(); ++i)
+            mark(i, kGeneratedTokenColour);
     mark(keyToken, QColor(0x64, 0xb5, 0xf6));
     mark(queryToken, QColor(0xff, 0xb7, 0x4d));
     m_text->setExtraSelections(selections);
@@ -829,12 +846,22 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
             style = QStringLiteral("background:#ffb74d; color:#000;");
         else if (i == keyToken)
             style = QStringLiteral("background:#64b5f6; color:#000;");
+        else if (i >= t - m_analysis->generatedTokens) // written by the model
+            style = QStringLiteral("background:%1; color:#222; font-style:italic;")
+                        .arg(kGeneratedTokenColour.name());
         else
             style = (i % 2) ? QStringLiteral("background:#eceff1; color:#222;")
                             : QStringLiteral("background:#f7f7f7; color:#222;");
         html += QStringLiteral("<span style='%1'>&nbsp;%2&nbsp;</span> ")
                     .arg(style, label.toHtmlEscaped());
     }
+    if (m_analysis->generatedTokens > 0)
+        html += QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
+                    .arg((m_analysis->generatedTokens == 1
+                              ? tr("— green, ▸: the token the model wrote")
+                              : tr("— green, ▸: the %1 tokens the model wrote")
+                                    .arg(m_analysis->generatedTokens))
+                             .toHtmlEscaped());
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);
     adjustTokenStripHeight();

@@ -32,6 +32,7 @@ class GridView;
 class HeadListModel;
 class HeatmapWidget;
 class LinksWidget;
+class PredictionsPanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -56,6 +57,7 @@ public:
     CompareView* compare() const { return m_compare; }
     DiffView* difference() const { return m_diff; }
     HeadListModel* headList() const { return m_heads; }
+    PredictionsPanel* predictions() const { return m_predictions; }
     void setView(View view);
     View currentView() const;
     void setAggregate(Aggregate aggregate);
@@ -156,6 +158,9 @@ private:
     AnalysisController* m_againstController = nullptr; // the difference view's other text
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
+    PredictionsPanel* m_predictions = nullptr; // next-token bars and Generate, under the text
+    void connectPredictions();                 // its signals (main_window_predictions.cpp)
+    void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
 };
 
 } // namespace attnscope
