@@ -11,6 +11,7 @@
 #include "hfcache.h"
 #include "links/links_widget.h"
 #include "predictions/predictions_panel.h"
+#include "selection/selection_strip.h"
 #include "figure_export.h"
 
 #include <QAction>
@@ -174,6 +175,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     m_tokenScroll->hide();
     layout->addWidget(m_tokenScroll);
+    m_selection = new SelectionStrip;
+    m_selection->setObjectName(QStringLiteral("selectionStrip"));
+    layout->addWidget(m_selection);
 
     m_errorBanner =
         makeBanner(QStringLiteral("errorBanner"),
@@ -439,6 +443,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             [this](int r, int c, float) { onHover(r, c); });
 
     connectPredictions();
+    connectSelection();
 
     resize(1100, 800);
     setText(sampleText());
@@ -551,6 +556,7 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
 void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     m_analysis = std::move(analysis);
     m_codePointPositions.clear();
+    std::erase_if(m_selectedTokens, [&](int t) { return t >= m_analysis->tokenCount(); });
     const QString text = m_text->toPlainText();
     if (text == m_analysis->text) {
         for (qsizetype i = 0; i < text.size(); ++i) {
@@ -633,6 +639,7 @@ void MainWindow::refreshViews() {
     refreshView(currentView());
     // The heatmap view marks its hovered tokens itself; the others show the strip unmarked.
     if (currentView() != View::Heatmap) updateTokenStrip(-1, -1);
+    refreshSelection();
 }
 
 void MainWindow::refreshView(View view) {
@@ -852,8 +859,13 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
         else
             style = (i % 2) ? QStringLiteral("background:#eceff1; color:#222;")
                             : QStringLiteral("background:#f7f7f7; color:#222;");
-        html += QStringLiteral("<span style='%1'>&nbsp;%2&nbsp;</span> ")
-                    .arg(style, label.toHtmlEscaped());
+        if (std::binary_search(m_selectedTokens.begin(), m_selectedTokens.end(), i))
+            style += QStringLiteral(" font-weight:bold; text-decoration:underline;");
+        // A link per token: clicks (with ctrl / shift) select queries, see selectToken().
+        html += QStringLiteral("<a href='%3' style='text-decoration:none; color:#222;'>"
+                               "<span style='%1'>&nbsp;%2&nbsp;</span></a> ")
+                    .arg(style, label.toHtmlEscaped())
+                    .arg(i);
     }
     if (m_analysis->generatedTokens > 0)
         html += QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")

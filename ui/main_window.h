@@ -33,6 +33,7 @@ class HeadListModel;
 class HeatmapWidget;
 class LinksWidget;
 class PredictionsPanel;
+class SelectionStrip;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -58,6 +59,11 @@ public:
     DiffView* difference() const { return m_diff; }
     HeadListModel* headList() const { return m_heads; }
     PredictionsPanel* predictions() const { return m_predictions; }
+    SelectionStrip* selectionStrip() const { return m_selection; }
+    // Query tokens selected together (token indices, sorted); see selection/selection_strip.h.
+    const std::vector<int>& selectedTokens() const { return m_selectedTokens; }
+    void selectToken(int token, Qt::KeyboardModifiers modifiers);
+    void clearTokenSelection();
     void setView(View view);
     View currentView() const;
     void setAggregate(Aggregate aggregate);
@@ -161,6 +167,11 @@ private:
     PredictionsPanel* m_predictions = nullptr; // next-token bars and Generate, under the text
     void connectPredictions();                 // its signals (main_window_predictions.cpp)
     void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
+    SelectionStrip* m_selection = nullptr; // combined attention of several selected queries
+    std::vector<int> m_selectedTokens;
+    int m_selectionAnchor = -1; // the last clicked token, where shift-click extends from
+    void connectSelection();    // main_window_selection.cpp
+    void refreshSelection();
 };
 
 } // namespace attnscope

@@ -3,6 +3,7 @@
 //   predictions_screenshot <out dir> [model] [text] [tokens] [temperature] [seed]
 #include "main_window.h"
 #include "predictions/predictions_panel.h"
+#include "selection/selection_strip.h"
 
 #include <QApplication>
 #include <QDir>
@@ -59,5 +60,12 @@ int main(int argc, char** argv) {
     w.setView(MainWindow::View::Links);
     settle(300);
     w.grab().save(out.filePath(QStringLiteral("generated-links.png")));
+    // Three queries selected together (the last three tokens), their rows summed.
+    w.setView(MainWindow::View::Heatmap);
+    const int last = w.analysis()->tokenCount() - 1;
+    w.selectToken(last - 2, Qt::NoModifier);
+    w.selectToken(last, Qt::ShiftModifier);
+    settle(300);
+    w.grab().save(out.filePath(QStringLiteral("selection.png")));
     return 0;
 }

@@ -40,6 +40,9 @@ void MainWindow::connectPredictions() {
     });
     connect(m_predictions, &PredictionsPanel::generationStep, this,
             &MainWindow::showGeneratedStep);
+    // Another model: what the old one is writing no longer belongs in this window.
+    connect(m_controller, &AnalysisController::modelChanged, m_predictions,
+            &PredictionsPanel::stopGeneration);
     connect(m_predictions, &PredictionsPanel::generationFinished, this,
             [this](const QString& error) {
                 if (!error.isEmpty()) showError(error);
@@ -49,7 +52,8 @@ void MainWindow::connectPredictions() {
 // The text field shows the prompt and what the model wrote so far; the analysis of it becomes
 // the window's current one (no recomputation: the generator already ran the forward pass).
 void MainWindow::showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs) {
-    if (!analysis) return;
+    const auto model = m_controller->model();
+    if (!analysis || !model || analysis->producedBy != model->instanceId()) return;
     {
         const QSignalBlocker blocker(m_text); // not an edit: nothing to analyse
         if (m_text->toPlainText() != analysis->text) {
