@@ -177,41 +177,57 @@ private slots:
         QTest::newRow("json") << ".json";
         QTest::newRow("safetensors") << ".safetensors";
     }
-    // Greedy generation: the prompt's ids, then N tokens, each the argmax `predict` gives on
-    // the ids before it; `generated` says how many.
+    // Greedy generation of 10 tokens: the prompt's ids, then each token the argmax of the LM
+    // head (read here) over the last hidden state that `dump` writes for the ids before it.
     void generateGreedy() {
         QFETCH(QString, extension);
         const QString ids = caseIds("llama", "case2.safetensors");
         const QString out = m_tmp.filePath("g" + extension);
+        const int n = 10;
         const CliRun r = runCli({"generate", "--model", oraclePath("llama/model"), "--ids", ids,
-                                 "--tokens", "4", "--greedy", "-o", out});
+                                 "--tokens", QString::number(n), "--greedy", "-o", out});
         QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
         const QJsonObject summary = parseObject(r.out);
-        QCOMPARE(summary["generated"].toInt(), 4);
+        QCOMPARE(summary["generated"].toInt(), n);
         QVector<qint64> all;
         if (extension == ".json") {
             const QJsonObject dump = readJsonFile(out).object();
-            QCOMPARE(dump["generated"].toInt(), 4);
+            QCOMPARE(dump["generated"].toInt(), n);
             all = jsonInts(dump["ids"]);
             const QVector<qint64> shape = jsonInts(dump["attentions_shape"]);
             QCOMPARE(shape.last(), qint64(all.size()));
         } else {
             const StFile st = readSafetensors(out);
             QVERIFY2(st.ok(), qPrintable(st.error));
-            QCOMPARE(st.metadata["generated"].toString(), QString("4"));
+            QCOMPARE(st.metadata["generated"].toString(), QString::number(n));
             all = st.tensors.value("input_ids").i64();
             QCOMPARE(st.tensors.value("attentions").shape.last(), qint64(all.size()));
         }
-        const QVector<qint64> prompt = jsonInts(QJsonDocument::fromJson(
-                                                    ("[" + ids + "]").toUtf8())
-                                                    .array());
-        QCOMPARE(all.size(), prompt.size() + 4);
+        const QVector<qint64> prompt =
+            jsonInts(QJsonDocument::fromJson(("[" + ids + "]").toUtf8()).array());
+        QCOMPARE(all.size(), prompt.size() + n);
         QCOMPARE(all.mid(0, prompt.size()), prompt);
-        for (int k = 0; k < 4; ++k) {
-            const CliRun p = runCli({"predict", "--model", oraclePath("llama/model"), "--ids",
-                                     joinInts(all.mid(0, prompt.size() + k)), "--top", "1"});
-            QVERIFY2(p.exitCode == 0, qPrintable(p.describe()));
-            QCOMPARE(qint64(parseObject(p.out)["top"][0]["id"].toInt()), all[prompt.size() + k]);
+        const StFile weights = readSafetensors(oraclePath("llama/model/model.safetensors"));
+        const StTensor& head = weights.tensors.value("lm_head.weight");
+        const QVector<float> W = head.f32();
+        const qint64 V = head.shape[0], D = head.shape[1];
+        for (int k = 0; k < n; ++k) {
+            const QString step = m_tmp.filePath(QString("step%1.safetensors").arg(k));
+            const CliRun d = runCli({"dump", "--model", oraclePath("llama/model"), "--ids",
+                                     joinInts(all.mid(0, prompt.size() + k)), "-o", step});
+            QVERIFY2(d.exitCode == 0, qPrintable(d.describe()));
+            const StTensor last = readSafetensors(step).tensors.value("last_hidden_state");
+            const QVector<float> H = last.f32();
+            const qint64 row = (last.shape[0] - 1) * D;
+            qint64 best = 0;
+            double bestLogit = -INFINITY;
+            for (qint64 v = 0; v < V; ++v) {
+                double z = 0;
+                for (qint64 i = 0; i < D; ++i)
+                    z += double(W[v * D + i]) * double(H[row + i]);
+                if (z > bestLogit) bestLogit = z, best = v;
+            }
+            QCOMPARE(all[prompt.size() + k], best);
         }
     }
 

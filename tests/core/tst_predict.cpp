@@ -14,6 +14,7 @@
 #include <QtTest>
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 using namespace attnscope;
@@ -80,8 +81,23 @@ struct ReferenceHead {
     }
 };
 
+ReferenceHead readReferenceHead(const QString& family, bool* ok);
+
+// Read once per fixture (test rows share them).
+const ReferenceHead& referenceHead(const QString& family, bool* ok) {
+    static std::map<QString, std::pair<ReferenceHead, bool>> cache;
+    auto it = cache.find(family);
+    if (it == cache.end()) {
+        bool read = false;
+        ReferenceHead head = readReferenceHead(family, &read);
+        it = cache.emplace(family, std::make_pair(std::move(head), read)).first;
+    }
+    *ok = it->second.second;
+    return it->second.first;
+}
+
 // Tensor names per fixture, spelled out here rather than taken from the engine.
-ReferenceHead referenceHead(const QString& family, bool* ok) {
+ReferenceHead readReferenceHead(const QString& family, bool* ok) {
     *ok = false;
     ReferenceHead r;
     auto file = SafeTensorsFile::open(kOracle + family + QStringLiteral("/model/model.safetensors"));
