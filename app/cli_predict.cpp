@@ -56,7 +56,8 @@ struct PredictOptions {
     QCommandLineOption greedy{QStringLiteral("greedy"),
                               QStringLiteral("Always take the most probable token.")};
     QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")},
-                              QStringLiteral("Output file."), QStringLiteral("OUT")};
+                              QStringLiteral("Output file."),
+                              QStringLiteral("OUT")};
 };
 
 QString kindName(PredictionKind kind) {
@@ -93,7 +94,8 @@ Result<AnalysisRequest> textRequest(const QCommandLineParser& p, const PredictOp
         return Error{QStringLiteral("%1 is an image model: it has no tokens to predict")
                          .arg(model.displayName())};
     const int given = int(p.isSet(o.text)) + int(p.isSet(o.textFile)) + int(p.isSet(o.ids));
-    if (given != 1) return Error{QStringLiteral("give exactly one input: --text, --text-file or --ids")};
+    if (given != 1)
+        return Error{QStringLiteral("give exactly one input: --text, --text-file or --ids")};
     AnalysisRequest request;
     request.keep = KeepOptions{false, false, false}; // attention and the last state suffice
     if (p.isSet(o.ids)) {
@@ -185,8 +187,8 @@ int cmdGenerate(const QCommandLineParser& p, const PredictOptions& o, const Load
     if (!request) return fail(request.message());
 
     SamplingOptions sampling;
-    const bool sampled = p.isSet(o.temperature) || p.isSet(o.topK) || p.isSet(o.topP) ||
-                         p.isSet(o.seed);
+    const bool sampled =
+        p.isSet(o.temperature) || p.isSet(o.topK) || p.isSet(o.topP) || p.isSet(o.seed);
     if (p.isSet(o.greedy) && sampled)
         return fail(QStringLiteral("--greedy cannot be combined with --temperature, --top-k, "
                                    "--top-p or --seed"));
@@ -219,15 +221,16 @@ int cmdGenerate(const QCommandLineParser& p, const PredictOptions& o, const Load
     QJsonArray newIds;
     for (int i = T - generated; i < T; ++i)
         newIds.append(qint64(analysis.encoding.ids[size_t(i)]));
-    const int textBegin = generated > 0 ? analysis.encoding.offsets[size_t(T - generated)].first : 0;
+    const int textBegin =
+        generated > 0 ? analysis.encoding.offsets[size_t(T - generated)].first : 0;
     const QList<uint> codePoints = analysis.text.toUcs4();
     cli::printJson(QJsonObject{
         {"generated", generated},
         {"prompt_tokens", T - generated},
         {"ids", newIds},
-        {"text", QString::fromUcs4(reinterpret_cast<const char32_t*>(codePoints.constData()) +
-                                       textBegin,
-                                   codePoints.size() - textBegin)},
+        {"text",
+         QString::fromUcs4(reinterpret_cast<const char32_t*>(codePoints.constData()) + textBegin,
+                           codePoints.size() - textBegin)},
         {"output", out}});
     return 0;
 }
@@ -252,7 +255,8 @@ int runPredictCommand(const QStringList& args) {
                                                           &o.greedy, &o.output}
                  : std::vector<const QCommandLineOption*>{&o.position, &o.top})
         if (p.isSet(*option))
-            return fail(QStringLiteral("%1 does not take --%2").arg(command, option->names().last()));
+            return fail(
+                QStringLiteral("%1 does not take --%2").arg(command, option->names().last()));
     if (!p.isSet(o.model))
         return fail(QStringLiteral("--model is required (a checkpoint folder, or `default`)"));
     auto model = LoadedModel::open(p.value(o.model));

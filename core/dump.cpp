@@ -124,7 +124,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             {QStringLiteral("family"), familyName(model.config().family)},
             {QStringLiteral("format"), QStringLiteral("pt")},
         };
-        if (analysis.generatedTokens > 0) // written by `generate`: the last N tokens are the model's
+        // Written by `generate`: the last N tokens are the model's.
+        if (analysis.generatedTokens > 0)
             meta[QStringLiteral("generated")] = QString::number(analysis.generatedTokens);
         return writeSafeTensors(path, tensors, meta);
     }

@@ -55,10 +55,10 @@ void describeGenerated(Analysis& step, const Analysis& prompt, bool promptFromId
     for (int i = promptTokens; i < total; ++i) {
         ids.push_back(e.ids[size_t(i)]);
         // Characters the continuation has after token i (monotone, within the continuation).
-        const qsizetype end = i + 1 == total
-                                  ? added
-                                  : std::clamp(codePoints(tokenizer->decode(ids, false)) - promptLength,
-                                               begin, added);
+        const qsizetype end =
+            i + 1 == total ? added
+                           : std::clamp(codePoints(tokenizer->decode(ids, false)) - promptLength,
+                                        begin, added);
         e.offsets[size_t(i)] = {int(baseLength + begin), int(baseLength + end)};
         step.displayTokens[i] = tokenizer->displayToken(e.tokens[i]);
         begin = end;
@@ -114,7 +114,8 @@ Result<std::shared_ptr<const Analysis>> generate(const LoadedModel& model,
     if (!head)
         return Error{QStringLiteral("%1 cannot predict tokens: %2")
                          .arg(model.displayName(), model.languageModelHeadProblem())};
-    if (newTokens < 1) return Error{QStringLiteral("the number of tokens to generate must be >= 1")};
+    if (newTokens < 1)
+        return Error{QStringLiteral("the number of tokens to generate must be >= 1")};
     if (!options.greedy) {
         if (!(options.temperature > 0) || !std::isfinite(options.temperature))
             return Error{QStringLiteral("the temperature must be a positive number")};
@@ -141,8 +142,8 @@ Result<std::shared_ptr<const Analysis>> generate(const LoadedModel& model,
 
     std::mt19937_64 rng(options.seed);
     for (int step = 0; step < newTokens; ++step) {
-        const Mat& states = current->forward.lastHiddenState;      // [T, D]
-        const Mat logits = head->logits(states.bottomRows(1));     // [1, V]
+        const Mat& states = current->forward.lastHiddenState;  // [T, D]
+        const Mat logits = head->logits(states.bottomRows(1)); // [1, V]
         const int64_t token = chooseToken(logits.data(), int(logits.cols()), options, rng);
         AnalysisRequest next;
         next.ids = current->encoding.ids;

@@ -28,8 +28,8 @@ int64_t chooseToken(const float* logits, int count, const SamplingOptions& optio
 
 // Called with the prompt's analysis (done = 0) and after each generated token; return false to
 // stop (generate() then returns the error "cancelled").
-using GenerationProgress = std::function<bool(int done, int total,
-                                              const std::shared_ptr<const Analysis>& soFar)>;
+using GenerationProgress =
+    std::function<bool(int done, int total, const std::shared_ptr<const Analysis>& soFar)>;
 
 // Writes exactly `newTokens` tokens after the prompt (an end-of-text token does not stop it).
 // Errors: not a causal model, no LM head, prompt without tokens, prompt + new tokens longer

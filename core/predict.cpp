@@ -27,8 +27,8 @@ HeadNames headNames(Family family) {
         return {{"lm_head.weight"}, {"transformer.wte.weight", "wte.weight"}, {}, {}, {}};
     case Family::Llama:
     case Family::Qwen2:
-        return {{"lm_head.weight"}, {"model.embed_tokens.weight", "embed_tokens.weight"}, {}, {},
-                {}};
+        return {
+            {"lm_head.weight"}, {"model.embed_tokens.weight", "embed_tokens.weight"}, {}, {}, {}};
     case Family::GptNeoX:
         return {{"embed_out.weight"}, {"gpt_neox.embed_in.weight", "embed_in.weight"}, {}, {}, {}};
     case Family::Bert:
@@ -44,12 +44,12 @@ HeadNames headNames(Family family) {
                 "lm_head.dense",
                 "lm_head.layer_norm"};
     case Family::DistilBert:
-        return {{"vocab_projector.weight"},
-                {"distilbert.embeddings.word_embeddings.weight",
-                 "embeddings.word_embeddings.weight"},
-                {"vocab_projector.bias"},
-                "vocab_transform",
-                "vocab_layer_norm"};
+        return {
+            {"vocab_projector.weight"},
+            {"distilbert.embeddings.word_embeddings.weight", "embeddings.word_embeddings.weight"},
+            {"vocab_projector.bias"},
+            "vocab_transform",
+            "vocab_layer_norm"};
     case Family::Vit:
         break;
     }
@@ -105,7 +105,7 @@ LanguageModelHead::load(const ModelConfig& c, const WeightStore& weightsIn) {
 
 Mat LanguageModelHead::logits(const Mat& hidden) const {
     if (!m_hasTransform) return m_decoder(hidden); // [n, V]
-    Mat x = m_transform(hidden);                  // [n, D]
+    Mat x = m_transform(hidden);                   // [n, D]
     applyActivation(x, m_activation);
     return m_decoder(m_transformNorm(x)); // [n, V]
 }

@@ -55,16 +55,16 @@ std::vector<double> softmaxWithTemperature(const float* logits, int count, doubl
 
 struct TokenScore {
     int64_t id = 0;
-    QString token;            // raw vocabulary string ("Ġthe"); the id when the model has none
-    QString text;             // readable form (" the")
-    float logit = 0;          // before the temperature
-    double probability = 0;   // softmax(logits / temperature)
+    QString token;          // raw vocabulary string ("Ġthe"); the id when the model has none
+    QString text;           // readable form (" the")
+    float logit = 0;        // before the temperature
+    double probability = 0; // softmax(logits / temperature)
 };
 
 struct Prediction {
     PredictionKind kind = PredictionKind::NextToken;
-    int position = 0;             // the row of the analysis the prediction is read from
-    std::vector<TokenScore> top;  // descending probability (ties: lower id first)
+    int position = 0;            // the row of the analysis the prediction is read from
+    std::vector<TokenScore> top; // descending probability (ties: lower id first)
 };
 
 // The k most probable tokens at `position` of an analysis made by `model`. For causal models

@@ -164,8 +164,8 @@ private:
     AnalysisController* m_againstController = nullptr; // the difference view's other text
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
-    PredictionsPanel* m_predictions = nullptr; // next-token bars and Generate, under the text
-    void connectPredictions();                 // its signals (main_window_predictions.cpp)
+    PredictionsPanel* m_predictions = nullptr;       // next-token bars and Generate, under the text
+    void connectPredictions();                       // its signals (main_window_predictions.cpp)
     void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
     SelectionStrip* m_selection = nullptr; // combined attention of several selected queries
     std::vector<int> m_selectedTokens;

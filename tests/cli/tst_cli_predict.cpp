@@ -75,17 +75,24 @@ private slots:
         QTest::addColumn<QStringList>("extra");
         QTest::addColumn<int>("position");
         QTest::addColumn<double>("temperature");
-        QTest::newRow("llama untied") << "llama" << "lm_head.weight" << "case0.safetensors"
-                                      << QStringList{} << -1 << 1.0;
+        QTest::newRow("llama untied") << "llama"
+                                      << "lm_head.weight"
+                                      << "case0.safetensors" << QStringList{} << -1 << 1.0;
         QTest::newRow("llama T=0.5 pos 2")
-            << "llama" << "lm_head.weight" << "case1.safetensors"
-            << QStringList{"--temperature", "0.5", "--position", "2"} << 2 << 0.5;
-        QTest::newRow("qwen2 tied") << "qwen2" << "model.embed_tokens.weight"
+            << "llama"
+            << "lm_head.weight"
+            << "case1.safetensors" << QStringList{"--temperature", "0.5", "--position", "2"} << 2
+            << 0.5;
+        QTest::newRow("qwen2 tied") << "qwen2"
+                                    << "model.embed_tokens.weight"
                                     << "case0.safetensors" << QStringList{} << -1 << 1.0;
         QTest::newRow("qwen2 pos -3 T=3")
-            << "qwen2" << "model.embed_tokens.weight" << "case2.safetensors"
-            << QStringList{"--position", "-3", "--temperature", "3"} << -3 << 3.0;
-        QTest::newRow("gpt_neox untied") << "gpt_neox" << "embed_out.weight"
+            << "qwen2"
+            << "model.embed_tokens.weight"
+            << "case2.safetensors" << QStringList{"--position", "-3", "--temperature", "3"} << -3
+            << 3.0;
+        QTest::newRow("gpt_neox untied") << "gpt_neox"
+                                         << "embed_out.weight"
                                          << "case1.safetensors" << QStringList{} << -1 << 1.0;
     }
     void predictMatchesReference() {
@@ -233,9 +240,9 @@ private slots:
 
     // Sampling with a seed writes the same tokens each time.
     void generateSeeded() {
-        QStringList args{"generate", "--model", "default", "--text", "The sea",
-                         "--tokens", "6", "--temperature", "0.9", "--top-k", "40",
-                         "--top-p", "0.95", "--seed", "7", "-o"};
+        QStringList args{"generate", "--model",       "default", "--text",  "The sea", "--tokens",
+                         "6",        "--temperature", "0.9",     "--top-k", "40",      "--top-p",
+                         "0.95",     "--seed",        "7",       "-o"};
         const CliRun a = runCli(args + QStringList{m_tmp.filePath("a.json")});
         const CliRun b = runCli(args + QStringList{m_tmp.filePath("b.json")});
         QVERIFY2(a.exitCode == 0 && b.exitCode == 0, qPrintable(a.describe() + b.describe()));
@@ -261,9 +268,9 @@ private slots:
                     "does not take");
         expectError(runCli({"generate", "--model", llama, "--ids", "1,2", "--tokens", "2"}),
                     "-o OUT");
-        expectError(runCli({"generate", "--model", llama, "--ids", "1,2", "-o",
-                            m_tmp.filePath("x.json")}),
-                    "--tokens");
+        expectError(
+            runCli({"generate", "--model", llama, "--ids", "1,2", "-o", m_tmp.filePath("x.json")}),
+            "--tokens");
         expectError(runCli({"generate", "--model", llama, "--ids", "1,2", "--tokens", "2",
                             "--greedy", "--seed", "3", "-o", m_tmp.filePath("x.json")}),
                     "--greedy");

@@ -42,17 +42,21 @@ private slots:
         QTest::addColumn<QString>("weights");
         QTest::addColumn<QString>("output"); // the LM head's matrix in that file
         QTest::addColumn<QString>("text");
-        QTest::newRow("default") << "default" << ":/attnscope/models/default/model.safetensors"
+        QTest::newRow("default") << "default"
+                                 << ":/attnscope/models/default/model.safetensors"
                                  << "model.embed_tokens.weight"
                                  << "The cat sat on the mat because";
         QTest::newRow("gpt2") << kOracle + "gpt2/model" << kOracle + "gpt2/model/model.safetensors"
-                              << "transformer.wte.weight" << "Attention is all you need";
-        QTest::newRow("llama (untied)") << kOracle + "llama/model"
-                                        << kOracle + "llama/model/model.safetensors"
-                                        << "lm_head.weight" << "The quick brown fox";
+                              << "transformer.wte.weight"
+                              << "Attention is all you need";
+        QTest::newRow("llama (untied)")
+            << kOracle + "llama/model" << kOracle + "llama/model/model.safetensors"
+            << "lm_head.weight"
+            << "The quick brown fox";
         QTest::newRow("gpt_neox (untied)")
             << kOracle + "gpt_neox/model" << kOracle + "gpt_neox/model/model.safetensors"
-            << "embed_out.weight" << "Hello world";
+            << "embed_out.weight"
+            << "Hello world";
     }
     void greedyEqualsStepByStepArgmax() {
         QFETCH(QString, model);
@@ -128,13 +132,14 @@ private slots:
         for (int i = promptTokens; i < g.tokenCount(); ++i) {
             const auto [b, e] = g.encoding.offsets[size_t(i)];
             QVERIFY(b <= e && e <= cps.size());
-            pieces += QString::fromUcs4(reinterpret_cast<const char32_t*>(cps.constData()) + b,
-                                        e - b);
+            pieces +=
+                QString::fromUcs4(reinterpret_cast<const char32_t*>(cps.constData()) + b, e - b);
         }
         QCOMPARE(text + pieces, g.text);
         // Special tokens the model wrote stay in the text, so it reads back as the same tokens.
-        QCOMPARE(pieces, m.tokenizer()->decode(ids, false).mid(
-                             m.tokenizer()->decode(first->encoding.ids, false).size()));
+        QCOMPARE(pieces, m.tokenizer()
+                             ->decode(ids, false)
+                             .mid(m.tokenizer()->decode(first->encoding.ids, false).size()));
         for (int i = 0; i < promptTokens; ++i) {
             QCOMPARE(g.encoding.offsets[size_t(i)], first->encoding.offsets[size_t(i)]);
             QCOMPARE(g.displayTokens[i], first->displayTokens[i]);
@@ -166,8 +171,8 @@ private slots:
         QFETCH(double, topP);
         QFETCH(std::vector<double>, expected);
         // ids 0..3 hold p = 0.15, 0.5, 0.05, 0.3
-        const float logits[4] = {float(std::log(0.15)), float(std::log(0.5)),
-                                 float(std::log(0.05)), float(std::log(0.3))};
+        const float logits[4] = {float(std::log(0.15)), float(std::log(0.5)), float(std::log(0.05)),
+                                 float(std::log(0.3))};
         const int byRank[4] = {1, 3, 0, 2};
         SamplingOptions options;
         options.greedy = false;
@@ -189,7 +194,9 @@ private slots:
             QVERIFY2(std::abs(freq[size_t(byRank[r])] - expected[size_t(r)]) <=
                          4.5 * std::sqrt(expected[size_t(r)] * (1 - expected[size_t(r)]) / draws) +
                              1e-9,
-                     qPrintable(QString("rank %1: %2 vs %3").arg(r).arg(freq[size_t(byRank[r])])
+                     qPrintable(QString("rank %1: %2 vs %3")
+                                    .arg(r)
+                                    .arg(freq[size_t(byRank[r])])
                                     .arg(expected[size_t(r)])));
         options.greedy = true;
         QCOMPARE(chooseToken(logits, 4, options, rng), int64_t(1));

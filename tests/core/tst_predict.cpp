@@ -41,8 +41,8 @@ std::vector<double> tensor(const SafeTensorsFile& file, const QString& name) {
 // dense -> GELU -> LayerNorm -> decoder (+ bias); causal heads only the decoder.
 struct ReferenceHead {
     int D = 0, V = 0;
-    std::vector<double> decoder; // [V, D]
-    std::vector<double> bias;    // [V] or empty
+    std::vector<double> decoder;                                // [V, D]
+    std::vector<double> bias;                                   // [V] or empty
     std::vector<double> dense, denseBias, normWeight, normBias; // masked-LM transform
     double eps = 0;
     bool exactGelu = true;
@@ -55,20 +55,20 @@ struct ReferenceHead {
                 double s = denseBias[size_t(o)];
                 for (int i = 0; i < D; ++i)
                     s += dense[size_t(o * D + i)] * x[size_t(i)];
-                y[size_t(o)] = exactGelu
-                                   ? 0.5 * s * (1 + std::erf(s / std::sqrt(2.0)))
-                                   : 0.5 * s *
-                                         (1 + std::tanh(std::sqrt(2 / M_PI) *
-                                                        (s + 0.044715 * s * s * s)));
+                y[size_t(o)] =
+                    exactGelu
+                        ? 0.5 * s * (1 + std::erf(s / std::sqrt(2.0)))
+                        : 0.5 * s *
+                              (1 + std::tanh(std::sqrt(2 / M_PI) * (s + 0.044715 * s * s * s)));
             }
             const double mean = std::accumulate(y.begin(), y.end(), 0.0) / D;
             double var = 0;
             for (double v : y)
                 var += (v - mean) * (v - mean) / D;
             for (int i = 0; i < D; ++i)
-                x[size_t(i)] = (y[size_t(i)] - mean) / std::sqrt(var + eps) *
-                                   normWeight[size_t(i)] +
-                               normBias[size_t(i)];
+                x[size_t(i)] =
+                    (y[size_t(i)] - mean) / std::sqrt(var + eps) * normWeight[size_t(i)] +
+                    normBias[size_t(i)];
         }
         std::vector<double> z(static_cast<size_t>(V));
         for (int v = 0; v < V; ++v) {
@@ -100,7 +100,8 @@ const ReferenceHead& referenceHead(const QString& family, bool* ok) {
 ReferenceHead readReferenceHead(const QString& family, bool* ok) {
     *ok = false;
     ReferenceHead r;
-    auto file = SafeTensorsFile::open(kOracle + family + QStringLiteral("/model/model.safetensors"));
+    auto file =
+        SafeTensorsFile::open(kOracle + family + QStringLiteral("/model/model.safetensors"));
     if (!file) return r;
     const SafeTensorsFile& f = **file;
     const QJsonObject config = readJson(kOracle + family + QStringLiteral("/model/config.json"));
@@ -172,7 +173,7 @@ double relativeError(const float* got, const std::vector<double>& want) {
     return err / std::max(scale, 1e-30);
 }
 
-const QStringList kCausal{"gpt2", "gpt2-hub-names", "qwen2", "qwen2-v4-config",
+const QStringList kCausal{"gpt2",  "gpt2-hub-names",  "qwen2",    "qwen2-v4-config",
                           "llama", "llama-v4-config", "gpt_neox", "gpt_neox-v4-config"};
 const QStringList kMasked{"bert", "bert-gamma-beta", "roberta", "distilbert"};
 } // namespace
@@ -288,8 +289,10 @@ private slots:
     void untiedHeadsDifferFromEmbeddings_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("embeddings");
-        QTest::newRow("llama") << "llama" << "model.embed_tokens.weight";
-        QTest::newRow("gpt_neox") << "gpt_neox" << "gpt_neox.embed_in.weight";
+        QTest::newRow("llama") << "llama"
+                               << "model.embed_tokens.weight";
+        QTest::newRow("gpt_neox") << "gpt_neox"
+                                  << "gpt_neox.embed_in.weight";
     }
     void untiedHeadsDifferFromEmbeddings() {
         QFETCH(QString, family);
@@ -302,8 +305,8 @@ private slots:
         QVERIFY(file && ref);
         const Mat states = (*ref)->floatTensor("last_hidden_state")->matrix();
         const Mat fromHead = (*model)->languageModelHead()->logits(states.bottomRows(1));
-        const Mat fromEmbeddings = states.bottomRows(1) *
-                                   (*file)->floatTensor(embeddings)->matrix().transpose(); // [1, V]
+        const Mat fromEmbeddings =
+            states.bottomRows(1) * (*file)->floatTensor(embeddings)->matrix().transpose(); // [1, V]
         QVERIFY((fromHead - fromEmbeddings).cwiseAbs().maxCoeff() > 1e-2);
     }
 
@@ -347,8 +350,7 @@ private slots:
             words << s.text;
         qInfo("default model after \"The cat sat on the\": %s", qPrintable(words.join('|')));
         QVERIFY2(words.contains(" ground") || words.contains(" floor") ||
-                     words.contains(" table") || words.contains(" earth") ||
-                     words.contains(" top"),
+                     words.contains(" table") || words.contains(" earth") || words.contains(" top"),
                  qPrintable(words.join('|')));
     }
 
@@ -357,9 +359,12 @@ private slots:
     void maskTokens_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("text");
-        QTest::newRow("bert") << "bert" << "The cat [MASK] on the mat.";
-        QTest::newRow("distilbert") << "distilbert" << "The cat [MASK] on the mat.";
-        QTest::newRow("roberta") << "roberta" << "The cat<mask> on the mat.";
+        QTest::newRow("bert") << "bert"
+                              << "The cat [MASK] on the mat.";
+        QTest::newRow("distilbert") << "distilbert"
+                                    << "The cat [MASK] on the mat.";
+        QTest::newRow("roberta") << "roberta"
+                                 << "The cat<mask> on the mat.";
     }
     void maskTokens() {
         QFETCH(QString, family);

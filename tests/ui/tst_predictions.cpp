@@ -21,7 +21,9 @@ constexpr int kTimeout = 30000;
 
 bool waitIdle(MainWindow& w) {
     return QTest::qWaitFor(
-        [&] { return w.analysis() && !w.controller()->isBusy() && !w.predictions()->isGenerating(); },
+        [&] {
+            return w.analysis() && !w.controller()->isBusy() && !w.predictions()->isGenerating();
+        },
         kTimeout);
 }
 } // namespace

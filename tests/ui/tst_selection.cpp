@@ -23,19 +23,19 @@ private slots:
         QTest::addColumn<int>("anchor");
         QTest::addColumn<int>("modifiers");
         QTest::addColumn<std::vector<int>>("after");
-        QTest::newRow("plain selects one") << std::vector<int>{1, 4} << 2 << 4 << 0
-                                           << std::vector<int>{2};
+        QTest::newRow("plain selects one")
+            << std::vector<int>{1, 4} << 2 << 4 << 0 << std::vector<int>{2};
         QTest::newRow("plain on the only one clears")
             << std::vector<int>{2} << 2 << 2 << 0 << std::vector<int>{};
-        QTest::newRow("ctrl adds") << std::vector<int>{1} << 5 << 1 << int(Qt::ControlModifier)
-                                   << std::vector<int>{1, 5};
-        QTest::newRow("ctrl removes") << std::vector<int>{1, 5} << 1 << 5
-                                      << int(Qt::ControlModifier) << std::vector<int>{5};
+        QTest::newRow("ctrl adds")
+            << std::vector<int>{1} << 5 << 1 << int(Qt::ControlModifier) << std::vector<int>{1, 5};
+        QTest::newRow("ctrl removes")
+            << std::vector<int>{1, 5} << 1 << 5 << int(Qt::ControlModifier) << std::vector<int>{5};
         QTest::newRow("shift extends from the anchor")
             << std::vector<int>{2} << 5 << 2 << int(Qt::ShiftModifier)
             << std::vector<int>{2, 3, 4, 5};
-        QTest::newRow("shift backwards") << std::vector<int>{7} << 4 << 7
-                                         << int(Qt::ShiftModifier) << std::vector<int>{4, 5, 6, 7};
+        QTest::newRow("shift backwards") << std::vector<int>{7} << 4 << 7 << int(Qt::ShiftModifier)
+                                         << std::vector<int>{4, 5, 6, 7};
     }
     void clickRules() {
         QFETCH(std::vector<int>, before);
@@ -50,8 +50,8 @@ private slots:
         MainWindow w;
         w.openModel(QStringLiteral("default"));
         w.show();
-        QVERIFY(QTest::qWaitFor([&] { return w.analysis() && !w.controller()->isBusy(); },
-                                kTimeout));
+        QVERIFY(
+            QTest::qWaitFor([&] { return w.analysis() && !w.controller()->isBusy(); }, kTimeout));
         w.setLayerHead(2, 5);
         QTest::qWait(20);
         // Click the query labels of tokens 3 and 5 on the heatmap (ctrl adds the second).
@@ -80,10 +80,10 @@ private slots:
         // Another head: the strip follows the view.
         w.setLayerHead(1, 2);
         QTest::qWait(20);
-        QVERIFY(std::abs(strip->cells()->values()[2] -
-                         (double(w.analysis()->attention(1, 2)(3, 2)) +
-                          double(w.analysis()->attention(1, 2)(5, 2))) /
-                             2) < 1e-6);
+        QVERIFY(
+            std::abs(strip->cells()->values()[2] - (double(w.analysis()->attention(1, 2)(3, 2)) +
+                                                    double(w.analysis()->attention(1, 2)(5, 2))) /
+                                                       2) < 1e-6);
         w.clearTokenSelection();
         QVERIFY(!strip->isVisible());
     }

@@ -38,8 +38,7 @@ void MainWindow::connectPredictions() {
     connect(m_predictions, &PredictionsPanel::generatingChanged, this, [this](bool on) {
         m_text->setReadOnly(on); // typing would pull the text from under the model
     });
-    connect(m_predictions, &PredictionsPanel::generationStep, this,
-            &MainWindow::showGeneratedStep);
+    connect(m_predictions, &PredictionsPanel::generationStep, this, &MainWindow::showGeneratedStep);
     // Another model: what the old one is writing no longer belongs in this window.
     connect(m_controller, &AnalysisController::modelChanged, m_predictions,
             &PredictionsPanel::stopGeneration);

@@ -90,8 +90,7 @@ void PredictionBars::paintEvent(QPaintEvent*) {
     const QFontMetrics fm(font());
     if (m_prediction.top.empty()) {
         painter.setPen(pal.color(QPalette::PlaceholderText));
-        painter.drawText(rect().adjusted(4, 0, 0, 0), Qt::AlignVCenter | Qt::AlignLeft,
-                         m_message);
+        painter.drawText(rect().adjusted(4, 0, 0, 0), Qt::AlignVCenter | Qt::AlignLeft, m_message);
         return;
     }
     const bool dark = pal.color(QPalette::Window).lightness() < 128;
@@ -112,14 +111,14 @@ void PredictionBars::paintEvent(QPaintEvent*) {
         bold.setBold(i == 0);
         painter.setFont(bold);
         painter.setPen(pal.color(QPalette::WindowText));
-        painter.drawText(textRect, Qt::AlignLeft | Qt::AlignVCenter,
-                         QFontMetrics(bold).elidedText(visibleToken(s.text), Qt::ElideRight,
-                                                       textRect.width()));
+        painter.drawText(
+            textRect, Qt::AlignLeft | Qt::AlignVCenter,
+            QFontMetrics(bold).elidedText(visibleToken(s.text), Qt::ElideRight, textRect.width()));
         painter.setFont(font());
         const QString value = percent(s.probability);
         const int valueWidth = fm.horizontalAdvance(QStringLiteral("100 %")) + 4;
-        const QRect barTrack(cell.left() + 4, textRect.bottom() + 5,
-                             cell.width() - 12 - valueWidth, fm.height() - 4);
+        const QRect barTrack(cell.left() + 4, textRect.bottom() + 5, cell.width() - 12 - valueWidth,
+                             fm.height() - 4);
         painter.setPen(Qt::NoPen);
         painter.setBrush(track);
         painter.drawRect(barTrack);
@@ -128,9 +127,9 @@ void PredictionBars::paintEvent(QPaintEvent*) {
                                 barTrack.width() * std::clamp(s.probability, 0.0, 1.0),
                                 barTrack.height()));
         painter.setPen(pal.color(QPalette::WindowText));
-        painter.drawText(QRect(barTrack.right() + 4, barTrack.top() - 2, valueWidth + 4,
-                               barTrack.height() + 4),
-                         Qt::AlignLeft | Qt::AlignVCenter, value);
+        painter.drawText(
+            QRect(barTrack.right() + 4, barTrack.top() - 2, valueWidth + 4, barTrack.height() + 4),
+            Qt::AlignLeft | Qt::AlignVCenter, value);
     }
 }
 

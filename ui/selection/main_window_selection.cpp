@@ -25,8 +25,7 @@ void MainWindow::connectSelection() {
                     selectToken(m_heatmapTokens[size_t(visibleIndex)], modifiers);
             });
     connect(m_selection, &SelectionStrip::combineChanged, this, &MainWindow::refreshSelection);
-    connect(m_selection, &SelectionStrip::clearRequested, this,
-            &MainWindow::clearTokenSelection);
+    connect(m_selection, &SelectionStrip::clearRequested, this, &MainWindow::clearTokenSelection);
 }
 
 void MainWindow::selectToken(int token, Qt::KeyboardModifiers modifiers) {

@@ -77,9 +77,8 @@ void CombinedCells::paintEvent(QPaintEvent*) {
     const QFontMetrics fm(font());
     m_rects.clear();
     // Colours span 0..1 for a mean (a row's scale) and 0..the largest value for a sum.
-    const double top = std::max(1.0, m_values.empty()
-                                         ? 1.0
-                                         : *std::max_element(m_values.begin(), m_values.end()));
+    const double top =
+        std::max(1.0, m_values.empty() ? 1.0 : *std::max_element(m_values.begin(), m_values.end()));
     int x = 0;
     for (size_t i = 0; i < m_values.size() && i < size_t(m_labels.size()); ++i) {
         const QString label = HeatmapRenderer::escapeLabel(m_labels[qsizetype(i)]);
@@ -169,8 +168,9 @@ void SelectionStrip::setContent(const Analysis* analysis, const ViewMatrix& matr
     const int shown = 4;
     QString list = names.mid(0, shown).join(QStringLiteral(", "));
     if (names.size() > shown) list += tr(" and %1 more").arg(names.size() - shown);
-    m_caption->setText(tokens.size() == 1 ? tr("Query %1 attends to").arg(list)
-                                          : tr("%1 queries (%2) attend to").arg(tokens.size()).arg(list));
+    m_caption->setText(tokens.size() == 1
+                           ? tr("Query %1 attends to").arg(list)
+                           : tr("%1 queries (%2) attend to").arg(tokens.size()).arg(list));
     m_cells->setContent(matrix.labels, values, state);
     show();
 }
