@@ -822,6 +822,7 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
         selection.cursor.setPosition(m_codePointPositions[size_t(begin)]);
         selection.cursor.setPosition(m_codePointPositions[size_t(end)], QTextCursor::KeepAnchor);
         selection.format.setBackground(colour);
+        selection.format.setForeground(QColor(0x1b, 0x1b, 0x1b)); // light marks, dark theme too
         selections << selection;
     };
     if (m_analysis) // what the model wrote, under the hover marks

@@ -67,5 +67,8 @@ int main(int argc, char** argv) {
     w.selectToken(last, Qt::ShiftModifier);
     settle(300);
     w.grab().save(out.filePath(QStringLiteral("selection.png")));
+    w.setDarkTheme(true);
+    settle(300);
+    w.grab().save(out.filePath(QStringLiteral("selection-dark.png")));
     return 0;
 }
