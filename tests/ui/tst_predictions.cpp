@@ -106,6 +106,9 @@ private slots:
         w.setText(w.text() + QStringLiteral(" and"));
         QVERIFY(QTest::qWaitFor([&] { return w.analysis()->text == w.text(); }, kTimeout));
         QCOMPARE(w.analysis()->generatedTokens, 0);
+        // ... reusing the keys and values of generated tokens too (the window adopted it).
+        QVERIFY2(w.analysis()->reusedTokens > (*reference)->tokenCount() - 6,
+                 qPrintable(QString::number(w.analysis()->reusedTokens)));
     }
 
     void stopGeneration() {
