@@ -310,6 +310,19 @@ private slots:
         QVERIFY((fromHead - fromEmbeddings).cwiseAbs().maxCoeff() > 1e-2);
     }
 
+    // A tied head reads the same F16 embedding matrix as the model: it is converted to float32
+    // once and shared, not held twice.
+    void convertedTensorsAreShared() {
+        auto file = SafeTensorsFile::open(kOracle + "gpt2/model/model.safetensors");
+        QVERIFY(file);
+        QCOMPARE((*file)->find("transformer.wte.weight")->dtype, DType::F16);
+        auto a = (*file)->floatTensor("transformer.wte.weight");
+        auto b = (*file)->floatTensor("transformer.wte.weight");
+        QVERIFY(a && b);
+        QCOMPARE(a->data, b->data);
+        QCOMPARE(a->data[12345], b->data[12345]);
+    }
+
     void tiedHeads() {
         for (const QString& path : {kOracle + "gpt2/model", kOracle + "qwen2/model",
                                     kOracle + "bert/model", QStringLiteral("default")}) {
