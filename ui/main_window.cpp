@@ -661,7 +661,9 @@ void MainWindow::refreshView(View view) {
         }
         HeatmapRenderer r;
         configureHeatmap(r, matrix, m_state);
-        m_heatmap->setOptions(r.options());
+        HeatmapOptions options = r.options();
+        options.markedRows = selectedHeatmapRows(); // queries selected together
+        m_heatmap->setOptions(options);
         m_heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
         const HeatmapCell h = m_heatmap->hoveredCell();
         auto token = [&](int i) {

@@ -172,6 +172,7 @@ private:
     int m_selectionAnchor = -1; // the last clicked token, where shift-click extends from
     void connectSelection();    // main_window_selection.cpp
     void refreshSelection();
+    std::vector<bool> selectedHeatmapRows() const; // per visible heatmap row
 };
 
 } // namespace attnscope

@@ -66,6 +66,8 @@ private slots:
         QCOMPARE(w.selectedTokens(), std::vector<int>({3, 5}));
         SelectionStrip* strip = w.selectionStrip();
         QVERIFY(strip->isVisible());
+        for (const HeatmapLabel& l : w.heatmap()->currentLayout().rowLabels) // marked queries
+            QCOMPARE(l.highlighted, l.index == 3 || l.index == 5);
         const Mat& a = w.analysis()->attention(2, 5); // [T, T]
         for (RowCombine combine : {RowCombine::Sum, RowCombine::Mean}) {
             strip->setCombine(combine);

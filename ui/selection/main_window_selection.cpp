@@ -6,6 +6,7 @@
 
 #include <QApplication>
 #include <QLabel>
+#include <algorithm>
 
 namespace attnscope {
 
@@ -32,15 +33,21 @@ void MainWindow::selectToken(int token, Qt::KeyboardModifiers modifiers) {
     if (!m_analysis || token < 0 || token >= m_analysis->tokenCount()) return;
     m_selectedTokens = updateSelection(m_selectedTokens, token, m_selectionAnchor, modifiers);
     m_selectionAnchor = token;
-    updateTokenStrip(-1, -1);
-    refreshSelection();
+    refreshViews(); // the heatmap marks the selected rows; the token strip and the strip follow
 }
 
 void MainWindow::clearTokenSelection() {
     m_selectedTokens.clear();
     m_selectionAnchor = -1;
-    updateTokenStrip(-1, -1);
-    refreshSelection();
+    refreshViews();
+}
+
+std::vector<bool> MainWindow::selectedHeatmapRows() const {
+    std::vector<bool> rows(m_heatmapTokens.size(), false);
+    for (size_t i = 0; i < m_heatmapTokens.size(); ++i)
+        rows[i] = std::binary_search(m_selectedTokens.begin(), m_selectedTokens.end(),
+                                     m_heatmapTokens[i]);
+    return rows;
 }
 
 void MainWindow::refreshSelection() {
