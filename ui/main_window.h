@@ -32,6 +32,8 @@ class GridView;
 class HeadListModel;
 class HeatmapWidget;
 class LinksWidget;
+class PredictionsPanel;
+class SelectionStrip;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -56,6 +58,12 @@ public:
     CompareView* compare() const { return m_compare; }
     DiffView* difference() const { return m_diff; }
     HeadListModel* headList() const { return m_heads; }
+    PredictionsPanel* predictions() const { return m_predictions; }
+    SelectionStrip* selectionStrip() const { return m_selection; }
+    // Query tokens selected together (token indices, sorted); see selection/selection_strip.h.
+    const std::vector<int>& selectedTokens() const { return m_selectedTokens; }
+    void selectToken(int token, Qt::KeyboardModifiers modifiers);
+    void clearTokenSelection();
     void setView(View view);
     View currentView() const;
     void setAggregate(Aggregate aggregate);
@@ -156,6 +164,15 @@ private:
     AnalysisController* m_againstController = nullptr; // the difference view's other text
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
+    PredictionsPanel* m_predictions = nullptr;       // next-token bars and Generate, under the text
+    void connectPredictions();                       // its signals (main_window_predictions.cpp)
+    void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
+    SelectionStrip* m_selection = nullptr; // combined attention of several selected queries
+    std::vector<int> m_selectedTokens;
+    int m_selectionAnchor = -1; // the last clicked token, where shift-click extends from
+    void connectSelection();    // main_window_selection.cpp
+    void refreshSelection();
+    std::vector<bool> selectedHeatmapRows() const; // per visible heatmap row
 };
 
 } // namespace attnscope
