@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "bench.h"
+#include "cli_explain.h"
 #include "dump.h"
 #include "figure_export.h"
 #include "gui_bench.h"
@@ -55,6 +56,8 @@ const char* kUsage =
     "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
+    "       attnscope explain --model MODEL (--text S [--pair S2] | --ids ...) --layer L --head H\n"
+    "                      --token I [-o OUT.json]   one head's attention step by step (JSON)\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
@@ -189,6 +192,8 @@ struct InputOptions {
                                QStringLiteral("MODE"), QStringLiteral("show")};
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
+    QCommandLineOption token{QStringLiteral("token"),
+                             QStringLiteral("Query token index (explain)."), QStringLiteral("I")};
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
@@ -549,6 +554,25 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+int cmdExplain(const QCommandLineParser& p, const InputOptions& o) {
+    for (const QCommandLineOption* option : {&o.layer, &o.head, &o.token})
+        if (!p.isSet(*option))
+            return fail(QStringLiteral("explain needs --layer L --head H --token I"));
+    bool okLayer = false, okHead = false, okToken = false;
+    const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead),
+              token = p.value(o.token).toInt(&okToken);
+    if (!okLayer || !okHead || !okToken)
+        return fail(QStringLiteral("--layer, --head and --token take integers"));
+    auto model = openModel(p, o);
+    if (!model) return fail(model.message());
+    auto request = buildRequest(p, o, **model);
+    if (!request) return fail(request.message());
+    const QString out = p.isSet(o.output) ? p.value(o.output) : QString();
+    if (auto s = runExplain(**model, *request, layer, head, token, out); !s)
+        return fail(s.message());
+    return 0;
+}
+
 int cmdModels() {
     const QString dir = hfHubCacheDir();
     QJsonArray list;
@@ -567,6 +591,7 @@ bool isCliCommand(const QString& word) {
     static const QStringList commands{QStringLiteral("info"),   QStringLiteral("tokenize"),
                                       QStringLiteral("dump"),   QStringLiteral("export"),
                                       QStringLiteral("models"), QStringLiteral("bench"),
+                                      QStringLiteral("explain"),
                                       QStringLiteral("help"),   QStringLiteral("--help"),
                                       QStringLiteral("-h"),     QStringLiteral("--version")};
     return commands.contains(word);
@@ -588,7 +613,7 @@ int runCli(const QStringList& args) {
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid});
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.token});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());
@@ -600,6 +625,7 @@ int runCli(const QStringList& args) {
     if (command == QLatin1String("dump")) return cmdDump(p, o);
     if (command == QLatin1String("export")) return cmdExport(p, o);
     if (command == QLatin1String("models")) return cmdModels();
+    if (command == QLatin1String("explain")) return cmdExplain(p, o);
     if (command == QLatin1String("bench")) return cmdBench(p, o);
     return fail(QStringLiteral("unknown command \"%1\"").arg(command));
 }

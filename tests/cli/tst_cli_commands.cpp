@@ -326,6 +326,65 @@ private slots:
                  qPrintable(QStringLiteral("attentions differ by %1").arg(da)));
     }
 
+    // explain: every key of the contract, the shapes, null exactly for a causal model's future
+    // keys, weights equal to the dumped attention row, on stdout and with -o alike.
+    void explain() {
+        const QString ids = QStringLiteral("464,3797,3332,319,262");
+        const QStringList args{QStringLiteral("explain"), QStringLiteral("--model"), gpt2(),
+                               QStringLiteral("--ids"),   ids,
+                               QStringLiteral("--layer"), QStringLiteral("1"),
+                               QStringLiteral("--head"),  QStringLiteral("2"),
+                               QStringLiteral("--token"), QStringLiteral("2")};
+        const CliRun printed = runCli(args);
+        QVERIFY2(printed.normalExit() && printed.exitCode == 0, qPrintable(printed.describe()));
+        const QString file = m_tmp.filePath(QStringLiteral("explain.json"));
+        const CliRun written = runCli(args + QStringList{QStringLiteral("-o"), file});
+        QVERIFY2(written.normalExit() && written.exitCode == 0, qPrintable(written.describe()));
+        QVERIFY(written.out.isEmpty());
+        QString error;
+        const QJsonObject e = readJsonFile(file, &error).object();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(QJsonDocument::fromJson(printed.out).object(), e);
+
+        const int T = 5, D = 32, d = 8;
+        const auto rows = [&](const char* key) { return e.value(QLatin1String(key)).toArray(); };
+        QCOMPARE(rows("tokens").size(), T);
+        for (const char* key : {"x", "x_norm"}) {
+            QCOMPARE(rows(key).size(), T);
+            QCOMPARE(rows(key).at(0).toArray().size(), D);
+        }
+        for (const char* key : {"k", "v"}) {
+            QCOMPARE(rows(key).size(), T);
+            QCOMPARE(rows(key).at(T - 1).toArray().size(), d);
+        }
+        for (const char* key : {"q_pre_rotary", "q", "output"})
+            QCOMPARE(rows(key).size(), d);
+        for (const char* key : {"scores", "scaled", "masked", "weights"})
+            QCOMPARE(rows(key).size(), T);
+        QCOMPARE(rows("projected").size(), D);
+        QCOMPARE(rows("q_pre_rotary"), rows("q")); // GPT-2 has no rotary positions
+        QCOMPARE(e.value(QLatin1String("scale")).toDouble(), double(1.0f / std::sqrt(8.0f)));
+        double sum = 0;
+        for (int j = 0; j < T; ++j) {
+            const QJsonValue masked = rows("masked").at(j);
+            QCOMPARE(masked.isNull(), j > 2);
+            if (j <= 2) QCOMPARE(masked.toDouble(), rows("scaled").at(j).toDouble());
+            sum += rows("weights").at(j).toDouble();
+            if (j > 2) QCOMPARE(rows("weights").at(j).toDouble(), 0.0);
+        }
+        QVERIFY(std::abs(sum - 1) < 1e-6);
+
+        const QString dumpFile = m_tmp.filePath(QStringLiteral("explain-dump.safetensors"));
+        const CliRun dumped = runCli({QStringLiteral("dump"), QStringLiteral("--model"), gpt2(),
+                                      QStringLiteral("--ids"), ids, QStringLiteral("-o"), dumpFile});
+        QVERIFY2(dumped.normalExit() && dumped.exitCode == 0, qPrintable(dumped.describe()));
+        const QVector<float> attention =
+            readSafetensors(dumpFile).tensors[QStringLiteral("attentions")].f32();
+        for (int j = 0; j < T; ++j) // [L=2, H=4, T, T]: layer 1, head 2, row 2
+            QCOMPARE(float(rows("weights").at(j).toDouble()),
+                     attention[((1 * 4 + 2) * T + 2) * T + j]);
+    }
+
     // ------------------------------------------------------------------ 5. errors
     void errors_data() {
         QTest::addColumn<QStringList>("args");
@@ -443,6 +502,25 @@ private slots:
                                                                    QStringLiteral("0")} +
                                                            out("e24.png")
                                                     << QStringList{"--layer", "layer"};
+        const QStringList explain{QStringLiteral("explain"), m, gpt2(), ids,
+                                  QStringLiteral("464,3797,3332")};
+        QTest::newRow("explain: token out of range")
+            << explain + QStringList{QStringLiteral("--layer"), QStringLiteral("0"),
+                                     QStringLiteral("--head"), QStringLiteral("0"),
+                                     QStringLiteral("--token"), QStringLiteral("3")} +
+                   out("e25.json")
+            << QStringList{"--token"};
+        QTest::newRow("explain: head out of range")
+            << explain + QStringList{QStringLiteral("--layer"), QStringLiteral("0"),
+                                     QStringLiteral("--head"), QStringLiteral("4"),
+                                     QStringLiteral("--token"), QStringLiteral("0")} +
+                   out("e26.json")
+            << QStringList{"--head"};
+        QTest::newRow("explain: no --token")
+            << explain + QStringList{QStringLiteral("--layer"), QStringLiteral("0"),
+                                     QStringLiteral("--head"), QStringLiteral("0")} +
+                   out("e27.json")
+            << QStringList{"--token"};
         QTest::newRow("tokenize: image model")
             << QStringList{QStringLiteral("tokenize"), m, vit(), QStringLiteral("--text"),
                            QStringLiteral("hi")}
