@@ -1,6 +1,7 @@
 // Argument parsing for the headless commands; all work happens in core/ (and ui/ for figures).
 #include "cli.h"
 
+#include "analyses/norms.h"
 #include "bench.h"
 #include "cli_explain.h"
 #include "dump.h"
@@ -49,6 +50,7 @@ const char* kUsage =
     "[--type-ids 0,0,1]\n"
     "                      | --image FILE | --pixel-values FILE.safetensors) -o "
     "OUT.{safetensors,json,npy}\n"
+    "                      [--analysis norms]   + norm-based attention (Kobayashi et al. 2020)\n"
     "       attnscope export --model MODEL (--text S [--pair S2] | --text-file F | --ids ... | "
     "--image F)\n"
     "                      [--view heatmap|links|grid|compare|diff] [--layer L] [--head "
@@ -192,6 +194,9 @@ struct InputOptions {
                                QStringLiteral("MODE"), QStringLiteral("show")};
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
+    QCommandLineOption analysis{QStringLiteral("analysis"),
+                                QStringLiteral("dump: also write an analysis (norms)."),
+                                QStringLiteral("NAME")};
     QCommandLineOption token{QStringLiteral("token"),
                              QStringLiteral("Query token index (explain)."), QStringLiteral("I")};
     QCommandLineOption threshold{QStringLiteral("threshold"),
@@ -289,17 +294,33 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
         !out.endsWith(QLatin1String(".npy")))
         return fail(QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)")
                         .arg(out));
+    // --analysis norms: norm-based attention, written beside the attentions.
+    const bool norms = p.isSet(o.analysis);
+    if (norms && p.value(o.analysis) != QLatin1String("norms"))
+        return fail(QStringLiteral("unknown analysis \"%1\" (use norms)").arg(p.value(o.analysis)));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    if (norms) request->keep = normsKeepOptions();
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
     if (analysis->truncatedTokens > 0)
         std::fprintf(stderr, "attnscope: note: input cut to %d tokens; %d tokens dropped\n",
                      analysis->tokenCount(), analysis->truncatedTokens);
-    if (auto s = writeDump(*analysis, **model, out); !s) return fail(s.message());
+    std::vector<NamedTensor> analyses;
+    if (norms) {
+        auto result = normBasedAttention(*analysis, **model);
+        if (!result) return fail(result.message());
+        analyses = {{QStringLiteral("norms"), std::move(result->perHead)},
+                    {QStringLiteral("norms_layer"), std::move(result->perLayer)}};
+        if (out.endsWith(QLatin1String(".npy")))
+            std::fputs("attnscope: note: the .npy file holds norms only; norms_layer needs "
+                       ".safetensors or .json\n",
+                       stderr);
+    }
+    if (auto s = writeDump(*analysis, **model, out, analyses); !s) return fail(s.message());
     return 0;
 }
 
@@ -613,7 +634,7 @@ int runCli(const QStringList& args) {
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid, o.token});
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.token, o.analysis});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

@@ -74,6 +74,22 @@ Status writeNpy(const QString& path, const Tensor& t) {
                       qint64(t.data.size() * 4));
 }
 
+// A tensor of any rank as nested arrays.
+QJsonArray tensorJson(const float* data, const int64_t* shape, size_t rank) {
+    QJsonArray a;
+    if (rank == 0) return a;
+    int64_t inner = 1;
+    for (size_t r = 1; r < rank; ++r)
+        inner *= shape[r];
+    for (int64_t i = 0; i < shape[0]; ++i) {
+        if (rank == 1)
+            a.append(double(data[i]));
+        else
+            a.append(tensorJson(data + i * inner, shape + 1, rank - 1));
+    }
+    return a;
+}
+
 } // namespace
 
 QJsonObject modelInfoJson(const LoadedModel& model) {
@@ -100,7 +116,8 @@ QJsonObject encodingJson(const Encoding& e) {
                        {"type_ids", int64Json(e.typeIds)}};
 }
 
-Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path) {
+Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path,
+                 const std::vector<NamedTensor>& analyses) {
     const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
     const Mat& last = analysis.forward.lastHiddenState;           // [T, D]
     const Encoding& e = analysis.encoding;
@@ -115,6 +132,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
                 makeI64(QStringLiteral("input_ids"), {int64_t(e.ids.size())}, e.ids.data()));
         tensors.push_back(
             makeF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
+        for (const auto& [name, t] : analyses)
+            tensors.push_back(makeF32(name, t.shape, t.data.data()));
         const auto compact = [](const QJsonArray& a) {
             return QString::fromUtf8(QJsonDocument(a).toJson(QJsonDocument::Compact));
         };
@@ -126,7 +145,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         };
         return writeSafeTensors(path, tensors, meta);
     }
-    if (path.endsWith(QLatin1String(".npy"))) return writeNpy(path, attentions);
+    if (path.endsWith(QLatin1String(".npy")))
+        return writeNpy(path, analyses.empty() ? attentions : analyses.front().second);
     if (path.endsWith(QLatin1String(".json"))) {
         QJsonObject root = encodingJson(e);
         root.insert(QStringLiteral("family"), familyName(model.config().family));
@@ -141,6 +161,10 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         }
         root.insert(QStringLiteral("attentions"), layers);
         root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));
+        for (const auto& [name, t] : analyses) {
+            root.insert(name, tensorJson(t.data.data(), t.shape.data(), t.shape.size()));
+            root.insert(name + QStringLiteral("_shape"), int64Json(t.shape));
+        }
         const QByteArray bytes = QJsonDocument(root).toJson(QJsonDocument::Compact);
         return writeBytes(path, bytes, nullptr, 0);
     }

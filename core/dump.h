@@ -7,9 +7,15 @@
 
 namespace attnscope {
 
+using NamedTensor = std::pair<QString, Tensor>;
+
 // Format chosen by the extension of `path` (.safetensors, .json, .npy).
 // Writes atomically: an existing file is only replaced once the new one is complete.
-Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path);
+// `analyses` (results of dump --analysis) are written beside the attentions under their names
+// (JSON: nested arrays, the shape under NAME_shape); an .npy file holds the first of them
+// instead of the attentions.
+Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path,
+                 const std::vector<NamedTensor>& analyses = {});
 
 // The JSON object `attnscope info` prints.
 QJsonObject modelInfoJson(const LoadedModel& model);

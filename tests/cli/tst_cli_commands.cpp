@@ -385,6 +385,55 @@ private slots:
                      attention[((1 * 4 + 2) * T + 2) * T + j]);
     }
 
+    // dump --analysis norms: norms [L, H, T, T] and norms_layer [L, T, T] beside the usual
+    // tensors in safetensors and JSON (the same numbers); .npy holds norms, with a note.
+    void dumpNorms() {
+        const QStringList base{QStringLiteral("dump"), QStringLiteral("--model"), gpt2(),
+                               QStringLiteral("--ids"), QStringLiteral("464,3797,3332,319"),
+                               QStringLiteral("--analysis"), QStringLiteral("norms"),
+                               QStringLiteral("-o")};
+        const QString st = m_tmp.filePath(QStringLiteral("norms.safetensors"));
+        const QString js = m_tmp.filePath(QStringLiteral("norms.json"));
+        const QString np = m_tmp.filePath(QStringLiteral("norms.npy"));
+        for (const QString& out : {st, js}) {
+            const CliRun run = runCli(base + QStringList{out});
+            QVERIFY2(run.normalExit() && run.exitCode == 0 && run.err.isEmpty(),
+                     qPrintable(run.describe()));
+        }
+        const CliRun npyRun = runCli(base + QStringList{np});
+        QVERIFY2(npyRun.normalExit() && npyRun.exitCode == 0, qPrintable(npyRun.describe()));
+        QVERIFY(npyRun.errLines().size() == 1 && npyRun.errLines()[0].contains("note"));
+
+        const StFile f = readSafetensors(st);
+        QVERIFY2(f.ok(), qPrintable(f.error));
+        QCOMPARE(f.tensors[QStringLiteral("norms")].shape, (QVector<qint64>{2, 4, 4, 4}));
+        QCOMPARE(f.tensors[QStringLiteral("norms_layer")].shape, (QVector<qint64>{2, 4, 4}));
+        QVERIFY(f.tensors.contains(QStringLiteral("attentions")));
+        const QVector<float> norms = f.tensors[QStringLiteral("norms")].f32();
+        const QVector<float> attention = f.tensors[QStringLiteral("attentions")].f32();
+        for (qsizetype n = 0; n < norms.size(); ++n) { // zero exactly where attention is
+            QVERIFY(norms[n] >= 0);
+            QCOMPARE(norms[n] == 0, attention[n] == 0);
+        }
+        const Npy npy = readNpy(np);
+        QVERIFY2(npy.error.isEmpty(), qPrintable(npy.error));
+        QCOMPARE(npy.shape, (QVector<qint64>{2, 4, 4, 4}));
+        QCOMPARE(npy.data, norms);
+
+        QString error;
+        const QJsonObject j = readJsonFile(js, &error).object();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(jsonInts(j.value(QLatin1String("norms_layer_shape"))),
+                 (QVector<qint64>{2, 4, 4}));
+        const QVector<float> layer = f.tensors[QStringLiteral("norms_layer")].f32();
+        const QJsonArray rows = j.value(QLatin1String("norms_layer")).toArray();
+        for (int l = 0; l < 2; ++l)
+            for (int i = 0; i < 4; ++i)
+                for (int k = 0; k < 4; ++k)
+                    QCOMPARE(float(rows.at(l).toArray().at(i).toArray().at(k).toDouble()),
+                             layer[(l * 4 + i) * 4 + k]);
+    }
+
     // ------------------------------------------------------------------ 5. errors
     void errors_data() {
         QTest::addColumn<QStringList>("args");
@@ -521,6 +570,11 @@ private slots:
                                      QStringLiteral("--head"), QStringLiteral("0")} +
                    out("e27.json")
             << QStringList{"--token"};
+        QTest::newRow("dump: unknown analysis")
+            << dump(gpt2(), okIds + QStringList{QStringLiteral("--analysis"),
+                                                QStringLiteral("frobnicate")} +
+                                out("e28.safetensors"))
+            << QStringList{"frobnicate"};
         QTest::newRow("tokenize: image model")
             << QStringList{QStringLiteral("tokenize"), m, vit(), QStringLiteral("--text"),
                            QStringLiteral("hi")}
