@@ -168,6 +168,12 @@ void HeatmapWidget::mouseMoveEvent(QMouseEvent* event) {
     QWidget::mouseMoveEvent(event);
 }
 
+void HeatmapWidget::mousePressEvent(QMouseEvent* event) {
+    const HeatmapCell cell = hitLayout().cellAt(event->position());
+    if (event->button() == Qt::LeftButton && cell.isValid()) emit cellClicked(cell.row, cell.column);
+    QWidget::mousePressEvent(event);
+}
+
 void HeatmapWidget::leaveEvent(QEvent* event) {
     setHoveredCell({});
     QToolTip::hideText();

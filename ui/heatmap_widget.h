@@ -40,10 +40,12 @@ signals:
     // row = query, column = key; both -1 when the mouse leaves the grid.
     void cellHovered(int row, int column, float value);
     void hoverTextChanged(const QString& text);
+    void cellClicked(int row, int column); // a left click on a cell (row = query)
 
 protected:
     void paintEvent(QPaintEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
     void keyPressEvent(QKeyEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
     void leaveEvent(QEvent* event) override;

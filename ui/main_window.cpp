@@ -2,6 +2,7 @@
 
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
+#include "explain/explain_panel.h"
 #include "figures.h"
 #include "analyses/head_statistics.h"
 #include "grid/grid_widget.h"
@@ -365,6 +366,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_darkAction->setCheckable(true);
     m_darkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
     connect(m_darkAction, &QAction::toggled, this, &MainWindow::setDarkTheme);
+    m_explain = installExplainDock(this, m_controller, viewMenu); // Q/K/V step by step
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("quitAction"));
@@ -430,6 +432,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_heatmap, &HeatmapWidget::hoverTextChanged, m_hoverLabel, &QLabel::setText);
     connect(m_heatmap, &HeatmapWidget::cellHovered, this,
             [this](int r, int c, float) { onHover(r, c); });
+    connect(m_heatmap, &HeatmapWidget::cellClicked, this, [this](int row, int) {
+        if (row >= 0 && size_t(row) < m_heatmapTokens.size())
+            m_explain->setToken(m_heatmapTokens[size_t(row)]); // the row's query, explained
+    });
+    connect(m_explain, &ExplainPanel::hoverTextChanged, m_hoverLabel, &QLabel::setText);
 
     resize(1100, 800);
     setText(sampleText());
@@ -609,6 +616,7 @@ void MainWindow::syncState() {
 // edit costs one view's work.
 void MainWindow::refreshViews() {
     syncState();
+    m_explain->setView(m_analysis, m_state.layer, m_state.head, m_state.dark);
     if (m_analysis && m_analysis != m_statisticsFor) { // head list columns, once per analysis
         m_heads->setStatistics(headStatistics(*m_analysis), m_analysis->tokenCount());
         m_statisticsFor = m_analysis;

@@ -28,6 +28,7 @@ namespace attnscope {
 
 class CompareView;
 class DiffView;
+class ExplainPanel;
 class GridView;
 class HeadListModel;
 class HeatmapWidget;
@@ -56,6 +57,7 @@ public:
     CompareView* compare() const { return m_compare; }
     DiffView* difference() const { return m_diff; }
     HeadListModel* headList() const { return m_heads; }
+    ExplainPanel* explainPanel() const { return m_explain; }
     void setView(View view);
     View currentView() const;
     void setAggregate(Aggregate aggregate);
@@ -154,6 +156,7 @@ private:
     CompareView* m_compare = nullptr;
     DiffView* m_diff = nullptr;
     AnalysisController* m_againstController = nullptr; // the difference view's other text
+    ExplainPanel* m_explain = nullptr;                  // the Explain dock (ui/explain)
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
 };
