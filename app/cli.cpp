@@ -58,6 +58,8 @@ const char* kUsage =
     "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
+    "       attnscope export --model MODEL (--text S | --ids ...) --view explain --layer L --head H\n"
+    "                      [--token I] [--theme light|dark] [--scale 1..4] [--size W] -o OUT\n"
     "       attnscope explain --model MODEL (--text S [--pair S2] | --ids ...) --layer L --head H\n"
     "                      --token I [-o OUT.json]   one head's attention step by step (JSON)\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
@@ -466,12 +468,40 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
     return 0;
 }
 
+// export --view explain: the workbench's Explain figure of --layer, --head and --token (default:
+// the last token), --size's width wide and as tall as the figure needs.
+int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model,
+                      const AnalysisRequest& request) {
+    bool okLayer = false, okHead = false, okToken = true, okScale = false;
+    const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
+    const int token = p.isSet(o.token) ? p.value(o.token).toInt(&okToken) : -1;
+    const int scale = p.value(o.scale).toInt(&okScale);
+    if (!okLayer || !okHead || !okToken || (p.isSet(o.token) && token < 0))
+        return fail(QStringLiteral("--view explain takes integers --layer L --head H [--token I]"));
+    if (!okScale || scale < 1 || scale > 4)
+        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
+    const QString theme = p.value(o.theme);
+    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
+        return fail(QStringLiteral("--theme must be light or dark"));
+    const int width = p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
+    if (width < 360 || width > 20000)
+        return fail(QStringLiteral("--size: the explain figure needs a width of 360 to 20000 "
+                                   "pixels (its height follows the content)"));
+    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width,
+                               theme == QLatin1String("dark"), scale);
+        !s)
+        return fail(s.message());
+    return 0;
+}
+
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    if (p.value(o.view) == QLatin1String("explain"))
+        return exportExplainView(p, o, **model, *request);
     if (usesFigureOptions(p, o)) return exportView(p, o, **model, *request);
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);

@@ -385,6 +385,37 @@ private slots:
                      attention[((1 * 4 + 2) * T + 2) * T + j]);
     }
 
+    // export --view explain: the Explain figure as PNG (900 wide, as tall as it needs), and
+    // SVG with its steps as text; the default query is the last token.
+    void exportExplain() {
+        const QStringList base{QStringLiteral("export"), QStringLiteral("--model"), gpt2(),
+                               QStringLiteral("--ids"),  QStringLiteral("464,3797,3332,319"),
+                               QStringLiteral("--view"), QStringLiteral("explain"),
+                               QStringLiteral("--layer"), QStringLiteral("1"),
+                               QStringLiteral("--head"), QStringLiteral("3")};
+        const QString png = m_tmp.filePath(QStringLiteral("explain.png"));
+        const QString svg = m_tmp.filePath(QStringLiteral("explain.svg"));
+        CliRun run = runCli(base + QStringList{QStringLiteral("--token"), QStringLiteral("2"),
+                                               QStringLiteral("-o"), png});
+        QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+        const QImage image(png);
+        QCOMPARE(image.width(), 900);
+        QVERIFY(image.height() > 500);
+        run = runCli(base + QStringList{QStringLiteral("-o"), svg});
+        QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+        QFile f(svg);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(f.readAll());
+        QVERIFY(text.contains(QStringLiteral("query token 3"))); // the last of 4 tokens
+        for (const char* step : {"The token's vector", "Its query", "Keys and dot products",
+                                 "Scale, mask, softmax", "Values, weighted sum"})
+            QVERIFY2(text.contains(QLatin1String(step)), step);
+        run = runCli(base + QStringList{QStringLiteral("--token"), QStringLiteral("4"),
+                                        QStringLiteral("-o"), png});
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY(run.errLines().value(0).contains(QStringLiteral("--token")));
+    }
+
     // dump --analysis norms: norms [L, H, T, T] and norms_layer [L, T, T] beside the usual
     // tensors in safetensors and JSON (the same numbers); .npy holds norms, with a note.
     void dumpNorms() {
