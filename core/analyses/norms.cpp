@@ -29,14 +29,19 @@ Result<NormAttention> normBasedAttention(const Analysis& analysis, const LoadedM
             fNorm[size_t(h)] = f[size_t(h)].rowwise().norm().transpose();
         }
         // ||sum_h a_h f_h(x_j)||^2 = a^T G_j a with G_j[h, h'] = f_h(x_j) . f_h'(x_j): an H x H
-        // Gram matrix per key instead of a D-wide sum per (query, key) pair.
-        std::vector<Eigen::MatrixXd> gram(static_cast<size_t>(T));
-        for (int64_t j = 0; j < T; ++j) {
-            Eigen::MatrixXd rows(H, f[0].cols());
-            for (int64_t h = 0; h < H; ++h)
-                rows.row(h) = f[size_t(h)].row(j).cast<double>();
-            gram[size_t(j)] = rows * rows.transpose();
-        }
+        // Gram matrix per key instead of a D-wide sum per (query, key) pair. Formed pair by pair
+        // for all keys at once (element-wise, in double), not as T small matrix products.
+        std::vector<Eigen::MatrixXd> fd;
+        for (const Mat& m : f)
+            fd.push_back(m.cast<double>());
+        std::vector<Eigen::MatrixXd> gram(static_cast<size_t>(T), Eigen::MatrixXd(H, H));
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t g = h; g < H; ++g) {
+                const Eigen::VectorXd dots =
+                    fd[size_t(h)].cwiseProduct(fd[size_t(g)]).rowwise().sum(); // [T]
+                for (int64_t j = 0; j < T; ++j)
+                    gram[size_t(j)](h, g) = gram[size_t(j)](g, h) = dots[j];
+            }
         float* perHead = out.perHead.data.data() + l * H * T * T;
         float* perLayer = out.perLayer.data.data() + l * T * T;
         const bool causal = model.config().causal; // keys after the query stay 0
