@@ -31,17 +31,6 @@ QJsonArray offsetsJson(const std::vector<std::pair<int, int>>& offsets) {
     return a;
 }
 
-QJsonArray matrixJson(const Mat& m) {
-    QJsonArray rows;
-    for (Eigen::Index i = 0; i < m.rows(); ++i) {
-        QJsonArray row;
-        for (Eigen::Index j = 0; j < m.cols(); ++j)
-            row.append(double(m(i, j)));
-        rows.append(row);
-    }
-    return rows;
-}
-
 Status writeBytes(const QString& path, const QByteArray& header, const char* data, qint64 size) {
     QSaveFile out(path);
     if (!out.open(QIODevice::WriteOnly))
@@ -74,22 +63,6 @@ Status writeNpy(const QString& path, const Tensor& t) {
                       qint64(t.data.size() * 4));
 }
 
-// A tensor of any rank as nested arrays.
-QJsonArray tensorJson(const float* data, const int64_t* shape, size_t rank) {
-    QJsonArray a;
-    if (rank == 0) return a;
-    int64_t inner = 1;
-    for (size_t r = 1; r < rank; ++r)
-        inner *= shape[r];
-    for (int64_t i = 0; i < shape[0]; ++i) {
-        if (rank == 1)
-            a.append(double(data[i]));
-        else
-            a.append(tensorJson(data + i * inner, shape + 1, rank - 1));
-    }
-    return a;
-}
-
 } // namespace
 
 QJsonObject modelInfoJson(const LoadedModel& model) {
@@ -107,6 +80,30 @@ QJsonObject modelInfoJson(const LoadedModel& model) {
         {"modality", c.modality == Modality::Image ? "image" : "text"},
         {"path", model.path()},
     };
+}
+
+QJsonArray tensorJson(const float* data, const std::vector<int64_t>& shape) {
+    QJsonArray a;
+    if (shape.empty()) return a;
+    int64_t inner = 1;
+    for (size_t r = 1; r < shape.size(); ++r)
+        inner *= shape[r];
+    const std::vector<int64_t> rest(shape.begin() + 1, shape.end());
+    for (int64_t i = 0; i < shape[0]; ++i) {
+        if (rest.empty())
+            a.append(double(data[i]));
+        else
+            a.append(tensorJson(data + i * inner, rest));
+    }
+    return a;
+}
+
+QJsonArray matrixJson(const Mat& m) {
+    return tensorJson(m.data(), {m.rows(), m.cols()});
+}
+
+QJsonArray vectorJson(const Vec& v) {
+    return tensorJson(v.data(), {v.size()});
 }
 
 QJsonObject encodingJson(const Encoding& e) {
@@ -162,7 +159,7 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         root.insert(QStringLiteral("attentions"), layers);
         root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));
         for (const auto& [name, t] : analyses) {
-            root.insert(name, tensorJson(t.data.data(), t.shape.data(), t.shape.size()));
+            root.insert(name, tensorJson(t.data.data(), t.shape));
             root.insert(name + QStringLiteral("_shape"), int64Json(t.shape));
         }
         const QByteArray bytes = QJsonDocument(root).toJson(QJsonDocument::Compact);

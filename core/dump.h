@@ -3,6 +3,7 @@
 #include "result.h"
 #include "session.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 namespace attnscope {
@@ -16,6 +17,11 @@ using NamedTensor = std::pair<QString, Tensor>;
 // instead of the attentions.
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path,
                  const std::vector<NamedTensor>& analyses = {});
+
+// Row-major values of this shape as nested JSON arrays (a matrix: [rows][columns]).
+QJsonArray tensorJson(const float* data, const std::vector<int64_t>& shape);
+QJsonArray matrixJson(const Mat& m);
+QJsonArray vectorJson(const Vec& v);
 
 // The JSON object `attnscope info` prints.
 QJsonObject modelInfoJson(const LoadedModel& model);

@@ -1,6 +1,6 @@
 #include "explain.h"
 
-#include <QJsonArray>
+#include "../dump.h"
 
 namespace attnscope {
 
@@ -9,9 +9,11 @@ Result<Explanation> explainHead(const Analysis& analysis,
                                 int layer, int head, int token) {
     const int T = analysis.tokenCount(), H = analysis.headCount();
     if (layer < 0 || layer >= analysis.layerCount())
-        return Error{QStringLiteral("--layer must be 0..%1").arg(analysis.layerCount() - 1)};
-    if (head < 0 || head >= H) return Error{QStringLiteral("--head must be 0..%1").arg(H - 1)};
-    if (token < 0 || token >= T) return Error{QStringLiteral("--token must be 0..%1").arg(T - 1)};
+        return Error{QStringLiteral("layer %1 is outside 0..%2").arg(layer).arg(analysis.layerCount() - 1)};
+    if (head < 0 || head >= H)
+        return Error{QStringLiteral("head %1 is outside 0..%2").arg(head).arg(H - 1)};
+    if (token < 0 || token >= T)
+        return Error{QStringLiteral("token %1 is outside 0..%2").arg(token).arg(T - 1)};
     if (int(layerWeights.size()) != H)
         return Error{QStringLiteral("weights of %1 heads given for a layer of %2")
                          .arg(layerWeights.size())
@@ -53,28 +55,8 @@ Result<Explanation> explainHead(const Analysis& analysis,
     return e;
 }
 
-namespace {
-
-QJsonArray vectorJson(const Vec& v) {
-    QJsonArray a;
-    for (Eigen::Index i = 0; i < v.size(); ++i)
-        a.append(double(v[i]));
-    return a;
-}
-
-QJsonArray matrixJson(const Mat& m) {
-    QJsonArray rows;
-    for (Eigen::Index i = 0; i < m.rows(); ++i)
-        rows.append(vectorJson(m.row(i)));
-    return rows;
-}
-
-} // namespace
-
 QJsonObject explanationJson(const Explanation& e, const Analysis& analysis) {
-    QJsonArray tokens, masked;
-    for (const QString& t : analysis.encoding.tokens)
-        tokens.append(t);
+    QJsonArray masked;
     for (int j = 0; j < e.tokenCount(); ++j)
         masked.append(e.masked[size_t(j)] ? QJsonValue(QJsonValue::Null)
                                           : QJsonValue(double(e.scaled[j])));
@@ -84,7 +66,7 @@ QJsonObject explanationJson(const Explanation& e, const Analysis& analysis) {
                        {"kv_head", e.kvHead},
                        {"causal", e.causal},
                        {"scale", double(e.scale)},
-                       {"tokens", tokens},
+                       {"tokens", encodingJson(analysis.encoding).value("tokens")},
                        {"x", matrixJson(e.x)},
                        {"x_norm", matrixJson(e.xNorm)},
                        {"q_pre_rotary", vectorJson(e.qPreRotary)},

@@ -4,9 +4,11 @@
 #pragma once
 
 #include "safetensors.h"
+#include "session.h"
 
 #include <Eigen/Dense>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <cmath>
@@ -29,6 +31,42 @@ struct LayerInputs {
     MatD wo;    // [H*d, D] output projection, input-major
     int kvHeadFor(int h) const { return h / (heads / kvHeads); }
 };
+
+inline const QString kOracle = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/");
+
+// The families whose attention layouts differ, as oracle folder names.
+inline const QStringList kLayoutFamilies{"gpt2",  "bert",  "roberta",  "distilbert",
+                                         "llama", "qwen2", "gpt_neox", "vit"};
+
+inline QJsonArray casesOf(const QString& family) {
+    QFile f(kOracle + family + QStringLiteral("/cases.json"));
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    return QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("cases")).toArray();
+}
+
+// The model input of an oracle case: its pixels, or its ids and token types.
+inline attnscope::AnalysisRequest requestFor(const attnscope::SafeTensorsFile& c) {
+    attnscope::AnalysisRequest request;
+    if (c.find(QStringLiteral("pixel_values"))) {
+        const attnscope::FloatTensor px = c.floatTensor(QStringLiteral("pixel_values")).value();
+        request.pixelValues.shape = px.shape;
+        request.pixelValues.data.assign(px.data, px.data + px.numel());
+    } else {
+        request.ids = c.int64Tensor(QStringLiteral("input_ids")).value();
+        if (c.find(QStringLiteral("token_type_ids")))
+            request.typeIds = c.int64Tensor(QStringLiteral("token_type_ids")).value();
+    }
+    return request;
+}
+
+// [rows, cols] of a reference tensor starting at `offset` floats, in double.
+inline MatD slab(const attnscope::FloatTensor& t, int64_t offset, int64_t rows, int64_t cols) {
+    MatD m(rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+            m(r, c) = t.data[offset + r * cols + c];
+    return m;
+}
 
 inline QJsonObject readConfig(const QString& modelDir) {
     QFile f(modelDir + QStringLiteral("/config.json"));

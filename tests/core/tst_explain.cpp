@@ -8,48 +8,21 @@
 #include "attention_reference.h"
 #include "session.h"
 
-#include <QJsonArray>
 #include <QtTest>
 
 using namespace attnscope;
 using reference::MatD;
 using reference::VecD;
 
+using reference::casesOf;
+using reference::kOracle;
+using reference::requestFor;
+using reference::slab;
+
 namespace {
-
-const QString kOracle = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/");
-
-QJsonArray casesOf(const QString& family) {
-    QFile f(kOracle + family + QStringLiteral("/cases.json"));
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    return QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("cases")).toArray();
-}
-
-AnalysisRequest requestFor(const SafeTensorsFile& r) {
-    AnalysisRequest request;
-    if (r.find(QStringLiteral("pixel_values"))) {
-        const FloatTensor px = r.floatTensor(QStringLiteral("pixel_values")).value();
-        request.pixelValues.shape = px.shape;
-        request.pixelValues.data.assign(px.data, px.data + px.numel());
-    } else {
-        request.ids = r.int64Tensor(QStringLiteral("input_ids")).value();
-        if (r.find(QStringLiteral("token_type_ids")))
-            request.typeIds = r.int64Tensor(QStringLiteral("token_type_ids")).value();
-    }
-    return request;
-}
 
 template <typename M> MatD toDouble(const M& m) {
     return m.template cast<double>();
-}
-
-// Rows [T, D] of a reference tensor [.., T, D] starting at `offset` floats.
-MatD slab(const FloatTensor& t, int64_t offset, int64_t rows, int64_t cols) {
-    MatD m(rows, cols);
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c)
-            m(r, c) = t.data[offset + r * cols + c];
-    return m;
 }
 
 } // namespace
@@ -60,8 +33,7 @@ private slots:
     void stepsEqualReference_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("caseFile");
-        for (const QString family :
-             {"gpt2", "bert", "roberta", "distilbert", "llama", "qwen2", "gpt_neox", "vit"}) {
+        for (const QString& family : reference::kLayoutFamilies) {
             const QJsonArray cases = casesOf(family);
             QVERIFY2(!cases.isEmpty(), qPrintable(family));
             for (const QJsonValue& c : cases) {

@@ -6,23 +6,13 @@
 #include "attention_reference.h"
 #include "session.h"
 
-#include <QJsonArray>
 #include <QtTest>
 
 using namespace attnscope;
 using reference::MatD;
 
-namespace {
-
-const QString kOracle = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/");
-
-QJsonArray casesOf(const QString& family) {
-    QFile f(kOracle + family + QStringLiteral("/cases.json"));
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    return QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("cases")).toArray();
-}
-
-} // namespace
+using reference::casesOf;
+using reference::kOracle;
 
 class TestNorms : public QObject {
     Q_OBJECT
@@ -30,8 +20,7 @@ private slots:
     void equalsDefinition_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<QString>("caseFile");
-        for (const QString family :
-             {"gpt2", "bert", "roberta", "distilbert", "llama", "qwen2", "gpt_neox", "vit"}) {
+        for (const QString& family : reference::kLayoutFamilies) {
             const QJsonArray cases = casesOf(family);
             QVERIFY2(!cases.isEmpty(), qPrintable(family));
             for (const QJsonValue& c : cases) {
@@ -50,16 +39,7 @@ private slots:
         auto file = SafeTensorsFile::open(kOracle + family + QLatin1Char('/') + caseFile);
         QVERIFY(file.ok());
         const SafeTensorsFile& ref = **file;
-        AnalysisRequest request;
-        if (ref.find(QStringLiteral("pixel_values"))) {
-            const FloatTensor px = ref.floatTensor(QStringLiteral("pixel_values")).value();
-            request.pixelValues.shape = px.shape;
-            request.pixelValues.data.assign(px.data, px.data + px.numel());
-        } else {
-            request.ids = ref.int64Tensor(QStringLiteral("input_ids")).value();
-            if (ref.find(QStringLiteral("token_type_ids")))
-                request.typeIds = ref.int64Tensor(QStringLiteral("token_type_ids")).value();
-        }
+        AnalysisRequest request = reference::requestFor(ref);
         request.keep = normsKeepOptions();
         auto analysis = (*model)->analyze(request);
         QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
@@ -73,10 +53,7 @@ private slots:
         QCOMPARE(norms->perLayer.shape, (std::vector<int64_t>{L, T, T}));
         std::vector<double> perHead(size_t(L * H * T * T)), perLayer(size_t(L * T * T));
         for (int64_t l = 0; l < L; ++l) {
-            MatD x(T, D);
-            for (int64_t t = 0; t < T; ++t)
-                for (int64_t c = 0; c < D; ++c)
-                    x(t, c) = hidden.data[(l * T + t) * D + c];
+            const MatD x = reference::slab(hidden, l * T * D, T, D);
             const reference::LayerInputs in = reference::layerInputs(family, modelDir, x, int(l));
             const int d = in.headDim;
             std::vector<MatD> f; // f_h(x_j) for every token j: [T, D] per head
