@@ -88,8 +88,9 @@ void AnalysisController::requestAnalysisNow(const QString& text) {
 void AnalysisController::setKeepAttentionInputs(bool keep) {
     if (keep == m_keepAttentionInputs) return;
     m_keepAttentionInputs = keep;
-    const bool lacking = m_analysis && m_analysis->layerCount() > 0 &&
-                         m_analysis->forward.layers[0].input.rows() == 0;
+    // The current analysis, or the one running (started without them), lacks the inputs.
+    const bool lacking = m_running || (m_analysis && m_analysis->layerCount() > 0 &&
+                                       m_analysis->forward.layers[0].input.rows() == 0);
     if (keep && lacking && m_hasText && !m_pendingText) requestAnalysisNow(m_lastText);
 }
 
