@@ -2,9 +2,11 @@
 #include "cli.h"
 #include "cli_common.h"
 
+#include "analyses/norms.h"
 #include "attention_file.h"
 #include "bench.h"
 #include "cli_analysis.h"
+#include "cli_explain.h"
 #include "dump.h"
 #include "figure_export.h"
 #include "gui_bench.h"
@@ -53,8 +55,9 @@ const char* kUsage =
     "[--type-ids 0,0,1]\n"
     "                      | --image FILE | --pixel-values FILE.safetensors) -o "
     "OUT.{safetensors,json,npy}\n"
-    "                      [--analysis rollout|flow|stats] [--rollout-fusion mean|max|min]\n"
+    "                      [--analysis rollout|flow|stats|norms] [--rollout-fusion mean|max|min]\n"
     "                      [--rollout-discard F] [--input-list F]   derived analyses\n"
+    "                      [--layers L,... --heads H,...]   only these heads' attention\n"
     "       attnscope export --model MODEL (--text S [--pair S2] | --text-file F | --ids ... | "
     "--image F)\n"
     "                      [--view heatmap|links|grid|compare|diff] [--layer L] [--head "
@@ -68,6 +71,10 @@ const char* kUsage =
     "       attnscope generate --model MODEL (--text S | --ids ...) --tokens N [--greedy |\n"
     "                      --temperature T --top-k K --top-p P --seed S]\n"
     "                      -o OUT.{safetensors,json,npy}   the model writes N tokens\n"
+    "       attnscope export --model MODEL (--text S | --ids ...) --view explain --layer L --head H\n"
+    "                      [--token I] [--theme light|dark] [--scale 1..4] [--size W] -o OUT\n"
+    "       attnscope explain --model MODEL (--text S [--pair S2] | --ids ...) --layer L --head H\n"
+    "                      --token I [-o OUT.json]   one head's attention step by step (JSON)\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
@@ -213,6 +220,8 @@ struct InputOptions {
                                QStringLiteral("MODE"), QStringLiteral("show")};
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
+    QCommandLineOption token{QStringLiteral("token"),
+                             QStringLiteral("Query token index (explain)."), QStringLiteral("I")};
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
@@ -329,9 +338,17 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
         !out.endsWith(QLatin1String(".npy")))
         return fail(QStringLiteral("unknown output format for %1 (use .safetensors, .json or .npy)")
                         .arg(out));
+    // --analysis norms: norm-based attention, written beside the attentions; the other
+    // analyses (cli_analysis.cpp) are written instead of them.
+    const bool norms = p.isSet(o.analyses.analysis) &&
+                       p.value(o.analyses.analysis) == QLatin1String("norms");
+    if (norms && (p.isSet(o.analyses.fusion) || p.isSet(o.analyses.discard) ||
+                  p.isSet(o.analyses.inputList)))
+        return fail(QStringLiteral("--rollout-fusion, --rollout-discard and --input-list do not "
+                                   "apply to --analysis norms"));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
-    if (wantsAnalysisDump(p, o.analyses)) {
+    if (!norms && wantsAnalysisDump(p, o.analyses)) {
         const LoadedModel& m = **model;
         auto s = dumpAnalysis(
             p, o.analyses, m, [&] { return buildRequest(p, o, m); },
@@ -340,6 +357,7 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     }
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    if (norms) request->keep = normsKeepOptions();
     // --layers / --heads: only those heads' attention is kept and written, so one head of a
     // very long input fits in memory (the other heads still run, row block by row block).
     const ModelConfig& c = (*model)->config();
@@ -363,7 +381,18 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     if (analysis->truncatedTokens > 0)
         std::fprintf(stderr, "attnscope: note: input cut to %d tokens; %d tokens dropped\n",
                      analysis->tokenCount(), analysis->truncatedTokens);
-    if (auto s = writeDump(*analysis, **model, out); !s) return fail(s.message());
+    std::vector<NamedTensor> analyses;
+    if (norms) {
+        auto result = normBasedAttention(*analysis, **model);
+        if (!result) return fail(result.message());
+        analyses = {{QStringLiteral("norms"), std::move(result->perHead)},
+                    {QStringLiteral("norms_layer"), std::move(result->perLayer)}};
+        if (out.endsWith(QLatin1String(".npy")))
+            std::fputs("attnscope: note: the .npy file holds norms only; norms_layer needs "
+                       ".safetensors or .json\n",
+                       stderr);
+    }
+    if (auto s = writeDump(*analysis, **model, out, analyses); !s) return fail(s.message());
     return 0;
 }
 
@@ -540,6 +569,32 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
     return 0;
 }
 
+// export --view explain: the workbench's Explain figure of --layer, --head and --token (default:
+// the last token), --size's width wide and as tall as the figure needs.
+int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model,
+                      const AnalysisRequest& request) {
+    bool okLayer = false, okHead = false, okToken = true, okScale = false;
+    const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
+    const int token = p.isSet(o.token) ? p.value(o.token).toInt(&okToken) : -1;
+    const int scale = p.value(o.scale).toInt(&okScale);
+    if (!okLayer || !okHead || !okToken || (p.isSet(o.token) && token < 0))
+        return fail(QStringLiteral("--view explain takes integers --layer L --head H [--token I]"));
+    if (!okScale || scale < 1 || scale > 4)
+        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
+    const QString theme = p.value(o.theme);
+    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
+        return fail(QStringLiteral("--theme must be light or dark"));
+    const int width = p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
+    if (width < 360 || width > 20000)
+        return fail(QStringLiteral("--size: the explain figure needs a width of 360 to 20000 "
+                                   "pixels (its height follows the content)"));
+    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width,
+                               theme == QLatin1String("dark"), scale);
+        !s)
+        return fail(s.message());
+    return 0;
+}
+
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
     if (p.isSet(o.attention)) {
@@ -561,6 +616,8 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!model) return fail(model.message());
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    if (p.value(o.view) == QLatin1String("explain"))
+        return exportExplainView(p, o, **model, *request);
     const auto analyse = [&](const AnalysisRequest& r) { return (*model)->analyze(r); };
     if (usesFigureOptions(p, o)) return exportView(p, o, (*model)->config(), analyse, *request);
     bool okLayer = false, okHead = false;
@@ -665,6 +722,25 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+int cmdExplain(const QCommandLineParser& p, const InputOptions& o) {
+    for (const QCommandLineOption* option : {&o.layer, &o.head, &o.token})
+        if (!p.isSet(*option))
+            return fail(QStringLiteral("explain needs --layer L --head H --token I"));
+    bool okLayer = false, okHead = false, okToken = false;
+    const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead),
+              token = p.value(o.token).toInt(&okToken);
+    if (!okLayer || !okHead || !okToken)
+        return fail(QStringLiteral("--layer, --head and --token take integers"));
+    auto model = openModel(p, o);
+    if (!model) return fail(model.message());
+    auto request = buildRequest(p, o, **model);
+    if (!request) return fail(request.message());
+    const QString out = p.isSet(o.output) ? p.value(o.output) : QString();
+    if (auto s = runExplain(**model, *request, layer, head, token, out); !s)
+        return fail(s.message());
+    return 0;
+}
+
 int cmdModels() {
     const QString dir = hfHubCacheDir();
     QJsonArray list;
@@ -684,6 +760,7 @@ bool isCliCommand(const QString& word) {
                                       QStringLiteral("dump"),   QStringLiteral("export"),
                                       QStringLiteral("models"), QStringLiteral("bench"),
                                       QStringLiteral("predict"), QStringLiteral("generate"),
+                                      QStringLiteral("explain"),
                                       QStringLiteral("help"),   QStringLiteral("--help"),
                                       QStringLiteral("-h"),     QStringLiteral("--version")};
     return commands.contains(word);
@@ -707,7 +784,8 @@ int runCli(const QStringList& args) {
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers});
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers,
+                  o.token});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
@@ -722,6 +800,7 @@ int runCli(const QStringList& args) {
     if (command == QLatin1String("dump")) return cmdDump(p, o);
     if (command == QLatin1String("export")) return cmdExport(p, o);
     if (command == QLatin1String("models")) return cmdModels();
+    if (command == QLatin1String("explain")) return cmdExplain(p, o);
     if (command == QLatin1String("bench")) return cmdBench(p, o);
     return fail(QStringLiteral("unknown command \"%1\"").arg(command));
 }

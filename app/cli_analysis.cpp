@@ -147,7 +147,7 @@ Status dumpAnalysis(const QCommandLineParser& p, const AnalysisOptions& o, const
         }
         return writeAnalysisTensors(*analysis, model, tensors, out, meta);
     }
-    return Error{QStringLiteral("unknown analysis \"%1\" (use rollout, flow or stats)").arg(name)};
+    return Error{QStringLiteral("unknown analysis \"%1\" (use rollout, flow, stats or norms)").arg(name)};
 }
 
 } // namespace attnscope

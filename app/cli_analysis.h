@@ -12,7 +12,7 @@ namespace attnscope {
 
 struct AnalysisOptions {
     QCommandLineOption analysis{QStringLiteral("analysis"),
-                                QStringLiteral("dump an analysis: rollout, flow or stats."),
+                                QStringLiteral("dump an analysis: rollout, flow, stats or norms."),
                                 QStringLiteral("NAME")};
     QCommandLineOption fusion{QStringLiteral("rollout-fusion"),
                               QStringLiteral("Head fusion for rollout and flow: mean, max, min."),

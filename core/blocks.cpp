@@ -40,6 +40,37 @@ Mat Linear::operator()(const Mat& x) const {
     return y;
 }
 
+Mat Linear::outputColumns(int begin, int n) const {
+    const auto w = weight.matrix();
+    if (inputMajor) return w.middleCols(begin, n);
+    return w.middleRows(begin, n).transpose();
+}
+
+Mat Linear::inputRows(int begin, int n) const {
+    const auto w = weight.matrix();
+    if (inputMajor) return w.middleRows(begin, n);
+    return w.middleCols(begin, n).transpose();
+}
+
+Vec Linear::biasSlice(int begin, int n) const {
+    if (!bias.data) return Vec::Zero(n);
+    return ConstVecMap(bias.data + begin, n);
+}
+
+HeadWeights sliceHead(const Linear& q, int qBegin, const Linear& k, int kBegin, const Linear& v,
+                      int vBegin, const Linear& o, int oBegin, int headDim, int kvHead) {
+    HeadWeights w;
+    w.kvHead = kvHead;
+    w.wq = q.outputColumns(qBegin, headDim);
+    w.wk = k.outputColumns(kBegin, headDim);
+    w.wv = v.outputColumns(vBegin, headDim);
+    w.bq = q.biasSlice(qBegin, headDim);
+    w.bk = k.biasSlice(kBegin, headDim);
+    w.bv = v.biasSlice(vBegin, headDim);
+    w.wo = o.inputRows(oBegin, headDim);
+    return w;
+}
+
 Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out,
                           bool withBias) {
     Linear layer;
@@ -165,7 +196,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
                        int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep,
                        const LayerTrace* earlier) {
     const Eigen::Index T = k.rows(), Tq = q.rows(), P = T - Tq; // P rows come from `earlier`
-    const float scale = 1.0f / std::sqrt(float(headDim));
+    const float scale = attentionScale(headDim);
     const float minusInf = -std::numeric_limits<float>::infinity();
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
     trace.attention.resize(size_t(heads));
@@ -273,6 +304,18 @@ void keepLayer(LayerTrace& trace, const KeepOptions& keep, Mat&& q, Mat&& k, Mat
     }
     if (keep.hiddenStates)
         trace.hidden = withPrefix(earlier ? &earlier->hidden : nullptr, prefixRows, Mat(hidden));
+}
+
+void keepAttentionInputs(LayerTrace& trace, const KeepOptions& keep, const Mat& input,
+                         const Mat* normed, const Mat* qPreRotary, const LayerTrace* earlier,
+                         int prefixRows) {
+    if (!keep.attentionInputs) return;
+    const auto complete = [&](Mat LayerTrace::*member, const Mat& rows) {
+        trace.*member = withPrefix(earlier ? &(earlier->*member) : nullptr, prefixRows, Mat(rows));
+    };
+    complete(&LayerTrace::input, input);
+    if (normed) complete(&LayerTrace::normed, *normed);
+    if (qPreRotary) complete(&LayerTrace::qPreRotary, *qPreRotary);
 }
 
 } // namespace attnscope

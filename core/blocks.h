@@ -2,6 +2,7 @@
 // Building blocks shared by every family's forward pass. Shapes in comments:
 // T tokens, D hidden, H query heads, KV key/value heads, d head_dim.
 #include "config.h"
+#include "head_weights.h"
 #include "trace.h"
 #include "weights.h"
 
@@ -17,7 +18,19 @@ struct Linear {
     int inFeatures() const { return int(inputMajor ? weight.rows() : weight.cols()); }
     int outFeatures() const { return int(inputMajor ? weight.cols() : weight.rows()); }
     Mat operator()(const Mat& x) const; // [T, in] -> [T, out]
+
+    // Copies in input-major orientation whatever the storage: outputs [begin, begin+n) as
+    // [in, n] (a head's W_Q, W_K or W_V), inputs [begin, begin+n) as [n, out] (its W_O rows),
+    // and bias entries [begin, begin+n) (zeros when the layer has no bias).
+    Mat outputColumns(int begin, int n) const;
+    Mat inputRows(int begin, int n) const;
+    Vec biasSlice(int begin, int n) const;
 };
+
+// One head's slices: its query columns start at qBegin of `q`, its key and value columns at
+// kBegin and vBegin (the same Linear for fused layouts), its output-projection rows at oBegin.
+HeadWeights sliceHead(const Linear& q, int qBegin, const Linear& k, int kBegin, const Linear& v,
+                      int vBegin, const Linear& o, int oBegin, int headDim, int kvHead);
 
 // Loads `name`.weight (shape [out, in]) and, when `withBias`, `name`.bias ([out]).
 Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out,
@@ -68,5 +81,12 @@ inline Error cancelledError() {
 // rows only (completed from `earlier`), k and v all rows.
 void keepLayer(LayerTrace& trace, const KeepOptions& keep, Mat&& q, Mat&& k, Mat&& v,
                const Mat& hidden, const LayerTrace* earlier = nullptr, int prefixRows = 0);
+
+// With KeepOptions::attentionInputs, stores the layer's input, its normalised form (null where
+// the family normalises after attention) and the queries before rotary (null without rotary);
+// all hold the new rows only and are completed from `earlier`.
+void keepAttentionInputs(LayerTrace& trace, const KeepOptions& keep, const Mat& input,
+                         const Mat* normed, const Mat* qPreRotary,
+                         const LayerTrace* earlier = nullptr, int prefixRows = 0);
 
 } // namespace attnscope

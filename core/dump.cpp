@@ -33,17 +33,6 @@ QJsonArray offsetsJson(const std::vector<std::pair<int, int>>& offsets) {
     return a;
 }
 
-QJsonArray matrixJson(const Mat& m) {
-    QJsonArray rows;
-    for (Eigen::Index i = 0; i < m.rows(); ++i) {
-        QJsonArray row;
-        for (Eigen::Index j = 0; j < m.cols(); ++j)
-            row.append(double(m(i, j)));
-        rows.append(row);
-    }
-    return rows;
-}
-
 Status writeBytes(const QString& path, const QByteArray& header, const char* data, qint64 size) {
     QSaveFile out(path);
     if (!out.open(QIODevice::WriteOnly))
@@ -95,6 +84,30 @@ QJsonObject modelInfoJson(const LoadedModel& model) {
     };
 }
 
+QJsonArray tensorJson(const float* data, const std::vector<int64_t>& shape) {
+    QJsonArray a;
+    if (shape.empty()) return a;
+    int64_t inner = 1;
+    for (size_t r = 1; r < shape.size(); ++r)
+        inner *= shape[r];
+    const std::vector<int64_t> rest(shape.begin() + 1, shape.end());
+    for (int64_t i = 0; i < shape[0]; ++i) {
+        if (rest.empty())
+            a.append(double(data[i]));
+        else
+            a.append(tensorJson(data + i * inner, rest));
+    }
+    return a;
+}
+
+QJsonArray matrixJson(const Mat& m) {
+    return tensorJson(m.data(), {m.rows(), m.cols()});
+}
+
+QJsonArray vectorJson(const Vec& v) {
+    return tensorJson(v.data(), {v.size()});
+}
+
 QJsonObject encodingJson(const Encoding& e) {
     return QJsonObject{{"ids", int64Json(e.ids)},
                        {"tokens", tokensJson(e.tokens)},
@@ -112,7 +125,8 @@ static QJsonArray specialJson(const Encoding& e) {
     return out;
 }
 
-Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path) {
+Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path,
+                 const std::vector<NamedTensor>& analyses) {
     const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
     const Mat& last = analysis.forward.lastHiddenState;           // [T, D]
     const Encoding& e = analysis.encoding;
@@ -127,6 +141,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
                 makeI64(QStringLiteral("input_ids"), {int64_t(e.ids.size())}, e.ids.data()));
         tensors.push_back(
             makeF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
+        for (const auto& [name, t] : analyses)
+            tensors.push_back(makeF32(name, t.shape, t.data.data()));
         const auto compact = [](const QJsonArray& a) {
             return QString::fromUtf8(QJsonDocument(a).toJson(QJsonDocument::Compact));
         };
@@ -162,7 +178,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             meta[QStringLiteral("generated")] = QString::number(analysis.generatedTokens);
         return writeSafeTensors(path, tensors, meta);
     }
-    if (path.endsWith(QLatin1String(".npy"))) return writeNpy(path, attentions);
+    if (path.endsWith(QLatin1String(".npy")))
+        return writeNpy(path, analyses.empty() ? attentions : analyses.front().second);
     if (path.endsWith(QLatin1String(".json"))) {
         QJsonObject root = encodingJson(e);
         root.insert(QStringLiteral("family"), familyName(model.config().family));
@@ -179,6 +196,10 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         }
         root.insert(QStringLiteral("attentions"), layers);
         root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));
+        for (const auto& [name, t] : analyses) {
+            root.insert(name, tensorJson(t.data.data(), t.shape));
+            root.insert(name + QStringLiteral("_shape"), int64Json(t.shape));
+        }
         const QByteArray bytes = QJsonDocument(root).toJson(QJsonDocument::Compact);
         return writeBytes(path, bytes, nullptr, 0);
     }

@@ -2,6 +2,7 @@
 // A loaded network: weights (memory-mapped, read-only) plus a forward pass that records
 // attention. Run state lives in ForwardResult, so one Model serves many threads at once.
 #include "config.h"
+#include "head_weights.h"
 #include "result.h"
 #include "trace.h"
 #include "weights.h"
@@ -39,6 +40,8 @@ public:
 
     virtual Result<ForwardResult> forward(const ModelInput& input, const KeepOptions& keep,
                                           const ProgressCallback& progress) const = 0;
+    // Head `head` of layer `layer` (both in range: the caller checks).
+    virtual HeadWeights headWeights(int layer, int head) const = 0;
 
 protected:
     // Shared input checks: non-empty, ids within vocab, length within max positions.

@@ -167,8 +167,9 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
                             (keptHeads > 0 ? 2.0 * std::max(1, omp_get_max_threads()) : 0.0);
     const double activations =
         double(m_config.layers) * tokens *
-        (m_config.hidden * (keep.hiddenStates ? 1 : 0) +
-         (keep.qkv ? (m_config.heads + 2 * m_config.kvHeads) * m_config.headDim : 0)) *
+        (m_config.hidden * ((keep.hiddenStates ? 1 : 0) + (keep.attentionInputs ? 2 : 0)) +
+         (keep.qkv ? (m_config.heads + 2 * m_config.kvHeads) * m_config.headDim : 0) +
+         (keep.attentionInputs ? m_config.heads * m_config.headDim : 0)) *
         sizeof(float);
     const double needed = perMatrix * matrices + activations;
     const double budget = memoryBudgetBytes();
@@ -196,7 +197,8 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
     if (f.layers.empty() || f.layers[0].k.rows() == 0) return {};
     const KeepOptions& keep = request.keep;
     if ((keep.qkv && f.layers[0].q.rows() == 0) || (keep.scores && f.layers[0].scores.empty()) ||
-        (keep.hiddenStates && (f.layers[0].hidden.rows() == 0 || f.embeddings.rows() == 0)))
+        (keep.hiddenStates && (f.layers[0].hidden.rows() == 0 || f.embeddings.rows() == 0)) ||
+        (keep.attentionInputs && f.layers[0].input.rows() == 0))
         return {};
     // Earlier rows are copied from kept attention: both passes must keep every head.
     if (!keep.keepsAllAttention()) return {};
@@ -210,6 +212,17 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
     shared =
         std::min({shared, ids.size() - 1, size_t(f.layers[0].k.rows())}); // always run >= 1 row
     return PrefixReuse{&f, int(shared)};
+}
+
+Result<std::vector<HeadWeights>> LoadedModel::attentionWeights(int layer) const {
+    if (layer < 0 || layer >= m_config.layers)
+        return Error{QStringLiteral("layer %1 is outside the model's layers 0..%2")
+                         .arg(layer)
+                         .arg(m_config.layers - 1)};
+    std::vector<HeadWeights> heads;
+    for (int h = 0; h < m_config.heads; ++h)
+        heads.push_back(m_model->headWeights(layer, h));
+    return heads;
 }
 
 Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,

@@ -4,6 +4,7 @@
 // Everything here is const and thread-safe after open(), so a GUI worker thread can call
 // analyze() while the GUI thread keeps the shared_ptr.
 #include "config.h"
+#include "head_weights.h"
 #include "result.h"
 #include "tensor.h"
 #include "tokenizer/tokenizer.h"
@@ -82,6 +83,9 @@ public:
     // languageModelHeadProblem() saying why.
     const LanguageModelHead* languageModelHead() const { return m_head.get(); }
     QString languageModelHeadProblem() const { return m_headProblem; }
+    // The attention weights of layer `layer`, one entry per query head: its slices of W_Q,
+    // W_K, W_V, W_O and biases (copies, in one orientation for every family; head_weights.h).
+    Result<std::vector<HeadWeights>> attentionWeights(int layer) const;
 
 private:
     LoadedModel() = default;

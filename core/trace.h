@@ -33,6 +33,10 @@ struct KeepOptions {
         k.layer = l;
         return k;
     }
+    // What the explainer shows of each layer's attention step by step: the layer's input, its
+    // normalised form and the queries before rotary positions. Off by default (2 x [T, D] plus
+    // [T, H*d] per layer), so a window that never explains does not pay for it.
+    bool attentionInputs = false;
 };
 
 // Per-layer record of one forward pass. Shapes: T tokens, H query heads, KV key/value heads,
@@ -44,6 +48,13 @@ struct LayerTrace {
     Mat k;                      // [T, KV*d]
     Mat v;                      // [T, KV*d]
     Mat hidden;                 // [T, D], this layer's output (empty if not kept)
+    // Kept with KeepOptions::attentionInputs, else empty:
+    Mat input;      // [T, D], the layer's input (the previous layer's output)
+    Mat normed;     // [T, D], input after the pre-attention norm; empty where the family
+                    // normalises after attention (BERT family): attention reads `input` there
+    Mat qPreRotary; // [T, H*d], queries before rotary; empty in families without rotary
+    const Mat& attentionInput() const { return normed.rows() ? normed : input; }
+    const Mat& queriesBeforeRotary() const { return qPreRotary.rows() ? qPreRotary : q; }
 };
 
 struct ForwardResult {

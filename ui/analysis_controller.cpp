@@ -85,6 +85,15 @@ void AnalysisController::requestAnalysisNow(const QString& text) {
     startPending();
 }
 
+void AnalysisController::setKeepAttentionInputs(bool keep) {
+    if (keep == m_keepAttentionInputs) return;
+    m_keepAttentionInputs = keep;
+    // The current analysis, or the one running (started without them), lacks the inputs.
+    const bool lacking = m_running || (m_analysis && m_analysis->layerCount() > 0 &&
+                                       m_analysis->forward.layers[0].input.rows() == 0);
+    if (keep && lacking && m_hasText && !m_pendingText) requestAnalysisNow(m_lastText);
+}
+
 void AnalysisController::cancel() {
     m_pendingText.reset();
     m_debounce.stop();
@@ -118,7 +127,9 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     std::shared_ptr<std::atomic<quint64>> current = m_currentId;
     std::shared_ptr<const Analysis> previous = m_analysis; // immutable, safe to share
     const std::optional<QString> pair = m_pair;
-    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous] {
+    const bool keepAttentionInputs = m_keepAttentionInputs;
+    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous,
+                                    keepAttentionInputs] {
         auto job = std::make_shared<JobResult>();
         QElapsedTimer timer;
         timer.start();
@@ -132,6 +143,7 @@ void AnalysisController::startPending(bool ignoreDebounce) {
             request.keep.scores = false;
             request.keep.qkv = true;
             request.keep.hiddenStates = false;
+            request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
             request.previous = previous;
             job->result.emplace(
                 model->analyze(request, [current, id](int, int) { return current->load() == id; }));

@@ -36,6 +36,12 @@ public:
     void setPair(const std::optional<QString>& pair) { m_pair = pair; }
     std::optional<QString> pair() const { return m_pair; }
 
+    // Keep what the explainer shows (KeepOptions::attentionInputs) in the next analyses. Turned
+    // on while the current analysis lacks them, the current text is analysed again at once, so
+    // the explanation and the views always come from one pass.
+    void setKeepAttentionInputs(bool keep);
+    bool keepsAttentionInputs() const { return m_keepAttentionInputs; }
+
     bool isBusy() const { return m_busy; }
     bool isLoadingModel() const { return m_loadingModel; }
     quint64 latestRequestId() const { return m_latestId; }
@@ -87,6 +93,7 @@ private:
     bool m_running = false;
     bool m_busy = false;
     bool m_loadingModel = false;
+    bool m_keepAttentionInputs = false;
     quint64 m_latestId = 0;
     quint64 m_deliveredId = 0;
     quint64 m_latestLoadId = 0;

@@ -177,6 +177,8 @@ void HeatmapWidget::mousePressEvent(QMouseEvent* event) {
                     emit labelClicked(label.index, event->modifiers());
                     return;
                 }
+        const HeatmapCell cell = layout.cellAt(event->position());
+        if (cell.isValid()) emit cellClicked(cell.row, cell.column);
     }
     QWidget::mousePressEvent(event);
 }

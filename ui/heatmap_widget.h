@@ -42,6 +42,7 @@ signals:
     void hoverTextChanged(const QString& text);
     // A query (row) or key (column) label was clicked: its visible index and the modifiers.
     void labelClicked(int index, Qt::KeyboardModifiers modifiers);
+    void cellClicked(int row, int column); // a left click on a cell (row = query)
 
 protected:
     void paintEvent(QPaintEvent* event) override;

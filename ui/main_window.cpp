@@ -4,6 +4,7 @@
 #include "analysis_views/analysis_docks.h"
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
+#include "explain/explain_panel.h"
 #include "figures.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
@@ -380,6 +381,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     installAnalysisDocks( // head statistics table, rollout and flow (ui/analysis_views)
         this, m_controller, viewMenu, [this](int layer, int head) { setLayerHead(layer, head); },
         [this] { return std::pair{currentLayer(), currentHead()}; });
+    m_explain = installExplainDock(this, m_controller, viewMenu); // Q/K/V step by step
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("quitAction"));
@@ -445,6 +447,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_heatmap, &HeatmapWidget::hoverTextChanged, m_hoverLabel, &QLabel::setText);
     connect(m_heatmap, &HeatmapWidget::cellHovered, this,
             [this](int r, int c, float) { onHover(r, c); });
+    connect(m_heatmap, &HeatmapWidget::cellClicked, this, [this](int row, int) {
+        if (row >= 0 && size_t(row) < m_heatmapTokens.size())
+            m_explain->setToken(m_heatmapTokens[size_t(row)]); // the row's query, explained
+    });
+    connect(m_explain, &ExplainPanel::hoverTextChanged, m_hoverLabel, &QLabel::setText);
 
     connectPredictions();
     connectSelection();
@@ -632,6 +639,7 @@ void MainWindow::syncState() {
 // edit costs one view's work.
 void MainWindow::refreshViews() {
     syncState();
+    m_explain->setView(m_analysis, m_state.layer, m_state.head, m_state.dark);
     if (m_analysis && m_analysis != m_statisticsFor) { // head list columns, once per analysis
         m_heads->setStatistics(headStatistics(*m_analysis), m_analysis->tokenCount());
         m_statisticsFor = m_analysis;

@@ -28,6 +28,7 @@ namespace attnscope {
 
 class CompareView;
 class DiffView;
+class ExplainPanel;
 class GridView;
 class HeadListModel;
 class HeatmapWidget;
@@ -64,6 +65,7 @@ public:
     const std::vector<int>& selectedTokens() const { return m_selectedTokens; }
     void selectToken(int token, Qt::KeyboardModifiers modifiers);
     void clearTokenSelection();
+    ExplainPanel* explainPanel() const { return m_explain; }
     void setView(View view);
     View currentView() const;
     void setAggregate(Aggregate aggregate);
@@ -162,6 +164,7 @@ private:
     CompareView* m_compare = nullptr;
     DiffView* m_diff = nullptr;
     AnalysisController* m_againstController = nullptr; // the difference view's other text
+    ExplainPanel* m_explain = nullptr;                  // the Explain dock (ui/explain)
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
     PredictionsPanel* m_predictions = nullptr;       // next-token bars and Generate, under the text

@@ -79,7 +79,8 @@ public:
         for (size_t l = 0; l < blocks.size(); ++l) {
             const EncoderBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
-            Mat q = b.q(x), k = b.k(x), v = b.v(x); // [T, D] each
+            keepAttentionInputs(trace, keep, x, nullptr, nullptr); // post-LN: reads x as is
+            Mat q = b.q(x), k = b.k(x), v = b.v(x);                // [T, D] each
             const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, false, trace,
                                                    keep.forLayer(int(l)));
             x = b.attnNorm(x + b.attnOut(context));
@@ -91,6 +92,12 @@ public:
         }
         result.lastHiddenState = x;
         return result;
+    }
+
+    HeadWeights headWeights(int layer, int head) const override {
+        const EncoderBlock& b = blocks[size_t(layer)];
+        const int d = config.headDim;
+        return sliceHead(b.q, head * d, b.k, head * d, b.v, head * d, b.attnOut, head * d, d, head);
     }
 };
 

@@ -39,7 +39,9 @@ public:
             const Gpt2Block& b = blocks[l];
             LayerTrace& trace = result.layers[l];
             const LayerTrace* earlier = input.prefix.layer(l);
-            const Mat qkv = b.qkv(b.ln1(x)); // [T-P, 3D] = [Q | K | V]
+            const Mat normed = b.ln1(x);
+            keepAttentionInputs(trace, keep, x, &normed, nullptr, earlier, P);
+            const Mat qkv = b.qkv(normed); // [T-P, 3D] = [Q | K | V]
             Mat q = qkv.leftCols(D);
             Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, qkv.middleCols(D, D)); // [T, D]
             Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, qkv.rightCols(D));     // [T, D]
@@ -55,6 +57,13 @@ public:
         result.lastHiddenState =
             input.prefix.complete(&ForwardResult::lastHiddenState, finalNorm(x));
         return result;
+    }
+
+    HeadWeights headWeights(int layer, int head) const override {
+        const Gpt2Block& b = blocks[size_t(layer)];
+        const int D = config.hidden, d = config.headDim;
+        return sliceHead(b.qkv, head * d, b.qkv, D + head * d, b.qkv, 2 * D + head * d,
+                         b.attnOut, head * d, d, head);
     }
 };
 

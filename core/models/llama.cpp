@@ -42,6 +42,7 @@ public:
             const Mat normed = b.attnNorm(x);
             Mat q = b.q(normed);    // [T-P, H*d]
             Mat kNew = b.k(normed); // [T-P, KV*d]
+            keepAttentionInputs(trace, keep, x, &normed, &q, earlier, P);
             applyRotary(q, H, d, d, config.ropeTheta, P);
             applyRotary(kNew, KV, d, d, config.ropeTheta, P);
             Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(kNew)); // [T, KV*d]
@@ -59,6 +60,13 @@ public:
         result.lastHiddenState =
             input.prefix.complete(&ForwardResult::lastHiddenState, finalNorm(x));
         return result;
+    }
+
+    HeadWeights headWeights(int layer, int head) const override {
+        const LlamaBlock& b = blocks[size_t(layer)];
+        const int d = config.headDim;
+        const int kv = ForwardResult::kvHeadFor(head, config.heads, config.kvHeads);
+        return sliceHead(b.q, head * d, b.k, kv * d, b.v, kv * d, b.o, head * d, d, kv);
     }
 };
 

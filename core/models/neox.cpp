@@ -37,7 +37,8 @@ public:
             const NeoXBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
             const LayerTrace* earlier = input.prefix.layer(l);
-            const Mat fused = b.qkv(b.attnNorm(x)); // [T-P, H*3*d]
+            const Mat normed = b.attnNorm(x);
+            const Mat fused = b.qkv(normed); // [T-P, H*3*d]
             const Eigen::Index rows = fused.rows();
             Mat q(rows, H * d), k(rows, H * d), v(rows, H * d);
             for (int h = 0; h < H; ++h) { // split the per-head (q, k, v) groups
@@ -45,6 +46,7 @@ public:
                 k.middleCols(h * d, d) = fused.middleCols((3 * h + 1) * d, d);
                 v.middleCols(h * d, d) = fused.middleCols((3 * h + 2) * d, d);
             }
+            keepAttentionInputs(trace, keep, x, &normed, &q, earlier, P);
             applyRotary(q, H, d, rotaryDim, config.ropeTheta, P);
             applyRotary(k, H, d, rotaryDim, config.ropeTheta, P);
             k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(k)); // [T, H*d]
@@ -70,6 +72,13 @@ public:
         result.lastHiddenState =
             input.prefix.complete(&ForwardResult::lastHiddenState, finalNorm(x));
         return result;
+    }
+
+    HeadWeights headWeights(int layer, int head) const override {
+        const NeoXBlock& b = blocks[size_t(layer)];
+        const int d = config.headDim; // query_key_value's outputs: per head (q, k, v)
+        return sliceHead(b.qkv, 3 * head * d, b.qkv, (3 * head + 1) * d, b.qkv,
+                         (3 * head + 2) * d, b.dense, head * d, d, head);
     }
 };
 

@@ -57,6 +57,7 @@ public:
             const VitBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
             const Mat normed = b.before(x);
+            keepAttentionInputs(trace, keep, x, &normed, nullptr);
             Mat q = b.q(normed), k = b.k(normed), v = b.v(normed);
             const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, false, trace,
                                                    keep.forLayer(int(l)));
@@ -69,6 +70,12 @@ public:
         }
         result.lastHiddenState = finalNorm(x);
         return result;
+    }
+
+    HeadWeights headWeights(int layer, int head) const override {
+        const VitBlock& b = blocks[size_t(layer)];
+        const int d = config.headDim;
+        return sliceHead(b.q, head * d, b.k, head * d, b.v, head * d, b.attnOut, head * d, d, head);
     }
 };
 

@@ -326,6 +326,145 @@ private slots:
                  qPrintable(QStringLiteral("attentions differ by %1").arg(da)));
     }
 
+    // explain: every key of the contract, the shapes, null exactly for a causal model's future
+    // keys, weights equal to the dumped attention row, on stdout and with -o alike.
+    void explain() {
+        const QString ids = QStringLiteral("464,3797,3332,319,262");
+        const QStringList args{QStringLiteral("explain"), QStringLiteral("--model"), gpt2(),
+                               QStringLiteral("--ids"),   ids,
+                               QStringLiteral("--layer"), QStringLiteral("1"),
+                               QStringLiteral("--head"),  QStringLiteral("2"),
+                               QStringLiteral("--token"), QStringLiteral("2")};
+        const CliRun printed = runCli(args);
+        QVERIFY2(printed.normalExit() && printed.exitCode == 0, qPrintable(printed.describe()));
+        const QString file = m_tmp.filePath(QStringLiteral("explain.json"));
+        const CliRun written = runCli(args + QStringList{QStringLiteral("-o"), file});
+        QVERIFY2(written.normalExit() && written.exitCode == 0, qPrintable(written.describe()));
+        QVERIFY(written.out.isEmpty());
+        QString error;
+        const QJsonObject e = readJsonFile(file, &error).object();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(QJsonDocument::fromJson(printed.out).object(), e);
+
+        const int T = 5, D = 32, d = 8;
+        const auto rows = [&](const char* key) { return e.value(QLatin1String(key)).toArray(); };
+        QCOMPARE(rows("tokens").size(), T);
+        for (const char* key : {"x", "x_norm"}) {
+            QCOMPARE(rows(key).size(), T);
+            QCOMPARE(rows(key).at(0).toArray().size(), D);
+        }
+        for (const char* key : {"k", "v"}) {
+            QCOMPARE(rows(key).size(), T);
+            QCOMPARE(rows(key).at(T - 1).toArray().size(), d);
+        }
+        for (const char* key : {"q_pre_rotary", "q", "output"})
+            QCOMPARE(rows(key).size(), d);
+        for (const char* key : {"scores", "scaled", "masked", "weights"})
+            QCOMPARE(rows(key).size(), T);
+        QCOMPARE(rows("projected").size(), D);
+        QCOMPARE(rows("q_pre_rotary"), rows("q")); // GPT-2 has no rotary positions
+        QCOMPARE(e.value(QLatin1String("scale")).toDouble(), double(1.0f / std::sqrt(8.0f)));
+        double sum = 0;
+        for (int j = 0; j < T; ++j) {
+            const QJsonValue masked = rows("masked").at(j);
+            QCOMPARE(masked.isNull(), j > 2);
+            if (j <= 2) QCOMPARE(masked.toDouble(), rows("scaled").at(j).toDouble());
+            sum += rows("weights").at(j).toDouble();
+            if (j > 2) QCOMPARE(rows("weights").at(j).toDouble(), 0.0);
+        }
+        QVERIFY(std::abs(sum - 1) < 1e-6);
+
+        const QString dumpFile = m_tmp.filePath(QStringLiteral("explain-dump.safetensors"));
+        const CliRun dumped = runCli({QStringLiteral("dump"), QStringLiteral("--model"), gpt2(),
+                                      QStringLiteral("--ids"), ids, QStringLiteral("-o"), dumpFile});
+        QVERIFY2(dumped.normalExit() && dumped.exitCode == 0, qPrintable(dumped.describe()));
+        const QVector<float> attention =
+            readSafetensors(dumpFile).tensors[QStringLiteral("attentions")].f32();
+        for (int j = 0; j < T; ++j) // [L=2, H=4, T, T]: layer 1, head 2, row 2
+            QCOMPARE(float(rows("weights").at(j).toDouble()),
+                     attention[((1 * 4 + 2) * T + 2) * T + j]);
+    }
+
+    // export --view explain: the Explain figure as PNG (900 wide, as tall as it needs), and
+    // SVG with its steps as text; the default query is the last token.
+    void exportExplain() {
+        const QStringList base{QStringLiteral("export"), QStringLiteral("--model"), gpt2(),
+                               QStringLiteral("--ids"),  QStringLiteral("464,3797,3332,319"),
+                               QStringLiteral("--view"), QStringLiteral("explain"),
+                               QStringLiteral("--layer"), QStringLiteral("1"),
+                               QStringLiteral("--head"), QStringLiteral("3")};
+        const QString png = m_tmp.filePath(QStringLiteral("explain.png"));
+        const QString svg = m_tmp.filePath(QStringLiteral("explain.svg"));
+        CliRun run = runCli(base + QStringList{QStringLiteral("--token"), QStringLiteral("2"),
+                                               QStringLiteral("-o"), png});
+        QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+        const QImage image(png);
+        QCOMPARE(image.width(), 900);
+        QVERIFY(image.height() > 500);
+        run = runCli(base + QStringList{QStringLiteral("-o"), svg});
+        QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+        QFile f(svg);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(f.readAll());
+        QVERIFY(text.contains(QStringLiteral("query token 3"))); // the last of 4 tokens
+        for (const char* step : {"The token's vector", "Its query", "Keys and dot products",
+                                 "Scale, mask, softmax", "Values, weighted sum"})
+            QVERIFY2(text.contains(QLatin1String(step)), step);
+        run = runCli(base + QStringList{QStringLiteral("--token"), QStringLiteral("4"),
+                                        QStringLiteral("-o"), png});
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY(run.errLines().value(0).contains(QStringLiteral("--token")));
+    }
+
+    // dump --analysis norms: norms [L, H, T, T] and norms_layer [L, T, T] beside the usual
+    // tensors in safetensors and JSON (the same numbers); .npy holds norms, with a note.
+    void dumpNorms() {
+        const QStringList base{QStringLiteral("dump"), QStringLiteral("--model"), gpt2(),
+                               QStringLiteral("--ids"), QStringLiteral("464,3797,3332,319"),
+                               QStringLiteral("--analysis"), QStringLiteral("norms"),
+                               QStringLiteral("-o")};
+        const QString st = m_tmp.filePath(QStringLiteral("norms.safetensors"));
+        const QString js = m_tmp.filePath(QStringLiteral("norms.json"));
+        const QString np = m_tmp.filePath(QStringLiteral("norms.npy"));
+        for (const QString& out : {st, js}) {
+            const CliRun run = runCli(base + QStringList{out});
+            QVERIFY2(run.normalExit() && run.exitCode == 0 && run.err.isEmpty(),
+                     qPrintable(run.describe()));
+        }
+        const CliRun npyRun = runCli(base + QStringList{np});
+        QVERIFY2(npyRun.normalExit() && npyRun.exitCode == 0, qPrintable(npyRun.describe()));
+        QVERIFY(npyRun.errLines().size() == 1 && npyRun.errLines()[0].contains("note"));
+
+        const StFile f = readSafetensors(st);
+        QVERIFY2(f.ok(), qPrintable(f.error));
+        QCOMPARE(f.tensors[QStringLiteral("norms")].shape, (QVector<qint64>{2, 4, 4, 4}));
+        QCOMPARE(f.tensors[QStringLiteral("norms_layer")].shape, (QVector<qint64>{2, 4, 4}));
+        QVERIFY(f.tensors.contains(QStringLiteral("attentions")));
+        const QVector<float> norms = f.tensors[QStringLiteral("norms")].f32();
+        const QVector<float> attention = f.tensors[QStringLiteral("attentions")].f32();
+        for (qsizetype n = 0; n < norms.size(); ++n) { // zero exactly where attention is
+            QVERIFY(norms[n] >= 0);
+            QCOMPARE(norms[n] == 0, attention[n] == 0);
+        }
+        const Npy npy = readNpy(np);
+        QVERIFY2(npy.error.isEmpty(), qPrintable(npy.error));
+        QCOMPARE(npy.shape, (QVector<qint64>{2, 4, 4, 4}));
+        QCOMPARE(npy.data, norms);
+
+        QString error;
+        const QJsonObject j = readJsonFile(js, &error).object();
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(jsonInts(j.value(QLatin1String("norms_layer_shape"))),
+                 (QVector<qint64>{2, 4, 4}));
+        const QVector<float> layer = f.tensors[QStringLiteral("norms_layer")].f32();
+        const QJsonArray rows = j.value(QLatin1String("norms_layer")).toArray();
+        for (int l = 0; l < 2; ++l)
+            for (int i = 0; i < 4; ++i)
+                for (int k = 0; k < 4; ++k)
+                    QCOMPARE(float(rows.at(l).toArray().at(i).toArray().at(k).toDouble()),
+                             layer[(l * 4 + i) * 4 + k]);
+    }
+
     // ------------------------------------------------------------------ 5. errors
     void errors_data() {
         QTest::addColumn<QStringList>("args");
@@ -443,6 +582,30 @@ private slots:
                                                                    QStringLiteral("0")} +
                                                            out("e24.png")
                                                     << QStringList{"--layer", "layer"};
+        const QStringList explain{QStringLiteral("explain"), m, gpt2(), ids,
+                                  QStringLiteral("464,3797,3332")};
+        QTest::newRow("explain: token out of range")
+            << explain + QStringList{QStringLiteral("--layer"), QStringLiteral("0"),
+                                     QStringLiteral("--head"), QStringLiteral("0"),
+                                     QStringLiteral("--token"), QStringLiteral("3")} +
+                   out("e25.json")
+            << QStringList{"--token"};
+        QTest::newRow("explain: head out of range")
+            << explain + QStringList{QStringLiteral("--layer"), QStringLiteral("0"),
+                                     QStringLiteral("--head"), QStringLiteral("4"),
+                                     QStringLiteral("--token"), QStringLiteral("0")} +
+                   out("e26.json")
+            << QStringList{"--head"};
+        QTest::newRow("explain: no --token")
+            << explain + QStringList{QStringLiteral("--layer"), QStringLiteral("0"),
+                                     QStringLiteral("--head"), QStringLiteral("0")} +
+                   out("e27.json")
+            << QStringList{"--token"};
+        QTest::newRow("dump: unknown analysis")
+            << dump(gpt2(), okIds + QStringList{QStringLiteral("--analysis"),
+                                                QStringLiteral("frobnicate")} +
+                                out("e28.safetensors"))
+            << QStringList{"frobnicate"};
         QTest::newRow("tokenize: image model")
             << QStringList{QStringLiteral("tokenize"), m, vit(), QStringLiteral("--text"),
                            QStringLiteral("hi")}

@@ -34,6 +34,7 @@ private slots:
     void openModelBadPath();
     void requestBeforeModel();
     void destroyWhileRunning();
+    void keepsAttentionInputsOnRequest();
 
 private:
     std::shared_ptr<const LoadedModel> m_model;
@@ -237,6 +238,40 @@ void TestAnalysisController::destroyWhileRunning() {
         controller.reset(); // must wait for / cancel its workers without crashing
     }
     QTest::qWait(50); // no queued result may reach the deleted controller
+}
+
+// The explainer's inputs: kept only while asked for; asking re-analyses a text analysed (or
+// being analysed) without them; typing at the end still reuses the prefix.
+void TestAnalysisController::keepsAttentionInputsOnRequest() {
+    AnalysisController c;
+    c.setModel(m_model);
+    c.setDebounceInterval(0);
+    QSignalSpy ready(&c, &AnalysisController::analysisReady);
+    const auto inputsOf = [](const std::shared_ptr<const Analysis>& a) {
+        return a->forward.layers[0].input.rows();
+    };
+    c.requestAnalysisNow(QStringLiteral("The cat sat"));
+    QVERIFY(QTest::qWaitFor([&] { return !c.isBusy(); }, 20000));
+    QCOMPARE(inputsOf(c.analysis()), 0);
+
+    c.setKeepAttentionInputs(true); // idle: the same text again, with the inputs
+    QVERIFY(c.isBusy());
+    QVERIFY(QTest::qWaitFor([&] { return !c.isBusy(); }, 20000));
+    QCOMPARE(c.analysis()->text, QStringLiteral("The cat sat"));
+    QCOMPARE(inputsOf(c.analysis()), c.analysis()->tokenCount());
+
+    c.requestAnalysisNow(QStringLiteral("The cat sat on"));
+    QVERIFY(QTest::qWaitFor([&] { return !c.isBusy(); }, 20000));
+    QCOMPARE(inputsOf(c.analysis()), c.analysis()->tokenCount());
+    QVERIFY(c.analysis()->reusedTokens > 0);
+
+    // Asked for while a pass without them runs: that pass is replaced.
+    c.setKeepAttentionInputs(false);
+    c.requestAnalysisNow(QStringLiteral("A dog ran off"));
+    c.setKeepAttentionInputs(true);
+    QVERIFY(QTest::qWaitFor([&] { return !c.isBusy(); }, 20000));
+    QCOMPARE(c.analysis()->text, QStringLiteral("A dog ran off"));
+    QCOMPARE(inputsOf(c.analysis()), c.analysis()->tokenCount());
 }
 
 QTEST_MAIN(TestAnalysisController)
