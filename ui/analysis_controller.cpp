@@ -1,5 +1,7 @@
 #include "analysis_controller.h"
 
+#include "image/image_decode.h"
+
 #include <QElapsedTimer>
 #include <QMetaObject>
 #include <QRunnable>
@@ -85,6 +87,11 @@ void AnalysisController::requestAnalysisNow(const QString& text) {
     startPending();
 }
 
+void AnalysisController::requestImageAnalysis(const QImage& rgb888) {
+    m_picture = rgb888;
+    requestAnalysisNow(QString());
+}
+
 void AnalysisController::cancel() {
     m_pendingText.reset();
     m_debounce.stop();
@@ -94,6 +101,12 @@ void AnalysisController::cancel() {
 
 void AnalysisController::startPending(bool ignoreDebounce) {
     if (m_running || !m_pendingText || !m_model || (m_debounce.isActive() && !ignoreDebounce)) {
+        updateBusy();
+        return;
+    }
+    const bool imageModel = m_model->config().modality == Modality::Image;
+    if (imageModel && m_picture.isNull()) { // nothing to analyse until a picture is given
+        m_pendingText.reset();
         updateBusy();
         return;
     }
@@ -107,7 +120,8 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     std::shared_ptr<std::atomic<quint64>> current = m_currentId;
     std::shared_ptr<const Analysis> previous = m_analysis; // immutable, safe to share
     const std::optional<QString> pair = m_pair;
-    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous] {
+    const QImage picture = imageModel ? m_picture : QImage(); // shared, copied on write
+    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous, picture] {
         auto job = std::make_shared<JobResult>();
         QElapsedTimer timer;
         timer.start();
@@ -122,8 +136,21 @@ void AnalysisController::startPending(bool ignoreDebounce) {
             request.keep.qkv = true;
             request.keep.hiddenStates = false;
             request.previous = previous;
-            job->result.emplace(
-                model->analyze(request, [current, id](int, int) { return current->load() == id; }));
+            Status input = okStatus();
+            if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
+                auto processor = imageProcessorFor(*model);
+                auto pixels = processor ? pixelValuesFor(picture, *processor)
+                                        : Result<Tensor>(processor.error());
+                if (pixels)
+                    request.pixelValues = std::move(*pixels);
+                else
+                    input = pixels.error();
+            }
+            if (!input)
+                job->result.emplace(input.error());
+            else
+                job->result.emplace(model->analyze(
+                    request, [current, id](int, int) { return current->load() == id; }));
         }
         job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
         QMetaObject::invokeMethod(
