@@ -864,7 +864,8 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
 }
 
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
-    if (!m_analysis || m_analysis->tokenCount() == 0) {
+    // Image models' tokens are patches: the picture and the heatmap's labels show them.
+    if (!m_analysis || m_analysis->tokenCount() == 0 || isImageMode()) {
         m_tokenStrip->clear();
         m_tokenScroll->hide();
         return;

@@ -199,6 +199,7 @@ ImageView::ImageView(QWidget* parent) : QWidget(parent) {
     m_picture = new ImagePictureWidget;
     m_picture->setObjectName(QStringLiteral("imagePicture"));
     auto* side = new QWidget;
+    side->setMinimumWidth(220);
     auto* sideLayout = new QVBoxLayout(side);
     sideLayout->setContentsMargins(4, 0, 0, 0);
     m_thumbnailsTitle = new QLabel;
@@ -210,8 +211,9 @@ ImageView::ImageView(QWidget* parent) : QWidget(parent) {
     auto* splitter = new QSplitter(Qt::Horizontal);
     splitter->addWidget(m_picture);
     splitter->addWidget(side);
-    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(0, 2);
     splitter->setStretchFactor(1, 1);
+    splitter->setSizes({600, 300});
     layout->addWidget(splitter, 1);
 
     connect(m_picture, &ImagePictureWidget::patchHovered, this, &ImageView::onPatchHovered);
