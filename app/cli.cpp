@@ -679,11 +679,11 @@ int runCli(const QStringList& args) {
     }
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
-                  o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
-                  o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid, o.patch,   o.cls,     o.opacity,
-                  o.topMass, o.upsample});
+    p.addOptions({o.model,   o.text,    o.textFile, o.pair,      o.ids,     o.typeIds,
+                  o.image,   o.pixels,  o.output,   o.layer,     o.head,    o.size,
+                  o.tokens,  o.threads, o.repeats,  o.torchJson, o.view,    o.heads,
+                  o.compare, o.against, o.theme,    o.scale,     o.special, o.threshold,
+                  o.guiGrid, o.patch,   o.cls,      o.opacity,   o.topMass, o.upsample});
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());

@@ -103,7 +103,8 @@ int ImageProcessorConfig::outputHeight(int sourceHeight) const {
 }
 
 QRectF ImageProcessorConfig::inputRegion(int sourceWidth, int sourceHeight) const {
-    const int resizedW = doResize ? width : sourceWidth, resizedH = doResize ? height : sourceHeight;
+    const int resizedW = doResize ? width : sourceWidth,
+              resizedH = doResize ? height : sourceHeight;
     const int outW = outputWidth(sourceWidth), outH = outputHeight(sourceHeight);
     // transformers' center_crop: top = (h - crop_h) // 2, left = (w - crop_w) // 2.
     const int left = (resizedW - outW) / 2, top = (resizedH - outH) / 2;
@@ -167,7 +168,7 @@ constexpr int kPrecisionBits = 32 - 8 - 2;
 // One axis of PIL's separable resampling (precompute_coeffs + normalize_coeffs_8bpc): for each
 // output index, the first input index and integer weights summing to about 1 << kPrecisionBits.
 struct AxisWeights {
-    std::vector<int> first;                  // first input index per output index
+    std::vector<int> first;                   // first input index per output index
     std::vector<std::vector<int32_t>> weight; // fixed-point weights per output index
 };
 
@@ -226,8 +227,8 @@ std::vector<uint8_t> resampleRows(const std::vector<uint8_t>& in, int w, int h, 
 }
 
 // Resamples [h, w, C] bytes to [outH, w, C] (PIL's ResampleVertical_8bpc).
-std::vector<uint8_t> resampleColumns(const std::vector<uint8_t>& in, int w, int h, int C,
-                                     int outH, ResampleFilter filter) {
+std::vector<uint8_t> resampleColumns(const std::vector<uint8_t>& in, int w, int h, int C, int outH,
+                                     ResampleFilter filter) {
     const AxisWeights wy = axisWeights(h, outH, filter);
     std::vector<uint8_t> out(size_t(outH) * w * C);
     const size_t rowBytes = size_t(w) * C;

@@ -263,11 +263,11 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
         const int side = std::max(1, m_config.imageSize / std::max(1, m_config.patchSize));
         Encoding& e = analysis.encoding;
         for (int t = 0; t < T; ++t) {
-            const QString label = t == 0        ? QStringLiteral("[CLS]")
-                                  : t < prefix ? QStringLiteral("[DIST]")
-                                               : QStringLiteral("(%1,%2)")
-                                                     .arg((t - prefix) / side)
-                                                     .arg((t - prefix) % side);
+            const QString label =
+                t == 0 ? QStringLiteral("[CLS]")
+                : t < prefix
+                    ? QStringLiteral("[DIST]")
+                    : QStringLiteral("(%1,%2)").arg((t - prefix) / side).arg((t - prefix) % side);
             e.ids.push_back(t);
             e.tokens << label;
             e.offsets.emplace_back(0, 0);

@@ -361,7 +361,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     file->addSeparator();
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
     const QStringList viewNames{tr("&Heatmap"),      tr("Token &links"), tr("&All heads"),
-                                tr("Side &by side"), tr("&Difference"), tr("&Image")};
+                                tr("Side &by side"), tr("&Difference"),  tr("&Image")};
     for (int i = 0; i < viewNames.size(); ++i) {
         QAction* a = viewMenu->addAction(viewNames[i], this, [this, i] { setView(View(i)); });
         a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));

@@ -94,9 +94,9 @@ Result<std::unique_ptr<Model>> createVit(const ModelConfig& c, const WeightStore
         ATTNSCOPE_ASSIGN_OR_RETURN(
             m->distillationToken,
             w.get(QStringLiteral("embeddings.distillation_token"), {1, 1, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(
-        m->positionEmbedding,
-        w.get(QStringLiteral("embeddings.position_embeddings"), {1, patches + c.prefixTokens(), D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
+                               w.get(QStringLiteral("embeddings.position_embeddings"),
+                                     {1, patches + c.prefixTokens(), D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->patchProjection.weight,
         w.get(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));

@@ -15,8 +15,12 @@ const QString kData = QStringLiteral(ATTNSCOPE_TEST_DATA);
 
 QStringList exportArgs(const QString& model, const QString& image, const QStringList& extra,
                        const QString& out) {
-    return QStringList{QStringLiteral("export"), QStringLiteral("--model"), model,
-                       QStringLiteral("--image"), image, QStringLiteral("--view"),
+    return QStringList{QStringLiteral("export"),
+                       QStringLiteral("--model"),
+                       model,
+                       QStringLiteral("--image"),
+                       image,
+                       QStringLiteral("--view"),
                        QStringLiteral("image")} +
            extra + QStringList{QStringLiteral("-o"), out};
 }
@@ -39,9 +43,8 @@ private slots:
         QTest::newRow("vit patch png") << vit << picture << QStringList{"--patch", "3"} << "png";
         QTest::newRow("vit cls svg") << vit << photo << QStringList{"--cls"} << "svg";
         QTest::newRow("vit mean pdf") << vit << photo << QStringList{"--head", "mean"} << "pdf";
-        QTest::newRow("deit patch, top mass") << deit << photo
-                                              << QStringList{"--patch", "15", "--top-mass", "0.5"}
-                                              << "png";
+        QTest::newRow("deit patch, top mass")
+            << deit << photo << QStringList{"--patch", "15", "--top-mass", "0.5"} << "png";
         QTest::newRow("default-vision smooth")
             << "default-vision" << kData + QStringLiteral("/images/detail-50x37.png")
             << QStringList{"--layer", "3", "--head", "max", "--upsample", "smooth"} << "png";
@@ -76,9 +79,10 @@ private slots:
     void brightestPatchInPng() {
         QTemporaryDir dir;
         const QString out = dir.filePath(QStringLiteral("figure.png"));
-        const CliRun r = runCli(exportArgs(
-            kData + QStringLiteral("/oracle/vit/model"), kData + QStringLiteral("/oracle/vit/image.png"),
-            {"--layer", "1", "--head", "1", "--patch", "5", "--opacity", "1"}, out));
+        const CliRun r = runCli(
+            exportArgs(kData + QStringLiteral("/oracle/vit/model"),
+                       kData + QStringLiteral("/oracle/vit/image.png"),
+                       {"--layer", "1", "--head", "1", "--patch", "5", "--opacity", "1"}, out));
         QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
         QImage png(out);
         QVERIFY(!png.isNull());
@@ -109,10 +113,14 @@ private slots:
             return true;
         };
         int left = middle.x(), right = middle.x(), top = middle.y(), bottom = middle.y();
-        while (left > 0 && !background(left - 1, middle.y(), -1, 0)) --left;
-        while (right + 1 < png.width() && !background(right + 1, middle.y(), 1, 0)) ++right;
-        while (top > 0 && !background(middle.x(), top - 1, 0, -1)) --top;
-        while (bottom + 1 < png.height() && !background(middle.x(), bottom + 1, 0, 1)) ++bottom;
+        while (left > 0 && !background(left - 1, middle.y(), -1, 0))
+            --left;
+        while (right + 1 < png.width() && !background(right + 1, middle.y(), 1, 0))
+            ++right;
+        while (top > 0 && !background(middle.x(), top - 1, 0, -1))
+            --top;
+        while (bottom + 1 < png.height() && !background(middle.x(), bottom + 1, 0, 1))
+            ++bottom;
         const double side = right - left + 1;
         QVERIFY2(std::abs(side - (bottom - top + 1)) <= 2, "the 32 x 32 input is drawn square");
         QVERIFY(side > 400);
@@ -144,9 +152,11 @@ private slots:
         QTest::newRow("patch and cls")
             << exportArgs(vit, image, {"--patch", "1", "--cls"}, QStringLiteral("o.png"))
             << "--cls";
-        QTest::newRow("opacity") << exportArgs(vit, image, {"--opacity", "2"}, QStringLiteral("o.png"))
+        QTest::newRow("opacity") << exportArgs(vit, image, {"--opacity", "2"},
+                                               QStringLiteral("o.png"))
                                  << "--opacity";
-        QTest::newRow("top mass") << exportArgs(vit, image, {"--top-mass", "0"}, QStringLiteral("o.png"))
+        QTest::newRow("top mass") << exportArgs(vit, image, {"--top-mass", "0"},
+                                                QStringLiteral("o.png"))
                                   << "--top-mass";
         QTest::newRow("missing image")
             << exportArgs(vit, QStringLiteral("/nonexistent.png"), {}, QStringLiteral("o.png"))
@@ -179,9 +189,16 @@ private slots:
         huge.write("P6\n20000 20000\n255\n");
         huge.close();
         for (const QString& command : {QStringLiteral("dump"), QStringLiteral("export")}) {
-            QStringList args{command, "--model", "default-vision", "--image", huge.fileName(), "-o",
+            QStringList args{command,
+                             "--model",
+                             "default-vision",
+                             "--image",
+                             huge.fileName(),
+                             "-o",
                              dir.filePath(command == QLatin1String("dump") ? "o.json" : "o.png")};
-            if (command == QLatin1String("export")) args << "--view" << "image";
+            if (command == QLatin1String("export"))
+                args << "--view"
+                     << "image";
             const CliRun r = runCli(args);
             QVERIFY2(r.normalExit() && r.exitCode == 2, qPrintable(r.describe()));
             QVERIFY2(r.errLines().value(0).contains(QLatin1String("too large")),

@@ -50,12 +50,14 @@ private slots:
         for (int l = 0; l < L; ++l)
             for (int h = 0; h < H; ++h) {
                 const ConstMatMap ref(want->data + size_t(l * H + h) * T * T, T, T);
-                worst = std::max(worst, double((analysis->attention(l, h) - ref).cwiseAbs().maxCoeff()));
+                worst = std::max(worst,
+                                 double((analysis->attention(l, h) - ref).cwiseAbs().maxCoeff()));
             }
         QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
         const ConstMatMap refLast(last->data, T, last->shape[1]);
-        const double relative = (analysis->forward.lastHiddenState - refLast).cwiseAbs().maxCoeff() /
-                                refLast.cwiseAbs().maxCoeff();
+        const double relative =
+            (analysis->forward.lastHiddenState - refLast).cwiseAbs().maxCoeff() /
+            refLast.cwiseAbs().maxCoeff();
         QVERIFY2(relative < 1e-4, qPrintable(QString::number(relative)));
     }
 

@@ -2,13 +2,14 @@
 // the row (Hugging Face's attentions for the ViT fixture's picture), drawn where that patch
 // lies on the picture; DINO's top-mass threshold; the window opening pictures, switching modes,
 // and clicking patches.
+#include "analysis_controller.h"
 #include "image/image_decode.h"
 #include "image/image_figure.h"
 #include "image/image_view.h"
-#include "analysis_controller.h"
 #include "main_window.h"
 #include "safetensors.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QClipboard>
 #include <QMimeData>
@@ -98,7 +99,8 @@ private slots:
         QVERIFY(want);
         QCOMPARE(qsizetype(pixels->data.size()), qsizetype(want->numel()));
         for (size_t i = 0; i < pixels->data.size(); ++i)
-            QVERIFY2(std::abs(pixels->data[i] - want->data[i]) <= 1e-6f, qPrintable(QString::number(i)));
+            QVERIFY2(std::abs(pixels->data[i] - want->data[i]) <= 1e-6f,
+                     qPrintable(QString::number(i)));
     }
 
     void brightestPatchIsHighestWeight_data() {
@@ -194,8 +196,8 @@ private slots:
         QTest::newRow("40 %") << QList<float>{0.15f, 0.5f, 0.05f, 0.3f} << 0.4
                               << QList<bool>{false, true, false, false};
         // unnormalised rows (a query's row over the patches without [CLS]) are normalised first
-        QTest::newRow("unnormalised 85 %") << QList<float>{1.0f, 2.0f, 3.0f, 4.0f} << 0.85
-                                           << QList<bool>{false, true, true, true};
+        QTest::newRow("unnormalised 85 %")
+            << QList<float>{1.0f, 2.0f, 3.0f, 4.0f} << 0.85 << QList<bool>{false, true, true, true};
     }
 
     void topMass() {
@@ -234,7 +236,8 @@ private slots:
         const QRectF rect = picture->pictureRect();
         QVERIFY(rect.width() > 100);
         const int clicked = 9; // row 2, column 1
-        QTest::mouseClick(picture, Qt::LeftButton, {}, r.patchRect(rect, clicked).center().toPoint());
+        QTest::mouseClick(picture, Qt::LeftButton, {},
+                          r.patchRect(rect, clicked).center().toPoint());
         QCOMPARE(w.imageView()->keptPatch(), clicked);
         QCOMPARE(w.imageView()->queryToken(), 1 + clicked);
         QTest::mouseMove(picture, r.patchRect(rect, 0).center().toPoint()); // hover elsewhere
@@ -246,8 +249,9 @@ private slots:
         const double dpr = shot.devicePixelRatio();
         QImage scaled = shot.scaled((QSizeF(shot.size()) / dpr).toSize());
         const int brightest = brightestPatch(scaled, r, rect);
-        QVERIFY2(brightest == expected || want[size_t(brightest)] >= want[size_t(expected)] * 0.97f,
-                 qPrintable(QStringLiteral("brightest %1, highest %2").arg(brightest).arg(expected)));
+        QVERIFY2(
+            brightest == expected || want[size_t(brightest)] >= want[size_t(expected)] * 0.97f,
+            qPrintable(QStringLiteral("brightest %1, highest %2").arg(brightest).arg(expected)));
         // The thumbnails are [CLS] per head of layer 1.
         QCOMPARE(w.imageView()->headThumbnails()->count(), 4);
         const std::vector<float> clsHead3 = referenceRow(referenceAttention(), 1, 3, 0);
@@ -323,15 +327,32 @@ private slots:
         // A picture with alpha, as the clipboard would give it.
         QImage argb(64, 48, QImage::Format_ARGB32);
         argb.fill(qRgba(10, 200, 90, 40));
-        w.setImage(argb, QStringLiteral("pasted picture"));
+        QApplication::clipboard()->setImage(argb);
+        QAction* paste = w.findChild<QAction*>(QStringLiteral("pasteImageAction"));
+        QVERIFY(paste && paste->isEnabled());
+        paste->trigger();
         QVERIFY(ready.wait(kTimeout));
         QCOMPARE(w.imageView()->pictureName(), QStringLiteral("pasted picture"));
         QCOMPARE(w.imageView()->sourcePicture().pixel(0, 0), qRgb(10, 200, 90));
+        // A file dropped on the window.
+        {
+            QMimeData mime;
+            mime.setUrls({QUrl::fromLocalFile(QStringLiteral(ATTNSCOPE_TEST_DATA
+                                                             "/images/tall-23x301.png"))});
+            QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, {});
+            QApplication::sendEvent(&w, &enter);
+            QVERIFY(enter.isAccepted());
+            QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, {});
+            QApplication::sendEvent(&w, &drop);
+            QVERIFY(ready.wait(kTimeout));
+            QCOMPARE(w.imageView()->pictureName(), QStringLiteral("tall-23x301.png"));
+            QCOMPARE(w.imageView()->sourcePicture().size(), QSize(23, 301));
+        }
         // A corrupt file: a red banner, the window keeps its picture.
         w.openImage(QStringLiteral(ATTNSCOPE_TEST_DATA "/images/cases.json"));
         QTRY_VERIFY(!w.errorText().isEmpty());
         QVERIFY(w.errorText().contains(QLatin1String("cases.json")));
-        QCOMPARE(w.imageView()->pictureName(), QStringLiteral("pasted picture"));
+        QCOMPARE(w.imageView()->pictureName(), QStringLiteral("tall-23x301.png"));
     }
 };
 

@@ -100,8 +100,10 @@ void ImageAttentionRenderer::paintPicture(QPainter& painter, const QRectF& targe
     // smoothly.
     const bool upscaling = target.width() > m_region.width();
     painter.setRenderHint(QPainter::SmoothPixmapTransform, !upscaling);
-    if (!m_picture.isNull()) painter.drawImage(target, m_picture, m_region);
-    else painter.fillRect(target, Qt::gray);
+    if (!m_picture.isNull())
+        painter.drawImage(target, m_picture, m_region);
+    else
+        painter.fillRect(target, Qt::gray);
     const int n = m_layout.patches();
     const bool overlay = !m_weights.empty() && int(m_weights.size()) == n;
     const QRectF patchesArea =

@@ -29,10 +29,10 @@ struct PatchLayout {
 };
 
 struct ImageOverlayOptions {
-    double opacity = 0.6;              // of the attention colours over the picture
+    double opacity = 0.6; // of the attention colours over the picture
     ColorMap colorMap = ColorMap::Viridis;
-    bool smooth = false;               // bilinear upsampling of the patch map; else nearest
-    double topMass = 1.0;              // keep the patches holding this share of the mass (DINO)
+    bool smooth = false;  // bilinear upsampling of the patch map; else nearest
+    double topMass = 1.0; // keep the patches holding this share of the mass (DINO)
     bool showGrid = true;
     bool dark = false;
 };

@@ -22,13 +22,14 @@ Result<QImage> readWith(QImageReader& reader, const QString& name) {
     reader.setAutoTransform(false); // PIL ignores EXIF orientation too
     QImage image;
     if (!reader.read(&image) || image.isNull())
-        return Error{QStringLiteral("cannot read image %1 (%2)")
-                         .arg(name, reader.error() == QImageReader::FileNotFoundError
-                                        ? QStringLiteral("no such file")
-                                    : reader.error() == QImageReader::UnsupportedFormatError
-                                        ? QStringLiteral("not a supported image format, or corrupt")
-                                        : QStringLiteral("corrupt or truncated: %1")
-                                              .arg(reader.errorString()))};
+        return Error{
+            QStringLiteral("cannot read image %1 (%2)")
+                .arg(name,
+                     reader.error() == QImageReader::FileNotFoundError
+                         ? QStringLiteral("no such file")
+                     : reader.error() == QImageReader::UnsupportedFormatError
+                         ? QStringLiteral("not a supported image format, or corrupt")
+                         : QStringLiteral("corrupt or truncated: %1").arg(reader.errorString()))};
     auto rgb = toRgb888(image);
     if (!rgb) return Error{QStringLiteral("image %1: %2").arg(name, rgb.message())};
     return rgb;
@@ -101,8 +102,8 @@ Result<QImage> toRgb888(const QImage& image) {
 Result<ImageProcessorConfig> imageProcessorFor(const LoadedModel& model) {
     const ModelConfig& c = model.config();
     if (c.modality != Modality::Image)
-        return Error{QStringLiteral("%1 is a text model: it does not take images")
-                         .arg(model.displayName())};
+        return Error{
+            QStringLiteral("%1 is a text model: it does not take images").arg(model.displayName())};
     return ImageProcessorConfig::fromFolder(model.path(), c.imageSize, c.channels);
 }
 

@@ -62,8 +62,9 @@ QImage pictureAsModelSees(const QImage& rgb888, int channels) {
         const uchar* src = rgb888.constScanLine(y);
         uchar* dst = grey.scanLine(y);
         for (int x = 0; x < rgb888.width(); ++x) // PIL's convert("L"), as core/image.cpp
-            dst[x] = uchar((src[3 * x] * 19595u + src[3 * x + 1] * 38470u +
-                            src[3 * x + 2] * 7471u + 0x8000u) >> 16);
+            dst[x] = uchar((src[3 * x] * 19595u + src[3 * x + 1] * 38470u + src[3 * x + 2] * 7471u +
+                            0x8000u) >>
+                           16);
     }
     return grey;
 }

@@ -33,11 +33,11 @@ std::vector<float> patchAttentionRowOfHead(const Analysis& analysis, int layer, 
 QImage pictureAsModelSees(const QImage& rgb888, int channels);
 
 struct ImageFigureRequest {
-    ViewState state;     // layer, head or aggregate (over state.checked), theme, colour map
-    int queryToken = 0;  // 0 = [CLS]; prefix + i = patch i
+    ViewState state;    // layer, head or aggregate (over state.checked), theme, colour map
+    int queryToken = 0; // 0 = [CLS]; prefix + i = patch i
     ImageOverlayOptions overlay;
-    QSize size;          // invalid: 760 x 660
-    int scale = 1;       // PNG pixels per layout pixel
+    QSize size;    // invalid: 760 x 660
+    int scale = 1; // PNG pixels per layout pixel
 };
 
 // Writes the image view (.png, .svg, .pdf) for a picture already analysed by the model.

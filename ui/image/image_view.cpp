@@ -136,8 +136,10 @@ ImageView::ImageView(QWidget* parent) : QWidget(parent) {
     m_samples->addItem(tr("Sample pictures…"));
     const QDir samples(QStringLiteral(":/attnscope/samples/fashion"));
     for (const QString& file : samples.entryList({QStringLiteral("*.png")}, QDir::Files))
-        m_samples->addItem(QString(file).chopped(4).section(QLatin1Char('-'), 2).replace(
-                               QLatin1Char('-'), QLatin1Char(' ')),
+        m_samples->addItem(QString(file)
+                               .chopped(4)
+                               .section(QLatin1Char('-'), 2)
+                               .replace(QLatin1Char('-'), QLatin1Char(' ')),
                            samples.filePath(file));
     connect(m_samples, &QComboBox::activated, this, [this](int i) {
         if (i > 0) emit sampleRequested(m_samples->itemData(i).toString());
@@ -337,9 +339,9 @@ void ImageView::refresh() {
     if (patchMap)
         r.setTitle(m_patchMapTitle);
     else
-        r.setTitle(r.weights().empty() ? tr("%1 · no heads checked").arg(head)
-                                       : tr("%1 · attention of %2")
-                                             .arg(head, imageTokenName(m_layout, query)));
+        r.setTitle(r.weights().empty()
+                       ? tr("%1 · no heads checked").arg(head)
+                       : tr("%1 · attention of %2").arg(head, imageTokenName(m_layout, query)));
     m_query->setText(m_keptPatch >= 0
                          ? tr("Query: %1 (kept; click it again or Esc for [CLS])")
                                .arg(imageTokenName(m_layout, query))
@@ -363,11 +365,10 @@ void ImageView::refresh() {
         thumbs.push_back(std::move(t));
         captions << tr("Head %1").arg(h);
     }
-    m_thumbnailsTitle->setText(tr("[CLS] attention per head, layer %1 (click to select)")
-                                   .arg(m_state.layer));
-    m_thumbnails->setThumbnails(
-        std::move(thumbs), captions,
-        m_state.aggregate == Aggregate::SingleHead ? m_state.head : -1);
+    m_thumbnailsTitle->setText(
+        tr("[CLS] attention per head, layer %1 (click to select)").arg(m_state.layer));
+    m_thumbnails->setThumbnails(std::move(thumbs), captions,
+                                m_state.aggregate == Aggregate::SingleHead ? m_state.head : -1);
 }
 
 } // namespace attnscope
