@@ -1046,7 +1046,6 @@ bool MainWindow::isImageMode() const {
 void MainWindow::setImageMode(bool image) {
     m_text->setVisible(!image);
     if (image) m_pairRow->hide();
-    m_special->setVisible(!image);
     m_openImageAction->setEnabled(image);
     m_pasteImageAction->setEnabled(image);
     m_tabs->setTabVisible(int(View::Image), image);

@@ -18,6 +18,7 @@
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTabWidget>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace attnscope;
@@ -258,6 +259,15 @@ private slots:
         const std::vector<float>& shown = w.imageView()->headThumbnails()->thumbnail(3).weights();
         for (size_t i = 0; i < shown.size(); ++i)
             QVERIFY(std::abs(shown[i] - clsHead3[i]) < 1e-5f);
+        // File → Export writes the image view with the kept patch's row.
+        {
+            QTemporaryDir dir;
+            const QString out = dir.filePath(QStringLiteral("image.png"));
+            const Status exported = w.exportCurrentView(out);
+            QVERIFY2(exported.ok(), qPrintable(exported.message()));
+            QImage png(out);
+            QCOMPARE(png.size(), QSize(760, 660));
+        }
         // Clicking a thumbnail selects its head; Esc returns to [CLS].
         HeadThumbnails* thumbs = w.imageView()->headThumbnails();
         QTest::mouseClick(thumbs, Qt::LeftButton, {}, thumbs->thumbnailRect(3).center().toPoint());

@@ -69,6 +69,18 @@ QImage pictureAsModelSees(const QImage& rgb888, int channels) {
     return grey;
 }
 
+QImage displayPicture(const QImage& rgb888, int channels, QRectF& region, int maxSide) {
+    const QImage picture = pictureAsModelSees(rgb888, channels);
+    if (picture.width() <= maxSide && picture.height() <= maxSide) return picture;
+    const QImage scaled =
+        picture.scaled(maxSide, maxSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    const double sx = double(scaled.width()) / picture.width();
+    const double sy = double(scaled.height()) / picture.height();
+    region = QRectF(region.left() * sx, region.top() * sy, region.width() * sx,
+                    region.height() * sy);
+    return scaled;
+}
+
 Status exportImageFigure(const Analysis& analysis, const QImage& rgb888,
                          const ImageProcessorConfig& processor, const ModelConfig& model,
                          const ImageFigureRequest& request, const QString& outPath) {
@@ -82,8 +94,11 @@ Status exportImageFigure(const Analysis& analysis, const QImage& rgb888,
     std::vector<float> weights = patchAttentionRow(analysis, s, layout, request.queryToken);
     if (weights.empty()) return makeError(QStringLiteral("no heads to show"));
     ImageAttentionRenderer r;
-    r.setPicture(pictureAsModelSees(rgb888, processor.channels),
-                 processor.inputRegion(rgb888.width(), rgb888.height()));
+    QRectF region = processor.inputRegion(rgb888.width(), rgb888.height());
+    const QSize size = request.size.isValid() ? request.size : QSize(760, 660);
+    const QImage picture = displayPicture(rgb888, processor.channels, region,
+                                          2 * request.scale * std::max(size.width(), size.height()));
+    r.setPicture(picture, region);
     r.setLayout(layout);
     r.setWeights(std::move(weights));
     r.setQueryPatch(request.queryToken - layout.prefixTokens);
@@ -99,7 +114,6 @@ Status exportImageFigure(const Analysis& analysis, const QImage& rgb888,
     if (o.topMass < 1.0)
         title += QStringLiteral(" · top %1 % of the mass").arg(o.topMass * 100, 0, 'g', 3);
     r.setTitle(title);
-    const QSize size = request.size.isValid() ? request.size : QSize(760, 660);
     return exportPainting([&](QPainter& p, const QRectF& area, bool) { r.paint(p, area); }, title,
                           outPath, size, request.scale);
 }

@@ -32,6 +32,12 @@ std::vector<float> patchAttentionRowOfHead(const Analysis& analysis, int layer, 
 // greyscale by PIL's "L" formula (what core/image.cpp feeds them).
 QImage pictureAsModelSees(const QImage& rgb888, int channels);
 
+// The picture to draw: as the model sees it, scaled down so that its longer side is at most
+// maxSide pixels (drawing a 12-megapixel photo on every repaint would be slow, and would bloat
+// SVG files); `region` (ImageProcessorConfig::inputRegion of the source) is rescaled with it so
+// the patches stay aligned.
+QImage displayPicture(const QImage& rgb888, int channels, QRectF& region, int maxSide = 1600);
+
 struct ImageFigureRequest {
     ViewState state;    // layer, head or aggregate (over state.checked), theme, colour map
     int queryToken = 0; // 0 = [CLS]; prefix + i = patch i

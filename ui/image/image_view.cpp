@@ -236,6 +236,10 @@ void ImageView::setPicture(const QImage& rgb888, const QString& name,
     m_source = rgb888;
     m_pictureName = name;
     m_processor = processor;
+    m_shownRegion = processor.inputRegion(rgb888.width(), rgb888.height());
+    m_shown = displayPicture(rgb888, processor.channels, m_shownRegion);
+    m_thumbnailRegion = m_shownRegion;
+    m_thumbnail = displayPicture(m_shown, 3, m_thumbnailRegion, 320); // m_shown is converted
     m_keptPatch = m_hoveredPatch = -1;
     m_analysis.reset(); // the previous picture's attention does not belong to this one
     m_picture->setMessage(tr("Analysing %1…").arg(name));
@@ -321,8 +325,8 @@ void ImageView::onPatchHovered(int patch) {
 void ImageView::refresh() {
     if (!m_analysis || m_source.isNull() || !m_layout.isValid()) return;
     m_picture->setMessage(QString());
-    const QImage shown = pictureAsModelSees(m_source, m_processor.channels);
-    const QRectF region = m_processor.inputRegion(m_source.width(), m_source.height());
+    const QImage& shown = m_shown;
+    const QRectF& region = m_shownRegion;
     const ImageOverlayOptions options = overlayOptions();
     const int query = queryToken();
     ImageAttentionRenderer& r = m_picture->renderer();
@@ -356,7 +360,7 @@ void ImageView::refresh() {
     const int heads = m_analysis->headCount();
     for (int h = 0; h < heads; ++h) {
         ImageAttentionRenderer t;
-        t.setPicture(shown, region);
+        t.setPicture(m_thumbnail, m_thumbnailRegion);
         t.setLayout(m_layout);
         ImageOverlayOptions o = options;
         o.showGrid = false;

@@ -117,7 +117,11 @@ private:
     void refresh();
     void onPatchHovered(int patch);
 
-    QImage m_source; // RGB888 as decoded
+    QImage m_source;      // RGB888 as decoded
+    QImage m_shown;       // as the model sees it, at most 1600 pixels wide and high
+    QRectF m_shownRegion; // the model's input within m_shown
+    QImage m_thumbnail;   // the same at most 320 pixels, for the per-head overlays
+    QRectF m_thumbnailRegion;
     QString m_pictureName;
     ImageProcessorConfig m_processor;
     std::shared_ptr<const Analysis> m_analysis;
