@@ -1,7 +1,9 @@
 // Argument parsing for the headless commands; all work happens in core/ (and ui/ for figures).
 #include "cli.h"
 
+#include "attention_file.h"
 #include "bench.h"
+#include "cli_analysis.h"
 #include "dump.h"
 #include "figure_export.h"
 #include "gui_bench.h"
@@ -21,7 +23,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QStringDecoder>
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -50,11 +54,14 @@ const char* kUsage =
     "[--type-ids 0,0,1]\n"
     "                      | --image FILE | --pixel-values FILE.safetensors) -o "
     "OUT.{safetensors,json,npy}\n"
+    "                      [--analysis rollout|flow|stats] [--rollout-fusion mean|max|min]\n"
+    "                      [--rollout-discard F] [--input-list F]   derived analyses\n"
     "       attnscope export --model MODEL (--text S [--pair S2] | --text-file F | --ids ... | "
     "--image F)\n"
     "                      [--view heatmap|links|grid|compare|diff] [--layer L] [--head "
     "H|mean|max]\n"
-    "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--against TEXT]\n"
+    "                      [--heads 0,3,5] [--compare L:H,L:H,...] [--pane-views V,V,...]\n"
+    "                      [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
     "       attnscope export --model MODEL --image FILE --view image [--patch I | --cls] [--layer "
@@ -160,7 +167,15 @@ struct InputOptions {
                              QStringLiteral("L"), QStringLiteral("0")};
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."),
                             QStringLiteral("H"), QStringLiteral("0")};
-    QCommandLineOption tokens{QStringLiteral("tokens"), QStringLiteral("Input lengths to time."),
+    QCommandLineOption layers{QStringLiteral("layers"),
+                              QStringLiteral("dump: only these layers' attention."),
+                              QStringLiteral("LIST")};
+    QCommandLineOption attention{QStringLiteral("attention"),
+                                 QStringLiteral("Attention file to open without a model."),
+                                 QStringLiteral("FILE")};
+    QCommandLineOption tokens{QStringLiteral("tokens"),
+                              QStringLiteral("bench: input lengths to time; with --attention: a "
+                                             "JSON file of token strings."),
                               QStringLiteral("LIST"), QStringLiteral("16,64,256,1024")};
     QCommandLineOption threads{QStringLiteral("threads"),
                                QStringLiteral("Threads for the forward pass."),
@@ -181,6 +196,9 @@ struct InputOptions {
     QCommandLineOption compare{QStringLiteral("compare"),
                                QStringLiteral("layer:head pairs for compare and diff."),
                                QStringLiteral("PAIRS")};
+    QCommandLineOption paneViews{QStringLiteral("pane-views"),
+                                 QStringLiteral("compare: heatmap or links for each pane."),
+                                 QStringLiteral("LIST")};
     QCommandLineOption against{QStringLiteral("against"),
                                QStringLiteral("Second text for diff (same head)."),
                                QStringLiteral("TEXT")};
@@ -212,6 +230,7 @@ struct InputOptions {
     QCommandLineOption upsample{QStringLiteral("upsample"),
                                 QStringLiteral("Overlay upsampling: nearest or smooth."),
                                 QStringLiteral("MODE"), QStringLiteral("nearest")};
+    AnalysisOptions analyses; // dump --analysis (cli_analysis.h)
 };
 
 Result<std::shared_ptr<const LoadedModel>> openModel(const QCommandLineParser& p,
@@ -259,7 +278,27 @@ Result<AnalysisRequest> buildRequest(const QCommandLineParser& p, const InputOpt
     return request;
 }
 
+// --attention FILE [--tokens TOKENS.json]: attention computed elsewhere, no model.
+Result<Analysis> openAttention(const QCommandLineParser& p, const InputOptions& o,
+                               AttentionFileInfo* info = nullptr) {
+    if (p.isSet(o.model))
+        return Error{QStringLiteral("give either --model or --attention, not both")};
+    for (const QCommandLineOption* input : {&o.text, &o.textFile, &o.ids, &o.image, &o.pixels})
+        if (p.isSet(*input))
+            return Error{QStringLiteral("--attention already holds the tokens; --%1 needs --model")
+                             .arg(input->names().first())};
+    return openAttentionFile(p.value(o.attention), p.isSet(o.tokens) ? p.value(o.tokens) : QString(),
+                             info);
+}
+
 int cmdInfo(const QCommandLineParser& p, const InputOptions& o) {
+    if (p.isSet(o.attention)) {
+        AttentionFileInfo info;
+        auto analysis = openAttention(p, o, &info);
+        if (!analysis) return fail(analysis.message());
+        printJson(attentionFileInfoJson(*analysis, info));
+        return 0;
+    }
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     printJson(modelInfoJson(**model));
@@ -306,8 +345,32 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
                         .arg(out));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
+    if (wantsAnalysisDump(p, o.analyses)) {
+        const LoadedModel& m = **model;
+        auto s = dumpAnalysis(
+            p, o.analyses, m, [&] { return buildRequest(p, o, m); },
+            [&](const QString& file) { return readImage(file, m); }, out);
+        return s ? 0 : fail(s.message());
+    }
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
+    // --layers / --heads: only those heads' attention is kept and written, so one head of a
+    // very long input fits in memory (the other heads still run, row block by row block).
+    const ModelConfig& c = (*model)->config();
+    for (const auto& [option, limit, list] :
+         {std::tuple{&o.layers, c.layers, &request->keep.onlyLayers},
+          std::tuple{&o.heads, c.heads, &request->keep.onlyHeads}}) {
+        if (!p.isSet(*option)) continue;
+        const QString name = QStringLiteral("--") + option->names().first();
+        auto ids = parseIdList(p.value(*option), name);
+        if (!ids) return fail(ids.message());
+        for (int64_t v : *ids) {
+            if (v < 0 || v >= limit)
+                return fail(QStringLiteral("%1: %2 is not in 0..%3").arg(name).arg(v).arg(limit - 1));
+            if (std::find(list->begin(), list->end(), int(v)) == list->end())
+                list->push_back(int(v));
+        }
+    }
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
@@ -322,14 +385,19 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
 // it always has (one head's heatmap).
 bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
     for (const QCommandLineOption* option :
-         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold})
+         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold,
+          &o.paneViews})
         if (p.isSet(*option)) return true;
     const QString head = p.value(o.head);
     return head == QLatin1String("mean") || head == QLatin1String("max");
 }
 
-Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const ModelConfig& c) {
+// "L:H,L:H,..." with H a head, "mean" or "max". Panes outside the model are kept for
+// `compare` (that pane says so; a note goes to stderr) and refused for `diff`.
+Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const ModelConfig& c,
+                                                    bool keepMissing) {
     std::vector<std::pair<int, int>> panes;
+    QStringList missing;
     for (const QString& part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QStringList lh = part.trimmed().split(QLatin1Char(':'));
         bool okL = false, okH = false;
@@ -339,23 +407,36 @@ Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const M
         int h = headText == QLatin1String("mean")  ? (okH = true, kMeanOfLayer)
                 : headText == QLatin1String("max") ? (okH = true, kMaxOfLayer)
                                                    : headText.toInt(&okH);
-        if (lh.size() != 2 || !okL || !okH)
+        if (lh.size() != 2 || !okL || !okH || l < 0 || h < kMaxOfLayer)
             return Error{QStringLiteral("--compare: \"%1\" is not layer:head").arg(part.trimmed())};
-        if (l < 0 || l >= c.layers || h < kMaxOfLayer || h >= c.heads)
-            return Error{QStringLiteral("--compare: %1:%2 is outside the model's %3 layers × %4 "
-                                        "heads")
-                             .arg(l)
-                             .arg(h)
-                             .arg(c.layers)
-                             .arg(c.heads)};
+        if (l >= c.layers || h >= c.heads) {
+            const QString where = QStringLiteral("--compare: %1:%2 is outside the model's %3 "
+                                                 "layers × %4 heads")
+                                      .arg(l)
+                                      .arg(lh.value(1).trimmed())
+                                      .arg(c.layers)
+                                      .arg(c.heads);
+            if (!keepMissing) return Error{where};
+            missing << where;
+        }
         panes.emplace_back(l, h);
     }
+    if (!panes.empty() && missing.size() == qsizetype(panes.size()))
+        return Error{QStringLiteral("--compare: none of the panes is in this model (%1 layers × "
+                                    "%2 heads)")
+                         .arg(c.layers)
+                         .arg(c.heads)};
+    for (const QString& where : missing)
+        std::fprintf(stderr, "attnscope: note: %s; its pane says so\n", qPrintable(where));
     return panes;
 }
 
-int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model,
-               const AnalysisRequest& request) {
-    const ModelConfig& c = model.config();
+// The analysis to draw: from a model (request), or from an attention file (no model: --against
+// and anything else that needs one is refused).
+using Analyse = std::function<Result<Analysis>(const AnalysisRequest&)>;
+
+int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelConfig& c,
+               const Analyse& analyse, const AnalysisRequest& request) {
     FigureRequest figure;
     auto view = figureViewFromName(p.value(o.view));
     if (!view) return fail(view.message());
@@ -425,13 +506,26 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
             return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
     }
     if (p.isSet(o.compare)) {
-        auto panes = parsePanes(p.value(o.compare), c);
+        auto panes = parsePanes(p.value(o.compare), c, figure.view == FigureView::Compare);
         if (!panes) return fail(panes.message());
         figure.panes = *panes;
     }
     if (figure.view == FigureView::Compare && (figure.panes.size() < 2 || figure.panes.size() > 4))
         return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs, "
                                    "e.g. --compare 0:1,0:2"));
+    if (p.isSet(o.paneViews)) {
+        const QStringList kinds = p.value(o.paneViews).split(QLatin1Char(','));
+        if (figure.view != FigureView::Compare || kinds.size() != qsizetype(figure.panes.size()))
+            return fail(QStringLiteral("--pane-views goes with --view compare: one of heatmap or "
+                                       "links for each --compare pane"));
+        for (const QString& kind : kinds) {
+            if (kind.trimmed() != QLatin1String("heatmap") &&
+                kind.trimmed() != QLatin1String("links"))
+                return fail(QStringLiteral("--pane-views: \"%1\" is not heatmap or links")
+                                .arg(kind.trimmed()));
+            figure.linkPanes.push_back(kind.trimmed() == QLatin1String("links"));
+        }
+    }
     if (figure.view == FigureView::Difference) {
         if (p.isSet(o.against) == (figure.panes.size() == 2))
             return fail(QStringLiteral("--view diff needs either --compare A,B (two layer:head "
@@ -439,7 +533,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
         if (p.isSet(o.against) && s.aggregate != Aggregate::SingleHead)
             return fail(QStringLiteral("--against compares one head: give --head H"));
     }
-    auto analysis = model.analyze(request);
+    auto analysis = analyse(request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
     if (analysis->truncatedTokens > 0)
@@ -450,7 +544,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const LoadedM
         other.text = p.value(o.against);
         other.ids.clear();
         other.typeIds.clear();
-        auto against = model.analyze(other);
+        auto against = analyse(other);
         if (!against) return fail(against.message());
         figure.against = std::make_shared<const Analysis>(std::move(*against));
     }
@@ -535,12 +629,28 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
 
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
+    if (p.isSet(o.attention)) {
+        if (p.isSet(o.against))
+            return fail(QStringLiteral("--against needs --model (it analyses a second text)"));
+        auto file = openAttention(p, o);
+        if (!file) return fail(file.message());
+        ModelConfig shape; // only the numbers of layers and heads are used
+        shape.layers = file->layerCount();
+        shape.heads = file->headCount();
+        auto shared = std::make_shared<Analysis>(std::move(*file));
+        return exportView(
+            p, o, shape,
+            // Called once (--against is refused above), so the attention moves out, not copied.
+            [shared](const AnalysisRequest&) -> Result<Analysis> { return std::move(*shared); },
+            AnalysisRequest{});
+    }
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     if (p.value(o.view) == QLatin1String("image")) return exportImageView(p, o, **model);
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
-    if (usesFigureOptions(p, o)) return exportView(p, o, **model, *request);
+    const auto analyse = [&](const AnalysisRequest& r) { return (*model)->analyze(r); };
+    if (usesFigureOptions(p, o)) return exportView(p, o, (*model)->config(), analyse, *request);
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const ModelConfig& c = (*model)->config();
@@ -679,17 +789,20 @@ int runCli(const QStringList& args) {
     }
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,   o.text,    o.textFile, o.pair,      o.ids,     o.typeIds,
-                  o.image,   o.pixels,  o.output,   o.layer,     o.head,    o.size,
-                  o.tokens,  o.threads, o.repeats,  o.torchJson, o.view,    o.heads,
-                  o.compare, o.against, o.theme,    o.scale,     o.special, o.threshold,
-                  o.guiGrid, o.patch,   o.cls,      o.opacity,   o.topMass, o.upsample});
+    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
+                  o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
+                  o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
+                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers,
+                  o.patch,   o.cls,       o.opacity,   o.topMass, o.upsample});
+    p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
     if (!p.parse(argv)) return fail(p.errorText());
     if (!p.positionalArguments().isEmpty())
         return fail(
             QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
+    if (command != QLatin1String("dump") && wantsAnalysisDump(p, o.analyses))
+        return fail(QStringLiteral("--analysis and its options apply to `dump`"));
     if (command == QLatin1String("info")) return cmdInfo(p, o);
     if (command == QLatin1String("tokenize")) return cmdTokenize(p, o);
     if (command == QLatin1String("dump")) return cmdDump(p, o);

@@ -170,10 +170,41 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
     trace.attention.resize(size_t(heads));
     if (keep.scores) trace.scores.resize(size_t(heads));
-        // Heads are independent: one thread per head (Eigen's products inside then run serially),
-        // which also spreads the softmax over all cores. Short inputs stay on one thread.
+    if (!keep.keepsAllAttention()) {
+        // Heads nobody asked for: row blocks of [n, T] scores -> softmax -> context, so no
+        // [T, T] matrix exists. Heads asked for take the path below.
+#pragma omp parallel for schedule(dynamic) if (Tq * T >= 1024)
+        for (int h = 0; h < heads; ++h) {
+            if (keep.keepsAttention(keep.layer, h)) continue;
+            const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
+            const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
+            const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
+            const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
+            const Eigen::Index block = 128;
+            // [block, T] with the stride of a full [T, T] matrix, so every row is laid out (and
+            // summed) exactly as on the kept-head path below: the same numbers to the bit.
+            Mat rows(std::min(block, Tq), T);
+            for (Eigen::Index r0 = P; r0 < T; r0 += block) {
+                const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
+                auto s = rows.topLeftCorner(n, keys); // scores, then probabilities
+                s.noalias() = (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
+                for (Eigen::Index i = 0; i < n; ++i) {
+                    const Eigen::Index visible = causal ? r0 + i + 1 : T;
+                    const float rowMax = s.row(i).head(visible).maxCoeff();
+                    auto row = s.row(i).head(visible).array();
+                    row = (row - rowMax).exp();
+                    row *= 1.0f / row.sum();
+                    s.row(i).tail(keys - visible).setZero();
+                }
+                context.block(r0 - P, h * headDim, n, headDim).noalias() = s * vh.topRows(keys);
+            }
+        }
+    }
+    // Heads are independent: one thread per head (Eigen's products inside then run serially),
+    // which also spreads the softmax over all cores. Short inputs stay on one thread.
 #pragma omp parallel for schedule(dynamic) if (Tq * T >= 1024)
     for (int h = 0; h < heads; ++h) {
+        if (!keep.keepsAttention(keep.layer, h)) continue; // done above, row block by block
         const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
         const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
         const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]

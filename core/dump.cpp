@@ -6,6 +6,8 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 
+#include <algorithm>
+
 namespace attnscope {
 
 namespace {
@@ -53,6 +55,8 @@ Status writeBytes(const QString& path, const QByteArray& header, const char* dat
     return okStatus();
 }
 
+} // namespace
+
 // NumPy format 1.0: magic, header dict padded so the data starts 64-byte aligned.
 Status writeNpy(const QString& path, const Tensor& t) {
     QStringList dims;
@@ -73,8 +77,6 @@ Status writeNpy(const QString& path, const Tensor& t) {
     return writeBytes(path, header, reinterpret_cast<const char*>(t.data.data()),
                       qint64(t.data.size() * 4));
 }
-
-} // namespace
 
 QJsonObject modelInfoJson(const LoadedModel& model) {
     const ModelConfig& c = model.config();
@@ -100,6 +102,16 @@ QJsonObject encodingJson(const Encoding& e) {
                        {"type_ids", int64Json(e.typeIds)}};
 }
 
+static QJsonArray specialJson(const Encoding& e) {
+    QJsonArray out;
+    for (size_t i = 0; i < size_t(e.size()); ++i)
+        out.append((i < e.specialMask.size() && e.specialMask[i]) ||
+                           (i < e.sequenceIds.size() && e.sequenceIds[i] < 0)
+                       ? 1
+                       : 0);
+    return out;
+}
+
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path) {
     const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
     const Mat& last = analysis.forward.lastHiddenState;           // [T, D]
@@ -123,7 +135,28 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             {QStringLiteral("offsets"), compact(offsetsJson(e.offsets))},
             {QStringLiteral("family"), familyName(model.config().family)},
             {QStringLiteral("format"), QStringLiteral("pt")},
+            // For reopening without the model (attention_file.h): the labels as the views
+            // show them, which tokens are special, and the text.
+            {QStringLiteral("display_tokens"), compact(tokensJson(analysis.displayTokens))},
+            {QStringLiteral("special"), compact(specialJson(e))},
+            {QStringLiteral("text"), analysis.text},
         };
+        if (attentions.shape.size() == 4 && (attentions.shape[0] != analysis.layerCount() ||
+                                             attentions.shape[1] != analysis.headCount())) {
+            // Only some heads were kept (dump --layers/--heads): say which.
+            QJsonArray layers, heads;
+            for (int l = 0; l < analysis.layerCount(); ++l) {
+                const auto& a = analysis.forward.layers[size_t(l)].attention;
+                if (std::none_of(a.begin(), a.end(), [](const Mat& m) { return m.size() > 0; }))
+                    continue;
+                layers.append(l);
+                if (heads.isEmpty())
+                    for (size_t h = 0; h < a.size(); ++h)
+                        if (a[h].size() > 0) heads.append(int(h));
+            }
+            meta[QStringLiteral("attention_layers")] = compact(layers);
+            meta[QStringLiteral("attention_heads")] = compact(heads);
+        }
         return writeSafeTensors(path, tensors, meta);
     }
     if (path.endsWith(QLatin1String(".npy"))) return writeNpy(path, attentions);
@@ -136,8 +169,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         for (const LayerTrace& layer : analysis.forward.layers) {
             QJsonArray heads;
             for (const Mat& a : layer.attention)
-                heads.append(matrixJson(a));
-            layers.append(heads);
+                if (a.size() > 0) heads.append(matrixJson(a)); // kept heads only (--heads)
+            if (!heads.isEmpty()) layers.append(heads);
         }
         root.insert(QStringLiteral("attentions"), layers);
         root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));

@@ -11,6 +11,9 @@ namespace attnscope {
 // Writes atomically: an existing file is only replaced once the new one is complete.
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path);
 
+// One float32 tensor as a NumPy .npy file (format 1.0, little-endian, C order), atomically.
+Status writeNpy(const QString& path, const Tensor& tensor);
+
 // The JSON object `attnscope info` prints.
 QJsonObject modelInfoJson(const LoadedModel& model);
 // The JSON object `attnscope tokenize` prints.

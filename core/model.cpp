@@ -55,14 +55,26 @@ Mat PrefixReuse::complete(Mat ForwardResult::*member, Mat&& fresh) const {
 
 Tensor ForwardResult::attentionTensor() const {
     Tensor out;
-    if (layers.empty()) return out;
-    const int64_t L = int64_t(layers.size()), H = int64_t(layers[0].attention.size());
-    const int64_t T = H ? layers[0].attention[0].rows() : 0;
+    // Layers and heads that were kept: all, or a selection (the rest are empty matrices).
+    std::vector<const LayerTrace*> keptLayers;
+    std::vector<size_t> keptHeads;
+    for (const LayerTrace& layer : layers) {
+        std::vector<size_t> heads;
+        for (size_t h = 0; h < layer.attention.size(); ++h)
+            if (layer.attention[h].size() > 0) heads.push_back(h);
+        if (heads.empty()) continue;
+        if (keptLayers.empty()) keptHeads = heads;
+        keptLayers.push_back(&layer);
+    }
+    if (keptLayers.empty()) return out;
+    const int64_t L = int64_t(keptLayers.size()), H = int64_t(keptHeads.size());
+    const int64_t T = keptLayers[0]->attention[keptHeads[0]].rows();
     out.shape = {L, H, T, T};
     out.data.resize(size_t(L * H * T * T));
     float* dst = out.data.data();
-    for (const LayerTrace& layer : layers)
-        for (const Mat& a : layer.attention) {
+    for (const LayerTrace* layer : keptLayers)
+        for (size_t h : keptHeads) {
+            const Mat& a = layer->attention[h];
             std::copy(a.data(), a.data() + T * T, dst); // row-major [T, T]
             dst += T * T;
         }

@@ -7,16 +7,13 @@
 #include <QFileInfo>
 #include <atomic>
 #include <new>
+#include <omp.h>
 #include <unistd.h>
 
 namespace attnscope {
 
 LoadedModel::~LoadedModel() = default;
 
-namespace {
-
-// What one model and its analyses may take: 60 % of this computer's memory, or
-// $ATTNSCOPE_MEMORY_LIMIT_MB when set.
 double memoryBudgetBytes() {
     bool ok = false;
     const double limitMb = qEnvironmentVariable("ATTNSCOPE_MEMORY_LIMIT_MB").toDouble(&ok);
@@ -24,6 +21,8 @@ double memoryBudgetBytes() {
     const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
     return physical > 0 ? physical * 0.6 : 8.0 * double(1 << 30);
 }
+
+namespace {
 
 // "default" and "default-vision" are the project's own trained models, compiled into the
 // binary as Qt resources (resources/models, uncompressed so the weights are used in place).
@@ -46,9 +45,10 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
     if (!info.exists())
-        return Error{path.startsWith(QLatin1String(":/"))
-                         ? QStringLiteral("the embedded model \"%1\" is not in this build").arg(pathIn)
-                         : QStringLiteral("model folder %1 does not exist").arg(path)};
+        return Error{
+            path.startsWith(QLatin1String(":/"))
+                ? QStringLiteral("the embedded model \"%1\" is not in this build").arg(pathIn)
+                : QStringLiteral("model folder %1 does not exist").arg(path)};
     if (!info.isDir())
         return Error{
             QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)")
@@ -99,9 +99,8 @@ QString LoadedModel::displayName() const {
 Result<Encoding> LoadedModel::tokenize(const QString& text,
                                        const std::optional<QString>& pair) const {
     if (!m_tokenizer && m_config.modality == Modality::Image)
-        return Error{
-            QStringLiteral("%1 is an image model: it has no tokenizer (give it an image)")
-                .arg(displayName())};
+        return Error{QStringLiteral("%1 is an image model: it has no tokenizer (give it an image)")
+                         .arg(displayName())};
     if (!m_tokenizer)
         return Error{
             QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")
@@ -152,7 +151,13 @@ QStringList LoadedModel::displayTokens(const Encoding& e, const QString& text) c
 // than let the allocation fail half-way (or the machine swap).
 Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
     const double perMatrix = double(tokens) * double(tokens) * sizeof(float);
-    const double matrices = double(m_config.layers) * m_config.heads * (keep.scores ? 2 : 1);
+    int keptHeads = 0;
+    for (int l = 0; l < m_config.layers; ++l)
+        for (int h = 0; h < m_config.heads; ++h)
+            keptHeads += keep.keepsAttention(l, h) ? 1 : 0;
+    // Kept heads, plus the scores and probabilities each thread builds for a kept head.
+    const double matrices = double(keptHeads) * (keep.scores ? 2 : 1) +
+                            (keptHeads > 0 ? 2.0 * std::max(1, omp_get_max_threads()) : 0.0);
     const double activations =
         double(m_config.layers) * tokens *
         (m_config.hidden * (keep.hiddenStates ? 1 : 0) +
@@ -161,11 +166,14 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
     const double needed = perMatrix * matrices + activations;
     const double budget = memoryBudgetBytes();
     if (needed > budget)
-        return Error{QStringLiteral("%1 tokens would need %2 GB to keep every layer's and head's "
-                                    "attention (this computer allows %3 GB); use a shorter text")
+        return Error{QStringLiteral("%1 tokens would need %2 GB to keep %4 attention (this "
+                                    "computer allows %3 GB); use a shorter text, or dump fewer "
+                                    "heads (--layers, --heads)")
                          .arg(tokens)
                          .arg(needed / 1e9, 0, 'f', 1)
-                         .arg(budget / 1e9, 0, 'f', 1)};
+                         .arg(budget / 1e9, 0, 'f', 1)
+                         .arg(keep.keepsAllAttention() ? QStringLiteral("every layer's and head's")
+                                                       : QStringLiteral("the chosen heads'"))};
     return okStatus();
 }
 
@@ -183,6 +191,11 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
     if ((keep.qkv && f.layers[0].q.rows() == 0) || (keep.scores && f.layers[0].scores.empty()) ||
         (keep.hiddenStates && (f.layers[0].hidden.rows() == 0 || f.embeddings.rows() == 0)))
         return {};
+    // Earlier rows are copied from kept attention: both passes must keep every head.
+    if (!keep.keepsAllAttention()) return {};
+    for (const LayerTrace& layer : f.layers)
+        for (const Mat& a : layer.attention)
+            if (a.size() == 0) return {};
     const std::vector<int64_t>& before = earlier->encoding.ids;
     size_t shared = 0;
     while (shared < before.size() && shared < ids.size() && before[shared] == ids[shared])

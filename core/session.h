@@ -22,6 +22,10 @@ struct PrefixReuse;
 
 struct Analysis;
 
+// What one model and its analyses (or an opened attention file) may take: 60 % of this
+// computer's memory, or $ATTNSCOPE_MEMORY_LIMIT_MB when set.
+double memoryBudgetBytes();
+
 struct AnalysisRequest {
     QString text;                 // used when ids and pixels are empty
     std::optional<QString> pair;  // second sentence (BERT-style pairs)

@@ -3,6 +3,7 @@
 // The engine's low layers (model.h, blocks.h) need only these, not the session front door.
 #include "tensor.h"
 
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -13,6 +14,25 @@ struct KeepOptions {
     bool scores = true;       // pre-softmax scaled scores (masked entries = -inf)
     bool qkv = true;          // Q, K, V per layer
     bool hiddenStates = true; // every layer's output
+    // Attention of only these layers and heads (empty = all). The other heads still run (the
+    // next layer needs their output) row block by row block, never as a [T, T] matrix, so one
+    // head of a very long input fits in memory. Their LayerTrace::attention entries stay empty.
+    std::vector<int> onlyLayers;
+    std::vector<int> onlyHeads;
+    int layer = -1; // the layer being computed (set by forLayer for multiHeadAttention)
+
+    bool keepsAttention(int l, int h) const {
+        auto has = [](const std::vector<int>& list, int x) {
+            return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
+        };
+        return has(onlyLayers, l) && has(onlyHeads, h);
+    }
+    bool keepsAllAttention() const { return onlyLayers.empty() && onlyHeads.empty(); }
+    KeepOptions forLayer(int l) const {
+        KeepOptions k = *this;
+        k.layer = l;
+        return k;
+    }
 };
 
 // Per-layer record of one forward pass. Shapes: T tokens, H query heads, KV key/value heads,
@@ -33,7 +53,8 @@ struct ForwardResult {
 
     // Which key/value head query head h reads (grouped-query attention).
     static int kvHeadFor(int h, int heads, int kvHeads) { return h / (heads / kvHeads); }
-    // All attention as one [L, H, T, T] tensor (for dumps).
+    // The kept attention as one [L', H', T, T] tensor (for dumps): every layer and head, or
+    // those of KeepOptions::onlyLayers / onlyHeads, in their order.
     Tensor attentionTensor() const;
 };
 

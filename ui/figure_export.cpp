@@ -53,6 +53,25 @@ Result<HeatmapRenderer> differenceFor(const Analysis& analysis, const FigureRequ
         paneMatrix(analysis, s, request.panes[1].first, request.panes[1].second), s);
 }
 
+void paintMissingPane(QPainter& p, const QRectF& target, const std::pair<int, int>& pane,
+                      const Analysis& analysis, const ChromePalette& chrome) {
+    p.save();
+    p.setPen(QPen(chrome.frame, 1, Qt::DashLine));
+    p.drawRect(target.adjusted(8, 8, -8, -8));
+    p.setPen(chrome.text);
+    QFont font = p.font();
+    font.setPixelSize(14);
+    p.setFont(font);
+    p.drawText(target.adjusted(24, 24, -24, -24), Qt::AlignCenter | Qt::TextWordWrap,
+               QStringLiteral("Layer %1 · head %2 is not in this model (%3 layers × %4 heads, "
+                              "numbered from 0).")
+                   .arg(pane.first)
+                   .arg(paneHeadName(pane.second))
+                   .arg(analysis.layerCount())
+                   .arg(analysis.headCount()));
+    p.restore();
+}
+
 } // namespace
 
 Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureRequest& request,
@@ -61,19 +80,21 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
         return makeError(QStringLiteral("the input has no tokens"));
     const ViewState& s = request.state;
     QSize size = request.size;
+    const QString description = figureDescription(*analysis);
     switch (request.view) {
     case FigureView::Heatmap: {
         const ViewMatrix m = viewMatrix(*analysis, s);
         if (m.isEmpty()) return makeError(m.emptyReason);
         HeatmapRenderer r;
         configureHeatmap(r, m, s);
-        return exportRenderer(r, outPath, size.isValid() ? size : QSize(1000, 900), request.scale);
+        return exportRenderer(r, outPath, size.isValid() ? size : QSize(1000, 900), request.scale,
+                              description);
     }
     case FigureView::Difference: {
         auto figure = differenceFor(*analysis, request);
         if (!figure) return makeError(figure.message());
         return exportRenderer(*figure, outPath, size.isValid() ? size : QSize(1000, 900),
-                              request.scale);
+                              request.scale, description);
     }
     case FigureView::Links: {
         const LinksRenderer r = linksFigure(*analysis, s);
@@ -81,7 +102,7 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
         if (!size.isValid())
             size = QSize(900, std::clamp(int(std::ceil(r.preferredHeight())), 300, 20000));
         return exportPainting([&](QPainter& p, const QRectF& area, bool) { r.paint(p, area); },
-                              r.title(), outPath, size, request.scale);
+                              r.title(), outPath, size, request.scale, description);
     }
     case FigureView::Grid: {
         const GridRenderer grid = gridFigure(analysis, s);
@@ -94,20 +115,22 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
                 p.fillRect(area, s.chrome().background);
                 grid.paint(p, area);
             },
-            QStringLiteral("All heads"), outPath, size, request.scale);
+            QStringLiteral("All heads"), outPath, size, request.scale, description);
     }
     case FigureView::Compare: {
         if (request.panes.size() < 2 || request.panes.size() > 4)
             return makeError(
                 QStringLiteral("compare needs --compare with 2 to 4 layer:head pairs"));
-        for (const auto& [l, h] : request.panes)
-            if (!hasHead(*analysis, l, std::max(0, h)))
-                return makeError(QStringLiteral("--compare: layer %1, head %2 is not in this model "
-                                                "(%3 layers × %4 heads)")
-                                     .arg(l)
-                                     .arg(h)
-                                     .arg(analysis->layerCount())
-                                     .arg(analysis->headCount()));
+        // A pane that names a head this model lacks (e.g. a comparison written for a deeper
+        // model) is drawn as a pane that says so; the others still make a figure.
+        const auto missing = [&](const std::pair<int, int>& pane) {
+            return !hasHead(*analysis, pane.first, std::max(0, pane.second));
+        };
+        if (std::all_of(request.panes.begin(), request.panes.end(), missing))
+            return makeError(QStringLiteral("--compare: none of the panes is in this model (%1 "
+                                            "layers × %2 heads)")
+                                 .arg(analysis->layerCount())
+                                 .arg(analysis->headCount()));
         const std::vector<HeatmapRenderer> panes = comparePanes(*analysis, s, request.panes);
         if (!size.isValid()) size = QSize(int(panes.size()) * 620, 640);
         return exportPainting(
@@ -116,6 +139,10 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
                 const std::vector<QRectF> rects = paneRects(area.size(), int(panes.size()));
                 for (size_t i = 0; i < panes.size(); ++i) {
                     const QRectF target = rects[i].translated(area.topLeft());
+                    if (missing(request.panes[i])) {
+                        paintMissingPane(p, target, request.panes[i], *analysis, s.chrome());
+                        continue;
+                    }
                     if (i < request.linkPanes.size() && request.linkPanes[i]) {
                         paneLinksFigure(*analysis, s, request.panes[i].first,
                                         request.panes[i].second)
@@ -129,7 +156,7 @@ Status exportFigure(std::shared_ptr<const Analysis> analysis, const FigureReques
                     r.paint(p, target);
                 }
             },
-            QStringLiteral("Side by side"), outPath, size, request.scale);
+            QStringLiteral("Side by side"), outPath, size, request.scale, description);
     }
     }
     return makeError(QStringLiteral("unknown view"));

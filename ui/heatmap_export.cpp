@@ -54,8 +54,15 @@ struct GuiGuard {
 
 } // namespace
 
+QString figureDescription(const Analysis& analysis) {
+    QString text = analysis.text;
+    if (text.size() > 2000) text = text.left(2000) + QStringLiteral("…");
+    return text.isEmpty() ? QStringLiteral("attnscope attention figure")
+                          : QStringLiteral("attnscope attention figure of the text: %1").arg(text);
+}
+
 Status exportPainting(const PaintFunction& paint, const QString& title, const QString& outPath,
-                      QSize size, int scale) {
+                      QSize size, int scale, const QString& description) {
     if (size.width() < 16 || size.height() < 16 || size.width() > 20000 || size.height() > 20000)
         return makeError(QStringLiteral("export size %1x%2 is out of range (16..20000)")
                              .arg(size.width())
@@ -104,7 +111,9 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
             svg->setViewBox(QRect(QPoint(0, 0), size));
             svg->setResolution(96);
             svg->setTitle(title);
-            svg->setDescription(QStringLiteral("attnscope attention figure"));
+            svg->setDescription(description.isEmpty()
+                                    ? QStringLiteral("attnscope attention figure")
+                                    : description);
             if (!painter.begin(svg.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         } else {
@@ -127,7 +136,7 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
 }
 
 Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size,
-                      int scale) {
+                      int scale, const QString& description) {
     return exportPainting(
         [&](QPainter& painter, const QRectF& area, bool vectorOutput) {
             if (!vectorOutput) return renderer.paint(painter, area);
@@ -138,7 +147,7 @@ Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, Q
             vector.setOptions(options);
             vector.paint(painter, area);
         },
-        renderer.title(), outPath, size, scale);
+        renderer.title(), outPath, size, scale, description);
 }
 
 Status exportHeatmap(const Analysis& analysis, int layer, int head, const QString& outPath,
@@ -157,7 +166,7 @@ Status exportHeatmap(const Analysis& analysis, int layer, int head, const QStrin
     HeatmapRenderer renderer;
     renderer.setOptions(options);
     configureRenderer(renderer, analysis, layer, head);
-    return exportRenderer(renderer, outPath, size);
+    return exportRenderer(renderer, outPath, size, 1, figureDescription(analysis));
 }
 
 } // namespace attnscope

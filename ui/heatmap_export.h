@@ -28,12 +28,17 @@ Status exportHeatmap(const Analysis& analysis, int layer, int head, const QStrin
 // Lower level: the renderer's current content to a file. scale (1..4) multiplies a PNG's pixels
 // (the layout stays that of `size`, as on a HiDPI screen); vector formats ignore it.
 Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size,
-                      int scale = 1);
+                      int scale = 1, const QString& description = {});
+
+// The text a figure shows, for the file's description (SVG <desc>, PDF subject): tokens alone
+// do not say what was analysed ("do", "##g" for "dog"), so search and screen readers get it.
+QString figureDescription(const Analysis& analysis);
 
 // Any painting to a .png, .svg or .pdf file, written atomically. paint() gets the painter, the
 // target area (origin 0, 0; `size` in logical pixels) and whether the output is a vector format.
 using PaintFunction = std::function<void(QPainter&, const QRectF&, bool vectorOutput)>;
+// description: the SVG's <desc> (default: "attnscope attention figure").
 Status exportPainting(const PaintFunction& paint, const QString& title, const QString& outPath,
-                      QSize size, int scale = 1);
+                      QSize size, int scale = 1, const QString& description = {});
 
 } // namespace attnscope

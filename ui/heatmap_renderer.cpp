@@ -397,8 +397,8 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
               [](auto& a, auto& b) { return a.index < b.index; });
 
     // Axis captions next to the labels, centred on the grid.
-    const QString queryCaption = QStringLiteral("query");
-    const QString keyCaption = QStringLiteral("key");
+    const QString queryCaption = m_options.rowCaption;
+    const QString keyCaption = m_options.columnCaption;
     const double qw = cfm.horizontalAdvance(queryCaption), kw = cfm.horizontalAdvance(keyCaption);
     L.rowCaptionRect = QRectF(L.grid.left() - kLabelGap - g.rowW - kCaptionGap - capH,
                               L.grid.center().y() - qw / 2, capH, qw);
@@ -583,10 +583,10 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
         painter.rotate(-90);
         const QRectF local(-L.rowCaptionRect.height() / 2, -L.rowCaptionRect.width() / 2,
                            L.rowCaptionRect.height(), L.rowCaptionRect.width());
-        painter.drawText(local, Qt::AlignCenter, QStringLiteral("query"));
+        painter.drawText(local, Qt::AlignCenter, m_options.rowCaption);
         painter.restore();
     }
-    painter.drawText(L.columnCaptionRect, Qt::AlignCenter, QStringLiteral("key"));
+    painter.drawText(L.columnCaptionRect, Qt::AlignCenter, m_options.columnCaption);
 
     // Colour bar.
     // Stacked bands rather than a gradient: identical on screen, PNG, SVG and PDF viewers.

@@ -54,6 +54,8 @@ struct HeatmapOptions {
     ChromePalette chrome;       // background, text and frame colours (light or dark theme)
     // Tokens whose rows and columns are drawn greyed (e.g. special tokens); index = token.
     std::vector<bool> greyedTokens;
+    QString rowCaption = QStringLiteral("query"); // axis captions (rollout: output / input)
+    QString columnCaption = QStringLiteral("key");
 };
 
 struct HeatmapLabel {

@@ -1,9 +1,10 @@
 #include "main_window.h"
 
+#include "analyses/head_statistics.h"
+#include "analysis_views/analysis_docks.h"
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "figures.h"
-#include "analyses/head_statistics.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
 #include "heatmap_export.h"
@@ -387,6 +388,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_darkAction->setCheckable(true);
     m_darkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
     connect(m_darkAction, &QAction::toggled, this, &MainWindow::setDarkTheme);
+    installAnalysisDocks( // head statistics table, rollout and flow (ui/analysis_views)
+        this, m_controller, viewMenu, [this](int layer, int head) { setLayerHead(layer, head); },
+        [this] { return std::pair{currentLayer(), currentHead()}; });
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     quit->setObjectName(QStringLiteral("quitAction"));
@@ -804,6 +808,19 @@ void MainWindow::saveSettings(QSettings& settings) const {
     settings.setValue(QStringLiteral("view/linkThreshold"), m_threshold->value());
     settings.setValue(QStringLiteral("view/dark"), m_darkAction->isChecked());
     settings.setValue(QStringLiteral("view/comparePanes"), m_compare->paneCount());
+    for (int i = 0; i < m_compare->paneCount(); ++i) {
+        const auto [layer, head] = m_compare->paneHead(i);
+        settings.setValue(QStringLiteral("compare/pane%1").arg(i),
+                          QStringLiteral("%1:%2:%3")
+                              .arg(layer)
+                              .arg(head)
+                              .arg(m_compare->paneView(i) == CompareView::PaneView::Links
+                                       ? QStringLiteral("links")
+                                       : QStringLiteral("heatmap")));
+    }
+    settings.setValue(QStringLiteral("grid/fit"), m_grid->isFitting());
+    settings.setValue(QStringLiteral("grid/tile"), m_grid->tilePixels());
+    settings.setValue(QStringLiteral("grid/statistic"), int(m_grid->tileStatistic()));
 }
 
 void MainWindow::restoreSettings(QSettings& settings) {
@@ -821,7 +838,26 @@ void MainWindow::restoreSettings(QSettings& settings) {
     m_colorMap->setCurrentIndex(index(QStringLiteral("view/colorMap"), m_colorMap->count(), 0));
     m_autoRange->setChecked(settings.value(QStringLiteral("view/stretch"), false).toBool());
     m_threshold->setValue(settings.value(QStringLiteral("view/linkThreshold"), 0.05).toDouble());
-    m_compare->setPaneCount(index(QStringLiteral("view/comparePanes"), 5, 2));
+    m_compare->setPaneCount(std::max(2, index(QStringLiteral("view/comparePanes"), 5, 2)));
+    // Pane heads are restored as saved; the panes' spin boxes clamp them to the next model.
+    for (int i = 0; i < m_compare->paneCount(); ++i) {
+        const QStringList parts =
+            settings.value(QStringLiteral("compare/pane%1").arg(i)).toString().split(':');
+        bool okLayer = false, okHead = false;
+        const int layer = parts.value(0).toInt(&okLayer), head = parts.value(1).toInt(&okHead);
+        if (parts.size() != 3 || !okLayer || !okHead) continue;
+        m_compare->setPaneHead(i, layer, head);
+        m_compare->setPaneView(i, parts[2] == QLatin1String("links")
+                                      ? CompareView::PaneView::Links
+                                      : CompareView::PaneView::Heatmap);
+    }
+    if (settings.value(QStringLiteral("grid/fit"), true).toBool())
+        m_grid->fitToWidth();
+    else
+        m_grid->setZoom(std::clamp(settings.value(QStringLiteral("grid/tile"), 48.0).toDouble(),
+                                       8.0, 240.0));
+    if (auto* statistic = findChild<QComboBox*>(QStringLiteral("gridStatistic")))
+        statistic->setCurrentIndex(index(QStringLiteral("grid/statistic"), statistic->count(), 0));
     setDarkTheme(settings.value(QStringLiteral("view/dark"), false).toBool());
     m_tabs->setCurrentIndex(index(QStringLiteral("view/current"), m_tabs->count(), 0));
 }
@@ -948,7 +984,7 @@ Status MainWindow::exportCurrentHeatmap(const QString& path, QSize size) const {
         return makeError(tr("There is no heatmap to export yet."));
     HeatmapRenderer renderer = m_heatmap->renderer();
     renderer.setHighlight({});
-    return exportRenderer(renderer, path, size);
+    return exportRenderer(renderer, path, size, 1, figureDescription(*m_analysis));
 }
 
 Status MainWindow::exportCurrentView(const QString& path, QSize size) const {

@@ -161,7 +161,8 @@ ViewMatrix headMatrix(const Analysis& analysis, const ViewState& state, int laye
 }
 
 ViewMatrix paneMatrix(const Analysis& analysis, const ViewState& state, int layer, int head) {
-    if (head >= 0) return headMatrix(analysis, state, layer, head);
+    if (head >= 0 || layer < 0 || layer >= analysis.layerCount())
+        return headMatrix(analysis, state, layer, std::max(head, 0));
     const Aggregate aggregate = head == kMaxOfLayer ? Aggregate::Max : Aggregate::Mean;
     HeadSelection inLayer;
     inLayer.reset(analysis.layerCount(), analysis.headCount(), false);

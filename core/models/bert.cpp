@@ -80,8 +80,8 @@ public:
             const EncoderBlock& b = blocks[l];
             LayerTrace& trace = result.layers[l];
             Mat q = b.q(x), k = b.k(x), v = b.v(x); // [T, D] each
-            const Mat context =
-                multiHeadAttention(q, k, v, H, H, config.headDim, false, trace, keep);
+            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, false, trace,
+                                                   keep.forLayer(int(l)));
             x = b.attnNorm(x + b.attnOut(context));
             Mat inner = b.ffnIn(x); // [T, I]
             applyActivation(inner, config.activation);

@@ -43,8 +43,8 @@ public:
             Mat q = qkv.leftCols(D);
             Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, qkv.middleCols(D, D)); // [T, D]
             Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, qkv.rightCols(D));     // [T, D]
-            const Mat context =
-                multiHeadAttention(q, k, v, H, H, config.headDim, true, trace, keep, earlier);
+            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, true, trace,
+                                                   keep.forLayer(int(l)), earlier);
             x += b.attnOut(context);
             Mat hiddenMlp = b.fc(b.ln2(x)); // [T, 4D]
             applyActivation(hiddenMlp, config.activation);

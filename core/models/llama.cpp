@@ -46,7 +46,8 @@ public:
             applyRotary(kNew, KV, d, d, config.ropeTheta, P);
             Mat k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(kNew)); // [T, KV*d]
             Mat v = withPrefix(earlier ? &earlier->v : nullptr, P, b.v(normed));     // [T, KV*d]
-            const Mat context = multiHeadAttention(q, k, v, H, KV, d, true, trace, keep, earlier);
+            const Mat context =
+                multiHeadAttention(q, k, v, H, KV, d, true, trace, keep.forLayer(int(l)), earlier);
             x += b.o(context);
             const Mat normed2 = b.mlpNorm(x);
             Mat gate = b.gate(normed2); // [T, I]

@@ -49,7 +49,8 @@ public:
             applyRotary(k, H, d, rotaryDim, config.ropeTheta, P);
             k = withPrefix(earlier ? &earlier->k : nullptr, P, std::move(k)); // [T, H*d]
             v = withPrefix(earlier ? &earlier->v : nullptr, P, std::move(v));
-            const Mat context = multiHeadAttention(q, k, v, H, H, d, true, trace, keep, earlier);
+            const Mat context =
+                multiHeadAttention(q, k, v, H, H, d, true, trace, keep.forLayer(int(l)), earlier);
             const Mat attnOut = b.dense(context);
             auto mlp = [&](const Mat& in) {
                 Mat inner = b.fcIn(b.mlpNorm(in)); // [T, I]

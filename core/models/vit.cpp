@@ -62,8 +62,8 @@ public:
             LayerTrace& trace = result.layers[l];
             const Mat normed = b.before(x);
             Mat q = b.q(normed), k = b.k(normed), v = b.v(normed);
-            const Mat context =
-                multiHeadAttention(q, k, v, H, H, config.headDim, false, trace, keep);
+            const Mat context = multiHeadAttention(q, k, v, H, H, config.headDim, false, trace,
+                                                   keep.forLayer(int(l)));
             x += b.attnOut(context);
             Mat inner = b.ffnIn(b.after(x));
             applyActivation(inner, config.activation);

@@ -27,6 +27,7 @@ private slots:
     void eachViewEachFormat();
     void scaleAndTheme();
     void originalExportUnchanged();
+    void compareWithPaneOutsideModel();
     void errors_data();
     void errors();
 
@@ -47,6 +48,8 @@ void TestCliExportViews::eachViewEachFormat_data() {
         {"grid", {"--view", "grid"}},
         {"compare", {"--view", "compare", "--compare", "0:0,0:1,1:2,1:3"}},
         {"diff-heads", {"--view", "diff", "--compare", "0:0,1:2"}},
+        {"compare-links",
+         {"--view", "compare", "--compare", "0:1,1:2", "--pane-views", "heatmap,links"}},
         {"compare-aggregates", {"--view", "compare", "--compare", "0:mean,1:max,1:0"}},
         {"diff-mean", {"--view", "diff", "--compare", "1:mean,1:2", "--heads", "0,2"}},
     };
@@ -85,6 +88,13 @@ void TestCliExportViews::eachViewEachFormat() {
             const QRegularExpression text(QStringLiteral("<text[^>]*>[^<]*%1").arg(label));
             QVERIFY2(text.match(QString::fromUtf8(bytes)).hasMatch(), qPrintable(label));
         }
+        // The analysed text itself is in the description: the labels are tokens ("do", "##g").
+        const QString analysed = args.value(args.indexOf(QStringLiteral("--text")) + 1);
+        QVERIFY2(QString::fromUtf8(bytes).contains(QStringLiteral("<desc>") +
+                                                   QStringLiteral("attnscope attention figure of "
+                                                                  "the text: ") +
+                                                   analysed),
+                 qPrintable(analysed));
     } else {
         QVERIFY(bytes.startsWith("%PDF"));
     }
@@ -121,6 +131,39 @@ void TestCliExportViews::originalExportUnchanged() {
     QCOMPARE(QImage(viaView), QImage(path)); // the same figure through the new options
 }
 
+void TestCliExportViews::compareWithPaneOutsideModel() {
+    // A comparison written for a deeper model: the panes that exist are drawn, the one that
+    // does not says so in its pane, and stderr has a one-line note (not an error).
+    const QString path = m_dir.filePath(QStringLiteral("missing-pane.svg"));
+    const CliRun run = runCli({"export", "--model", gpt2(), "--text", kText, "--view", "compare",
+                               "--compare", "0:0,1:2,2:1", "-o", path});
+    QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+    QCOMPARE(run.errLines().size(), 1);
+    QVERIFY2(run.errLines()[0].startsWith(QStringLiteral("attnscope: note: --compare: 2:1 is "
+                                                         "outside the model's 2 layers × 4 heads")),
+             qPrintable(run.errLines()[0]));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString svg = QString::fromUtf8(file.readAll());
+    QVERIFY(svg.contains(QStringLiteral("Layer 0 · Head 0")));
+    QVERIFY(svg.contains(QStringLiteral("Layer 1 · Head 2")));
+    QVERIFY(svg.contains(QStringLiteral("Layer 2 · head 1 is not in this model")));
+    QCOMPARE(svg.count(QStringLiteral(">key</text>")), 2); // two heatmaps' key axes
+
+    // --pane-views draws the second pane as token links (lines), the first as a heatmap.
+    const QString links = m_dir.filePath(QStringLiteral("pane-links.svg"));
+    const CliRun run2 = runCli({"export", "--model", gpt2(), "--text", kText, "--view", "compare",
+                                "--compare", "0:0,1:2", "--pane-views", "heatmap,links", "-o",
+                                links});
+    QVERIFY2(run2.exitCode == 0 && run2.err.isEmpty(), qPrintable(run2.describe()));
+    QFile file2(links);
+    QVERIFY(file2.open(QIODevice::ReadOnly));
+    const QString svg2 = QString::fromUtf8(file2.readAll());
+    QCOMPARE(svg2.count(QStringLiteral(">key</text>")), 1); // one heatmap
+    QVERIFY(svg2.contains(QStringLiteral(">H2</text>")));    // the links pane's head legend
+    QVERIFY(svg2.contains(QStringLiteral("Layer 0 · Head 0")));
+}
+
 void TestCliExportViews::errors_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("message");
@@ -130,8 +173,18 @@ void TestCliExportViews::errors_data() {
         << QStringList{"--view", "compare", "--compare", "0:1"} << "2 to 4";
     QTest::newRow("bad pair") << QStringList{"--view", "compare", "--compare", "0:1,x"}
                               << "is not layer:head";
-    QTest::newRow("pair outside model")
-        << QStringList{"--view", "compare", "--compare", "0:1,7:0"} << "outside the model";
+    QTest::newRow("no pane inside model")
+        << QStringList{"--view", "compare", "--compare", "5:1,7:0"} << "none of the panes";
+    QTest::newRow("diff pair outside model")
+        << QStringList{"--view", "diff", "--compare", "0:1,7:0"} << "outside the model";
+    QTest::newRow("negative layer")
+        << QStringList{"--view", "compare", "--compare", "0:1,-1:0"} << "is not layer:head";
+    QTest::newRow("pane views count")
+        << QStringList{"--view", "compare", "--compare", "0:1,1:0", "--pane-views", "links"}
+        << "--pane-views";
+    QTest::newRow("pane view unknown")
+        << QStringList{"--view", "compare", "--compare", "0:1,1:0", "--pane-views", "links,pie"}
+        << "--pane-views";
     QTest::newRow("diff without operands") << QStringList{"--view", "diff"} << "--against";
     QTest::newRow("diff lengths differ")
         << QStringList{"--view", "diff", "--against", "A much longer sentence than the other"}

@@ -95,6 +95,8 @@ private slots:
     void linksLabelsNeverOverlap_data();
     void linksLabelsNeverOverlap();
     void gridThumbnailsAndClick();
+    void gridReusesRowsAfterEditAtEnd_data();
+    void gridReusesRowsAfterEditAtEnd();
     void compareLinkedHover();
     void differenceOfHeads_data();
     void differenceOfHeads();
@@ -461,6 +463,56 @@ void TestWorkbench::gridThumbnailsAndClick() {
     QCOMPARE(g.thumbnailBuilds(), builds);
 }
 
+void TestWorkbench::gridReusesRowsAfterEditAtEnd_data() {
+    QTest::addColumn<QString>("before");
+    QTest::addColumn<QString>("after");
+    QTest::addColumn<int>("special"); // SpecialTokenMode
+    QTest::newRow("word changed") << "The cat sat on the mat" << "The cat sat on the rug"
+                                  << int(SpecialTokenMode::Show);
+    QTest::newRow("word added") << "The cat sat on the mat" << "The cat sat on the mat today"
+                                << int(SpecialTokenMode::Show);
+    QTest::newRow("shorter") << "The cat sat on the mat" << "The cat sat"
+                             << int(SpecialTokenMode::Show);
+    QTest::newRow("greyed") << "The cat sat on the mat" << "The cat sat on the rug"
+                            << int(SpecialTokenMode::Grey);
+    QTest::newRow("renormalised") << "The cat sat on the mat" << "The cat sat on the rug"
+                                  << int(SpecialTokenMode::HideRenormalise);
+}
+
+void TestWorkbench::gridReusesRowsAfterEditAtEnd() {
+    // An edit at the end of a causal model's text reuses the leading tokens; the grid then keeps
+    // those thumbnail rows. Every thumbnail must still equal one coloured from scratch.
+    QFETCH(QString, before);
+    QFETCH(QString, after);
+    QFETCH(int, special);
+    AnalysisRequest first;
+    first.text = before;
+    auto a = m_gpt2->analyze(first);
+    QVERIFY(a.ok());
+    auto earlier = std::make_shared<const Analysis>(std::move(a.value()));
+    AnalysisRequest second;
+    second.text = after;
+    second.previous = earlier;
+    auto b = m_gpt2->analyze(second);
+    QVERIFY(b.ok());
+    auto later = std::make_shared<const Analysis>(std::move(b.value()));
+    QVERIFY(later->reusedTokens > 0);
+    ViewState state;
+    state.specialTokens = SpecialTokenMode(special);
+    GridRenderer reused, fresh;
+    reused.setAnalysis(earlier, state);
+    for (int l = 0; l < reused.layers(); ++l)
+        for (int h = 0; h < reused.heads(); ++h)
+            (void)reused.thumbnail(l, h);
+    reused.setAnalysis(later, state);
+    fresh.setAnalysis(later, state);
+    // Renormalised rows depend on the whole row, so nothing is kept there.
+    QCOMPARE(reused.reusedRows() > 0, state.specialTokens != SpecialTokenMode::HideRenormalise);
+    for (int l = 0; l < fresh.layers(); ++l)
+        for (int h = 0; h < fresh.heads(); ++h)
+            QCOMPARE(reused.thumbnail(l, h), fresh.thumbnail(l, h));
+}
+
 void TestWorkbench::compareLinkedHover() {
     auto w = readyWindow();
     w->setView(MainWindow::View::Compare);
@@ -708,6 +760,11 @@ void TestWorkbench::settingsRoundTrip() {
         w->setDarkTheme(true);
         w->compare()->setPaneCount(4);
         w->findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"))->setValue(0.25);
+        w->compare()->setPaneHead(1, 1, 3);
+        w->compare()->setPaneView(1, CompareView::PaneView::Links);
+        w->grid()->setZoom(57);
+        w->findChild<QComboBox*>(QStringLiteral("gridStatistic"))
+            ->setCurrentIndex(int(TileStatistic::Confidence));
         QSettings settings(file, QSettings::IniFormat);
         w->saveSettings(settings);
     }
@@ -722,6 +779,16 @@ void TestWorkbench::settingsRoundTrip() {
              int(SpecialTokenMode::Grey));
     QCOMPARE(w.findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"))->value(), 0.25);
     QVERIFY(w.findChild<QAction*>(QStringLiteral("darkThemeAction"))->isChecked());
+    // Pane heads wait for a model that has them.
+    w.openModel(gpt2Path());
+    w.show();
+    QTRY_VERIFY_WITH_TIMEOUT(w.analysis() && w.analysis()->tokenCount() > 0, kTimeout);
+    QCOMPARE(w.compare()->paneHead(1), std::make_pair(1, 3));
+    QCOMPARE(w.compare()->paneView(1), CompareView::PaneView::Links);
+    QCOMPARE(w.compare()->paneView(0), CompareView::PaneView::Heatmap);
+    QVERIFY(!w.grid()->isFitting());
+    QCOMPARE(w.grid()->tilePixels(), 57.0);
+    QCOMPARE(w.grid()->tileStatistic(), TileStatistic::Confidence);
 }
 
 void TestWorkbench::imageModelPlaceholder() {

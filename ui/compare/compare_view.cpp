@@ -118,6 +118,7 @@ void CompareView::rebuild() {
 
 void CompareView::setPaneHead(int pane, int layer, int head) {
     if (pane < 0 || pane >= paneCount()) return;
+    if (!m_analysis) m_pendingHeads[pane] = {layer, head};
     Pane& p = m_panes[size_t(pane)];
     const QSignalBlocker b1(p.layer), b2(p.head);
     p.layer->setValue(layer);
@@ -150,10 +151,20 @@ void CompareView::setContent(std::shared_ptr<const Analysis> analysis, const Vie
             const QSignalBlocker b1(p.layer), b2(p.head);
             p.layer->setRange(0, std::max(0, m_analysis->layerCount() - 1));
             p.head->setHeadCount(m_analysis->headCount());
-            // A new model shape: pane i starts on head i of the selected layer.
+            // A new model shape: pane i starts on head i of the selected layer, or on the
+            // head restored from the last session where this model has it.
+            const auto pending = m_pendingHeads.find(i);
+            if (pending != m_pendingHeads.end() &&
+                pending->second.first < m_analysis->layerCount() &&
+                pending->second.second < m_analysis->headCount()) {
+                p.layer->setValue(pending->second.first);
+                p.head->setValue(pending->second.second);
+                continue;
+            }
             p.layer->setValue(std::min(state.layer, p.layer->maximum()));
             p.head->setValue(i % std::max(1, m_analysis->headCount()));
         }
+        m_pendingHeads.clear();
     }
     refresh();
 }

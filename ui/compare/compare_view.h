@@ -9,6 +9,7 @@
 #include "view_state.h"
 
 #include <QWidget>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -64,6 +65,8 @@ private:
     QComboBox* m_count = nullptr;
     QGridLayout* m_grid = nullptr;
     std::vector<Pane> m_panes;
+    // Heads set before any analysis (restored settings), applied when the first one arrives.
+    std::map<int, std::pair<int, int>> m_pendingHeads;
     bool m_syncing = false;
 };
 

@@ -28,8 +28,11 @@ double headerWidth(const QFontMetricsF& fm, int layers) {
 } // namespace
 
 QStringList tileStatisticNames() {
-    return {QStringLiteral("No frames"), QStringLiteral("Previous token"),
-            QStringLiteral("First token"), QStringLiteral("Confidence"), QStringLiteral("Focus")};
+    return {QStringLiteral("No frames"),      QStringLiteral("Previous token"),
+            QStringLiteral("First token"),    QStringLiteral("Confidence"),
+            QStringLiteral("Focus"),          QStringLiteral("Same token"),
+            QStringLiteral("Next token"),     QStringLiteral("Special tokens"),
+            QStringLiteral("Punctuation"),    QStringLiteral("Attention distance")};
 }
 
 std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic statistic) {
@@ -38,6 +41,9 @@ std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic 
     std::vector<double> values;
     values.reserve(stats.size());
     const double logT = std::log(std::max(2, analysis.tokenCount()));
+    double farthest = 0; // Distance is shown relative to the head that looks farthest
+    for (const HeadStatistics& s : stats)
+        farthest = std::max(farthest, s.meanDistance);
     for (const HeadStatistics& s : stats) {
         double v = 0;
         switch (statistic) {
@@ -52,6 +58,21 @@ std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic 
             break;
         case TileStatistic::Focus:
             v = 1.0 - s.entropy / logT;
+            break;
+        case TileStatistic::SameToken:
+            v = s.sameToken;
+            break;
+        case TileStatistic::NextToken:
+            v = s.nextToken;
+            break;
+        case TileStatistic::SpecialTokens:
+            v = s.specialTokens;
+            break;
+        case TileStatistic::Punctuation:
+            v = s.punctuation;
+            break;
+        case TileStatistic::Distance:
+            v = farthest > 0 ? s.meanDistance / farthest : 0.0;
             break;
         case TileStatistic::None:
             break;
@@ -82,10 +103,30 @@ std::pair<int, int> GridLayout::tileAt(QPointF p) const {
     return {layer, head};
 }
 
+// Rows [0, R) of every head are unchanged when the new analysis reused the first R tokens of
+// the old one (a causal model: those rows attend only to those tokens), unless colours depend
+// on the whole matrix (auto range) or on renormalised rows (hidden special tokens).
+static int reusableRows(const Analysis* before, const Analysis& after, const ViewState& state) {
+    const int rows = after.reusedTokens;
+    if (!before || rows <= 0 || state.autoRange ||
+        state.specialTokens == SpecialTokenMode::HideRenormalise ||
+        before->producedBy != after.producedBy || before->tokenCount() < rows ||
+        before->layerCount() != after.layerCount() || before->headCount() != after.headCount())
+        return 0;
+    for (int i = 0; i < rows; ++i)
+        if (before->encoding.ids[size_t(i)] != after.encoding.ids[size_t(i)]) return 0;
+    return rows;
+}
+
 void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
     const quint64 key =
         qHashMulti(0, int(state.colorMap), state.autoRange, int(state.specialTokens), state.dark);
     if (analysis == m_analysis && key == m_colourKey) return;
+    m_reusableRows = analysis && key == m_colourKey
+                         ? reusableRows(m_analysis.get(), *analysis, state)
+                         : 0;
+    m_previousThumbnails.clear();
+    if (m_reusableRows > 0) m_previousThumbnails = std::move(m_thumbnails);
     m_analysis = std::move(analysis);
     m_colourKey = key;
     m_thumbnails.clear();
@@ -95,6 +136,7 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
     m_heads = m_analysis ? m_analysis->headCount() : 0;
     if (!m_analysis || m_analysis->tokenCount() == 0) {
         m_layers = m_heads = 0;
+        m_previousThumbnails.clear();
         return;
     }
     m_state = state;
@@ -111,9 +153,23 @@ QImage GridRenderer::colourThumbnail(int layer, int head) const {
     colours.setMatrix(m.values);
     const int n = m.size();
     QImage image(n, n, QImage::Format_RGB32);
+    const size_t index = size_t(layer) * size_t(m_heads) + size_t(head);
+    const QImage* before =
+        index < m_previousThumbnails.size() ? &m_previousThumbnails[index] : nullptr;
+    // Reused rows keep their first m_reusableRows cells (the rest of such a row is the masked
+    // future, and the greyed columns may have changed only there).
+    const int keep = before && !before->isNull() && m.greyed.empty()
+                         ? std::min({m_reusableRows, n, before->width(), before->height()})
+                         : 0;
     for (int r = 0; r < n; ++r) {
         auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
-        for (int c = 0; c < n; ++c)
+        int c = 0;
+        if (r < keep) {
+            const auto* old = reinterpret_cast<const QRgb*>(before->constScanLine(r));
+            std::copy(old, old + keep, line);
+            c = keep;
+        }
+        for (; c < n; ++c)
             line[c] = colours.cellColor(r, c);
     }
     return image;

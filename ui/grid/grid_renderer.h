@@ -23,6 +23,11 @@ enum class TileStatistic {
     FirstToken,    // mean attention to the first token (BOS / [CLS] sinks)
     Confidence,    // mean row maximum
     Focus,         // 1 − mean row entropy / log(T): 1 = every row on one key
+    SameToken,     // mean attention to the token itself
+    NextToken,     // mean attention to the next token
+    SpecialTokens, // mean attention to special tokens ([CLS], [SEP], BOS …)
+    Punctuation,   // mean attention to punctuation tokens
+    Distance,      // mean attention distance, relative to the farthest-looking head
 };
 QStringList tileStatisticNames(); // in enum order, for menus
 // One value per head, layer-major; empty for None or an analysis under 2 tokens.
@@ -66,6 +71,7 @@ public:
     // One pixel per (query, key) cell, as coloured for the tile.
     const QImage& thumbnail(int layer, int head) const;
     int thumbnailBuilds() const { return m_builds; } // heads coloured so far (all analyses)
+    int reusedRows() const { return m_reusableRows; } // rows kept from the previous analysis
 
     QSizeF preferredSize() const; // every tile at tileSize()
     GridLayout layout(QSizeF size) const;
@@ -83,6 +89,10 @@ private:
     int m_layers = 0, m_heads = 0;
     ViewState m_state;                        // colouring inputs
     mutable std::vector<QImage> m_thumbnails; // [layer * heads + head]; null until painted
+    // After an edit at the end of a causal model's text, the previous analysis's thumbnails:
+    // their first m_reusableRows rows are still exact (those attention rows were reused).
+    std::vector<QImage> m_previousThumbnails;
+    int m_reusableRows = 0;
     mutable std::vector<QImage> m_scaled;
     mutable int m_scaledPixels = 0;
     mutable int m_builds = 0;

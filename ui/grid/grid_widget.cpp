@@ -123,6 +123,11 @@ void GridView::zoomIn() {
     setTile(m_canvas->renderer().tileSize() * 1.25);
 }
 
+void GridView::setZoom(double tilePixels) {
+    m_fit = false;
+    setTile(tilePixels);
+}
+
 void GridView::zoomOut() {
     m_fit = false;
     setTile(m_canvas->renderer().tileSize() / 1.25);

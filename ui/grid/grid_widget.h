@@ -45,6 +45,9 @@ public:
     void zoomOut();
     void fitToWidth();
     bool isFitting() const { return m_fit; }
+    // A fixed tile size in pixels (as after zooming); fitToWidth() goes back to fitting.
+    void setZoom(double tilePixels);
+    double tilePixels() const { return m_canvas->renderer().tileSize(); }
     void setTileStatistic(TileStatistic statistic);
     TileStatistic tileStatistic() const { return m_statistic; }
 
