@@ -309,6 +309,57 @@ private slots:
         QVERIFY(picture->renderer().weights() != map);
     }
 
+    // Rollout as the overlay: the query's row of R = Â_1 · Â_0, Â_l = rownorm(mean_h A_l + I),
+    // recomputed here from Hugging Face's attentions.
+    void rolloutOverlay_data() {
+        QTest::addColumn<int>("keptPatch");
+        QTest::newRow("[CLS]") << -1;
+        QTest::newRow("patch 6") << 6;
+    }
+
+    void rolloutOverlay() {
+        QFETCH(int, keptPatch);
+        auto model = vitModel();
+        QVERIFY(model);
+        auto image = decodeImageFile(kVit + QStringLiteral("image.png"));
+        auto processor = imageProcessorFor(*model);
+        QVERIFY(image && processor);
+        AnalysisRequest request;
+        request.pixelValues = *pixelValuesFor(*image, *processor);
+        auto analysis = model->analyze(request);
+        QVERIFY(analysis);
+        ImageView view;
+        view.setPicture(*image, QStringLiteral("image.png"), *processor);
+        view.setAnalysis(std::make_shared<const Analysis>(std::move(*analysis)), model->config());
+        view.setKeptPatch(keptPatch);
+        view.setOverlay(ImageView::Overlay::Rollout);
+        const std::vector<float> shown = view.pictureWidget()->renderer().weights();
+
+        const FloatTensor a = referenceAttention(); // [2, 4, 17, 17]
+        const int T = 17;
+        Eigen::MatrixXd rollout = Eigen::MatrixXd::Identity(T, T);
+        for (int l = 0; l < 2; ++l) {
+            Eigen::MatrixXd fused = Eigen::MatrixXd::Identity(T, T); // + I
+            for (int h = 0; h < 4; ++h)
+                for (int i = 0; i < T; ++i)
+                    for (int j = 0; j < T; ++j)
+                        fused(i, j) += a.data[((size_t(l) * 4 + h) * T + i) * T + j] / 4.0;
+            for (int i = 0; i < T; ++i)
+                fused.row(i) /= fused.row(i).sum();
+            rollout = fused * rollout;
+        }
+        const int query = keptPatch < 0 ? 0 : 1 + keptPatch;
+        QCOMPARE(int(shown.size()), 16);
+        for (int k = 0; k < 16; ++k)
+            QVERIFY2(std::abs(shown[size_t(k)] - rollout(query, 1 + k)) < 1e-5,
+                     qPrintable(QStringLiteral("%1: %2 vs %3")
+                                    .arg(k)
+                                    .arg(shown[size_t(k)])
+                                    .arg(rollout(query, 1 + k))));
+        view.setOverlay(ImageView::Overlay::Attention);
+        QVERIFY(view.pictureWidget()->renderer().weights() != shown);
+    }
+
     void defaultVisionOpensOnSample() {
         MainWindow w;
         QSignalSpy ready(w.controller(), &AnalysisController::analysisReady);

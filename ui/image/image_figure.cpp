@@ -26,9 +26,8 @@ QString imageTokenName(const PatchLayout& layout, int token) {
         .arg(patch % std::max(1, layout.columns));
 }
 
-namespace {
-
-std::vector<float> patchColumns(const Mat& attention, const PatchLayout& layout, int queryToken) {
+std::vector<float> patchColumnsOfRow(const Mat& attention, const PatchLayout& layout,
+                                     int queryToken) {
     std::vector<float> row;
     if (queryToken < 0 || queryToken >= attention.rows() ||
         attention.cols() != layout.prefixTokens + layout.patches())
@@ -39,12 +38,10 @@ std::vector<float> patchColumns(const Mat& attention, const PatchLayout& layout,
     return row;
 }
 
-} // namespace
-
 std::vector<float> patchAttentionRowOfHead(const Analysis& analysis, int layer, int head,
                                            const PatchLayout& layout, int queryToken) {
     if (!hasHead(analysis, layer, head)) return {};
-    return patchColumns(analysis.attention(layer, head), layout, queryToken);
+    return patchColumnsOfRow(analysis.attention(layer, head), layout, queryToken);
 }
 
 std::vector<float> patchAttentionRow(const Analysis& analysis, const ViewState& state,
@@ -52,7 +49,7 @@ std::vector<float> patchAttentionRow(const Analysis& analysis, const ViewState& 
     if (state.aggregate == Aggregate::SingleHead)
         return patchAttentionRowOfHead(analysis, state.layer, state.head, layout, queryToken);
     const Mat all = aggregateAttention(analysis, state.checked, state.aggregate); // [T, T]
-    return patchColumns(all, layout, queryToken);
+    return patchColumnsOfRow(all, layout, queryToken);
 }
 
 QImage pictureAsModelSees(const QImage& rgb888, int channels) {

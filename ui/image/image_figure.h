@@ -28,6 +28,10 @@ std::vector<float> patchAttentionRow(const Analysis& analysis, const ViewState& 
 std::vector<float> patchAttentionRowOfHead(const Analysis& analysis, int layer, int head,
                                            const PatchLayout& layout, int queryToken);
 
+// Row `queryToken` of any [T, T] matrix over the tokens (attention, rollout), at the patch
+// columns: [rows * columns]. Empty when the shapes do not fit.
+std::vector<float> patchColumnsOfRow(const Mat& matrix, const PatchLayout& layout, int queryToken);
+
 // The picture as the model sees it, at the source's resolution: RGB, or for one-channel models
 // greyscale by PIL's "L" formula (what core/image.cpp feeds them).
 QImage pictureAsModelSees(const QImage& rgb888, int channels);

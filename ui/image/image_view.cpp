@@ -1,5 +1,6 @@
 #include "image_view.h"
 
+#include "analyses/rollout.h"
 #include "image/image_figure.h"
 
 #include <QCheckBox>
@@ -159,6 +160,16 @@ ImageView::ImageView(QWidget* parent) : QWidget(parent) {
     layout->addLayout(bar);
 
     auto* options = new QHBoxLayout;
+    auto* overlayLabel = new QLabel(tr("O&verlay"));
+    m_overlay = new QComboBox;
+    m_overlay->setObjectName(QStringLiteral("overlayKind"));
+    m_overlay->addItems({tr("Attention of the head"), tr("Rollout (all layers)")});
+    m_overlay->setToolTip(tr("Rollout (Abnar & Zuidema 2020): the layers' attention, mean over "
+                             "heads, plus the residual, multiplied through the network"));
+    overlayLabel->setBuddy(m_overlay);
+    options->addWidget(overlayLabel);
+    options->addWidget(m_overlay);
+    options->addSpacing(12);
     auto* opacityLabel = new QLabel(tr("&Opacity"));
     m_opacity = new QSlider(Qt::Horizontal);
     m_opacity->setObjectName(QStringLiteral("overlayOpacity"));
@@ -228,6 +239,7 @@ ImageView::ImageView(QWidget* parent) : QWidget(parent) {
     connect(m_upsampling, &QComboBox::currentIndexChanged, this, &ImageView::refresh);
     connect(m_topMass, &QDoubleSpinBox::valueChanged, this, &ImageView::refresh);
     connect(m_grid, &QCheckBox::toggled, this, &ImageView::refresh);
+    connect(m_overlay, &QComboBox::currentIndexChanged, this, &ImageView::refresh);
     clear(tr("Open an image model, then a picture."));
 }
 
@@ -264,6 +276,14 @@ void ImageView::clear(const QString& message) {
     m_thumbnails->setThumbnails({}, {}, -1);
     m_thumbnailsTitle->clear();
     m_query->clear();
+}
+
+void ImageView::setOverlay(Overlay overlay) {
+    m_overlay->setCurrentIndex(int(overlay));
+}
+
+ImageView::Overlay ImageView::overlay() const {
+    return Overlay(m_overlay->currentIndex());
 }
 
 void ImageView::showPatchMap(std::vector<float> weights, const QString& title) {
@@ -333,15 +353,29 @@ void ImageView::refresh() {
     r.setPicture(shown, region);
     r.setLayout(m_layout);
     r.setOptions(options);
-    const bool patchMap = int(m_patchMap.size()) == m_layout.patches();
-    r.setWeights(patchMap ? m_patchMap : patchAttentionRow(*m_analysis, m_state, m_layout, query));
-    r.setQueryPatch(patchMap ? -1 : query - m_layout.prefixTokens);
+    const bool externalMap = int(m_patchMap.size()) == m_layout.patches(); // showPatchMap()
+    bool patchMap = externalMap;
+    QString mapTitle = m_patchMapTitle;
+    std::vector<float> map = m_patchMap;
+    if (!patchMap && overlay() == Overlay::Rollout) {
+        if (m_rolloutFor != m_analysis) { // once per analysis: L products of [T, T]
+            auto rollout = attentionRollout(*m_analysis);
+            m_rollout = rollout ? *rollout : Mat();
+            m_rolloutFor = m_analysis;
+        }
+        map = patchColumnsOfRow(m_rollout, m_layout, query);
+        patchMap = !map.empty();
+        mapTitle = tr("Attention rollout (all layers, mean of heads) · from %1")
+                       .arg(imageTokenName(m_layout, query));
+    }
+    r.setWeights(patchMap ? map : patchAttentionRow(*m_analysis, m_state, m_layout, query));
+    r.setQueryPatch(externalMap ? -1 : query - m_layout.prefixTokens);
     r.setHoveredPatch(m_hoveredPatch);
     const QString head = m_state.aggregate == Aggregate::SingleHead
                              ? headTitle(m_state.layer, m_state.head)
                              : aggregateTitle(m_state.checked, m_state.aggregate);
     if (patchMap)
-        r.setTitle(m_patchMapTitle);
+        r.setTitle(mapTitle);
     else
         r.setTitle(r.weights().empty()
                        ? tr("%1 · no heads checked").arg(head)

@@ -86,6 +86,12 @@ public:
     void setState(const ViewState& state);
     void clear(const QString& message);
 
+    // What lies over the picture: the query's attention in the selected head (or aggregate), or
+    // its row of attention rollout (all layers, heads fused by their mean; core/analyses).
+    enum class Overlay { Attention, Rollout };
+    void setOverlay(Overlay overlay);
+    Overlay overlay() const;
+
     // Any map over the patches ([rows * columns], e.g. attention rollout from the analyses) shown
     // over the picture instead of an attention row, with its title, until clearPatchMap().
     void showPatchMap(std::vector<float> weights, const QString& title);
@@ -142,6 +148,9 @@ private:
     QDoubleSpinBox* m_topMass = nullptr;
     QCheckBox* m_grid = nullptr;
     QComboBox* m_samples = nullptr;
+    QComboBox* m_overlay = nullptr;
+    Mat m_rollout; // [T, T] of m_analysis, computed when first shown
+    std::shared_ptr<const Analysis> m_rolloutFor;
 };
 
 } // namespace attnscope
