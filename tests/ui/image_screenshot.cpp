@@ -1,6 +1,6 @@
 // Grabs the window in image mode into a PNG (run offscreen or under xvfb-run).
 //   image_screenshot <out.png> <model> [picture] [layer] [head] [kept patch] [WxH] [dark] [view]
-// view: the MainWindow::View index (default: the image view).
+// view: the MainWindow::View index (default: the image view); then "rollout" for that overlay.
 #include "image/image_view.h"
 #include "main_window.h"
 
@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
     }
     if (args.size() > 5) w.setLayerHead(args[4].toInt(), args[5].toInt());
     if (args.size() > 6 && args[6].toInt() >= 0) w.imageView()->setKeptPatch(args[6].toInt());
+    if (args.size() > 10 && args[10] == QLatin1String("rollout"))
+        w.imageView()->setOverlay(ImageView::Overlay::Rollout);
     if (args.size() > 9) w.setView(MainWindow::View(args[9].toInt()));
     for (int i = 0; i < 10; ++i)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 20);

@@ -398,8 +398,8 @@ private slots:
         // A file dropped on the window.
         {
             QMimeData mime;
-            mime.setUrls({QUrl::fromLocalFile(QStringLiteral(ATTNSCOPE_TEST_DATA
-                                                             "/images/tall-23x301.png"))});
+            mime.setUrls({QUrl::fromLocalFile(
+                QStringLiteral(ATTNSCOPE_TEST_DATA "/images/tall-23x301.png"))});
             QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, {});
             QApplication::sendEvent(&w, &enter);
             QVERIFY(enter.isAccepted());

@@ -73,8 +73,8 @@ QImage displayPicture(const QImage& rgb888, int channels, QRectF& region, int ma
         picture.scaled(maxSide, maxSide, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     const double sx = double(scaled.width()) / picture.width();
     const double sy = double(scaled.height()) / picture.height();
-    region = QRectF(region.left() * sx, region.top() * sy, region.width() * sx,
-                    region.height() * sy);
+    region =
+        QRectF(region.left() * sx, region.top() * sy, region.width() * sx, region.height() * sy);
     return scaled;
 }
 
@@ -93,8 +93,9 @@ Status exportImageFigure(const Analysis& analysis, const QImage& rgb888,
     ImageAttentionRenderer r;
     QRectF region = processor.inputRegion(rgb888.width(), rgb888.height());
     const QSize size = request.size.isValid() ? request.size : QSize(760, 660);
-    const QImage picture = displayPicture(rgb888, processor.channels, region,
-                                          2 * request.scale * std::max(size.width(), size.height()));
+    const QImage picture =
+        displayPicture(rgb888, processor.channels, region,
+                       2 * request.scale * std::max(size.width(), size.height()));
     r.setPicture(picture, region);
     r.setLayout(layout);
     r.setWeights(std::move(weights));
