@@ -1,5 +1,6 @@
 // Argument parsing for the headless commands; all work happens in core/ (and ui/ for figures).
 #include "cli.h"
+#include "cli_common.h"
 
 #include "attention_file.h"
 #include "bench.h"
@@ -64,6 +65,11 @@ const char* kUsage =
     "                      [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
+    "       attnscope predict --model MODEL (--text S | --ids ...) [--position I] [--top K]\n"
+    "                      [--temperature T]     most probable next (or masked) tokens, JSON\n"
+    "       attnscope generate --model MODEL (--text S | --ids ...) --tokens N [--greedy |\n"
+    "                      --temperature T --top-k K --top-p P --seed S]\n"
+    "                      -o OUT.{safetensors,json,npy}   the model writes N tokens\n"
     "       attnscope export --model MODEL --image FILE --view image [--patch I | --cls] [--layer "
     "L]\n"
     "                      [--head H|mean|max] [--opacity 0..1] [--top-mass 0..1]\n"
@@ -771,6 +777,7 @@ bool isCliCommand(const QString& word) {
     static const QStringList commands{QStringLiteral("info"),   QStringLiteral("tokenize"),
                                       QStringLiteral("dump"),   QStringLiteral("export"),
                                       QStringLiteral("models"), QStringLiteral("bench"),
+                                      QStringLiteral("predict"), QStringLiteral("generate"),
                                       QStringLiteral("help"),   QStringLiteral("--help"),
                                       QStringLiteral("-h"),     QStringLiteral("--version")};
     return commands.contains(word);
@@ -787,6 +794,8 @@ int runCli(const QStringList& args) {
         std::puts("attnscope " ATTNSCOPE_VERSION);
         return 0;
     }
+    if (command == QLatin1String("predict") || command == QLatin1String("generate"))
+        return runPredictCommand(args); // cli_predict.cpp
     InputOptions o;
     QCommandLineParser p;
     p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
@@ -811,5 +820,20 @@ int runCli(const QStringList& args) {
     if (command == QLatin1String("bench")) return cmdBench(p, o);
     return fail(QStringLiteral("unknown command \"%1\"").arg(command));
 }
+
+namespace cli { // shared with the other command files (cli_common.h)
+int fail(const QString& message) {
+    return attnscope::fail(message);
+}
+void printJson(const QJsonObject& object) {
+    attnscope::printJson(object);
+}
+Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& option) {
+    return attnscope::parseIdList(text, option);
+}
+Result<QString> readTextFile(const QString& path) {
+    return attnscope::readTextFile(path);
+}
+} // namespace cli
 
 } // namespace attnscope

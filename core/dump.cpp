@@ -157,6 +157,9 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             meta[QStringLiteral("attention_layers")] = compact(layers);
             meta[QStringLiteral("attention_heads")] = compact(heads);
         }
+        // Written by `generate`: the last N tokens are the model's.
+        if (analysis.generatedTokens > 0)
+            meta[QStringLiteral("generated")] = QString::number(analysis.generatedTokens);
         return writeSafeTensors(path, tensors, meta);
     }
     if (path.endsWith(QLatin1String(".npy"))) return writeNpy(path, attentions);
@@ -164,6 +167,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         QJsonObject root = encodingJson(e);
         root.insert(QStringLiteral("family"), familyName(model.config().family));
         root.insert(QStringLiteral("text"), analysis.text);
+        if (analysis.generatedTokens > 0)
+            root.insert(QStringLiteral("generated"), analysis.generatedTokens);
         root.insert(QStringLiteral("attentions_shape"), int64Json(attentions.shape));
         QJsonArray layers;
         for (const LayerTrace& layer : analysis.forward.layers) {

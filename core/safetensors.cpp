@@ -214,6 +214,12 @@ Result<FloatTensor> SafeTensorsFile::floatTensor(const QString& name) const {
         out.owner = m_self.lock();
         return out;
     }
+    std::lock_guard<std::mutex> lock(m_convertedMutex);
+    if (auto cached = m_converted.value(name).lock()) {
+        out.data = cached->data();
+        out.owner = cached;
+        return out;
+    }
     auto buffer = std::make_shared<std::vector<float>>(size_t(n));
     float* dst = buffer->data();
     switch (info->dtype) {
@@ -238,6 +244,7 @@ Result<FloatTensor> SafeTensorsFile::floatTensor(const QString& name) const {
     }
     out.data = dst;
     out.owner = buffer;
+    m_converted.insert(name, buffer);
     return out;
 }
 

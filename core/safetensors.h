@@ -13,6 +13,7 @@
 #include <QStringList>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace attnscope {
@@ -81,6 +82,10 @@ private:
     QHash<QString, TensorInfo> m_tensors;
     QJsonObject m_metadata;
     std::weak_ptr<SafeTensorsFile> m_self;
+    // float32 copies of non-F32 tensors still in use: a tensor read twice (tied input and
+    // output embeddings) is converted and held once.
+    mutable std::mutex m_convertedMutex;
+    mutable QHash<QString, std::weak_ptr<const std::vector<float>>> m_converted;
 };
 
 // Writing: each entry's bytes must already be in the dtype's little-endian layout.

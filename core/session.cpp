@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include "model.h"
+#include "predict.h"
 #include "weights.h"
 
 #include <QDir>
@@ -75,6 +76,12 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                          .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
     try {
         ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
+        // Without a head the model still shows attention; predictions then say why not.
+        auto head = LanguageModelHead::load(model->m_config, weights);
+        if (head)
+            model->m_head = std::move(head.value());
+        else
+            model->m_headProblem = head.message();
     } catch (const std::bad_alloc&) {
         return Error{QStringLiteral("out of memory while loading %1").arg(path)};
     }

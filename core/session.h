@@ -19,6 +19,7 @@ namespace attnscope {
 
 class Model;
 struct PrefixReuse;
+class LanguageModelHead;
 
 struct Analysis;
 
@@ -45,6 +46,7 @@ struct Analysis {
     QStringList displayTokens; // readable token strings for labels
     int truncatedTokens = 0;   // tokens dropped to fit max_positions (0 = none)
     int reusedTokens = 0;      // leading tokens taken from AnalysisRequest::previous
+    int generatedTokens = 0;   // the last N tokens were written by the model (generate.h)
     quint64 producedBy = 0;    // LoadedModel::instanceId() of the model that computed it
     ForwardResult forward;
 
@@ -76,6 +78,10 @@ public:
     Result<Encoding> tokenize(const QString& text, const std::optional<QString>& pair = {}) const;
     Result<Analysis> analyze(const AnalysisRequest& request,
                              const ProgressCallback& progress = {}) const;
+    // Logits over the vocabulary (predict.h); null when the checkpoint has no such head, with
+    // languageModelHeadProblem() saying why.
+    const LanguageModelHead* languageModelHead() const { return m_head.get(); }
+    QString languageModelHeadProblem() const { return m_headProblem; }
 
 private:
     LoadedModel() = default;
@@ -90,6 +96,8 @@ private:
     ModelConfig m_config;
     std::shared_ptr<const Tokenizer> m_tokenizer;
     std::unique_ptr<Model> m_model;
+    std::shared_ptr<const LanguageModelHead> m_head;
+    QString m_headProblem;
 };
 
 } // namespace attnscope

@@ -99,6 +99,17 @@ void AnalysisController::cancel() {
     updateBusy();
 }
 
+void AnalysisController::adopt(std::shared_ptr<const Analysis> analysis, double elapsedMs) {
+    if (!analysis) return;
+    cancel(); // a running job's result is now stale and will be dropped
+    m_lastText = analysis->text;
+    m_hasText = true;
+    m_analysis = std::move(analysis);
+    m_deliveredId = m_latestId;
+    m_elapsedMs = elapsedMs;
+    emit analysisReady(m_analysis);
+}
+
 void AnalysisController::startPending(bool ignoreDebounce) {
     if (m_running || !m_pendingText || !m_model || (m_debounce.isActive() && !ignoreDebounce)) {
         updateBusy();

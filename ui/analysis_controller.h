@@ -63,6 +63,10 @@ public slots:
     void requestImageAnalysis(const QImage& rgb888);
     // Drops the pending request and cancels the running one.
     void cancel();
+    // An analysis made elsewhere with this model (a generated text, generate.h) becomes the
+    // current one, as if analysed from its text: pending work is dropped, analysisReady() is
+    // emitted, and the next edit reuses its keys and values. elapsedMs: what computing it took.
+    void adopt(std::shared_ptr<const Analysis> analysis, double elapsedMs);
 
 signals:
     void analysisReady(std::shared_ptr<const attnscope::Analysis> analysis);

@@ -5,6 +5,8 @@
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QEventLoop>
+#include <QTimer>
 
 #include <algorithm>
 #include <cmath>
@@ -20,21 +22,25 @@ double percentile(std::vector<double> values, double p) {
 
 namespace {
 
+// Waits the way the window's own event loop does: blocked in poll until an event (the
+// worker's result, a repaint) arrives. A loop that spun processEvents() would take a core
+// from the worker thread and inflate the very latency being measured.
 bool waitFor(const std::function<bool()>& done, int timeoutMs) {
     QElapsedTimer t;
     t.start();
+    QTimer wake; // lets the loop notice the timeout even when nothing else happens
+    wake.start(20);
     while (!done()) {
         if (t.elapsed() > timeoutMs) return false;
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents);
     }
     return true;
 }
 
 void idle(int ms) {
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < ms)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    QEventLoop loop;
+    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
+    loop.exec();
 }
 
 } // namespace

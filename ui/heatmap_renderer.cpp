@@ -382,7 +382,9 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         const QString t = fm.elidedText(rowTexts[i], Qt::ElideRight, g.rowW);
         const QRectF r = rowRect(i, fm.horizontalAdvance(t));
         if (r.bottom() > rowFloor || r.top() < 0 || intersectsAny(r, L.rowLabels)) continue;
-        L.rowLabels.push_back({i, t, r, false});
+        const bool marked =
+            size_t(i) < m_options.markedRows.size() && m_options.markedRows[size_t(i)];
+        L.rowLabels.push_back({i, t, r, marked});
     }
     for (int i = 0; i < cols; i += L.columnStep) {
         if (hl.isValid() && i == hl.column) continue;

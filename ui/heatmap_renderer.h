@@ -56,6 +56,8 @@ struct HeatmapOptions {
     std::vector<bool> greyedTokens;
     QString rowCaption = QStringLiteral("query"); // axis captions (rollout: output / input)
     QString columnCaption = QStringLiteral("key");
+    // Rows whose labels are marked like the highlighted one (queries selected together).
+    std::vector<bool> markedRows;
 };
 
 struct HeatmapLabel {

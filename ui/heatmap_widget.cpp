@@ -168,6 +168,19 @@ void HeatmapWidget::mouseMoveEvent(QMouseEvent* event) {
     QWidget::mouseMoveEvent(event);
 }
 
+void HeatmapWidget::mousePressEvent(QMouseEvent* event) {
+    if (event->button() == Qt::LeftButton) {
+        const HeatmapLayout& layout = hitLayout();
+        for (const auto* labels : {&layout.rowLabels, &layout.columnLabels})
+            for (const HeatmapLabel& label : *labels)
+                if (label.rect.contains(event->position())) {
+                    emit labelClicked(label.index, event->modifiers());
+                    return;
+                }
+    }
+    QWidget::mousePressEvent(event);
+}
+
 void HeatmapWidget::leaveEvent(QEvent* event) {
     setHoveredCell({});
     QToolTip::hideText();

@@ -40,10 +40,13 @@ signals:
     // row = query, column = key; both -1 when the mouse leaves the grid.
     void cellHovered(int row, int column, float value);
     void hoverTextChanged(const QString& text);
+    // A query (row) or key (column) label was clicked: its visible index and the modifiers.
+    void labelClicked(int index, Qt::KeyboardModifiers modifiers);
 
 protected:
     void paintEvent(QPaintEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
     void keyPressEvent(QKeyEvent* event) override;
     void resizeEvent(QResizeEvent* event) override;
     void leaveEvent(QEvent* event) override;

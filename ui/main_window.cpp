@@ -11,6 +11,8 @@
 #include "heatmap_widget.h"
 #include "hfcache.h"
 #include "links/links_widget.h"
+#include "predictions/predictions_panel.h"
+#include "selection/selection_strip.h"
 #include "figure_export.h"
 #include "image/image_decode.h"
 #include "image/image_figure.h"
@@ -51,6 +53,8 @@
 namespace attnscope {
 
 namespace {
+
+const QColor kGeneratedTokenColour(0xc8, 0xe6, 0xc9); // light green: tokens the model wrote
 
 QLabel* makeBanner(const QString& objectName, const QString& style) {
     auto* label = new QLabel;
@@ -100,6 +104,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     pairLayout->addWidget(m_pair, 1);
     m_pairRow->hide();
     layout->addWidget(m_pairRow);
+
+    m_predictions = new PredictionsPanel;
+    m_predictions->setObjectName(QStringLiteral("predictions"));
+    layout->addWidget(m_predictions);
 
     auto* controls = new QHBoxLayout;
     controls->setSpacing(8);
@@ -176,6 +184,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     m_tokenScroll->hide();
     layout->addWidget(m_tokenScroll);
+    m_selection = new SelectionStrip;
+    m_selection->setObjectName(QStringLiteral("selectionStrip"));
+    layout->addWidget(m_selection);
 
     m_errorBanner =
         makeBanner(QStringLiteral("errorBanner"),
@@ -467,6 +478,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_heatmap, &HeatmapWidget::cellHovered, this,
             [this](int r, int c, float) { onHover(r, c); });
 
+    connectPredictions();
+    connectSelection();
+
     resize(1100, 800);
     setText(sampleText());
     m_text->setFocus();
@@ -519,6 +533,7 @@ void MainWindow::onTextEdited() {
         m_tokensLabel->clear();
         m_timeLabel->clear();
         m_truncated->hide();
+        m_predictions->clear();
         return;
     }
     const QString pair = m_pair->text();
@@ -554,6 +569,7 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
         m_pairRow->setVisible(pairs);
         if (!m_pair->text().isEmpty()) onTextEdited();
     }
+    m_predictions->setVisible(c.modality == Modality::Text);
     // Once per opened model (showError() calls this again to restore the labels).
     const bool newModel = model->instanceId() != m_modeForModel;
     const bool wasImage = m_tabs->isTabVisible(int(View::Image));
@@ -593,6 +609,7 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
 void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     m_analysis = std::move(analysis);
     m_codePointPositions.clear();
+    std::erase_if(m_selectedTokens, [&](int t) { return t >= m_analysis->tokenCount(); });
     const QString text = m_text->toPlainText();
     if (text == m_analysis->text) {
         for (qsizetype i = 0; i < text.size(); ++i) {
@@ -638,6 +655,8 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
         m_truncated->hide();
     }
     refreshHeatmap();
+    highlightTokenText(-1, -1); // marks the generated tokens in the text, if any
+    m_predictions->setAnalysis(m_controller->model(), m_analysis);
 }
 
 void MainWindow::refreshHeatmap() {
@@ -675,6 +694,7 @@ void MainWindow::refreshViews() {
     refreshView(currentView());
     // The heatmap view marks its hovered tokens itself; the others show the strip unmarked.
     if (currentView() != View::Heatmap) updateTokenStrip(-1, -1);
+    refreshSelection();
 }
 
 void MainWindow::refreshView(View view) {
@@ -696,7 +716,9 @@ void MainWindow::refreshView(View view) {
         }
         HeatmapRenderer r;
         configureHeatmap(r, matrix, m_state);
-        m_heatmap->setOptions(r.options());
+        HeatmapOptions options = r.options();
+        options.markedRows = selectedHeatmapRows(); // queries selected together
+        m_heatmap->setOptions(options);
         m_heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
         const HeatmapCell h = m_heatmap->hoveredCell();
         auto token = [&](int i) {
@@ -892,8 +914,13 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
         selection.cursor.setPosition(m_codePointPositions[size_t(begin)]);
         selection.cursor.setPosition(m_codePointPositions[size_t(end)], QTextCursor::KeepAnchor);
         selection.format.setBackground(colour);
+        selection.format.setForeground(QColor(0x1b, 0x1b, 0x1b)); // light marks, dark theme too
         selections << selection;
     };
+    if (m_analysis) // what the model wrote, under the hover marks
+        for (int i = m_analysis->tokenCount() - m_analysis->generatedTokens;
+             i < m_analysis->tokenCount(); ++i)
+            mark(i, kGeneratedTokenColour);
     mark(keyToken, QColor(0x64, 0xb5, 0xf6));
     mark(queryToken, QColor(0xff, 0xb7, 0x4d));
     m_text->setExtraSelections(selections);
@@ -920,12 +947,27 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
             style = QStringLiteral("background:#ffb74d; color:#000;");
         else if (i == keyToken)
             style = QStringLiteral("background:#64b5f6; color:#000;");
+        else if (i >= t - m_analysis->generatedTokens) // written by the model
+            style = QStringLiteral("background:%1; color:#222; font-style:italic;")
+                        .arg(kGeneratedTokenColour.name());
         else
             style = (i % 2) ? QStringLiteral("background:#eceff1; color:#222;")
                             : QStringLiteral("background:#f7f7f7; color:#222;");
-        html += QStringLiteral("<span style='%1'>&nbsp;%2&nbsp;</span> ")
-                    .arg(style, label.toHtmlEscaped());
+        if (std::binary_search(m_selectedTokens.begin(), m_selectedTokens.end(), i))
+            style += QStringLiteral(" font-weight:bold; text-decoration:underline;");
+        // A link per token: clicks (with ctrl / shift) select queries, see selectToken().
+        html += QStringLiteral("<a href='%3' style='text-decoration:none; color:#222;'>"
+                               "<span style='%1'>&nbsp;%2&nbsp;</span></a> ")
+                    .arg(style, label.toHtmlEscaped())
+                    .arg(i);
     }
+    if (m_analysis->generatedTokens > 0)
+        html += QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
+                    .arg((m_analysis->generatedTokens == 1
+                              ? tr("— green, ▸: the token the model wrote")
+                              : tr("— green, ▸: the %1 tokens the model wrote")
+                                    .arg(m_analysis->generatedTokens))
+                             .toHtmlEscaped());
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);
     adjustTokenStripHeight();

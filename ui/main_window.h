@@ -34,6 +34,8 @@ class HeatmapWidget;
 class ImageView;
 class LinksWidget;
 class PictureLoader;
+class PredictionsPanel;
+class SelectionStrip;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -63,6 +65,12 @@ public:
     void setImage(const QImage& image, const QString& name); // e.g. pasted
     bool isImageMode() const;
     HeadListModel* headList() const { return m_heads; }
+    PredictionsPanel* predictions() const { return m_predictions; }
+    SelectionStrip* selectionStrip() const { return m_selection; }
+    // Query tokens selected together (token indices, sorted); see selection/selection_strip.h.
+    const std::vector<int>& selectedTokens() const { return m_selectedTokens; }
+    void selectToken(int token, Qt::KeyboardModifiers modifiers);
+    void clearTokenSelection();
     void setView(View view);
     View currentView() const;
     void setAggregate(Aggregate aggregate);
@@ -174,6 +182,15 @@ private:
     quint64 m_modeForModel = 0; // LoadedModel::instanceId() that image / text mode was set for
     QAction* m_openImageAction = nullptr;
     QAction* m_pasteImageAction = nullptr;
+    PredictionsPanel* m_predictions = nullptr;       // next-token bars and Generate, under the text
+    void connectPredictions();                       // its signals (main_window_predictions.cpp)
+    void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
+    SelectionStrip* m_selection = nullptr; // combined attention of several selected queries
+    std::vector<int> m_selectedTokens;
+    int m_selectionAnchor = -1; // the last clicked token, where shift-click extends from
+    void connectSelection();    // main_window_selection.cpp
+    void refreshSelection();
+    std::vector<bool> selectedHeatmapRows() const; // per visible heatmap row
 };
 
 } // namespace attnscope

@@ -51,6 +51,9 @@ QStringList tokenLabels(const Analysis& analysis) {
     for (int i = int(labels.size()); i < analysis.tokenCount(); ++i)
         labels << (i < analysis.encoding.tokens.size() ? analysis.encoding.tokens[i]
                                                        : QString::number(i));
+    // Tokens the model wrote (generate.h) are marked in every view that labels tokens.
+    for (int i = analysis.tokenCount() - analysis.generatedTokens; i < analysis.tokenCount(); ++i)
+        labels[i] = kGeneratedMark + labels[i];
     return labels;
 }
 

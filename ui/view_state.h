@@ -74,8 +74,10 @@ struct ViewMatrix {
     int visibleIndexOf(int token) const; // -1 when the token is hidden
 };
 
-// Display labels for every token (display tokens, padded with raw tokens or indices).
+// Display labels for every token (display tokens, padded with raw tokens or indices); the
+// tokens a model generated start with kGeneratedMark.
 QStringList tokenLabels(const Analysis& analysis);
+inline const QString kGeneratedMark = QStringLiteral("\u25B8"); // ▸
 // True for added special tokens ([CLS], [SEP], <s>, </s>, BOS ...), one entry per token.
 std::vector<bool> specialTokenMask(const Analysis& analysis);
 

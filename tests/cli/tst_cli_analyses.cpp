@@ -324,6 +324,45 @@ private slots:
         }
     }
 
+    // Image models: each line of --input-list is an image file; distances are in pixels.
+    void statsOverImageList() {
+        const QString samples =
+            QStringLiteral(ATTNSCOPE_TEST_DATA "/../../resources/samples/fashion/");
+        const QStringList images{samples + QStringLiteral("fashion-9-ankle-boot.png"),
+                                 samples + QStringLiteral("fashion-1-trouser.png")};
+        const QString list = out(QStringLiteral("images.txt"));
+        {
+            QFile f(list);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(images.join(QLatin1Char('\n')).toUtf8());
+        }
+        const QString mean = out(QStringLiteral("image-mean.json"));
+        CliRun run = runCli({"dump", "--model", "default-vision", "--input-list", list,
+                             "--analysis", "stats", "-o", mean});
+        QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+        const QJsonArray got = readJsonFile(mean).array();
+        QCOMPARE(got.size(), 4 * 4); // default-vision: 4 layers × 4 heads
+        std::vector<QJsonArray> single;
+        for (int k = 0; k < images.size(); ++k) {
+            const QString one = out(QStringLiteral("image%1.json").arg(k));
+            run = runCli({"dump", "--model", "default-vision", "--image", images[k], "--analysis",
+                          "stats", "-o", one});
+            QVERIFY2(run.normalExit() && run.exitCode == 0, qPrintable(run.describe()));
+            single.push_back(readJsonFile(one).array());
+        }
+        for (qsizetype i = 0; i < got.size(); ++i) {
+            const QJsonObject o = got[i].toObject();
+            const double distance = o.value(QLatin1String("mean_distance")).toDouble();
+            const double want = (single[0][i].toObject().value("mean_distance").toDouble() +
+                                 single[1][i].toObject().value("mean_distance").toDouble()) /
+                                2;
+            QVERIFY(std::abs(distance - want) < 1e-9);
+            // Pixels between 4-pixel patch centres on a 28 × 28 image: within the diagonal.
+            QVERIFY(distance > 0 && distance < 28 * std::sqrt(2.0));
+            QCOMPARE(o.value(QLatin1String("punctuation")).toDouble(), 0.0);
+        }
+    }
+
     void errors() {
         const QString model = oraclePath(QStringLiteral("bert/model"));
         const QString ids = idArgs(QStringLiteral("bert"), 2).at(1);

@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
     settle();
     qInfo("flow: %s", qPrintable(rollout->statusText()));
     w.grab().save(out.filePath(QStringLiteral("flow.png")));
+    w.setDarkTheme(true);
+    settle();
+    w.grab().save(out.filePath(QStringLiteral("flow-dark.png")));
+    w.setDarkTheme(false);
 
     // An image model (the window shows text models; image mode is a separate view): the
     // panel alone on a bundled Fashion-MNIST image, rollout and the [CLS] row on the grid.

@@ -379,6 +379,12 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return rollout->result().size() > 0; }, kTimeout));
         const Mat want = attentionRollout(*w.analysis()).value();
         QVERIFY((rollout->result() - want).cwiseAbs().maxCoeff() == 0.0f);
+        // The window's dark theme reaches the rollout heatmap and links.
+        w.setDarkTheme(true);
+        QCOMPARE(rollout->heatmap()->renderer().options().chrome.background,
+                 ChromePalette::forTheme(true).background);
+        QCOMPARE(rollout->links()->renderer().chrome().background,
+                 ChromePalette::forTheme(true).background);
     }
 };
 

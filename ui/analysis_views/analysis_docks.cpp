@@ -57,6 +57,11 @@ AnalysisDocks installAnalysisDocks(QMainWindow* window, AnalysisController* cont
                          table->setAnalysis(analysis);
                          rollout->setAnalysis(std::move(analysis));
                      });
+    // The dark theme (View → Dark theme) reaches the rollout views too.
+    if (auto* dark = window->findChild<QAction*>(QStringLiteral("darkThemeAction"))) {
+        rollout->setDarkTheme(dark->isChecked());
+        QObject::connect(dark, &QAction::toggled, rollout, &RolloutPanel::setDarkTheme);
+    }
     if (selectHead)
         QObject::connect(table, &HeadTablePanel::headActivated, window, std::move(selectHead));
     // A model already open (the controller may have loaded it before the docks existed).

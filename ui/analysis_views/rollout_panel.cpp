@@ -135,6 +135,23 @@ void RolloutPanel::setAnalysis(std::shared_ptr<const Analysis> analysis) {
     recompute();
 }
 
+void RolloutPanel::setDarkTheme(bool dark) {
+    m_dark = dark;
+    for (HeatmapWidget* view : {m_heatmap, m_grid}) {
+        HeatmapOptions o = view->renderer().options();
+        o.chrome = ChromePalette::forTheme(dark);
+        view->setOptions(o);
+    }
+    if (m_result.size() > 0) {
+        LinksRenderer links = m_links->renderer();
+        links.setChrome(ChromePalette::forTheme(dark));
+        std::vector<int> tokens(size_t(links.tokenCount()));
+        for (size_t i = 0; i < tokens.size(); ++i)
+            tokens[i] = int(i);
+        m_links->setContent(links, tokens);
+    }
+}
+
 void RolloutPanel::setShowLinks(bool links) {
     m_display->setCurrentIndex(links ? 1 : 0);
 }
@@ -272,6 +289,7 @@ void RolloutPanel::showMatrix(const Mat& matrix, const QString& title, double ms
     links.setHeads({LinkHead{matrix, QColor(0, 114, 178), title}}); // Okabe–Ito blue
     links.setTitle(title);
     links.setThreshold(0.05);
+    links.setChrome(ChromePalette::forTheme(m_dark));
     std::vector<int> tokens(size_t(matrix.rows()));
     for (size_t i = 0; i < tokens.size(); ++i)
         tokens[i] = int(i);

@@ -43,6 +43,7 @@ public:
     HeatmapWidget* patchGrid() const { return m_grid; } // image models only (else hidden)
     LinksWidget* links() const { return m_links; }      // the same matrix as token links
     void setShowLinks(bool links);                      // links instead of the heatmap
+    void setDarkTheme(bool dark);                       // the views' chrome follows the window
     bool isBusy() const;
     QString statusText() const;
     const Mat& result() const { return m_result; } // [T, T], empty until computed
@@ -74,6 +75,7 @@ private:
     HeatmapWidget* m_grid = nullptr;
     BackgroundJob* m_job = nullptr;
     bool m_imageModel = false;
+    bool m_dark = false;
     bool m_dirty = true; // the analysis or options changed while hidden
 };
 

@@ -1,0 +1,62 @@
+// MainWindow's side of selecting several query tokens: clicks in the token strip and on the
+// heatmap's labels select them; the selection strip shows their combined attention.
+#include "heatmap_widget.h"
+#include "main_window.h"
+#include "selection/selection_strip.h"
+
+#include <QApplication>
+#include <QLabel>
+#include <algorithm>
+
+namespace attnscope {
+
+void MainWindow::connectSelection() {
+    m_tokenStrip->setTextInteractionFlags(Qt::LinksAccessibleByMouse);
+    m_tokenStrip->setToolTip(m_tokenStrip->toolTip() +
+                             tr("\nClick a token to see where it attends; ctrl-click or "
+                                "shift-click to add more and combine their rows."));
+    connect(m_tokenStrip, &QLabel::linkActivated, this, [this](const QString& link) {
+        bool ok = false;
+        const int token = link.toInt(&ok);
+        if (ok) selectToken(token, QApplication::keyboardModifiers());
+    });
+    connect(m_heatmap, &HeatmapWidget::labelClicked, this,
+            [this](int visibleIndex, Qt::KeyboardModifiers modifiers) {
+                if (visibleIndex >= 0 && size_t(visibleIndex) < m_heatmapTokens.size())
+                    selectToken(m_heatmapTokens[size_t(visibleIndex)], modifiers);
+            });
+    connect(m_selection, &SelectionStrip::combineChanged, this, &MainWindow::refreshSelection);
+    connect(m_selection, &SelectionStrip::clearRequested, this, &MainWindow::clearTokenSelection);
+}
+
+void MainWindow::selectToken(int token, Qt::KeyboardModifiers modifiers) {
+    if (!m_analysis || token < 0 || token >= m_analysis->tokenCount()) return;
+    m_selectedTokens = updateSelection(m_selectedTokens, token, m_selectionAnchor, modifiers);
+    m_selectionAnchor = token;
+    refreshViews(); // the heatmap marks the selected rows; the token strip and the strip follow
+}
+
+void MainWindow::clearTokenSelection() {
+    m_selectedTokens.clear();
+    m_selectionAnchor = -1;
+    refreshViews();
+}
+
+std::vector<bool> MainWindow::selectedHeatmapRows() const {
+    std::vector<bool> rows(m_heatmapTokens.size(), false);
+    for (size_t i = 0; i < m_heatmapTokens.size(); ++i)
+        rows[i] = std::binary_search(m_selectedTokens.begin(), m_selectedTokens.end(),
+                                     m_heatmapTokens[i]);
+    return rows;
+}
+
+void MainWindow::refreshSelection() {
+    if (!m_analysis || m_selectedTokens.empty() || m_analysis->tokenCount() == 0) {
+        m_selection->hide();
+        return;
+    }
+    m_selection->setContent(m_analysis.get(), viewMatrix(*m_analysis, m_state), m_selectedTokens,
+                            m_state);
+}
+
+} // namespace attnscope
