@@ -13,6 +13,8 @@
 #include "heatmap_export.h"
 #include "hfcache.h"
 #include "image.h"
+#include "image/image_decode.h"
+#include "image/image_figure.h"
 #include "safetensors.h"
 #include "session.h"
 
@@ -75,6 +77,10 @@ const char* kUsage =
     "                      [--token I] [--theme light|dark] [--scale 1..4] [--size W] -o OUT\n"
     "       attnscope explain --model MODEL (--text S [--pair S2] | --ids ...) --layer L --head H\n"
     "                      --token I [-o OUT.json]   one head's attention step by step (JSON)\n"
+    "       attnscope export --model MODEL --image FILE --view image [--patch I | --cls] [--layer "
+    "L]\n"
+    "                      [--head H|mean|max] [--opacity 0..1] [--top-mass 0..1]\n"
+    "                      [--upsample nearest|smooth] -o OUT.{png,svg,pdf} [--size WxH]\n"
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
@@ -122,30 +128,28 @@ Result<Tensor> readPixelValues(const QString& path) {
     return out;
 }
 
-Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
-    QImage image;
-    bool loaded = false;
+// The picture in RGB as PIL would decode it (ui/image/image_decode.h).
+Result<QImage> decodeQuietly(const QString& path) {
+    Result<QImage> image = Error{};
     { // libpng prints its own complaints to stderr; keep the CLI's single error line
         std::fflush(stderr);
         const int savedStderr = dup(2);
         const int devNull = ::open("/dev/null", O_WRONLY);
         if (devNull >= 0) dup2(devNull, 2);
-        loaded = image.load(path);
+        image = decodeImageFile(path);
         if (savedStderr >= 0) dup2(savedStderr, 2);
         if (devNull >= 0) ::close(devNull);
         if (savedStderr >= 0) ::close(savedStderr);
     }
-    if (!loaded)
-        return Error{
-            QStringLiteral("cannot read image %1 (missing, unsupported or corrupt)").arg(path)};
-    if (qint64(image.width()) * image.height() > 100'000'000)
-        return Error{QStringLiteral("image %1 is too large").arg(path)};
-    image = image.convertToFormat(QImage::Format_RGB888);
-    auto config = ImageProcessorConfig::fromFolder(model.path(), model.config().imageSize,
-                                                   model.config().channels);
+    return image;
+}
+
+Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
+    auto image = decodeQuietly(path);
+    if (!image) return image.error();
+    auto config = imageProcessorFor(model);
     if (!config) return config.error();
-    return preprocessImage(image.constBits(), image.width(), image.height(),
-                           int(image.bytesPerLine()), *config);
+    return pixelValuesFor(*image, *config);
 }
 
 // Options shared by the commands that run the model.
@@ -225,6 +229,22 @@ struct InputOptions {
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
+    // --view image
+    QCommandLineOption patch{QStringLiteral("patch"),
+                             QStringLiteral("Query patch (row-major index) for --view image."),
+                             QStringLiteral("I")};
+    QCommandLineOption cls{QStringLiteral("cls"),
+                           QStringLiteral("Query token [CLS] for --view image (the default).")};
+    QCommandLineOption opacity{QStringLiteral("opacity"),
+                               QStringLiteral("Overlay opacity 0..1 for --view image."),
+                               QStringLiteral("A"), QStringLiteral("0.6")};
+    QCommandLineOption topMass{QStringLiteral("top-mass"),
+                               QStringLiteral("Keep the patches with this share of the attention "
+                                              "mass (DINO), 0..1."),
+                               QStringLiteral("X"), QStringLiteral("1")};
+    QCommandLineOption upsample{QStringLiteral("upsample"),
+                                QStringLiteral("Overlay upsampling: nearest or smooth."),
+                                QStringLiteral("MODE"), QStringLiteral("nearest")};
     AnalysisOptions analyses; // dump --analysis (cli_analysis.h)
 };
 
@@ -595,6 +615,79 @@ int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const 
     return 0;
 }
 
+// export --view image: the picture, its patch grid and one attention row over it.
+int exportImageView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model) {
+    const ModelConfig& c = model.config();
+    if (c.modality != Modality::Image)
+        return fail(QStringLiteral("--view image needs an image model; %1 is a text model")
+                        .arg(model.displayName()));
+    if (!p.isSet(o.image)) return fail(QStringLiteral("--view image needs --image FILE"));
+    if (p.isSet(o.patch) && p.isSet(o.cls)) return fail(QStringLiteral("give --patch or --cls"));
+    ImageFigureRequest figure;
+    ViewState& s = figure.state;
+    bool ok = false;
+    s.layer = p.value(o.layer).toInt(&ok);
+    if (!ok || s.layer < 0 || s.layer >= c.layers)
+        return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
+    const QString head = p.value(o.head);
+    s.checked.reset(c.layers, c.heads, false);
+    if (head == QLatin1String("mean") || head == QLatin1String("max")) {
+        s.aggregate = head == QLatin1String("max") ? Aggregate::Max : Aggregate::Mean;
+        for (int h = 0; h < c.heads; ++h)
+            s.checked.setChecked(s.layer, h, true);
+    } else {
+        s.head = head.toInt(&ok);
+        if (!ok || s.head < 0 || s.head >= c.heads)
+            return fail(QStringLiteral("--head must be 0..%1, mean or max").arg(c.heads - 1));
+    }
+    s.dark = p.value(o.theme) == QLatin1String("dark");
+    figure.overlay.opacity = p.value(o.opacity).toDouble(&ok);
+    if (!ok || figure.overlay.opacity < 0 || figure.overlay.opacity > 1)
+        return fail(QStringLiteral("--opacity must be between 0 and 1"));
+    figure.overlay.topMass = p.value(o.topMass).toDouble(&ok);
+    if (!ok || !(figure.overlay.topMass > 0) || figure.overlay.topMass > 1)
+        return fail(QStringLiteral("--top-mass must be in (0, 1]"));
+    const QString upsample = p.value(o.upsample);
+    if (upsample != QLatin1String("nearest") && upsample != QLatin1String("smooth"))
+        return fail(QStringLiteral("--upsample must be nearest or smooth"));
+    figure.overlay.smooth = upsample == QLatin1String("smooth");
+    figure.scale = p.value(o.scale).toInt(&ok);
+    if (!ok || figure.scale < 1 || figure.scale > 4)
+        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
+    if (p.isSet(o.size)) {
+        const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
+        figure.size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
+        if (figure.size.width() < 100 || figure.size.height() < 100 ||
+            figure.size.width() > 20000 || figure.size.height() > 20000)
+            return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
+    }
+    auto picture = decodeQuietly(p.value(o.image));
+    if (!picture) return fail(picture.message());
+    auto processor = imageProcessorFor(model);
+    if (!processor) return fail(processor.message());
+    AnalysisRequest request;
+    request.keep = KeepOptions{false, false, false};
+    auto pixels = pixelValuesFor(*picture, *processor);
+    if (!pixels) return fail(pixels.message());
+    request.pixelValues = std::move(*pixels);
+    auto analysis = model.analyze(request);
+    if (!analysis) return fail(analysis.message());
+    const PatchLayout layout = patchLayoutFor(c, analysis->tokenCount());
+    if (p.isSet(o.patch)) {
+        const int patch = p.value(o.patch).toInt(&ok);
+        if (!ok || patch < 0 || patch >= layout.patches())
+            return fail(QStringLiteral("--patch must be 0..%1 (%2 x %3 patches, row-major)")
+                            .arg(layout.patches() - 1)
+                            .arg(layout.rows)
+                            .arg(layout.columns));
+        figure.queryToken = layout.prefixTokens + patch;
+    }
+    if (auto st = exportImageFigure(*analysis, *picture, *processor, c, figure, p.value(o.output));
+        !st)
+        return fail(st.message());
+    return 0;
+}
+
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
     if (p.isSet(o.attention)) {
@@ -614,6 +707,7 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     }
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
+    if (p.value(o.view) == QLatin1String("image")) return exportImageView(p, o, **model);
     auto request = buildRequest(p, o, **model);
     if (!request) return fail(request.message());
     if (p.value(o.view) == QLatin1String("explain"))
@@ -785,7 +879,7 @@ int runCli(const QStringList& args) {
                   o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
                   o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
                   o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers,
-                  o.token});
+                  o.token,   o.patch,     o.cls,       o.opacity, o.topMass, o.upsample});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;

@@ -169,10 +169,12 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
         c.attentionBias = json.value(QLatin1String("attention_bias")).toBool(true);
         c.rotaryFraction = 0.25;
         if (auto s = parseRope(json, c); !s) return s.error();
-    } else if (t == QLatin1String("vit") || t == QLatin1String("dinov2_vit")) {
-        if (t != QLatin1String("vit"))
+    } else if (t == QLatin1String("vit") || t == QLatin1String("deit") ||
+               t == QLatin1String("dinov2_vit")) {
+        if (t == QLatin1String("dinov2_vit"))
             return Error{QStringLiteral("unsupported model type \"%1\"").arg(t)};
         c.family = Family::Vit;
+        c.distillationToken = t == QLatin1String("deit"); // DeiT: [CLS], [DIST], patches
         c.modality = Modality::Image;
         c.layers = int(number(json, {"num_hidden_layers"}, 0));
         c.heads = int(number(json, {"num_attention_heads"}, 0));
@@ -187,13 +189,13 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
         if (c.patchSize <= 0 || c.imageSize < c.patchSize)
             return Error{QStringLiteral("invalid ViT image_size/patch_size")};
         const int side = c.imageSize / c.patchSize;
-        c.maxPositions = side * side + 1;
+        c.maxPositions = side * side + c.prefixTokens();
     } else if (t.isEmpty()) {
         return Error{QStringLiteral("config.json has no model_type")};
     } else {
         return Error{
             QStringLiteral("unsupported model type \"%1\" (supported: gpt2, bert, distilbert, "
-                           "roberta, llama, mistral, qwen2, gpt_neox, vit)")
+                           "roberta, llama, mistral, qwen2, gpt_neox, vit, deit)")
                 .arg(t)};
     }
 

@@ -45,6 +45,8 @@ struct ModelConfig {
     int patchSize = 0;
     int channels = 3;
     bool qkvBias = true;
+    bool distillationToken = false; // DeiT: a second learned token after [CLS]
+    int prefixTokens() const { return distillationToken ? 2 : 1; } // tokens before the patches
 
     static Result<ModelConfig> fromJson(const QJsonObject& json);
     static Result<ModelConfig> fromFile(const QString& path);

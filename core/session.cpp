@@ -289,21 +289,24 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
     analysis.producedBy = m_instanceId;
     ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
 
-    if (m_config.modality == Modality::Image) { // tokens are [CLS] then patches, row-major
+    if (m_config.modality == Modality::Image) {
+        // Tokens are [CLS] (DeiT: then [DIST]) and the patches, row-major.
         const int T = int(analysis.forward.lastHiddenState.rows());
-        const int side = T > 1 ? int(std::lround(std::sqrt(double(T - 1)))) : 0;
+        const int prefix = m_config.prefixTokens();
+        const int side = std::max(1, m_config.imageSize / std::max(1, m_config.patchSize));
         Encoding& e = analysis.encoding;
         for (int t = 0; t < T; ++t) {
-            const QString label = t == 0 ? QStringLiteral("[CLS]")
-                                         : QStringLiteral("(%1,%2)")
-                                               .arg((t - 1) / std::max(side, 1))
-                                               .arg((t - 1) % std::max(side, 1));
+            const QString label =
+                t == 0 ? QStringLiteral("[CLS]")
+                : t < prefix
+                    ? QStringLiteral("[DIST]")
+                    : QStringLiteral("(%1,%2)").arg((t - prefix) / side).arg((t - prefix) % side);
             e.ids.push_back(t);
             e.tokens << label;
             e.offsets.emplace_back(0, 0);
             e.typeIds.push_back(0);
-            e.sequenceIds.push_back(t == 0 ? -1 : 0);
-            e.specialMask.push_back(t == 0);
+            e.sequenceIds.push_back(t < prefix ? -1 : 0);
+            e.specialMask.push_back(t < prefix);
             analysis.displayTokens << label;
         }
     }

@@ -1,5 +1,7 @@
 #include "analysis_controller.h"
 
+#include "image/image_decode.h"
+
 #include <QElapsedTimer>
 #include <QMetaObject>
 #include <QRunnable>
@@ -94,6 +96,11 @@ void AnalysisController::setKeepAttentionInputs(bool keep) {
     if (keep && lacking && m_hasText && !m_pendingText) requestAnalysisNow(m_lastText);
 }
 
+void AnalysisController::requestImageAnalysis(const QImage& rgb888) {
+    m_picture = rgb888;
+    requestAnalysisNow(QString());
+}
+
 void AnalysisController::cancel() {
     m_pendingText.reset();
     m_debounce.stop();
@@ -117,6 +124,12 @@ void AnalysisController::startPending(bool ignoreDebounce) {
         updateBusy();
         return;
     }
+    const bool imageModel = m_model->config().modality == Modality::Image;
+    if (imageModel && m_picture.isNull()) { // nothing to analyse until a picture is given
+        m_pendingText.reset();
+        updateBusy();
+        return;
+    }
     const QString text = *m_pendingText;
     m_pendingText.reset();
     const quint64 id = m_latestId;
@@ -128,8 +141,9 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     std::shared_ptr<const Analysis> previous = m_analysis; // immutable, safe to share
     const std::optional<QString> pair = m_pair;
     const bool keepAttentionInputs = m_keepAttentionInputs;
+    const QImage picture = imageModel ? m_picture : QImage(); // shared, copied on write
     m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous,
-                                    keepAttentionInputs] {
+                                    keepAttentionInputs, picture] {
         auto job = std::make_shared<JobResult>();
         QElapsedTimer timer;
         timer.start();
@@ -145,8 +159,21 @@ void AnalysisController::startPending(bool ignoreDebounce) {
             request.keep.hiddenStates = false;
             request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
             request.previous = previous;
-            job->result.emplace(
-                model->analyze(request, [current, id](int, int) { return current->load() == id; }));
+            Status input = okStatus();
+            if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
+                auto processor = imageProcessorFor(*model);
+                auto pixels = processor ? pixelValuesFor(picture, *processor)
+                                        : Result<Tensor>(processor.error());
+                if (pixels)
+                    request.pixelValues = std::move(*pixels);
+                else
+                    input = pixels.error();
+            }
+            if (!input)
+                job->result.emplace(input.error());
+            else
+                job->result.emplace(model->analyze(
+                    request, [current, id](int, int) { return current->load() == id; }));
         }
         job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
         QMetaObject::invokeMethod(

@@ -9,6 +9,7 @@
 // (GUI) thread through queued calls.
 #include "session.h"
 
+#include <QImage>
 #include <QObject>
 #include <QString>
 #include <QThreadPool>
@@ -50,6 +51,7 @@ public:
         return m_elapsedMs;
     } // compute time of the last delivered result
     QString lastText() const { return m_lastText; }
+    QImage picture() const { return m_picture; }
     int completedJobs() const { return m_completedJobs; }   // finished or cancelled, stale included
     int droppedResults() const { return m_droppedResults; } // stale results not delivered
 
@@ -62,6 +64,9 @@ public slots:
     void requestAnalysis(const QString& text);
     // Like requestAnalysis() but without the debounce delay.
     void requestAnalysisNow(const QString& text);
+    // Image models: analyses this picture (RGB888, ui/image/image_decode.h) now, and again
+    // whenever another image model is opened. The worker resizes it with the model's processor.
+    void requestImageAnalysis(const QImage& rgb888);
     // Drops the pending request and cancels the running one.
     void cancel();
     // An analysis made elsewhere with this model (a generated text, generate.h) becomes the
@@ -89,6 +94,7 @@ private:
     std::optional<QString> m_pendingText;
     QString m_lastText;
     std::optional<QString> m_pair;
+    QImage m_picture; // image models' input; null = none yet
     bool m_hasText = false;
     bool m_running = false;
     bool m_busy = false;

@@ -15,10 +15,18 @@
 #include "predictions/predictions_panel.h"
 #include "selection/selection_strip.h"
 #include "figure_export.h"
+#include "image/image_decode.h"
+#include "image/image_figure.h"
+#include "image/image_view.h"
+#include "image/picture_loader.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -286,7 +294,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_diff = new DiffView;
     m_diff->setObjectName(QStringLiteral("difference"));
     m_tabs->addTab(m_diff, tr("&Difference"));
-    m_viewDirty.assign(5, true);
+    m_imageView = new ImageView;
+    m_imageView->setObjectName(QStringLiteral("imageView"));
+    m_tabs->addTab(m_imageView, tr("&Image"));
+    m_tabs->setTabVisible(int(View::Image), false); // shown for image models
+    m_pictureLoader = new PictureLoader(this);
+    m_viewDirty.assign(6, true);
     m_againstController = new AnalysisController(this);
 
     m_splitter = new QSplitter(Qt::Horizontal);
@@ -345,14 +358,23 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         if (models.empty())
             cached->addAction(tr("None in %1").arg(hfHubCacheDir()))->setEnabled(false);
     });
+    m_openImageAction = file->addAction(tr("Open &image…"), this, &MainWindow::chooseImageFile);
+    m_openImageAction->setObjectName(QStringLiteral("openImageAction"));
+    m_openImageAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    m_openImageAction->setEnabled(false); // image models only
+    // Ctrl+V pastes a picture in image mode (the text field, hidden then, keeps its own paste).
+    m_pasteImageAction = file->addAction(tr("&Paste image"), this, &MainWindow::pasteImage);
+    m_pasteImageAction->setObjectName(QStringLiteral("pasteImageAction"));
+    m_pasteImageAction->setShortcut(QKeySequence::Paste);
+    m_pasteImageAction->setEnabled(false);
     QAction* exportAction =
         file->addAction(tr("&Export view as PNG/SVG/PDF…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));
     file->addSeparator();
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
-    const QStringList viewNames{tr("&Heatmap"), tr("Token &links"), tr("&All heads"),
-                                tr("Side &by side"), tr("&Difference")};
+    const QStringList viewNames{tr("&Heatmap"),      tr("Token &links"), tr("&All heads"),
+                                tr("Side &by side"), tr("&Difference"),  tr("&Image")};
     for (int i = 0; i < viewNames.size(); ++i) {
         QAction* a = viewMenu->addAction(viewNames[i], this, [this, i] { setView(View(i)); });
         a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
@@ -445,6 +467,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_controller, &AnalysisController::errorOccurred, this, &MainWindow::onError);
     connect(m_controller, &AnalysisController::busyChanged, this, &MainWindow::onBusyChanged);
     connect(m_heatmap, &HeatmapWidget::hoverTextChanged, m_hoverLabel, &QLabel::setText);
+    connect(m_imageView, &ImageView::hoverTextChanged, m_hoverLabel, &QLabel::setText);
+    connect(m_imageView, &ImageView::openImageRequested, this, &MainWindow::chooseImageFile);
+    connect(m_imageView, &ImageView::sampleRequested, this, &MainWindow::openImage);
+    connect(m_imageView, &ImageView::headClicked, this, [this](int layer, int head) {
+        if (m_aggregate->currentIndex() != 0) m_aggregate->setCurrentIndex(0);
+        setLayerHead(layer, head);
+    });
+    connect(m_pictureLoader, &PictureLoader::loaded, this, &MainWindow::onPictureLoaded);
+    connect(m_pictureLoader, &PictureLoader::failed, this, &MainWindow::showError);
+    setAcceptDrops(true);
     connect(m_heatmap, &HeatmapWidget::cellHovered, this,
             [this](int r, int c, float) { onHover(r, c); });
     connect(m_heatmap, &HeatmapWidget::cellClicked, this, [this](int row, int) {
@@ -496,6 +528,7 @@ QString MainWindow::errorText() const {
 }
 
 void MainWindow::onTextEdited() {
+    if (isImageMode()) return; // image models analyse pictures (onPictureLoaded)
     const QString text = m_text->toPlainText();
     m_codePointPositions.clear(); // offsets of the last analysis no longer match the field
     if (text.trimmed().isEmpty()) {
@@ -544,13 +577,29 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
         if (!m_pair->text().isEmpty()) onTextEdited();
     }
     m_predictions->setVisible(c.modality == Modality::Text);
-    if (c.modality == Modality::Image) {
-        // The window analyses text; say so instead of leaving "Loading model…" up.
+    // Once per opened model (showError() calls this again to restore the labels).
+    const bool newModel = model->instanceId() != m_modeForModel;
+    const bool wasImage = m_tabs->isTabVisible(int(View::Image));
+    const bool image = c.modality == Modality::Image;
+    m_modeForModel = model->instanceId();
+    if (newModel) setImageMode(image);
+    if (newModel && image) {
+        if (!wasImage) m_analysis.reset(); // text analyses do not apply to pictures
+        if (auto processor = imageProcessorFor(*model); !processor) {
+            m_imageView->clear(processor.message());
+        } else if (m_controller->picture().isNull()) {
+            // A newcomer sees something at once: a bundled picture, analysed.
+            openImage(QStringLiteral(":/attnscope/samples/fashion/fashion-0-t-shirt-top.png"));
+        } else { // the same picture through this model's processor (re-analysed already)
+            m_imageView->setPicture(m_controller->picture(), m_imageView->pictureName(),
+                                    *processor);
+        }
+        if (!m_analysis) m_heatmap->setPlaceholder(tr("Analysing the picture…"));
+    } else if (newModel && wasImage) {
         m_analysis.reset();
-        m_heatmap->clear(tr("%1 is an image model and is loaded. The workbench shows text models' "
-                            "attention; for images use attnscope dump --image FILE.")
-                             .arg(model->displayName()));
-    } else if (!m_analysis) {
+        m_heatmap->setPlaceholder(tr("Analysing…"));
+        onTextEdited(); // the text field's text, with this text model
+    } else if (!m_analysis && !image) {
         m_heatmap->setPlaceholder(tr("Analysing…"));
     }
     hideError();
@@ -578,6 +627,8 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
         m_codePointPositions.push_back(int(text.size()));
     }
     hideError();
+    if (isImageMode() && m_controller->model())
+        m_imageView->setAnalysis(m_analysis, m_controller->model()->config());
     updateSelectorRanges(m_analysis->layerCount(), m_analysis->headCount());
     m_heads->setShape(m_analysis->layerCount(), m_analysis->headCount());
     if (m_selectPatternedHead) {
@@ -704,6 +755,9 @@ void MainWindow::refreshView(View view) {
     case View::Difference:
         m_diff->setContent(m_analysis, m_state);
         break;
+    case View::Image:
+        m_imageView->setState(m_state);
+        break;
     }
 }
 
@@ -712,7 +766,7 @@ void MainWindow::setView(View view) {
 }
 
 MainWindow::View MainWindow::currentView() const {
-    return View(std::clamp(m_tabs->currentIndex(), 0, 4));
+    return View(std::clamp(m_tabs->currentIndex(), 0, int(View::Image)));
 }
 
 void MainWindow::setAggregate(Aggregate aggregate) {
@@ -881,7 +935,8 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
 }
 
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
-    if (!m_analysis || m_analysis->tokenCount() == 0) {
+    // Image models' tokens are patches: the picture and the heatmap's labels show them.
+    if (!m_analysis || m_analysis->tokenCount() == 0 || isImageMode()) {
         m_tokenStrip->clear();
         m_tokenScroll->hide();
         return;
@@ -1018,6 +1073,17 @@ Status MainWindow::exportCurrentView(const QString& path, QSize size) const {
             request.state.aggregate = Aggregate::SingleHead;
         }
         break;
+    case View::Image: {
+        if (!m_controller->model()) return makeError(tr("There is nothing to export yet."));
+        ImageFigureRequest image;
+        image.state = m_state;
+        image.queryToken = m_imageView->queryToken();
+        image.overlay = m_imageView->overlayOptions();
+        image.size = size;
+        return exportImageFigure(*m_analysis, m_imageView->sourcePicture(),
+                                 m_imageView->processor(), m_controller->model()->config(), image,
+                                 path);
+    }
     }
     return exportFigure(m_analysis, request, path);
 }
@@ -1030,8 +1096,8 @@ void MainWindow::chooseExportFile() {
     QString selectedFilter;
     const QString pngFilter = tr("PNG image (*.png)"), svgFilter = tr("SVG image (*.svg)"),
                   pdfFilter = tr("PDF document (*.pdf)");
-    static const char* const viewNames[] = {"heatmap", "links", "all-heads", "side-by-side",
-                                            "difference"};
+    static const char* const viewNames[] = {"heatmap",      "links",      "all-heads",
+                                            "side-by-side", "difference", "image"};
     const QString suggested = QStringLiteral("attention-%1-layer%2-head%3.png")
                                   .arg(QLatin1String(viewNames[int(currentView())]))
                                   .arg(currentLayer())
@@ -1055,6 +1121,81 @@ void MainWindow::chooseExportFile() {
         showError(status.message());
     else
         statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+}
+
+// ---- Image mode ----
+
+bool MainWindow::isImageMode() const {
+    return m_controller->model() && m_controller->model()->config().modality == Modality::Image;
+}
+
+void MainWindow::setImageMode(bool image) {
+    m_text->setVisible(!image);
+    if (image) m_pairRow->hide();
+    m_openImageAction->setEnabled(image);
+    m_pasteImageAction->setEnabled(image);
+    m_tabs->setTabVisible(int(View::Image), image);
+    if (image)
+        setView(View::Image);
+    else if (currentView() == View::Image)
+        setView(View::Heatmap);
+}
+
+void MainWindow::openImage(const QString& path) {
+    m_pictureLoader->loadFile(path);
+}
+
+void MainWindow::setImage(const QImage& image, const QString& name) {
+    m_pictureLoader->loadImage(image, name);
+}
+
+void MainWindow::chooseImageFile() {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open image"), QString(),
+        tr("Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.ppm *.pgm);;All files "
+           "(*)"));
+    if (!path.isEmpty()) openImage(path);
+}
+
+void MainWindow::pasteImage() {
+    const QMimeData* mime = QApplication::clipboard()->mimeData();
+    if (mime && mime->hasImage())
+        setImage(qvariant_cast<QImage>(mime->imageData()), tr("pasted picture"));
+    else if (mime && mime->hasUrls() && !mime->urls().isEmpty() && mime->urls()[0].isLocalFile())
+        openImage(mime->urls()[0].toLocalFile());
+    else
+        showError(tr("The clipboard holds no picture."));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const QMimeData* mime = event->mimeData();
+    if (isImageMode() && (mime->hasImage() || mime->hasUrls())) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QMimeData* mime = event->mimeData();
+    if (mime->hasUrls() && !mime->urls().isEmpty() && mime->urls()[0].isLocalFile())
+        openImage(mime->urls()[0].toLocalFile());
+    else if (mime->hasImage())
+        setImage(qvariant_cast<QImage>(mime->imageData()), tr("dropped picture"));
+    else
+        return;
+    event->acceptProposedAction();
+}
+
+void MainWindow::onPictureLoaded(const QImage& rgb888, const QString& name) {
+    const auto model = m_controller->model();
+    if (!model || model->config().modality != Modality::Image) return;
+    auto processor = imageProcessorFor(*model);
+    if (!processor) {
+        showError(processor.message());
+        return;
+    }
+    hideError();
+    m_imageView->setPicture(rgb888, name, *processor);
+    m_controller->requestImageAnalysis(rgb888);
+    statusBar()->showMessage(
+        tr("%1: %2 × %3 pixels").arg(name).arg(rgb888.width()).arg(rgb888.height()), 5000);
 }
 
 } // namespace attnscope

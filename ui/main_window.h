@@ -32,7 +32,9 @@ class ExplainPanel;
 class GridView;
 class HeadListModel;
 class HeatmapWidget;
+class ImageView;
 class LinksWidget;
+class PictureLoader;
 class PredictionsPanel;
 class SelectionStrip;
 
@@ -50,7 +52,7 @@ public:
         return QStringLiteral("The cat sat on the mat because it was tired.");
     }
 
-    enum class View { Heatmap, Links, Grid, Compare, Difference };
+    enum class View { Heatmap, Links, Grid, Compare, Difference, Image };
 
     AnalysisController* controller() const { return m_controller; }
     HeatmapWidget* heatmap() const { return m_heatmap; }
@@ -58,6 +60,11 @@ public:
     GridView* grid() const { return m_grid; }
     CompareView* compare() const { return m_compare; }
     DiffView* difference() const { return m_diff; }
+    ImageView* imageView() const { return m_imageView; }
+    // Image models: decodes the picture off the GUI thread, shows it and analyses it.
+    void openImage(const QString& path);
+    void setImage(const QImage& image, const QString& name); // e.g. pasted
+    bool isImageMode() const;
     HeadListModel* headList() const { return m_heads; }
     PredictionsPanel* predictions() const { return m_predictions; }
     SelectionStrip* selectionStrip() const { return m_selection; }
@@ -106,6 +113,8 @@ private slots:
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     void refreshViews();         // rebuilds the state, then the current view
@@ -121,6 +130,10 @@ private:
     void updateTokenStrip(int queryToken, int keyToken);
     void highlightTokenText(int queryToken, int keyToken);
     void updateSelectorRanges(int layers, int heads);
+    void chooseImageFile();
+    void pasteImage();
+    void onPictureLoaded(const QImage& rgb888, const QString& name);
+    void setImageMode(bool image);
 
     AnalysisController* m_controller = nullptr;
     std::shared_ptr<const Analysis> m_analysis;
@@ -167,6 +180,11 @@ private:
     ExplainPanel* m_explain = nullptr;                  // the Explain dock (ui/explain)
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
+    ImageView* m_imageView = nullptr;
+    PictureLoader* m_pictureLoader = nullptr;
+    quint64 m_modeForModel = 0; // LoadedModel::instanceId() that image / text mode was set for
+    QAction* m_openImageAction = nullptr;
+    QAction* m_pasteImageAction = nullptr;
     PredictionsPanel* m_predictions = nullptr;       // next-token bars and Generate, under the text
     void connectPredictions();                       // its signals (main_window_predictions.cpp)
     void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);

@@ -1,5 +1,7 @@
 // ViT (and DINO-style ViTModel checkpoints): image cut into p x p patches, each projected to D
 // (a strided convolution), [CLS] prepended, learned positions added; pre-LayerNorm encoder.
+// DeiT is the same with a learned distillation token after [CLS] (sequence [CLS], [DIST],
+// patches), `deit.` as the weights' prefix.
 #include "../blocks.h"
 #include "../model.h"
 
@@ -19,7 +21,8 @@ class VitModel final : public Model {
 public:
     ModelConfig config;
     FloatTensor clsToken;          // [1, 1, D]
-    FloatTensor positionEmbedding; // [1, N+1, D]
+    FloatTensor distillationToken; // [1, 1, D], DeiT only
+    FloatTensor positionEmbedding; // [1, N+prefix, D], prefix = 1 ([CLS]) or 2 (DeiT)
     Linear patchProjection;        // conv [D, C, p, p] viewed as [D, C*p*p]
     std::vector<VitBlock> blocks;
     LayerNorm finalNorm;
@@ -45,11 +48,12 @@ public:
                             *dst++ =
                                 px->data[size_t((int64_t(c) * S + py * p + y) * S + pxl * p + x)];
             }
-        const int D = config.hidden;
-        Mat x(patches + 1, D); // [N+1, D]
+        const int D = config.hidden, prefix = config.prefixTokens();
+        Mat x(patches + prefix, D); // [N+prefix, D]
         x.row(0) = Eigen::Map<const Vec>(clsToken.data, D);
+        if (config.distillationToken) x.row(1) = Eigen::Map<const Vec>(distillationToken.data, D);
         x.bottomRows(patches) = patchProjection(patchPixels);
-        x += ConstMatMap(positionEmbedding.data, patches + 1, D);
+        x += ConstMatMap(positionEmbedding.data, patches + prefix, D);
         ForwardResult result;
         if (keep.hiddenStates) result.embeddings = x;
         result.layers.resize(blocks.size());
@@ -83,7 +87,8 @@ public:
 
 Result<std::unique_ptr<Model>> createVit(const ModelConfig& c, const WeightStore& weightsIn) {
     WeightStore w = weightsIn;
-    w.choosePrefix({QStringLiteral("vit."), QString()}, QStringLiteral("embeddings.cls_token"));
+    w.choosePrefix({QStringLiteral("vit."), QStringLiteral("deit."), QString()},
+                   QStringLiteral("embeddings.cls_token"));
     const int D = c.hidden, I = c.intermediate, C = c.channels, p = c.patchSize;
     const int patches = (c.imageSize / p) * (c.imageSize / p);
     if (c.headDim * c.heads != D)
@@ -92,9 +97,13 @@ Result<std::unique_ptr<Model>> createVit(const ModelConfig& c, const WeightStore
     m->config = c;
     ATTNSCOPE_ASSIGN_OR_RETURN(m->clsToken,
                                w.get(QStringLiteral("embeddings.cls_token"), {1, 1, D}));
-    ATTNSCOPE_ASSIGN_OR_RETURN(
-        m->positionEmbedding,
-        w.get(QStringLiteral("embeddings.position_embeddings"), {1, patches + 1, D}));
+    if (c.distillationToken)
+        ATTNSCOPE_ASSIGN_OR_RETURN(
+            m->distillationToken,
+            w.get(QStringLiteral("embeddings.distillation_token"), {1, 1, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
+                               w.get(QStringLiteral("embeddings.position_embeddings"),
+                                     {1, patches + c.prefixTokens(), D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->patchProjection.weight,
         w.get(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));
