@@ -97,6 +97,11 @@ int main(int argc, char** argv) {
     settle();
     w.grab().save(out.filePath(QStringLiteral("flow-dark.png")));
     w.setDarkTheme(false);
+    rollout->setKind(RolloutPanel::Kind::Norms); // norm-based attention of a layer
+    rollout->setNormsLayerHead(1, -1);
+    waitFor([&] { return !rollout->isBusy() && rollout->result().size() > 0; });
+    settle();
+    w.grab().save(out.filePath(QStringLiteral("norms.png")));
 
     // An image model (the window shows text models; image mode is a separate view): the
     // panel alone on a bundled Fashion-MNIST image, rollout and the [CLS] row on the grid.

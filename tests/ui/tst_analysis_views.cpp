@@ -4,6 +4,7 @@
 // painting while flow runs, and Cancel stops it); the docks in the main window.
 #include "analyses/flow.h"
 #include "analyses/head_statistics.h"
+#include "analyses/norms.h"
 #include "analyses/rollout.h"
 #include "analysis_views/head_table_model.h"
 #include "analysis_views/head_table_panel.h"
@@ -264,6 +265,35 @@ private slots:
         const Mat flow = attentionFlow(*analysis, {HeadFusion::Max, 0.1}).value();
         QVERIFY((panel.heatmap()->matrix() - flow).cwiseAbs().maxCoeff() == 0.0f);
         QVERIFY(panel.statusText().contains(QStringLiteral("ms")));
+    }
+
+    void rolloutPanelShowsNorms() {
+        // Norm-based attention of a layer and of one head, equal to the core's computation.
+        const auto analysis = analyse(*m_bert, QStringLiteral("the cat sat on the mat."));
+        RolloutPanel panel;
+        panel.resize(700, 700);
+        panel.show();
+        panel.setModel(m_bert);
+        panel.setAnalysis(analysis);
+        QSignalSpy shown(&panel, &RolloutPanel::resultShown);
+        panel.setKind(RolloutPanel::Kind::Norms);
+        QVERIFY(shown.count() > 0 || shown.wait(kTimeout));
+        const NormAttention want = normBasedAttention(*analysis, *m_bert).value();
+        const Eigen::Index T = analysis->tokenCount();
+        const ConstMatMap layer0(want.perLayer.data.data(), T, T);
+        QVERIFY((panel.heatmap()->matrix() - layer0).cwiseAbs().maxCoeff() == 0.0f);
+        shown.clear();
+        panel.setNormsLayerHead(1, 2);
+        QVERIFY(shown.wait(kTimeout));
+        const ConstMatMap head12(want.perHead.data.data() + (1 * analysis->headCount() + 2) * T * T,
+                                 T, T);
+        QVERIFY((panel.heatmap()->matrix() - head12).cwiseAbs().maxCoeff() == 0.0f);
+        // Another model's analysis: said, not computed with the wrong weights.
+        shown.clear();
+        auto gpt2 = LoadedModel::open(oracleModel(QStringLiteral("gpt2")));
+        QVERIFY(gpt2.ok());
+        panel.setAnalysis(analyse(**gpt2, QStringLiteral("the cat sat")));
+        QVERIFY(panel.heatmap()->matrix().size() == 0);
     }
 
     void rolloutPanelImageGrid() {

@@ -49,6 +49,7 @@ AnalysisDocks installAnalysisDocks(QMainWindow* window, AnalysisController* cont
                          rollout->setImageModel(model &&
                                                 model->config().modality == Modality::Image);
                          rollout->setAnalysis(nullptr);
+                         rollout->setModel(model);
                          table->setAnalysis(nullptr);
                          table->setModel(std::move(model));
                      });
@@ -67,6 +68,7 @@ AnalysisDocks installAnalysisDocks(QMainWindow* window, AnalysisController* cont
     // A model already open (the controller may have loaded it before the docks existed).
     if (auto model = controller->model()) {
         rollout->setImageModel(model->config().modality == Modality::Image);
+        rollout->setModel(model);
         table->setModel(model);
     }
     if (auto analysis = controller->analysis()) {

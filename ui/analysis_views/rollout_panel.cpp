@@ -1,5 +1,7 @@
 #include "rollout_panel.h"
 
+#include "analyses/norms.h"
+
 #include "analyses/flow.h"
 #include "background_job.h"
 #include "heatmap_widget.h"
@@ -13,6 +15,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSpinBox>
 #include <QVBoxLayout>
 
 namespace attnscope {
@@ -33,8 +36,10 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
         tr("<b>Attention rollout</b> multiplies the layers' attention, each with the residual "
            "added: Â = rownorm(fuse<sub>heads</sub>(A) + I), R = Â<sub>L</sub> ⋯ Â<sub>1</sub>. "
            "<b>Attention flow</b> is the maximum flow from each output token to each input token "
-           "through the layers with capacities Â (Abnar &amp; Zuidema 2020). Rows: output "
-           "tokens; columns: input tokens."));
+           "through the layers with capacities Â (Abnar &amp; Zuidema 2020). <b>Norms</b>: how "
+           "large what token j sends to token i is, ‖α<sub>ij</sub> f(x<sub>j</sub>)‖ with "
+           "f(x) = (x W<sub>V</sub> + b<sub>V</sub>) W<sub>O</sub>, for one layer or head "
+           "(Kobayashi et al. 2020). Rows: output tokens; columns: input tokens."));
     about->setWordWrap(true);
     about->setTextFormat(Qt::RichText);
     layout->addWidget(about);
@@ -42,7 +47,18 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
     auto* bar = new QHBoxLayout;
     m_kind = new QComboBox;
     m_kind->setObjectName(QStringLiteral("rolloutKind"));
-    m_kind->addItems({tr("Rollout"), tr("Flow")});
+    m_kind->addItems({tr("Rollout"), tr("Flow"), tr("Norms")});
+    m_kind->setItemData(2,
+                        tr("Norm-based attention (Kobayashi et al. 2020): how large what token j "
+                           "sends to token i is, ||α_ij f(x_j)||, not only its weight"),
+                        Qt::ToolTipRole);
+    m_normsLayer = new QSpinBox;
+    m_normsLayer->setObjectName(QStringLiteral("normsLayer"));
+    m_normsLayer->setPrefix(tr("layer "));
+    m_normsLayer->setRange(0, 0);
+    m_normsHead = new QComboBox;
+    m_normsHead->setObjectName(QStringLiteral("normsHead"));
+    m_normsHead->addItem(tr("whole layer"));
     m_fusion = new QComboBox;
     m_fusion->setObjectName(QStringLiteral("rolloutFusion"));
     m_fusion->addItems({tr("mean"), tr("max"), tr("min")});
@@ -69,6 +85,8 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
     m_display->addItems({tr("Heatmap"), tr("Token links")});
     bar->addWidget(m_kind);
     bar->addWidget(m_display);
+    bar->addWidget(m_normsLayer);
+    bar->addWidget(m_normsHead);
     bar->addWidget(new QLabel(tr("Heads:")));
     bar->addWidget(m_fusion);
     bar->addWidget(new QLabel(tr("Discard:")));
@@ -124,6 +142,8 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
         m_linksPage->setVisible(i == 1);
     });
     connect(m_fusion, &QComboBox::currentIndexChanged, this, [this] { recompute(); });
+    connect(m_normsLayer, &QSpinBox::valueChanged, this, [this] { recompute(); });
+    connect(m_normsHead, &QComboBox::currentIndexChanged, this, [this] { recompute(); });
     connect(m_discard, &QDoubleSpinBox::valueChanged, this, [this] { recompute(); });
     connect(m_compute, &QPushButton::clicked, this, &RolloutPanel::computeFlow);
     connect(m_cancel, &QPushButton::clicked, this, &RolloutPanel::cancel);
@@ -158,6 +178,27 @@ void RolloutPanel::setShowLinks(bool links) {
 
 void RolloutPanel::setImageModel(bool image) {
     m_imageModel = image;
+}
+
+void RolloutPanel::setModel(std::shared_ptr<const LoadedModel> model) {
+    m_model = std::move(model);
+    const QSignalBlocker b1(m_normsLayer), b2(m_normsHead);
+    const int layers = m_model ? m_model->config().layers : 1;
+    const int heads = m_model ? m_model->config().heads : 0;
+    m_normsLayer->setRange(0, std::max(0, layers - 1));
+    while (m_normsHead->count() > 1)
+        m_normsHead->removeItem(1);
+    for (int h = 0; h < heads; ++h)
+        m_normsHead->addItem(tr("head %1").arg(h));
+}
+
+void RolloutPanel::setNormsLayerHead(int layer, int head) {
+    {
+        const QSignalBlocker b1(m_normsLayer), b2(m_normsHead);
+        m_normsLayer->setValue(layer);
+        m_normsHead->setCurrentIndex(std::clamp(head + 1, 0, m_normsHead->count() - 1));
+    }
+    recompute();
 }
 
 void RolloutPanel::setKind(Kind kind) {
@@ -209,8 +250,13 @@ void RolloutPanel::recompute() {
     if (m_dirty) return;
     m_links->clear(QString());
     const bool flow = kind() == Kind::Flow;
+    const bool norms = kind() == Kind::Norms;
     m_compute->setVisible(flow);
     m_cancel->setVisible(flow);
+    m_normsLayer->setVisible(norms);
+    m_normsHead->setVisible(norms);
+    m_fusion->setEnabled(!norms); // the norms fuse no heads and discard nothing
+    m_discard->setEnabled(!norms);
     m_grid->setVisible(false);
     const bool ready = m_analysis && m_analysis->tokenCount() > 0 && m_analysis->layerCount() > 0;
     m_compute->setEnabled(ready);
@@ -228,6 +274,7 @@ void RolloutPanel::recompute() {
         setStatus(QString());
         return;
     }
+    if (norms) return computeNorms();
     auto analysis = m_analysis;
     const RolloutOptions options = this->options();
     setStatus(tr("Computing rollout…"));
@@ -248,6 +295,46 @@ void RolloutPanel::recompute() {
                        tr("Attention rollout (%1 of heads, discard %2)")
                            .arg(headFusionName(this->options().fusion))
                            .arg(this->options().discard),
+                       out.ms);
+        });
+}
+
+void RolloutPanel::computeNorms() {
+    // The analysis must come from this model (its values and W_O slices go together).
+    if (!m_model || m_analysis->producedBy != m_model->instanceId()) {
+        m_heatmap->clear(tr("Norm-based attention needs the model that made this analysis."));
+        setStatus(QString());
+        return;
+    }
+    auto analysis = m_analysis;
+    auto model = m_model;
+    const int layer = std::min(m_normsLayer->value(), analysis->layerCount() - 1);
+    const int head = m_normsHead->currentIndex() - 1; // -1: the whole layer
+    setStatus(tr("Computing norm-based attention…"));
+    m_job->start<JobOutput>(
+        [analysis, model, layer, head](const ProgressCallback&) {
+            QElapsedTimer timer;
+            timer.start();
+            auto norms = normBasedAttention(*analysis, *model);
+            if (!norms) return JobOutput{Error{norms.message()}, 0};
+            const Eigen::Index T = analysis->tokenCount();
+            const Tensor& t = head < 0 ? norms->perLayer : norms->perHead;
+            const int64_t index = head < 0 ? layer : int64_t(layer) * analysis->headCount() + head;
+            Mat m = ConstMatMap(t.data.data() + index * T * T, T, T); // [T, T]
+            return JobOutput{std::move(m), double(timer.nsecsElapsed()) / 1e6};
+        },
+        [this, layer, head](JobOutput out) {
+            if (!out.matrix) {
+                m_heatmap->clear(out.matrix.message());
+                setStatus(out.matrix.message());
+                return;
+            }
+            showMatrix(*out.matrix,
+                       head < 0
+                           ? tr("Norm-based attention, layer %1: ‖Σ_h α_ij f_h(x_j)‖").arg(layer)
+                           : tr("Norm-based attention, layer %1 head %2: ‖α_ij f(x_j)‖")
+                                 .arg(layer)
+                                 .arg(head),
                        out.ms);
         });
 }

@@ -15,6 +15,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
 
 namespace attnscope {
 
@@ -25,13 +26,17 @@ class LinksWidget;
 class RolloutPanel : public QWidget {
     Q_OBJECT
 public:
-    enum class Kind { Rollout, Flow };
+    // Norms: norm-based attention (Kobayashi et al. 2020, core/analyses/norms.h) of one layer,
+    // ||sum_h a_ij f_h(x_j)||, or of one head of it; needs the model's weights (setModel).
+    enum class Kind { Rollout, Flow, Norms };
 
     explicit RolloutPanel(QWidget* parent = nullptr);
 
     void setAnalysis(std::shared_ptr<const Analysis> analysis);
     // Image models ([CLS] then patches) also show R[CLS, patches] on the patch grid.
     void setImageModel(bool image);
+    void setModel(std::shared_ptr<const LoadedModel> model); // for the norms
+    void setNormsLayerHead(int layer, int head);             // head -1: the whole layer
     void setKind(Kind kind);
     Kind kind() const;
     void setOptions(const RolloutOptions& options);
@@ -59,8 +64,13 @@ private:
     void showMatrix(const Mat& matrix, const QString& title, double ms);
     void setStatus(const QString& text);
 
+    void computeNorms();
+
     std::shared_ptr<const Analysis> m_analysis;
+    std::shared_ptr<const LoadedModel> m_model;
     Mat m_result;
+    QSpinBox* m_normsLayer = nullptr;
+    QComboBox* m_normsHead = nullptr; // "whole layer", then heads 0..H-1
     QComboBox* m_kind = nullptr;
     QComboBox* m_display = nullptr; // heatmap or token links
     QWidget* m_linksPage = nullptr;
