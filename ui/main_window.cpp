@@ -5,30 +5,29 @@
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "explain/explain_panel.h"
+#include "figure_export.h"
 #include "figures.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
 #include "heatmap_export.h"
 #include "heatmap_widget.h"
 #include "hfcache.h"
-#include "links/links_widget.h"
-#include "predictions/predictions_panel.h"
-#include "selection/selection_strip.h"
-#include "figure_export.h"
 #include "image/image_decode.h"
 #include "image/image_figure.h"
 #include "image/image_view.h"
 #include "image/picture_loader.h"
+#include "links/links_widget.h"
+#include "predictions/predictions_panel.h"
+#include "selection/selection_strip.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
 #include <QClipboard>
-#include <QDragEnterEvent>
-#include <QDropEvent>
-#include <QMimeData>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -36,11 +35,11 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
+#include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
-#include <QTimer>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
@@ -49,6 +48,7 @@
 #include <QTabWidget>
 #include <QTextCursor>
 #include <QTextEdit>
+#include <QTimer>
 #include <QTreeView>
 #include <QVBoxLayout>
 
@@ -213,11 +213,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_headTree->setUniformRowHeights(true);
     m_headTree->header()->setStretchLastSection(false);
     m_headTree->header()->setSectionResizeMode(HeadListModel::NameColumn, QHeaderView::Stretch);
+    const QFontMetrics headMetrics(m_headTree->font());
+    int statisticsWidth = 0;
     for (int c = HeadListModel::PreviousColumn; c < HeadListModel::Columns; ++c) {
         m_headTree->header()->setSectionResizeMode(c, QHeaderView::Fixed);
-        m_headTree->header()->resizeSection(
-            c, QFontMetrics(m_headTree->font()).horizontalAdvance(QStringLiteral("0.000")) + 8);
+        const int width = headMetrics.horizontalAdvance(QStringLiteral("0.000")) + 8;
+        m_headTree->header()->resizeSection(c, width);
+        statisticsWidth += width;
     }
+    // The names ("Head 12" under its layer, with a check box) never shrink away when docks or
+    // the splitter take the room: the list keeps enough width for them and the statistics.
+    const int nameWidth = 2 * m_headTree->indentation() + 28 +
+                          headMetrics.horizontalAdvance(QStringLiteral("Head 00"));
+    m_headTree->setMinimumWidth(nameWidth + statisticsWidth + 24);
     auto* headPanel = new QWidget;
     auto* headLayout = new QVBoxLayout(headPanel);
     headLayout->setContentsMargins(0, 0, 0, 0);
@@ -276,7 +284,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     auto* statistic = new QComboBox;
     statistic->setObjectName(QStringLiteral("gridStatistic"));
     statistic->addItems(tileStatisticNames());
-    statistic->setToolTip(tr("Frame opacity shows the head statistic (hover a tile for its value)"));
+    statistic->setToolTip(
+        tr("Frame opacity shows the head statistic (hover a tile for its value)"));
     statisticLabel->setBuddy(statistic);
     gridBar->addWidget(statisticLabel);
     gridBar->addWidget(statistic);
@@ -403,7 +412,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_darkAction, &QAction::toggled, this, &MainWindow::setDarkTheme);
     installAnalysisDocks( // head statistics table, rollout and flow (ui/analysis_views)
         this, m_controller, viewMenu, [this](int layer, int head) { setLayerHead(layer, head); },
-        [this] { return std::pair{currentLayer(), currentHead()}; });
+        [this] {
+            return std::pair{currentLayer(), currentHead()};
+        });
     m_explain = installExplainDock(this, m_controller, viewMenu); // Q/K/V step by step
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -890,8 +901,8 @@ void MainWindow::restoreSettings(QSettings& settings) {
     if (settings.value(QStringLiteral("grid/fit"), true).toBool())
         m_grid->fitToWidth();
     else
-        m_grid->setZoom(std::clamp(settings.value(QStringLiteral("grid/tile"), 48.0).toDouble(),
-                                       8.0, 240.0));
+        m_grid->setZoom(
+            std::clamp(settings.value(QStringLiteral("grid/tile"), 48.0).toDouble(), 8.0, 240.0));
     if (auto* statistic = findChild<QComboBox*>(QStringLiteral("gridStatistic")))
         statistic->setCurrentIndex(index(QStringLiteral("grid/statistic"), statistic->count(), 0));
     setDarkTheme(settings.value(QStringLiteral("view/dark"), false).toBool());
@@ -1120,8 +1131,8 @@ void MainWindow::chooseExportFile() {
                 : selectedFilter == pdfFilter ? QStringLiteral(".pdf")
                                               : QStringLiteral(".png");
     // The heatmap at least as large as on screen; the other views at the size that suits them.
-    const QSize size = currentView() == View::Heatmap ? m_heatmap->size().expandedTo(QSize(1000, 900))
-                                                      : QSize();
+    const QSize size =
+        currentView() == View::Heatmap ? m_heatmap->size().expandedTo(QSize(1000, 900)) : QSize();
     const Status status = exportCurrentView(path, size);
     if (!status.ok())
         showError(status.message());
