@@ -416,6 +416,26 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+// --layer L and --head H|mean|max into the view state (no head checked yet).
+Status parseLayerAndHead(const QCommandLineParser& p, const InputOptions& o, const ModelConfig& c,
+                         ViewState& s) {
+    bool ok = false;
+    s.layer = p.value(o.layer).toInt(&ok);
+    if (!ok || s.layer < 0 || s.layer >= c.layers)
+        return Error{QStringLiteral("--layer must be 0..%1").arg(c.layers - 1)};
+    const QString head = p.value(o.head);
+    s.checked.reset(c.layers, c.heads, false);
+    if (head == QLatin1String("mean") || head == QLatin1String("max")) {
+        s.aggregate = head == QLatin1String("max") ? Aggregate::Max : Aggregate::Mean;
+        s.head = 0;
+        return okStatus();
+    }
+    s.head = head.toInt(&ok);
+    if (!ok || s.head < 0 || s.head >= c.heads)
+        return Error{QStringLiteral("--head must be 0..%1, mean or max").arg(c.heads - 1)};
+    return okStatus();
+}
+
 // The figure options added with the workbench views; without any of them `export` behaves as
 // it always has (one head's heatmap).
 bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
@@ -478,19 +498,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
     figure.view = *view;
     ViewState& s = figure.state;
     bool ok = false;
-    s.layer = p.value(o.layer).toInt(&ok);
-    if (!ok || s.layer < 0 || s.layer >= c.layers)
-        return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
-    const QString head = p.value(o.head);
-    s.checked.reset(c.layers, c.heads, false);
-    if (head == QLatin1String("mean") || head == QLatin1String("max")) {
-        s.aggregate = head == QLatin1String("max") ? Aggregate::Max : Aggregate::Mean;
-        s.head = 0;
-    } else {
-        s.head = head.toInt(&ok);
-        if (!ok || s.head < 0 || s.head >= c.heads)
-            return fail(QStringLiteral("--head must be 0..%1, mean or max").arg(c.heads - 1));
-    }
+    if (auto st = parseLayerAndHead(p, o, c, s); !st) return fail(st.message());
     if (p.isSet(o.heads)) {
         auto list = parseIdList(p.value(o.heads), QStringLiteral("--heads"));
         if (!list) return fail(list.message());
@@ -626,20 +634,10 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
     ImageFigureRequest figure;
     ViewState& s = figure.state;
     bool ok = false;
-    s.layer = p.value(o.layer).toInt(&ok);
-    if (!ok || s.layer < 0 || s.layer >= c.layers)
-        return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
-    const QString head = p.value(o.head);
-    s.checked.reset(c.layers, c.heads, false);
-    if (head == QLatin1String("mean") || head == QLatin1String("max")) {
-        s.aggregate = head == QLatin1String("max") ? Aggregate::Max : Aggregate::Mean;
+    if (auto st = parseLayerAndHead(p, o, c, s); !st) return fail(st.message());
+    if (s.aggregate != Aggregate::SingleHead) // mean / max over every head of the layer
         for (int h = 0; h < c.heads; ++h)
             s.checked.setChecked(s.layer, h, true);
-    } else {
-        s.head = head.toInt(&ok);
-        if (!ok || s.head < 0 || s.head >= c.heads)
-            return fail(QStringLiteral("--head must be 0..%1, mean or max").arg(c.heads - 1));
-    }
     s.dark = p.value(o.theme) == QLatin1String("dark");
     figure.overlay.opacity = p.value(o.opacity).toDouble(&ok);
     if (!ok || figure.overlay.opacity < 0 || figure.overlay.opacity > 1)
