@@ -28,8 +28,8 @@
 #include <QStringDecoder>
 #include <algorithm>
 #include <cstdio>
-#include <tuple>
 #include <fcntl.h>
+#include <tuple>
 #include <unistd.h>
 
 namespace attnscope {
@@ -73,7 +73,8 @@ const char* kUsage =
     "       attnscope generate --model MODEL (--text S | --ids ...) --tokens N [--greedy |\n"
     "                      --temperature T --top-k K --top-p P --seed S]\n"
     "                      -o OUT.{safetensors,json,npy}   the model writes N tokens\n"
-    "       attnscope export --model MODEL (--text S | --ids ...) --view explain --layer L --head H\n"
+    "       attnscope export --model MODEL (--text S | --ids ...) --view explain --layer L --head "
+    "H\n"
     "                      [--token I] [--theme light|dark] [--scale 1..4] [--size W] -o OUT\n"
     "       attnscope explain --model MODEL (--text S [--pair S2] | --ids ...) --layer L --head H\n"
     "                      --token I [-o OUT.json]   one head's attention step by step (JSON)\n"
@@ -153,29 +154,12 @@ Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
 }
 
 // Options shared by the commands that run the model.
-struct InputOptions {
-    QCommandLineOption model{QStringLiteral("model"),
-                             QStringLiteral("Checkpoint folder or `default`."),
-                             QStringLiteral("MODEL")};
-    QCommandLineOption text{QStringLiteral("text"), QStringLiteral("Input text."),
-                            QStringLiteral("S")};
-    QCommandLineOption textFile{QStringLiteral("text-file"),
-                                QStringLiteral("Read the input text from a UTF-8 file."),
-                                QStringLiteral("F")};
-    QCommandLineOption pair{QStringLiteral("pair"), QStringLiteral("Second sentence of a pair."),
-                            QStringLiteral("S2")};
-    QCommandLineOption ids{QStringLiteral("ids"), QStringLiteral("Token ids, comma-separated."),
-                           QStringLiteral("IDS")};
-    QCommandLineOption typeIds{QStringLiteral("type-ids"),
-                               QStringLiteral("Token type ids for --ids."), QStringLiteral("IDS")};
+struct InputOptions : cli::ModelInputOptions {
     QCommandLineOption image{QStringLiteral("image"), QStringLiteral("Image file (image models)."),
                              QStringLiteral("FILE")};
     QCommandLineOption pixels{QStringLiteral("pixel-values"),
                               QStringLiteral("safetensors with pixel_values [3,H,W]."),
                               QStringLiteral("FILE")};
-    QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")},
-                              QStringLiteral("Output file."),
-                              QStringLiteral("OUT")};
     QCommandLineOption layer{QStringLiteral("layer"), QStringLiteral("Layer index."),
                              QStringLiteral("L"), QStringLiteral("0")};
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index."),
@@ -302,8 +286,8 @@ Result<Analysis> openAttention(const QCommandLineParser& p, const InputOptions& 
         if (p.isSet(*input))
             return Error{QStringLiteral("--attention already holds the tokens; --%1 needs --model")
                              .arg(input->names().first())};
-    return openAttentionFile(p.value(o.attention), p.isSet(o.tokens) ? p.value(o.tokens) : QString(),
-                             info);
+    return openAttentionFile(p.value(o.attention),
+                             p.isSet(o.tokens) ? p.value(o.tokens) : QString(), info);
 }
 
 int cmdInfo(const QCommandLineParser& p, const InputOptions& o) {
@@ -360,8 +344,8 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
                         .arg(out));
     // --analysis norms: norm-based attention, written beside the attentions; the other
     // analyses (cli_analysis.cpp) are written instead of them.
-    const bool norms = p.isSet(o.analyses.analysis) &&
-                       p.value(o.analyses.analysis) == QLatin1String("norms");
+    const bool norms =
+        p.isSet(o.analyses.analysis) && p.value(o.analyses.analysis) == QLatin1String("norms");
     if (norms && (p.isSet(o.analyses.fusion) || p.isSet(o.analyses.discard) ||
                   p.isSet(o.analyses.inputList)))
         return fail(QStringLiteral("--rollout-fusion, --rollout-discard and --input-list do not "
@@ -390,7 +374,8 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
         if (!ids) return fail(ids.message());
         for (int64_t v : *ids) {
             if (v < 0 || v >= limit)
-                return fail(QStringLiteral("%1: %2 is not in 0..%3").arg(name).arg(v).arg(limit - 1));
+                return fail(
+                    QStringLiteral("%1: %2 is not in 0..%3").arg(name).arg(v).arg(limit - 1));
             if (std::find(list->begin(), list->end(), int(v)) == list->end())
                 list->push_back(int(v));
         }
@@ -439,9 +424,8 @@ Status parseLayerAndHead(const QCommandLineParser& p, const InputOptions& o, con
 // The figure options added with the workbench views; without any of them `export` behaves as
 // it always has (one head's heatmap).
 bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
-    for (const QCommandLineOption* option :
-         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold,
-          &o.paneViews})
+    for (const QCommandLineOption* option : {&o.view, &o.heads, &o.compare, &o.against, &o.theme,
+                                             &o.scale, &o.special, &o.threshold, &o.paneViews})
         if (p.isSet(*option)) return true;
     const QString head = p.value(o.head);
     return head == QLatin1String("mean") || head == QLatin1String("max");
@@ -612,7 +596,8 @@ int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const 
     const QString theme = p.value(o.theme);
     if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
         return fail(QStringLiteral("--theme must be light or dark"));
-    const int width = p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
+    const int width =
+        p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
     if (width < 360 || width > 20000)
         return fail(QStringLiteral("--size: the explain figure needs a width of 360 to 20000 "
                                    "pixels (its height follows the content)"));
@@ -848,13 +833,12 @@ int cmdModels() {
 } // namespace
 
 bool isCliCommand(const QString& word) {
-    static const QStringList commands{QStringLiteral("info"),   QStringLiteral("tokenize"),
-                                      QStringLiteral("dump"),   QStringLiteral("export"),
-                                      QStringLiteral("models"), QStringLiteral("bench"),
-                                      QStringLiteral("predict"), QStringLiteral("generate"),
-                                      QStringLiteral("explain"),
-                                      QStringLiteral("help"),   QStringLiteral("--help"),
-                                      QStringLiteral("-h"),     QStringLiteral("--version")};
+    static const QStringList commands{
+        QStringLiteral("info"),     QStringLiteral("tokenize"), QStringLiteral("dump"),
+        QStringLiteral("export"),   QStringLiteral("models"),   QStringLiteral("bench"),
+        QStringLiteral("predict"),  QStringLiteral("generate"), QStringLiteral("explain"),
+        QStringLiteral("help"),     QStringLiteral("--help"),   QStringLiteral("-h"),
+        QStringLiteral("--version")};
     return commands.contains(word);
 }
 
@@ -873,11 +857,12 @@ int runCli(const QStringList& args) {
         return runPredictCommand(args); // cli_predict.cpp
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,   o.ids,     o.typeIds, o.image,
-                  o.pixels,  o.output,    o.layer,     o.head,   o.size,    o.tokens,  o.threads,
-                  o.repeats, o.torchJson, o.view,      o.heads,  o.compare, o.against, o.theme,
-                  o.scale,   o.special,   o.threshold, o.guiGrid, o.paneViews, o.attention, o.layers,
-                  o.token,   o.patch,     o.cls,       o.opacity, o.topMass, o.upsample});
+    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,      o.ids,     o.typeIds,
+                  o.image,   o.pixels,    o.output,    o.layer,     o.head,    o.size,
+                  o.tokens,  o.threads,   o.repeats,   o.torchJson, o.view,    o.heads,
+                  o.compare, o.against,   o.theme,     o.scale,     o.special, o.threshold,
+                  o.guiGrid, o.paneViews, o.attention, o.layers,    o.token,   o.patch,
+                  o.cls,     o.opacity,   o.topMass,   o.upsample});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;

@@ -3,6 +3,7 @@
 // command reports errors and reads inputs the same way.
 #include "result.h"
 
+#include <QCommandLineOption>
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -10,6 +11,28 @@
 #include <vector>
 
 namespace attnscope::cli {
+
+// The input and output options every command that runs a model shares (cli.cpp's commands
+// and cli_predict.cpp's), so they read the same way everywhere.
+struct ModelInputOptions {
+    QCommandLineOption model{QStringLiteral("model"),
+                             QStringLiteral("Checkpoint folder or `default`."),
+                             QStringLiteral("MODEL")};
+    QCommandLineOption text{QStringLiteral("text"), QStringLiteral("Input text."),
+                            QStringLiteral("S")};
+    QCommandLineOption textFile{QStringLiteral("text-file"),
+                                QStringLiteral("Read the input text from a UTF-8 file."),
+                                QStringLiteral("F")};
+    QCommandLineOption pair{QStringLiteral("pair"), QStringLiteral("Second sentence of a pair."),
+                            QStringLiteral("S2")};
+    QCommandLineOption ids{QStringLiteral("ids"), QStringLiteral("Token ids, comma-separated."),
+                           QStringLiteral("IDS")};
+    QCommandLineOption typeIds{QStringLiteral("type-ids"),
+                               QStringLiteral("Token type ids for --ids."), QStringLiteral("IDS")};
+    QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")},
+                              QStringLiteral("Output file."),
+                              QStringLiteral("OUT")};
+};
 
 // Prints "attnscope: error: MESSAGE" (one line) on stderr; returns the exit code 2.
 int fail(const QString& message);

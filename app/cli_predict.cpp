@@ -19,21 +19,7 @@ namespace {
 
 using cli::fail;
 
-struct PredictOptions {
-    QCommandLineOption model{QStringLiteral("model"),
-                             QStringLiteral("Checkpoint folder or `default`."),
-                             QStringLiteral("MODEL")};
-    QCommandLineOption text{QStringLiteral("text"), QStringLiteral("Input text."),
-                            QStringLiteral("S")};
-    QCommandLineOption textFile{QStringLiteral("text-file"),
-                                QStringLiteral("Read the input text from a UTF-8 file."),
-                                QStringLiteral("F")};
-    QCommandLineOption pair{QStringLiteral("pair"), QStringLiteral("Second sentence of a pair."),
-                            QStringLiteral("S2")};
-    QCommandLineOption ids{QStringLiteral("ids"), QStringLiteral("Token ids, comma-separated."),
-                           QStringLiteral("IDS")};
-    QCommandLineOption typeIds{QStringLiteral("type-ids"),
-                               QStringLiteral("Token type ids for --ids."), QStringLiteral("IDS")};
+struct PredictOptions : cli::ModelInputOptions {
     QCommandLineOption position{QStringLiteral("position"),
                                 QStringLiteral("Token position to predict from (negative: from "
                                                "the end)."),
@@ -55,9 +41,6 @@ struct PredictOptions {
                             QStringLiteral("S")};
     QCommandLineOption greedy{QStringLiteral("greedy"),
                               QStringLiteral("Always take the most probable token.")};
-    QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")},
-                              QStringLiteral("Output file."),
-                              QStringLiteral("OUT")};
 };
 
 QString kindName(PredictionKind kind) {
