@@ -48,6 +48,7 @@
 #include <QTabWidget>
 #include <QTextCursor>
 #include <QTextEdit>
+#include <QThreadPool>
 #include <QTimer>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -505,7 +506,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_text->setFocus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    m_statisticsPool.waitForDone(); // its jobs post back to this window
+}
 
 void MainWindow::openModel(const QString& path) {
     m_controller->openModel(path.isEmpty() ? QStringLiteral("default") : path);
@@ -709,8 +712,20 @@ void MainWindow::refreshViews() {
     syncState();
     m_explain->setView(m_analysis, m_state.layer, m_state.head, m_state.dark);
     if (m_analysis && m_analysis != m_statisticsFor) { // head list columns, once per analysis
-        m_heads->setStatistics(headStatistics(*m_analysis), m_analysis->tokenCount());
+        // Off the GUI thread (a log per attention weight: several ms for 144 heads), so the
+        // edit's repaint does not wait for the columns; a newer analysis drops the result.
         m_statisticsFor = m_analysis;
+        m_statisticsPool.start([this, analysis = m_analysis] {
+            auto statistics =
+                std::make_shared<std::vector<HeadStatistics>>(headStatistics(*analysis));
+            QMetaObject::invokeMethod(
+                this,
+                [this, analysis, statistics] {
+                    if (analysis == m_statisticsFor)
+                        m_heads->setStatistics(std::move(*statistics), analysis->tokenCount());
+                },
+                Qt::QueuedConnection);
+        });
     }
     // The head list opens the selected layer and marks the selected head.
     m_headTree->expand(m_heads->layerIndex(m_state.layer));

@@ -9,6 +9,7 @@
 #include "view_state.h"
 
 #include <QMainWindow>
+#include <QThreadPool>
 #include <memory>
 
 class QCheckBox;
@@ -177,16 +178,17 @@ private:
     CompareView* m_compare = nullptr;
     DiffView* m_diff = nullptr;
     AnalysisController* m_againstController = nullptr; // the difference view's other text
-    ExplainPanel* m_explain = nullptr;                  // the Explain dock (ui/explain)
+    ExplainPanel* m_explain = nullptr;                 // the Explain dock (ui/explain)
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
+    QThreadPool m_statisticsPool;                    // computes those columns off the GUI thread
     ImageView* m_imageView = nullptr;
     PictureLoader* m_pictureLoader = nullptr;
     quint64 m_modeForModel = 0; // LoadedModel::instanceId() that image / text mode was set for
     QAction* m_openImageAction = nullptr;
     QAction* m_pasteImageAction = nullptr;
-    PredictionsPanel* m_predictions = nullptr;       // next-token bars and Generate, under the text
-    void connectPredictions();                       // its signals (main_window_predictions.cpp)
+    PredictionsPanel* m_predictions = nullptr; // next-token bars and Generate, under the text
+    void connectPredictions();                 // its signals (main_window_predictions.cpp)
     void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
     SelectionStrip* m_selection = nullptr; // combined attention of several selected queries
     std::vector<int> m_selectedTokens;

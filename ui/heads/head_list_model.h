@@ -33,6 +33,7 @@ public:
     // Statistics of the current analysis (layer-major, as headStatistics() returns them) and its
     // token count; empty clears the columns.
     void setStatistics(std::vector<HeadStatistics> statistics, int tokens);
+    int statisticsTokens() const { return m_tokens; } // tokens of the text they describe (0: none)
 
     QModelIndex layerIndex(int layer) const;
     QModelIndex headIndex(int layer, int head) const;
