@@ -5,6 +5,7 @@
 #include "bench.h"
 #include "cli_analysis.h"
 #include "dump.h"
+#include "file_limits.h"
 #include "figure_export.h"
 #include "gui_bench.h"
 #include "heatmap_export.h"
@@ -85,13 +86,11 @@ Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& opt
 }
 
 Result<QString> readTextFile(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    if (f.size() > 64 * 1024 * 1024)
-        return Error{QStringLiteral("%1 is too large for a text input").arg(path)};
+    // At most 64 MB; pipes and devices are read up to that (--text-file /dev/zero stops there).
+    auto bytes = readBoundedFile(path, kMaxTextInputBytes, QStringLiteral("text file"), true);
+    if (!bytes) return bytes.error();
     QStringDecoder decoder(QStringDecoder::Utf8); // invalid UTF-8 becomes U+FFFD, not an error
-    return QString(decoder.decode(f.readAll()));
+    return QString(decoder.decode(*bytes));
 }
 
 Result<Tensor> readPixelValues(const QString& path) {
@@ -110,6 +109,9 @@ Result<Tensor> readPixelValues(const QString& path) {
 }
 
 Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
+    // Read bounded first (a FIFO or /dev/zero stops at the limit), then decoded from memory.
+    auto bytes = readBoundedFile(path, kMaxImageBytes, QStringLiteral("image"), true);
+    if (!bytes) return bytes.error();
     QImage image;
     bool loaded = false;
     { // libpng prints its own complaints to stderr; keep the CLI's single error line
@@ -117,7 +119,7 @@ Result<Tensor> readImage(const QString& path, const LoadedModel& model) {
         const int savedStderr = dup(2);
         const int devNull = ::open("/dev/null", O_WRONLY);
         if (devNull >= 0) dup2(devNull, 2);
-        loaded = image.load(path);
+        loaded = image.loadFromData(*bytes);
         if (savedStderr >= 0) dup2(savedStderr, 2);
         if (devNull >= 0) ::close(devNull);
         if (savedStderr >= 0) ::close(savedStderr);
@@ -628,10 +630,10 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     if (!lengths) return fail(lengths.message());
     std::map<int, double> torchMs;
     if (p.isSet(o.torchJson)) {
-        QFile f(p.value(o.torchJson));
-        if (!f.open(QIODevice::ReadOnly))
-            return fail(QStringLiteral("cannot read %1").arg(f.fileName()));
-        for (const QJsonValue& v : QJsonDocument::fromJson(f.readAll()).array())
+        auto bytes = readBoundedFile(p.value(o.torchJson), kMaxConfigBytes,
+                                     QStringLiteral("timings file"), true);
+        if (!bytes) return fail(bytes.message());
+        for (const QJsonValue& v : QJsonDocument::fromJson(*bytes).array())
             torchMs[v.toObject().value(QStringLiteral("T")).toInt()] =
                 v.toObject().value(QStringLiteral("ms")).toDouble();
     }

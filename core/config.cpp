@@ -1,4 +1,5 @@
 #include "config.h"
+#include "file_limits.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -226,11 +227,11 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
 }
 
 Result<ModelConfig> ModelConfig::fromFile(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot open %1: %2").arg(path, f.errorString())};
+    // A regular file of at most 16 MB: a config.json that is a FIFO or /dev/zero is refused.
+    auto bytes = readBoundedFile(path, kMaxConfigBytes, QStringLiteral("config file"));
+    if (!bytes) return bytes.error();
     QJsonParseError err;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+    const QJsonDocument doc = QJsonDocument::fromJson(*bytes, &err);
     if (err.error != QJsonParseError::NoError || !doc.isObject())
         return Error{QStringLiteral("%1: invalid JSON (%2)").arg(path, err.errorString())};
     return fromJson(doc.object());

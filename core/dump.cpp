@@ -1,10 +1,10 @@
 #include "dump.h"
 
+#include "file_limits.h"
 #include "safetensors.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 #include <algorithm>
 
@@ -45,14 +45,11 @@ QJsonArray matrixJson(const Mat& m) {
 }
 
 Status writeBytes(const QString& path, const QByteArray& header, const char* data, qint64 size) {
-    QSaveFile out(path);
-    if (!out.open(QIODevice::WriteOnly))
-        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
-    out.write(header);
-    if (size > 0) out.write(data, size);
-    if (!out.commit())
-        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
-    return okStatus();
+    OutputFile out(path); // atomic for files; devices and FIFOs written in place; errors checked
+    if (auto s = out.open(); !s) return s;
+    out.device()->write(header);
+    if (size > 0) out.device()->write(data, size);
+    return out.commit();
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // attnscope::Tokenizer: loading (tokenizer.json and legacy file sets), the encode pipeline
 // (added tokens -> normalizer -> pre-tokenizer -> model -> post-processor) and decoding.
 #include "tokenizer.h"
+#include "file_limits.h"
 
 #include "tok_internal.h"
 
@@ -210,11 +211,10 @@ QByteArray sanitizeUtf8(const QByteArray& bytes) {
 }
 
 Result<QByteArray> readFile(const QString& path) {
-    QFile f(path);
-    if (!f.exists()) return Error{QStringLiteral("tokenizer file not found: %1").arg(path)};
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    return f.readAll();
+    if (fileKind(path) == FileKind::Missing)
+        return Error{QStringLiteral("tokenizer file not found: %1").arg(path)};
+    // Regular files only, bounded: a tokenizer.json that is /dev/zero or a FIFO is refused.
+    return readBoundedFile(path, kMaxTokenizerBytes, QStringLiteral("tokenizer file"));
 }
 
 } // namespace
