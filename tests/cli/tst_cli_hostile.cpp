@@ -1,0 +1,353 @@
+// Hostile inputs and outputs through the real binary (issue 15): -o naming a device, a FIFO or a
+// symlink to one is written in place, never replaced, and a failed write is exit 2; model files
+// that are FIFOs, /dev/zero or huge, and endless text, image, token and list inputs, end with one
+// error line within a timeout instead of hanging or filling memory.
+#include "cli_support.h"
+
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <atomic>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace clitest;
+
+namespace {
+
+constexpr int kTimeoutMs = 30000; // a hang is a failure, not a stuck suite
+
+bool isCharDevice(const QString& path) {
+    struct stat st;
+    return ::stat(QFile::encodeName(path).constData(), &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+bool isFifo(const QString& path) {
+    struct stat st;
+    return ::lstat(QFile::encodeName(path).constData(), &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+bool makeFifo(const QString& path) {
+    return ::mkfifo(QFile::encodeName(path).constData(), 0600) == 0;
+}
+
+// Runs the CLI while reading everything it writes into `fifo` (opened without blocking first,
+// so the CLI's open for writing never waits and a CLI that never opens it cannot hang the test).
+CliRun runReadingFifo(const QStringList& args, const QString& fifo, QByteArray* got) {
+    CliRun r;
+    const int fd = ::open(QFile::encodeName(fifo).constData(), O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return r;
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    p.setProcessEnvironment(env);
+    p.start(binary(), args);
+    r.started = p.waitForStarted(20000);
+    QElapsedTimer timer;
+    timer.start();
+    char buffer[1 << 16];
+    bool done = !r.started;
+    while (timer.elapsed() < kTimeoutMs) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n > 0) {
+            got->append(buffer, qsizetype(n));
+            continue;
+        }
+        if (done) break; // the process has ended and the pipe is drained
+        done = p.waitForFinished(20);
+    }
+    ::close(fd);
+    r.finished = done && r.started;
+    if (!r.finished) {
+        p.kill();
+        p.waitForFinished(5000);
+    }
+    r.status = p.exitStatus();
+    r.exitCode = p.exitCode();
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+void checkOneErrorLine(const CliRun& r, const QString& needle) {
+    QVERIFY2(r.finished, qPrintable(QStringLiteral("hung: ") + r.describe()));
+    QVERIFY2(r.normalExit(), qPrintable(r.describe()));
+    QCOMPARE(r.exitCode, 2);
+    const QStringList lines = r.errLines();
+    QVERIFY2(lines.size() == 1, qPrintable(r.describe()));
+    QVERIFY2(lines.first().startsWith(QLatin1String("attnscope: error: ")), qPrintable(r.describe()));
+    QVERIFY2(lines.first().contains(needle),
+             qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(needle, lines.first())));
+}
+
+} // namespace
+
+class TestCliHostile : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    int m_serial = 0;
+
+    QString tmp(const QString& rel) const { return m_tmp.filePath(rel); }
+    QString fresh(const QString& name) { return tmp(QStringLiteral("%1-%2").arg(++m_serial).arg(name)); }
+
+    // A model folder whose files link to llama's, except `file`, which is `kind`: a symlink to
+    // /dev/zero or /dev/urandom, a FIFO nobody writes, or a sparse file larger than its limit.
+    QString hostileModel(const QString& file, const QString& kind) {
+        const QString dir = fresh(QStringLiteral("model"));
+        if (!QDir().mkpath(dir)) return {};
+        const QDir src(oraclePath(QStringLiteral("llama/model")));
+        for (const QString& name : src.entryList(QDir::Files))
+            if (name != file && !QFile::link(src.filePath(name), dir + QLatin1Char('/') + name))
+                return {};
+        const QString target = dir + QLatin1Char('/') + file;
+        if (kind == QLatin1String("zero") || kind == QLatin1String("urandom")) {
+            if (!QFile::link(QStringLiteral("/dev/") + kind, target)) return {};
+        } else if (kind == QLatin1String("fifo")) {
+            if (!makeFifo(target)) return {};
+        } else if (kind == QLatin1String("huge")) {
+            QFile f(target);
+            const qint64 size = file == QLatin1String("config.json") ? (17ll << 20) : (513ll << 20);
+            if (!f.open(QIODevice::WriteOnly) || !f.resize(size)) return {}; // sparse
+        }
+        return dir;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_tmp.isValid());
+        QVERIFY2(QFileInfo(binary()).isExecutable(), qPrintable(binary()));
+        QVERIFY(isCharDevice(QStringLiteral("/dev/null")));
+        QVERIFY(isCharDevice(QStringLiteral("/dev/full")));
+        // An attention file for the --tokens rows.
+        const CliRun r = runCli({QStringLiteral("dump"), QStringLiteral("--model"),
+                                 QStringLiteral("default"), QStringLiteral("--text"),
+                                 QStringLiteral("one two three"), QStringLiteral("-o"),
+                                 tmp(QStringLiteral("attention.safetensors"))});
+        QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
+    }
+
+    // -o LINK where LINK -> /dev/null or /dev/full: written in place; the link and the device
+    // stay what they were; /dev/full's ENOSPC is exit 2 with one line.
+    void outputToDevice_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("suffix");
+        QTest::addColumn<QString>("device");
+        QTest::addColumn<int>("exitCode");
+        const QStringList dump{QStringLiteral("dump"), QStringLiteral("--model"),
+                               QStringLiteral("default"), QStringLiteral("--text"),
+                               QStringLiteral("The cat sat on the mat.")};
+        const QStringList exportArgs{QStringLiteral("export"), QStringLiteral("--model"),
+                                     QStringLiteral("default"), QStringLiteral("--text"),
+                                     QStringLiteral("The cat sat on the mat.")};
+        const QStringList rollout = dump + QStringList{QStringLiteral("--analysis"),
+                                                       QStringLiteral("rollout")};
+        const QStringList grid = exportArgs + QStringList{QStringLiteral("--view"),
+                                                          QStringLiteral("grid")};
+        for (const QString device : {QStringLiteral("/dev/null"), QStringLiteral("/dev/full")}) {
+            const int code = device.endsWith(QLatin1String("full")) ? 2 : 0;
+            const QByteArray d = device.toLatin1();
+            QTest::newRow("dump json " + d) << dump << "json" << device << code;
+            QTest::newRow("dump npy " + d) << dump << "npy" << device << code;
+            QTest::newRow("dump safetensors " + d) << dump << "safetensors" << device << code;
+            QTest::newRow("dump --analysis rollout json " + d) << rollout << "json" << device << code;
+            QTest::newRow("dump --analysis rollout safetensors " + d)
+                << rollout << "safetensors" << device << code;
+            QTest::newRow("export png " + d) << exportArgs << "png" << device << code;
+            QTest::newRow("export pdf " + d) << exportArgs << "pdf" << device << code;
+            QTest::newRow("export --view grid svg " + d) << grid << "svg" << device << code;
+        }
+    }
+    void outputToDevice() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, suffix);
+        QFETCH(QString, device);
+        QFETCH(int, exitCode);
+        const QString dir = fresh(QStringLiteral("out"));
+        QVERIFY(QDir().mkpath(dir));
+        const QString link = dir + QStringLiteral("/result.") + suffix;
+        QVERIFY(QFile::link(device, link));
+        const CliRun r = runCli(args + QStringList{QStringLiteral("-o"), link}, 
+                                QProcessEnvironment::systemEnvironment(), kTimeoutMs);
+        if (exitCode == 0) {
+            QVERIFY2(r.normalExit() && r.exitCode == 0 && r.err.isEmpty(), qPrintable(r.describe()));
+        } else {
+            checkOneErrorLine(r, QStringLiteral("No space left on device"));
+        }
+        QVERIFY2(QFileInfo(link).isSymLink(), "the symlink was replaced");
+        QCOMPARE(QFileInfo(link).symLinkTarget(), device);
+        QVERIFY2(isCharDevice(device), "the device was replaced");
+        QCOMPARE(QDir(dir).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::System),
+                 QStringList{QStringLiteral("result.") + suffix}); // no temporary file left
+    }
+
+    // -o FIFO (or a symlink to one): the reader gets exactly the bytes a regular file gets, and
+    // the FIFO stays a FIFO.
+    void outputToFifo_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("suffix");
+        QTest::addColumn<bool>("throughLink");
+        const QStringList dump{QStringLiteral("dump"), QStringLiteral("--model"),
+                               QStringLiteral("default"), QStringLiteral("--text"),
+                               QStringLiteral("A FIFO is not a file to replace.")};
+        const QStringList exportArgs{QStringLiteral("export"), QStringLiteral("--model"),
+                                     QStringLiteral("default"), QStringLiteral("--text"),
+                                     QStringLiteral("A FIFO is not a file to replace.")};
+        for (bool link : {false, true}) {
+            const QByteArray how = link ? " via symlink" : "";
+            QTest::newRow("dump json" + how) << dump << "json" << link;
+            QTest::newRow("dump npy" + how) << dump << "npy" << link;
+            QTest::newRow("dump safetensors" + how) << dump << "safetensors" << link;
+            QTest::newRow("export png" + how) << exportArgs << "png" << link;
+            QTest::newRow("export svg" + how) << exportArgs << "svg" << link;
+        }
+    }
+    void outputToFifo() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, suffix);
+        QFETCH(bool, throughLink);
+        const QString dir = fresh(QStringLiteral("fifo"));
+        QVERIFY(QDir().mkpath(dir));
+        const QString fifo = dir + QStringLiteral("/pipe.") + suffix;
+        QVERIFY(makeFifo(fifo));
+        const QString target = throughLink ? dir + QStringLiteral("/link.") + suffix : fifo;
+        if (throughLink) QVERIFY(QFile::link(fifo, target));
+        QByteArray got;
+        const CliRun r = runReadingFifo(args + QStringList{QStringLiteral("-o"), target}, fifo, &got);
+        QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
+        QVERIFY(isFifo(fifo));
+        if (throughLink) QVERIFY(QFileInfo(target).isSymLink());
+
+        const QString regular = dir + QStringLiteral("/regular.") + suffix;
+        const CliRun ref = runCli(args + QStringList{QStringLiteral("-o"), regular});
+        QVERIFY2(ref.normalExit() && ref.exitCode == 0, qPrintable(ref.describe()));
+        QFile f(regular);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray expected = f.readAll();
+        QVERIFY(expected.size() > 100);
+        QCOMPARE(got.size(), expected.size());
+        QVERIFY(got == expected);
+    }
+
+    // Model files that are /dev/zero, /dev/urandom, a FIFO nobody writes, or larger than any
+    // real one: one error line, at once.
+    void endlessModelFiles_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("command");
+        QTest::addColumn<QString>("needle");
+        const QString notRegular = QStringLiteral("is not a regular file");
+        for (const QString command :
+             {QStringLiteral("info"), QStringLiteral("tokenize"), QStringLiteral("dump")}) {
+            const QByteArray c = command.toLatin1();
+            for (const QString file : {QStringLiteral("config.json"),
+                                       QStringLiteral("tokenizer.json"),
+                                       QStringLiteral("model.safetensors")}) {
+                const QByteArray f = file.toLatin1();
+                for (const QString kind : {QStringLiteral("zero"), QStringLiteral("fifo")})
+                    QTest::newRow(c + " " + f + " " + kind.toLatin1())
+                        << file << kind << command << notRegular;
+            }
+            QTest::newRow(c + " config.json urandom")
+                << QStringLiteral("config.json") << QStringLiteral("urandom") << command
+                << notRegular;
+            QTest::newRow(c + " config.json 17 MB")
+                << QStringLiteral("config.json") << QStringLiteral("huge") << command
+                << QStringLiteral("larger than 16 MB");
+        }
+        QTest::newRow("tokenize tokenizer.json 513 MB")
+            << QStringLiteral("tokenizer.json") << QStringLiteral("huge")
+            << QStringLiteral("tokenize") << QStringLiteral("larger than 512 MB");
+    }
+    void endlessModelFiles() {
+        QFETCH(QString, file);
+        QFETCH(QString, kind);
+        QFETCH(QString, command);
+        QFETCH(QString, needle);
+        const QString model = hostileModel(file, kind);
+        QVERIFY(!model.isEmpty());
+        QStringList args{command, QStringLiteral("--model"), model};
+        if (command != QLatin1String("info"))
+            args << QStringLiteral("--text") << QStringLiteral("hello world");
+        if (command == QLatin1String("dump")) args << QStringLiteral("-o") << fresh("d.json");
+        QElapsedTimer timer;
+        timer.start();
+        const CliRun r = runCli(args, QProcessEnvironment::systemEnvironment(), kTimeoutMs);
+        checkOneErrorLine(r, needle);
+        QVERIFY(r.errLines().first().contains(file));
+        QVERIFY2(timer.elapsed() < 20000, "took too long");
+    }
+
+    // Inputs that may be streams (pipes, devices) are read up to their limit and stopped there.
+    void endlessInputs_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("needle");
+        const QString model = QStringLiteral("--model");
+        QTest::newRow("tokenize --text-file /dev/zero")
+            << QStringList{"tokenize", model, "default", "--text-file", "/dev/zero"}
+            << QStringLiteral("text file /dev/zero is larger than 64 MB");
+        QTest::newRow("dump --text-file /dev/urandom")
+            << QStringList{"dump", model, "default", "--text-file", "/dev/urandom", "-o", "x.json"}
+            << QStringLiteral("text file /dev/urandom is larger than 64 MB");
+        QTest::newRow("export --text-file /dev/zero")
+            << QStringList{"export", model, "default", "--text-file", "/dev/zero", "-o", "x.png"}
+            << QStringLiteral("larger than 64 MB");
+        QTest::newRow("dump --image /dev/zero")
+            << QStringList{"dump", model, "default-vision", "--image", "/dev/zero", "-o", "x.json"}
+            << QStringLiteral("image /dev/zero is larger than 256 MB");
+        QTest::newRow("dump --analysis stats --input-list /dev/zero")
+            << QStringList{"dump",         model,          "default", "--analysis", "stats",
+                           "--input-list", "/dev/zero",    "-o",      "x.json"}
+            << QStringLiteral("input list /dev/zero is larger than 64 MB");
+        QTest::newRow("info --attention --tokens /dev/zero")
+            << QStringList{"info", "--attention", tmp(QStringLiteral("attention.safetensors")),
+                           "--tokens", "/dev/zero"}
+            << QStringLiteral("tokens file /dev/zero is larger than 256 MB");
+        QTest::newRow("info --attention /dev/zero.npy (symlink)")
+            << QStringList{"info", "--attention", tmp(QStringLiteral("zero.npy"))}
+            << QStringLiteral("zero.npy");
+    }
+    void endlessInputs() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, needle);
+        QFile::link(QStringLiteral("/dev/zero"), tmp(QStringLiteral("zero.npy")));
+        for (QString& a : args)
+            if (a.startsWith(QLatin1String("x."))) a = fresh(a);
+        const CliRun r = runCli(args, QProcessEnvironment::systemEnvironment(), kTimeoutMs);
+        checkOneErrorLine(r, needle);
+    }
+
+    // A stream that ends is a fine input: --text-file from a FIFO a writer fills.
+    void textFromFifo() {
+        const QString fifo = fresh(QStringLiteral("text"));
+        QVERIFY(makeFifo(fifo));
+        const QByteArray text("Pipes are inputs too.");
+        std::atomic<bool> stop{false};
+        std::thread writer([&] {
+            int fd = -1;
+            while (fd < 0 && !stop) { // non-blocking open fails (ENXIO) until the CLI reads
+                fd = ::open(QFile::encodeName(fifo).constData(), O_WRONLY | O_NONBLOCK);
+                if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            if (fd >= 0) {
+                [[maybe_unused]] const ssize_t n = ::write(fd, text.constData(), size_t(text.size()));
+                ::close(fd);
+            }
+        });
+        const CliRun piped = runCli({"tokenize", "--model", "default", "--text-file", fifo},
+                                    QProcessEnvironment::systemEnvironment(), kTimeoutMs);
+        stop = true;
+        writer.join();
+        const CliRun direct = runCli({"tokenize", "--model", "default", "--text", text});
+        QVERIFY2(piped.normalExit() && piped.exitCode == 0, qPrintable(piped.describe()));
+        QVERIFY2(direct.normalExit() && direct.exitCode == 0, qPrintable(direct.describe()));
+        QCOMPARE(piped.out, direct.out);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliHostile)
+#include "tst_cli_hostile.moc"
