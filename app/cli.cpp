@@ -353,6 +353,7 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
                 list->push_back(int(v));
         }
     }
+    request->outputBytesPerValue = dumpBytesPerValue(out); // the guard counts the output too
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));

@@ -408,6 +408,7 @@ QStringList displayTokensWithoutTokenizer(const QStringList& tokens) {
 
 Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPath,
                                    AttentionFileInfo* infoOut) {
+    if (auto limit = checkMemoryLimitVariable(); !limit) return limit.error();
     const QString suffix = QFileInfo(path).suffix().toLower();
     Result<RawAttention> read =
         suffix == QLatin1String("safetensors") ? readSafeTensors(path)

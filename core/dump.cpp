@@ -109,6 +109,13 @@ static QJsonArray specialJson(const Encoding& e) {
     return out;
 }
 
+double dumpBytesPerValue(const QString& path) {
+    if (path.endsWith(QLatin1String(".npy"))) return 4;
+    if (path.endsWith(QLatin1String(".safetensors"))) return 8;
+    if (path.endsWith(QLatin1String(".json"))) return 48; // measured: 42 per value at T = 2000
+    return 0;
+}
+
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path) {
     const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
     const Mat& last = analysis.forward.lastHiddenState;           // [T, D]

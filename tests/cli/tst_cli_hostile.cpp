@@ -321,6 +321,77 @@ private slots:
         checkOneErrorLine(r, needle);
     }
 
+    // ATTNSCOPE_MEMORY_LIMIT_MB that is not a positive number is an error naming it.
+    void invalidMemoryLimit_data() {
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<bool>("attentionFile");
+        for (const char* v : {"0", "-5", "abc", "inf", "nan", "12MB", "1e400"}) {
+            QTest::newRow(QByteArray("model ") + v) << QString::fromLatin1(v) << false;
+            QTest::newRow(QByteArray("attention file ") + v) << QString::fromLatin1(v) << true;
+        }
+    }
+    void invalidMemoryLimit() {
+        QFETCH(QString, value);
+        QFETCH(bool, attentionFile);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB"), value);
+        const QStringList args =
+            attentionFile ? QStringList{"info", "--attention", tmp("attention.safetensors")}
+                          : QStringList{"info", "--model", "default"};
+        const CliRun r = runCli(args, env);
+        checkOneErrorLine(r, QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB must be a positive number"));
+        QVERIFY(r.errLines().first().contains(QLatin1Char('"') + value + QLatin1Char('"')));
+        env.insert(QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB"), QStringLiteral("4096"));
+        const CliRun valid = runCli(args, env);
+        QVERIFY2(valid.normalExit() && valid.exitCode == 0, qPrintable(valid.describe()));
+    }
+
+    // The memory guard counts what writing the dump costs: 1500 tokens of an 8-head model keep
+    // 72 MB of attention (about 110 MB with the per-thread buffers), which fits 400 MB, but a
+    // JSON dump builds about 42 bytes per value (measured: 1.35 GB at 2000 tokens): refused up
+    // front, while .npy (one more float32 copy) runs under the same limit.
+    void memoryGuardCountsOutput_data() {
+        QTest::addColumn<QString>("suffix");
+        QTest::addColumn<int>("exitCode");
+        QTest::newRow("npy fits") << "npy" << 0;
+        QTest::newRow("safetensors fits") << "safetensors" << 0;
+        QTest::newRow("json refused") << "json" << 2;
+    }
+    void memoryGuardCountsOutput() {
+        QFETCH(QString, suffix);
+        QFETCH(int, exitCode);
+        const QString model = tmp(QStringLiteral("long-llama"));
+        if (!QFileInfo::exists(model)) { // llama with rotary positions up to 20000
+            QVERIFY(QDir().mkpath(model));
+            const QDir src(oraclePath(QStringLiteral("llama/model")));
+            QVERIFY(QFile::link(src.filePath("model.safetensors"), model + "/model.safetensors"));
+            QVERIFY(QFile::link(src.filePath("tokenizer.json"), model + "/tokenizer.json"));
+            QJsonObject config = readJsonFile(src.filePath("config.json")).object();
+            QVERIFY(!config.isEmpty());
+            config.insert(QStringLiteral("max_position_embeddings"), 20000);
+            QFile f(model + QStringLiteral("/config.json"));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QJsonDocument(config).toJson());
+        }
+        QStringList ids;
+        for (int i = 0; i < 1500; ++i)
+            ids << QString::number(5 + i % 1000);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB"), QStringLiteral("400"));
+        env.insert(QStringLiteral("OMP_NUM_THREADS"), QStringLiteral("2")); // per-thread buffers
+        const QString out = fresh(QStringLiteral("long.") + suffix);
+        const CliRun r = runCli({"dump", "--model", model, "--ids", ids.join(','), "-o", out}, env,
+                                120000);
+        if (exitCode == 0) {
+            QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
+            QVERIFY(QFileInfo(out).size() > 8 * 1500 * 1500 * 4);
+        } else {
+            checkOneErrorLine(r, QStringLiteral("1500 tokens would need"));
+            QVERIFY(r.errLines().first().contains(QLatin1String("write it out")));
+            QVERIFY(!QFileInfo::exists(out));
+        }
+    }
+
     // A stream that ends is a fine input: --text-file from a FIFO a writer fills.
     void textFromFifo() {
         const QString fifo = fresh(QStringLiteral("text"));
