@@ -237,10 +237,31 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
 Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const {
     try {
-        return analyzeUnguarded(request, progress);
+        auto analysis = analyzeUnguarded(request, progress);
+        if (analysis) // NaN/Inf weights or a config such as rope_theta -1: say so, never draw NaN
+            if (auto finite = checkFinite(*analysis); !finite) return finite.error();
+        return analysis;
     } catch (const std::bad_alloc&) { // checkMemory() is an estimate, not a guarantee
         return Error{QStringLiteral("out of memory while analysing this input")};
     }
+}
+
+Status LoadedModel::checkFinite(const Analysis& analysis) const {
+    const auto& layers = analysis.forward.layers;
+    for (size_t l = 0; l < layers.size(); ++l)
+        for (size_t h = 0; h < layers[l].attention.size(); ++h)
+            if (!layers[l].attention[h].allFinite())
+                return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
+                                            "head %3): its weights or config.json (e.g. "
+                                            "rope_theta, norm epsilon) are invalid")
+                                 .arg(displayName())
+                                 .arg(l)
+                                 .arg(h)};
+    if (!analysis.forward.lastHiddenState.allFinite())
+        return Error{QStringLiteral("%1 computed NaN or infinite hidden states: its weights or "
+                                    "config.json are invalid")
+                         .arg(displayName())};
+    return okStatus();
 }
 
 Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,

@@ -89,6 +89,7 @@ private:
     QStringList displayTokens(const Encoding& encoding, const QString& text) const;
     Status checkMemory(int64_t tokens, const KeepOptions& keep,
                        double outputBytesPerValue = 0) const;
+    Status checkFinite(const Analysis& analysis) const;
     Result<Analysis> analyzeUnguarded(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const;
     PrefixReuse reusablePrefix(const AnalysisRequest& request,
