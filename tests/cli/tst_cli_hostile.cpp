@@ -9,6 +9,8 @@
 #include <QTest>
 
 #include <atomic>
+#include <cstring>
+#include <limits>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <thread>
@@ -390,6 +392,76 @@ private slots:
             QVERIFY(r.errLines().first().contains(QLatin1String("write it out")));
             QVERIFY(!QFileInfo::exists(out));
         }
+    }
+
+    // Inputs that used to give NaN attention with exit 0, or be read as something else: a NaN
+    // weight, a NaN-producing or mistyped config.json. Through the CLI: one line, exit 2.
+    void silentlyWrongModels_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QByteArray>("configEdit"); // JSON object merged into config.json
+        QTest::addColumn<bool>("nanWeight");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("gpt2 NaN weight") << "gpt2" << QByteArray("{}") << true
+                                         << "computed NaN or infinite attention (layer 0";
+        QTest::newRow("llama NaN weight") << "llama" << QByteArray("{}") << true
+                                          << "computed NaN or infinite attention (layer 0";
+        QTest::newRow("llama rope_theta -1") << "llama" << QByteArray(R"({"rope_theta":-1})")
+                                             << false << "rope_theta must be a positive number";
+        QTest::newRow("llama rope_theta big") << "llama" << QByteArray(R"({"rope_theta":"big"})")
+                                              << false << "found a string (\"big\")";
+        QTest::newRow("gpt2 n_embd 32.5") << "gpt2" << QByteArray(R"({"n_embd":32.5})") << false
+                                          << "n_embd must be a positive integer, found the number 32.5";
+        QTest::newRow("gpt2 n_head \"4\"") << "gpt2" << QByteArray(R"({"n_head":"4"})") << false
+                                           << "n_head must be a positive integer, found a string";
+        QTest::newRow("gpt2 layer_norm_epsilon -1")
+            << "gpt2" << QByteArray(R"({"layer_norm_epsilon":-1})") << false
+            << "layer_norm_epsilon must be a positive number";
+        QTest::newRow("llama num_hidden_layers -2")
+            << "llama" << QByteArray(R"({"num_hidden_layers":-2})") << false
+            << "num_hidden_layers must be a positive integer, found the number -2";
+    }
+    void silentlyWrongModels() {
+        QFETCH(QString, family);
+        QFETCH(QByteArray, configEdit);
+        QFETCH(bool, nanWeight);
+        QFETCH(QString, expected);
+        const QString dir = fresh(family);
+        QVERIFY(QDir().mkpath(dir));
+        const QDir src(oraclePath(family + QStringLiteral("/model")));
+        QVERIFY(QFile::link(src.filePath("tokenizer.json"), dir + "/tokenizer.json"));
+        QJsonObject config = readJsonFile(src.filePath("config.json")).object();
+        const QJsonObject edit = QJsonDocument::fromJson(configEdit).object();
+        for (auto it = edit.begin(); it != edit.end(); ++it)
+            config.insert(it.key(), it.value());
+        QFile c(dir + "/config.json");
+        QVERIFY(c.open(QIODevice::WriteOnly));
+        c.write(QJsonDocument(config).toJson());
+        c.close();
+        QFile w(src.filePath("model.safetensors"));
+        QVERIFY(w.open(QIODevice::ReadOnly));
+        QByteArray weights = w.readAll();
+        if (nanWeight) { // the first query weight of layer 0 becomes NaN
+            uint64_t n = 0;
+            std::memcpy(&n, weights.constData(), 8);
+            const QJsonObject header = QJsonDocument::fromJson(weights.mid(8, qsizetype(n))).object();
+            QString name;
+            for (const QString& k : header.keys())
+                if (k.contains("h.0.attn.c_attn.weight") || k.contains("layers.0.self_attn.q_proj.weight"))
+                    name = k;
+            QVERIFY(!name.isEmpty());
+            const qint64 at = 8 + qint64(n) +
+                              header.value(name).toObject().value("data_offsets").toArray()[0].toInteger();
+            const float nan = std::numeric_limits<float>::quiet_NaN();
+            std::memcpy(weights.data() + at, &nan, 4);
+        }
+        QFile out(dir + "/model.safetensors");
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(weights);
+        out.close();
+        const QString dump = fresh(QStringLiteral("nan.json"));
+        const CliRun r = runCli({"dump", "--model", dir, "--text", "hello world", "-o", dump});
+        checkOneErrorLine(r, expected);
+        QVERIFY(!QFileInfo::exists(dump));
     }
 
     // A stream that ends is a fine input: --text-file from a FIFO a writer fills.
