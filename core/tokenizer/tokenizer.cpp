@@ -7,6 +7,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <cmath>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -310,8 +311,14 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
                 QStringLiteral("corrupt vocab.json in %1: %2").arg(dir, perr.errorString())};
         std::unordered_map<U32, int64_t> vocab;
         const QJsonObject vo = doc.object();
-        for (auto it = vo.constBegin(); it != vo.constEnd(); ++it)
-            vocab.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
+        for (auto it = vo.constBegin(); it != vo.constEnd(); ++it) {
+            const double id = it.value().toDouble();
+            if (!it.value().isDouble() || id != std::floor(id) || id < 0 || id > 2147483647.0)
+                return Error{QStringLiteral("vocab.json in %1: the id of \"%2\" must be a "
+                                            "non-negative integer")
+                                 .arg(dir, it.key().left(40))};
+            vocab.emplace(toU32(it.key()), int64_t(id));
+        }
         auto mb = readFile(d.filePath(QStringLiteral("merges.txt")));
         if (!mb) return mb.error();
         std::vector<std::pair<U32, U32>> merges;

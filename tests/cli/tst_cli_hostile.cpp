@@ -464,6 +464,52 @@ private slots:
         QVERIFY(!QFileInfo::exists(dump));
     }
 
+    // tokenizer.json read as something else before: through `tokenize` on a tokenizer folder.
+    void wrongTokenizers_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<QString>("edit");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("llama vocab id as string")
+            << "llama" << "string id" << "the id of \"<s>\" must be a non-negative integer";
+        QTest::newRow("bert vocab id as string")
+            << "bert" << "string id" << "the id of \"[CLS]\" must be a non-negative integer";
+        QTest::newRow("gpt2 merges a string") << "gpt2" << "merges string"
+                                              << "\"merges\" in tokenizer.json must be a list";
+        QTest::newRow("llama merge of a missing token")
+            << "llama" << "missing merge" << "names a token missing from the vocabulary";
+    }
+    void wrongTokenizers() {
+        QFETCH(QString, family);
+        QFETCH(QString, edit);
+        QFETCH(QString, expected);
+        QJsonObject json =
+            readJsonFile(oraclePath(family + QStringLiteral("/model/tokenizer.json"))).object();
+        QJsonObject model = json.value("model").toObject();
+        QVERIFY(!model.isEmpty());
+        if (edit == QLatin1String("string id")) {
+            QJsonObject vocab = model.value("vocab").toObject();
+            const QString token = family == QLatin1String("bert") ? "[CLS]" : "<s>";
+            QVERIFY(vocab.contains(token));
+            vocab.insert(token, QString::number(vocab.value(token).toInt()));
+            model.insert("vocab", vocab);
+        } else if (edit == QLatin1String("merges string")) {
+            model.insert("merges", QStringLiteral("Ġ t"));
+        } else {
+            QJsonArray merges = model.value("merges").toArray();
+            merges.append(QJsonArray{QStringLiteral("▁"), QStringLiteral("\u2603no-such-token")});
+            model.insert("merges", merges);
+        }
+        json.insert("model", model);
+        const QString dir = fresh(QStringLiteral("tokenizer"));
+        QVERIFY(QDir().mkpath(dir));
+        QFile f(dir + "/tokenizer.json");
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(json).toJson());
+        f.close();
+        const CliRun r = runCli({"tokenize", "--model", dir, "--text", "hello world"});
+        checkOneErrorLine(r, expected);
+    }
+
     // A stream that ends is a fine input: --text-file from a FIFO a writer fills.
     void textFromFifo() {
         const QString fifo = fresh(QStringLiteral("text"));
