@@ -350,6 +350,8 @@ Result<QStringList> stringList(const QJsonValue& value, const QString& what) {
 
 Result<QStringList> readTokensFile(const QString& path) {
     // Far more than any token list; a pipe (<(...)) is read up to the same limit.
+    if (fileKind(path) == FileKind::Missing)
+        return Error{QStringLiteral("cannot open tokens file %1").arg(path)};
     auto bytes = readBoundedFile(path, kMaxTokensJsonBytes, QStringLiteral("tokens file"), true);
     if (!bytes) return bytes.error();
     QJsonParseError error;

@@ -204,7 +204,7 @@ void HeadTablePanel::startFileStatistics(const QString& path) {
     if (!m_loaded) return;
     auto bytes = readBoundedFile(path, kMaxTextInputBytes, tr("input list"), true);
     if (!bytes) {
-        m_caption->setText(bytes.message());
+        m_caption->setText(tr("Cannot read %1: %2").arg(path, bytes.message()));
         emit fileStatisticsDone();
         return;
     }
