@@ -20,10 +20,10 @@ namespace attnscope {
 constexpr qint64 kMiB = qint64(1) << 20;
 
 // Size limits per kind of file, generous for real files.
-constexpr qint64 kMaxConfigBytes = 16 * kMiB;     // config.json, preprocessor_config.json, indexes
-constexpr qint64 kMaxTokenizerBytes = 512 * kMiB; // tokenizer.json, vocab.*, merges.txt
-constexpr qint64 kMaxTextInputBytes = 64 * kMiB;  // --text-file, --input-list
-constexpr qint64 kMaxImageBytes = 256 * kMiB;     // --image
+constexpr qint64 kMaxConfigBytes = 16 * kMiB;      // config.json, preprocessor_config.json, indexes
+constexpr qint64 kMaxTokenizerBytes = 512 * kMiB;  // tokenizer.json, vocab.*, merges.txt
+constexpr qint64 kMaxTextInputBytes = 64 * kMiB;   // --text-file, --input-list
+constexpr qint64 kMaxImageBytes = 256 * kMiB;      // --image
 constexpr qint64 kMaxTokensJsonBytes = 256 * kMiB; // --tokens TOKENS.json
 
 enum class FileKind { Missing, Regular, Directory, Stream /* FIFO, device, socket */ };

@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <cstring>
-#include <limits>
 #include <fcntl.h>
+#include <limits>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -80,7 +80,8 @@ void checkOneErrorLine(const CliRun& r, const QString& needle) {
     QCOMPARE(r.exitCode, 2);
     const QStringList lines = r.errLines();
     QVERIFY2(lines.size() == 1, qPrintable(r.describe()));
-    QVERIFY2(lines.first().startsWith(QLatin1String("attnscope: error: ")), qPrintable(r.describe()));
+    QVERIFY2(lines.first().startsWith(QLatin1String("attnscope: error: ")),
+             qPrintable(r.describe()));
     QVERIFY2(lines.first().contains(needle),
              qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(needle, lines.first())));
 }
@@ -95,7 +96,9 @@ private:
     int m_serial = 0;
 
     QString tmp(const QString& rel) const { return m_tmp.filePath(rel); }
-    QString fresh(const QString& name) { return tmp(QStringLiteral("%1-%2").arg(++m_serial).arg(name)); }
+    QString fresh(const QString& name) {
+        return tmp(QStringLiteral("%1-%2").arg(++m_serial).arg(name));
+    }
 
     // A model folder whose files link to llama's, except `file`, which is `kind`: a symlink to
     // /dev/zero or /dev/urandom, a FIFO nobody writes, or a sparse file larger than its limit.
@@ -126,10 +129,10 @@ private slots:
         QVERIFY(isCharDevice(QStringLiteral("/dev/null")));
         QVERIFY(isCharDevice(QStringLiteral("/dev/full")));
         // An attention file for the --tokens rows.
-        const CliRun r = runCli({QStringLiteral("dump"), QStringLiteral("--model"),
-                                 QStringLiteral("default"), QStringLiteral("--text"),
-                                 QStringLiteral("one two three"), QStringLiteral("-o"),
-                                 tmp(QStringLiteral("attention.safetensors"))});
+        const CliRun r =
+            runCli({QStringLiteral("dump"), QStringLiteral("--model"), QStringLiteral("default"),
+                    QStringLiteral("--text"), QStringLiteral("one two three"), QStringLiteral("-o"),
+                    tmp(QStringLiteral("attention.safetensors"))});
         QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
     }
 
@@ -146,17 +149,18 @@ private slots:
         const QStringList exportArgs{QStringLiteral("export"), QStringLiteral("--model"),
                                      QStringLiteral("default"), QStringLiteral("--text"),
                                      QStringLiteral("The cat sat on the mat.")};
-        const QStringList rollout = dump + QStringList{QStringLiteral("--analysis"),
-                                                       QStringLiteral("rollout")};
-        const QStringList grid = exportArgs + QStringList{QStringLiteral("--view"),
-                                                          QStringLiteral("grid")};
+        const QStringList rollout =
+            dump + QStringList{QStringLiteral("--analysis"), QStringLiteral("rollout")};
+        const QStringList grid =
+            exportArgs + QStringList{QStringLiteral("--view"), QStringLiteral("grid")};
         for (const QString device : {QStringLiteral("/dev/null"), QStringLiteral("/dev/full")}) {
             const int code = device.endsWith(QLatin1String("full")) ? 2 : 0;
             const QByteArray d = device.toLatin1();
             QTest::newRow("dump json " + d) << dump << "json" << device << code;
             QTest::newRow("dump npy " + d) << dump << "npy" << device << code;
             QTest::newRow("dump safetensors " + d) << dump << "safetensors" << device << code;
-            QTest::newRow("dump --analysis rollout json " + d) << rollout << "json" << device << code;
+            QTest::newRow("dump --analysis rollout json " + d)
+                << rollout << "json" << device << code;
             QTest::newRow("dump --analysis rollout safetensors " + d)
                 << rollout << "safetensors" << device << code;
             QTest::newRow("export png " + d) << exportArgs << "png" << device << code;
@@ -173,10 +177,11 @@ private slots:
         QVERIFY(QDir().mkpath(dir));
         const QString link = dir + QStringLiteral("/result.") + suffix;
         QVERIFY(QFile::link(device, link));
-        const CliRun r = runCli(args + QStringList{QStringLiteral("-o"), link}, 
+        const CliRun r = runCli(args + QStringList{QStringLiteral("-o"), link},
                                 QProcessEnvironment::systemEnvironment(), kTimeoutMs);
         if (exitCode == 0) {
-            QVERIFY2(r.normalExit() && r.exitCode == 0 && r.err.isEmpty(), qPrintable(r.describe()));
+            QVERIFY2(r.normalExit() && r.exitCode == 0 && r.err.isEmpty(),
+                     qPrintable(r.describe()));
         } else {
             checkOneErrorLine(r, QStringLiteral("No space left on device"));
         }
@@ -219,7 +224,8 @@ private slots:
         const QString target = throughLink ? dir + QStringLiteral("/link.") + suffix : fifo;
         if (throughLink) QVERIFY(QFile::link(fifo, target));
         QByteArray got;
-        const CliRun r = runReadingFifo(args + QStringList{QStringLiteral("-o"), target}, fifo, &got);
+        const CliRun r =
+            runReadingFifo(args + QStringList{QStringLiteral("-o"), target}, fifo, &got);
         QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
         QVERIFY(isFifo(fifo));
         if (throughLink) QVERIFY(QFileInfo(target).isSymLink());
@@ -246,9 +252,9 @@ private slots:
         for (const QString command :
              {QStringLiteral("info"), QStringLiteral("tokenize"), QStringLiteral("dump")}) {
             const QByteArray c = command.toLatin1();
-            for (const QString file : {QStringLiteral("config.json"),
-                                       QStringLiteral("tokenizer.json"),
-                                       QStringLiteral("model.safetensors")}) {
+            for (const QString file :
+                 {QStringLiteral("config.json"), QStringLiteral("tokenizer.json"),
+                  QStringLiteral("model.safetensors")}) {
                 const QByteArray f = file.toLatin1();
                 for (const QString kind : {QStringLiteral("zero"), QStringLiteral("fifo")})
                     QTest::newRow(c + " " + f + " " + kind.toLatin1())
@@ -302,8 +308,8 @@ private slots:
             << QStringList{"dump", model, "default-vision", "--image", "/dev/zero", "-o", "x.json"}
             << QStringLiteral("image /dev/zero is larger than 256 MB");
         QTest::newRow("dump --analysis stats --input-list /dev/zero")
-            << QStringList{"dump",         model,          "default", "--analysis", "stats",
-                           "--input-list", "/dev/zero",    "-o",      "x.json"}
+            << QStringList{"dump",         model,       "default", "--analysis", "stats",
+                           "--input-list", "/dev/zero", "-o",      "x.json"}
             << QStringLiteral("input list /dev/zero is larger than 64 MB");
         QTest::newRow("info --attention --tokens /dev/zero")
             << QStringList{"info", "--attention", tmp(QStringLiteral("attention.safetensors")),
@@ -382,8 +388,8 @@ private slots:
         env.insert(QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB"), QStringLiteral("400"));
         env.insert(QStringLiteral("OMP_NUM_THREADS"), QStringLiteral("2")); // per-thread buffers
         const QString out = fresh(QStringLiteral("long.") + suffix);
-        const CliRun r = runCli({"dump", "--model", model, "--ids", ids.join(','), "-o", out}, env,
-                                120000);
+        const CliRun r =
+            runCli({"dump", "--model", model, "--ids", ids.join(','), "-o", out}, env, 120000);
         if (exitCode == 0) {
             QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
             QVERIFY(QFileInfo(out).size() > 8 * 1500 * 1500 * 4);
@@ -401,16 +407,17 @@ private slots:
         QTest::addColumn<QByteArray>("configEdit"); // JSON object merged into config.json
         QTest::addColumn<bool>("nanWeight");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("gpt2 NaN weight") << "gpt2" << QByteArray("{}") << true
-                                         << "computed NaN or infinite attention (layer 0";
-        QTest::newRow("llama NaN weight") << "llama" << QByteArray("{}") << true
-                                          << "computed NaN or infinite attention (layer 0";
+        QTest::newRow("gpt2 NaN weight")
+            << "gpt2" << QByteArray("{}") << true << "computed NaN or infinite attention (layer 0";
+        QTest::newRow("llama NaN weight")
+            << "llama" << QByteArray("{}") << true << "computed NaN or infinite attention (layer 0";
         QTest::newRow("llama rope_theta -1") << "llama" << QByteArray(R"({"rope_theta":-1})")
                                              << false << "rope_theta must be a positive number";
         QTest::newRow("llama rope_theta big") << "llama" << QByteArray(R"({"rope_theta":"big"})")
                                               << false << "found a string (\"big\")";
-        QTest::newRow("gpt2 n_embd 32.5") << "gpt2" << QByteArray(R"({"n_embd":32.5})") << false
-                                          << "n_embd must be a positive integer, found the number 32.5";
+        QTest::newRow("gpt2 n_embd 32.5")
+            << "gpt2" << QByteArray(R"({"n_embd":32.5})") << false
+            << "n_embd must be a positive integer, found the number 32.5";
         QTest::newRow("gpt2 n_head \"4\"") << "gpt2" << QByteArray(R"({"n_head":"4"})") << false
                                            << "n_head must be a positive integer, found a string";
         QTest::newRow("gpt2 layer_norm_epsilon -1")
@@ -443,14 +450,17 @@ private slots:
         if (nanWeight) { // the first query weight of layer 0 becomes NaN
             uint64_t n = 0;
             std::memcpy(&n, weights.constData(), 8);
-            const QJsonObject header = QJsonDocument::fromJson(weights.mid(8, qsizetype(n))).object();
+            const QJsonObject header =
+                QJsonDocument::fromJson(weights.mid(8, qsizetype(n))).object();
             QString name;
             for (const QString& k : header.keys())
-                if (k.contains("h.0.attn.c_attn.weight") || k.contains("layers.0.self_attn.q_proj.weight"))
+                if (k.contains("h.0.attn.c_attn.weight") ||
+                    k.contains("layers.0.self_attn.q_proj.weight"))
                     name = k;
             QVERIFY(!name.isEmpty());
-            const qint64 at = 8 + qint64(n) +
-                              header.value(name).toObject().value("data_offsets").toArray()[0].toInteger();
+            const qint64 at =
+                8 + qint64(n) +
+                header.value(name).toObject().value("data_offsets").toArray()[0].toInteger();
             const float nan = std::numeric_limits<float>::quiet_NaN();
             std::memcpy(weights.data() + at, &nan, 4);
         }
@@ -470,13 +480,20 @@ private slots:
         QTest::addColumn<QString>("edit");
         QTest::addColumn<QString>("expected");
         QTest::newRow("llama vocab id as string")
-            << "llama" << "string id" << "the id of \"<s>\" must be a non-negative integer";
+            << "llama"
+            << "string id"
+            << "the id of \"<s>\" must be a non-negative integer";
         QTest::newRow("bert vocab id as string")
-            << "bert" << "string id" << "the id of \"[CLS]\" must be a non-negative integer";
-        QTest::newRow("gpt2 merges a string") << "gpt2" << "merges string"
+            << "bert"
+            << "string id"
+            << "the id of \"[CLS]\" must be a non-negative integer";
+        QTest::newRow("gpt2 merges a string") << "gpt2"
+                                              << "merges string"
                                               << "\"merges\" in tokenizer.json must be a list";
         QTest::newRow("llama merge of a missing token")
-            << "llama" << "missing merge" << "names a token missing from the vocabulary";
+            << "llama"
+            << "missing merge"
+            << "names a token missing from the vocabulary";
     }
     void wrongTokenizers() {
         QFETCH(QString, family);
@@ -523,7 +540,8 @@ private slots:
                 if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
             if (fd >= 0) {
-                [[maybe_unused]] const ssize_t n = ::write(fd, text.constData(), size_t(text.size()));
+                [[maybe_unused]] const ssize_t n =
+                    ::write(fd, text.constData(), size_t(text.size()));
                 ::close(fd);
             }
         });

@@ -41,51 +41,71 @@ private slots:
         QTest::addColumn<QString>("expected");
         const QString posInt = QStringLiteral("must be a positive integer, found ");
         const QString posNum = QStringLiteral("must be a positive number, found ");
-        QTest::newRow("n_embd 32.5") << "gpt2" << "n_embd" << QJsonValue(32.5)
-                                     << "n_embd " + posInt + "the number 32.5";
-        QTest::newRow("n_head \"4\"") << "gpt2" << "n_head" << QJsonValue("4")
-                                      << "n_head " + posInt + "a string (\"4\")";
-        QTest::newRow("n_layer -3") << "gpt2" << "n_layer" << QJsonValue(-3)
-                                    << "n_layer " + posInt + "the number -3";
-        QTest::newRow("n_layer true") << "gpt2" << "n_layer" << QJsonValue(true)
-                                      << "n_layer " + posInt + "a boolean";
-        QTest::newRow("n_positions 0") << "gpt2" << "n_positions" << QJsonValue(0)
-                                       << "n_positions " + posInt + "the number 0";
-        QTest::newRow("vocab_size 1e12") << "gpt2" << "vocab_size" << QJsonValue(1e12)
-                                         << "vocab_size " + posInt;
+        QTest::newRow("n_embd 32.5")
+            << "gpt2"
+            << "n_embd" << QJsonValue(32.5) << "n_embd " + posInt + "the number 32.5";
+        QTest::newRow("n_head \"4\"")
+            << "gpt2"
+            << "n_head" << QJsonValue("4") << "n_head " + posInt + "a string (\"4\")";
+        QTest::newRow("n_layer -3")
+            << "gpt2"
+            << "n_layer" << QJsonValue(-3) << "n_layer " + posInt + "the number -3";
+        QTest::newRow("n_layer true")
+            << "gpt2"
+            << "n_layer" << QJsonValue(true) << "n_layer " + posInt + "a boolean";
+        QTest::newRow("n_positions 0")
+            << "gpt2"
+            << "n_positions" << QJsonValue(0) << "n_positions " + posInt + "the number 0";
+        QTest::newRow("vocab_size 1e12")
+            << "gpt2"
+            << "vocab_size" << QJsonValue(1e12) << "vocab_size " + posInt;
         QTest::newRow("layer_norm_epsilon -1e-5")
-            << "gpt2" << "layer_norm_epsilon" << QJsonValue(-1e-5)
+            << "gpt2"
+            << "layer_norm_epsilon" << QJsonValue(-1e-5)
             << "layer_norm_epsilon " + posNum + "the number -1e-05";
         QTest::newRow("layer_norm_epsilon \"1e-5\"")
-            << "gpt2" << "layer_norm_epsilon" << QJsonValue("1e-5")
+            << "gpt2"
+            << "layer_norm_epsilon" << QJsonValue("1e-5")
             << "layer_norm_epsilon " + posNum + "a string (\"1e-5\")";
-        QTest::newRow("activation_function 3") << "gpt2" << "activation_function" << QJsonValue(3)
-                                               << "activation_function must be a string";
-        QTest::newRow("num_hidden_layers -2") << "llama" << "num_hidden_layers" << QJsonValue(-2)
+        QTest::newRow("activation_function 3")
+            << "gpt2"
+            << "activation_function" << QJsonValue(3) << "activation_function must be a string";
+        QTest::newRow("num_hidden_layers -2") << "llama"
+                                              << "num_hidden_layers" << QJsonValue(-2)
                                               << "num_hidden_layers " + posInt + "the number -2";
         QTest::newRow("num_attention_heads [4]")
-            << "llama" << "num_attention_heads" << QJsonValue(QJsonArray{4})
+            << "llama"
+            << "num_attention_heads" << QJsonValue(QJsonArray{4})
             << "num_attention_heads " + posInt + "a list";
         QTest::newRow("num_key_value_heads {}")
-            << "llama" << "num_key_value_heads" << QJsonValue(QJsonObject{})
+            << "llama"
+            << "num_key_value_heads" << QJsonValue(QJsonObject{})
             << "num_key_value_heads " + posInt + "an object";
-        QTest::newRow("rope_theta -1") << "llama" << "rope_theta" << QJsonValue(-1)
-                                       << "rope_theta " + posNum + "the number -1";
-        QTest::newRow("rope_theta \"big\"") << "llama" << "rope_theta" << QJsonValue("big")
-                                            << "rope_theta " + posNum + "a string (\"big\")";
+        QTest::newRow("rope_theta -1")
+            << "llama"
+            << "rope_theta" << QJsonValue(-1) << "rope_theta " + posNum + "the number -1";
+        QTest::newRow("rope_theta \"big\"")
+            << "llama"
+            << "rope_theta" << QJsonValue("big") << "rope_theta " + posNum + "a string (\"big\")";
         QTest::newRow("rope_parameters.rope_theta 0")
-            << "llama" << "rope_parameters" << QJsonValue(QJsonObject{{"rope_theta", 0}})
+            << "llama"
+            << "rope_parameters" << QJsonValue(QJsonObject{{"rope_theta", 0}})
             << "rope_parameters.rope_theta " + posNum + "the number 0";
-        QTest::newRow("rms_norm_eps 0") << "llama" << "rms_norm_eps" << QJsonValue(0)
-                                        << "rms_norm_eps " + posNum + "the number 0";
+        QTest::newRow("rms_norm_eps 0")
+            << "llama"
+            << "rms_norm_eps" << QJsonValue(0) << "rms_norm_eps " + posNum + "the number 0";
         QTest::newRow("max_position_embeddings 2.5")
-            << "llama" << "max_position_embeddings" << QJsonValue(2.5)
+            << "llama"
+            << "max_position_embeddings" << QJsonValue(2.5)
             << "max_position_embeddings " + posInt + "the number 2.5";
-        QTest::newRow("model_type 5") << "llama" << "model_type" << QJsonValue(5)
-                                      << "model_type must be a string, found the number 5";
-        QTest::newRow("patch_size \"4\"") << "vit" << "patch_size" << QJsonValue("4")
-                                          << "patch_size " + posInt + "a string (\"4\")";
-        QTest::newRow("layer_norm_eps -0.1") << "vit" << "layer_norm_eps" << QJsonValue(-0.1)
+        QTest::newRow("model_type 5")
+            << "llama"
+            << "model_type" << QJsonValue(5) << "model_type must be a string, found the number 5";
+        QTest::newRow("patch_size \"4\"")
+            << "vit"
+            << "patch_size" << QJsonValue("4") << "patch_size " + posInt + "a string (\"4\")";
+        QTest::newRow("layer_norm_eps -0.1") << "vit"
+                                             << "layer_norm_eps" << QJsonValue(-0.1)
                                              << "layer_norm_eps " + posNum + "the number -0.1";
     }
     void wrongTypesNameKeyAndType() {
@@ -97,8 +117,9 @@ private slots:
         json.insert(key, value);
         const auto config = ModelConfig::fromJson(json);
         QVERIFY2(!config.ok(), "accepted");
-        QVERIFY2(config.message().contains(expected),
-                 qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(expected, config.message())));
+        QVERIFY2(
+            config.message().contains(expected),
+            qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(expected, config.message())));
     }
 
     void nullMeansAbsent_data() {

@@ -51,7 +51,7 @@ private slots:
     }
 
     void refused_data() {
-        QTest::addColumn<QString>("key");   // in "model"
+        QTest::addColumn<QString>("key"); // in "model"
         QTest::addColumn<QJsonValue>("value");
         QTest::addColumn<QString>("expected");
         QJsonObject vocab = tokenizerJson()["model"].toObject()["vocab"].toObject();
@@ -62,14 +62,14 @@ private slots:
             << "the id of \"low\" must be a non-negative integer, found a string (\"5\")";
         QJsonObject negative = vocab;
         negative["e"] = -1;
-        QTest::newRow("negative vocab id") << "vocab" << QJsonValue(negative)
-                                           << "the id of \"e\" must be a non-negative integer";
+        QTest::newRow("negative vocab id")
+            << "vocab" << QJsonValue(negative) << "the id of \"e\" must be a non-negative integer";
         QJsonObject fraction = vocab;
         fraction["e"] = 6.5;
-        QTest::newRow("fractional vocab id") << "vocab" << QJsonValue(fraction)
-                                             << "the id of \"e\" must be a non-negative integer";
-        QTest::newRow("merges a string") << "merges" << QJsonValue("l o")
-                                         << "\"merges\" in tokenizer.json must be a list";
+        QTest::newRow("fractional vocab id")
+            << "vocab" << QJsonValue(fraction) << "the id of \"e\" must be a non-negative integer";
+        QTest::newRow("merges a string")
+            << "merges" << QJsonValue("l o") << "\"merges\" in tokenizer.json must be a list";
         QTest::newRow("merges an object") << "merges" << QJsonValue(QJsonObject{{"l", "o"}})
                                           << "\"merges\" in tokenizer.json must be a list";
         QTest::newRow("merge of a missing token")
