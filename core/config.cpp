@@ -335,9 +335,9 @@ Result<ModelConfig> ModelConfig::fromFile(const QString& path) {
     if (err.error != QJsonParseError::NoError)
         return Error{QStringLiteral("%1: invalid JSON (%2)").arg(path, err.errorString())};
     if (!doc.isObject())
-        return Error{QStringLiteral("%1 must hold a JSON object, found %2")
-                         .arg(path, doc.isArray() ? QStringLiteral("a list")
-                                                  : QStringLiteral("no object"))};
+        return Error{
+            QStringLiteral("%1 must hold a JSON object, found %2")
+                .arg(path, doc.isArray() ? QStringLiteral("a list") : QStringLiteral("no object"))};
     return fromJson(doc.object());
 }
 

@@ -21,7 +21,8 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
     c.channels = channels;
     QFile f(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")));
     if (fileKind(f.fileName()) == FileKind::Missing) return c;
-    auto bytes = readBoundedFile(f.fileName(), kMaxConfigBytes, QStringLiteral("image processor config"));
+    auto bytes =
+        readBoundedFile(f.fileName(), kMaxConfigBytes, QStringLiteral("image processor config"));
     if (!bytes) return bytes.error();
     QJsonParseError err;
     const QJsonObject o = QJsonDocument::fromJson(*bytes, &err).object();

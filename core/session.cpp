@@ -193,16 +193,16 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
     const double needed = perMatrix * matrices + activations + output;
     const double budget = memoryBudgetBytes();
     if (needed > budget)
-        return Error{QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "
-                                    "computer allows %3 GB); use a shorter text, or dump fewer "
-                                    "heads (--layers, --heads)")
-                         .arg(tokens)
-                         .arg(needed / 1e9, 0, 'f', 1)
-                         .arg(budget / 1e9, 0, 'f', 1)
-                         .arg(keep.keepsAllAttention() ? QStringLiteral("every layer's and head's")
-                                                       : QStringLiteral("the chosen heads'"))
-                         .arg(outputBytesPerValue > 0 ? QStringLiteral(" and write it out")
-                                                      : QString())};
+        return Error{
+            QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "
+                           "computer allows %3 GB); use a shorter text, or dump fewer "
+                           "heads (--layers, --heads)")
+                .arg(tokens)
+                .arg(needed / 1e9, 0, 'f', 1)
+                .arg(budget / 1e9, 0, 'f', 1)
+                .arg(keep.keepsAllAttention() ? QStringLiteral("every layer's and head's")
+                                              : QStringLiteral("the chosen heads'"))
+                .arg(outputBytesPerValue > 0 ? QStringLiteral(" and write it out") : QString())};
     return okStatus();
 }
 

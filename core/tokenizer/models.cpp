@@ -76,7 +76,9 @@ public:
                 return Error{QStringLiteral("BPE merge \"%1 %2\" names a token missing from "
                                             "the vocabulary (\"%3\")")
                                  .arg(fromU32(a), fromU32(b),
-                                      fromU32(!ia ? a : !ib ? b : a + bb))};
+                                      fromU32(!ia   ? a
+                                              : !ib ? b
+                                                    : a + bb))};
             uint64_t k = key(*ia, *ib);
             if (!merges.count(k)) merges.emplace(k, std::make_pair(rank, *in));
             ++rank;
@@ -450,11 +452,10 @@ Result<std::unordered_map<U32, int64_t>> parseVocabObject(const QJsonValue& v, c
             return Error{QStringLiteral("%1 vocab in tokenizer.json: the id of \"%2\" must be a "
                                         "non-negative integer, found %3")
                              .arg(QLatin1String(model), it.key().left(40),
-                                  it.value().isString()
-                                      ? QStringLiteral("a string (\"%1\")")
-                                            .arg(it.value().toString().left(20))
-                                      : it.value().isDouble() ? QString::number(id)
-                                                              : QStringLiteral("a non-number"))};
+                                  it.value().isString() ? QStringLiteral("a string (\"%1\")")
+                                                              .arg(it.value().toString().left(20))
+                                  : it.value().isDouble() ? QString::number(id)
+                                                          : QStringLiteral("a non-number"))};
         out.emplace(toU32(it.key()), int64_t(id));
     }
     return out;

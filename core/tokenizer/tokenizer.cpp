@@ -7,12 +7,12 @@
 
 #include <QDir>
 #include <QFile>
-#include <cmath>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QStringDecoder>
+#include <cmath>
 
 #include <algorithm>
 
