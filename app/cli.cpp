@@ -311,6 +311,8 @@ int cmdTokenize(const QCommandLineParser& p, const InputOptions& o) {
     if (!text) return fail(text.message());
     const std::optional<QString> pair =
         p.isSet(o.pair) ? std::optional<QString>(p.value(o.pair)) : std::nullopt;
+    if (auto s = checkTokenizeMemory(text->size() + (pair ? pair->size() : 0)); !s)
+        return fail(s.message());
     auto encoding = tokenizer ? tokenizer->encode(*text, pair) : model->tokenize(*text, pair);
     if (!encoding) return fail(encoding.message());
     printJson(encodingJson(*encoding));

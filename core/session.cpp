@@ -36,6 +36,18 @@ Status checkMemoryLimitVariable() {
     return okStatus();
 }
 
+Status checkTokenizeMemory(qsizetype characters) {
+    constexpr double kBytesPerCharacter = 250;
+    const double needed = double(characters) * kBytesPerCharacter;
+    if (needed > memoryBudgetBytes())
+        return Error{QStringLiteral("a text of %1 characters would need about %2 GB to tokenize "
+                                    "(this computer allows %3 GB); use a shorter text")
+                         .arg(characters)
+                         .arg(needed / 1e9, 0, 'f', 2)
+                         .arg(memoryBudgetBytes() / 1e9, 0, 'f', 2)};
+    return okStatus();
+}
+
 double memoryBudgetBytes() {
     const auto limitMb = memoryLimitMb(); // invalid values are refused by checkMemoryLimitVariable
     if (limitMb && *limitMb > 0) return *limitMb * 1024 * 1024;
@@ -127,6 +139,8 @@ Result<Encoding> LoadedModel::tokenize(const QString& text,
         return Error{
             QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")
                 .arg(m_path)};
+    if (auto s = checkTokenizeMemory(text.size() + (pair ? pair->size() : 0)); !s)
+        return s.error();
     return m_tokenizer->encode(text, pair);
 }
 

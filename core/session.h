@@ -28,6 +28,9 @@ double memoryBudgetBytes();
 // An invalid $ATTNSCOPE_MEMORY_LIMIT_MB (0, negative, not a number) is an error, not ignored;
 // opening a model or an attention file checks it.
 Status checkMemoryLimitVariable();
+// Tokenizing (tokens, offsets, and the JSON `tokenize` prints) takes about 250 bytes per
+// character of text (measured: 0.96 GB for 4 MB); refused up front when over the budget.
+Status checkTokenizeMemory(qsizetype characters);
 
 struct AnalysisRequest {
     QString text;                 // used when ids and pixels are empty
