@@ -9,6 +9,7 @@
 #include "cli_explain.h"
 #include "dump.h"
 #include "figure_export.h"
+#include "file_limits.h"
 #include "gui_bench.h"
 #include "heatmap_export.h"
 #include "hfcache.h"
@@ -105,13 +106,11 @@ Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& opt
 }
 
 Result<QString> readTextFile(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    if (f.size() > 64 * 1024 * 1024)
-        return Error{QStringLiteral("%1 is too large for a text input").arg(path)};
+    // At most 64 MB; pipes and devices are read up to that (--text-file /dev/zero stops there).
+    auto bytes = readBoundedFile(path, kMaxTextInputBytes, QStringLiteral("text file"), true);
+    if (!bytes) return bytes.error();
     QStringDecoder decoder(QStringDecoder::Utf8); // invalid UTF-8 becomes U+FFFD, not an error
-    return QString(decoder.decode(f.readAll()));
+    return QString(decoder.decode(*bytes));
 }
 
 Result<Tensor> readPixelValues(const QString& path) {
@@ -129,15 +128,18 @@ Result<Tensor> readPixelValues(const QString& path) {
     return out;
 }
 
-// The picture in RGB as PIL would decode it (ui/image/image_decode.h).
+// The picture in RGB as PIL would decode it (ui/image/image_decode.h), read bounded first (a
+// FIFO or /dev/zero stops at the limit), then decoded from memory.
 Result<QImage> decodeQuietly(const QString& path) {
+    auto bytes = readBoundedFile(path, kMaxImageBytes, QStringLiteral("image"), true);
+    if (!bytes) return bytes.error();
     Result<QImage> image = Error{};
     { // libpng prints its own complaints to stderr; keep the CLI's single error line
         std::fflush(stderr);
         const int savedStderr = dup(2);
         const int devNull = ::open("/dev/null", O_WRONLY);
         if (devNull >= 0) dup2(devNull, 2);
-        image = decodeImageFile(path);
+        image = decodeImageData(*bytes, path);
         if (savedStderr >= 0) dup2(savedStderr, 2);
         if (devNull >= 0) ::close(devNull);
         if (savedStderr >= 0) ::close(savedStderr);
@@ -328,6 +330,8 @@ int cmdTokenize(const QCommandLineParser& p, const InputOptions& o) {
     if (!text) return fail(text.message());
     const std::optional<QString> pair =
         p.isSet(o.pair) ? std::optional<QString>(p.value(o.pair)) : std::nullopt;
+    if (auto s = checkTokenizeMemory(text->size() + (pair ? pair->size() : 0)); !s)
+        return fail(s.message());
     auto encoding = tokenizer ? tokenizer->encode(*text, pair) : model->tokenize(*text, pair);
     if (!encoding) return fail(encoding.message());
     printJson(encodingJson(*encoding));
@@ -380,6 +384,7 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
                 list->push_back(int(v));
         }
     }
+    request->outputBytesPerValue = dumpBytesPerValue(out); // the guard counts the output too
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
@@ -768,10 +773,10 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     if (!lengths) return fail(lengths.message());
     std::map<int, double> torchMs;
     if (p.isSet(o.torchJson)) {
-        QFile f(p.value(o.torchJson));
-        if (!f.open(QIODevice::ReadOnly))
-            return fail(QStringLiteral("cannot read %1").arg(f.fileName()));
-        for (const QJsonValue& v : QJsonDocument::fromJson(f.readAll()).array())
+        auto bytes = readBoundedFile(p.value(o.torchJson), kMaxConfigBytes,
+                                     QStringLiteral("timings file"), true);
+        if (!bytes) return fail(bytes.message());
+        for (const QJsonValue& v : QJsonDocument::fromJson(*bytes).array())
             torchMs[v.toObject().value(QStringLiteral("T")).toInt()] =
                 v.toObject().value(QStringLiteral("ms")).toDouble();
     }

@@ -4,6 +4,7 @@
 #include "analyses/head_statistics.h"
 #include "analyses/rollout.h"
 #include "analysis_dump.h"
+#include "file_limits.h"
 
 #include <QFile>
 #include <QStringDecoder>
@@ -45,13 +46,10 @@ Result<Analysis> analyzeOne(const LoadedModel& model,
 Result<std::vector<AnalysisRequest>>
 readInputList(const QString& path, const LoadedModel& model,
               const std::function<Result<Tensor>(const QString&)>& readImage) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    if (f.size() > 64 * 1024 * 1024)
-        return Error{QStringLiteral("%1 is too large for a list of inputs").arg(path)};
+    auto bytes = readBoundedFile(path, kMaxTextInputBytes, QStringLiteral("input list"), true);
+    if (!bytes) return bytes.error();
     QStringDecoder decoder(QStringDecoder::Utf8);
-    const QString all = decoder.decode(f.readAll());
+    const QString all = decoder.decode(*bytes);
     std::vector<AnalysisRequest> requests;
     const bool image = model.config().modality == Modality::Image;
     for (QString line : all.split(QLatin1Char('\n'))) {

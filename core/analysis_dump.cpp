@@ -1,11 +1,11 @@
 #include "analysis_dump.h"
 
 #include "dump.h"
+#include "file_limits.h"
 #include "safetensors.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 namespace attnscope {
 
@@ -34,10 +34,7 @@ QJsonArray int64Json(const std::vector<int64_t>& values) {
 }
 
 Status writeBytes(const QString& path, const QByteArray& bytes) {
-    QSaveFile out(path);
-    if (!out.open(QIODevice::WriteOnly) || out.write(bytes) != bytes.size() || !out.commit())
-        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
-    return okStatus();
+    return writeWholeFile(path, bytes); // atomic for files; devices written in place
 }
 
 } // namespace

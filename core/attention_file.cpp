@@ -1,4 +1,5 @@
 #include "attention_file.h"
+#include "file_limits.h"
 
 #include "safetensors.h"
 #include "tokenizer/tok_internal.h"
@@ -348,14 +349,13 @@ Result<QStringList> stringList(const QJsonValue& value, const QString& what) {
 }
 
 Result<QStringList> readTokensFile(const QString& path) {
-    QFile file(path);
-    if (!QFileInfo(path).isFile() || !file.open(QIODevice::ReadOnly))
+    // Far more than any token list; a pipe (<(...)) is read up to the same limit.
+    if (fileKind(path) == FileKind::Missing)
         return Error{QStringLiteral("cannot open tokens file %1").arg(path)};
-    constexpr qint64 kMaxBytes = 256ll << 20; // far more than any token list
-    if (file.size() > kMaxBytes)
-        return Error{QStringLiteral("tokens file %1 is larger than 256 MB").arg(path)};
+    auto bytes = readBoundedFile(path, kMaxTokensJsonBytes, QStringLiteral("tokens file"), true);
+    if (!bytes) return bytes.error();
     QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(file.read(kMaxBytes), &error);
+    const QJsonDocument doc = QJsonDocument::fromJson(*bytes, &error);
     if (error.error != QJsonParseError::NoError)
         return Error{QStringLiteral("tokens file %1: %2").arg(path, error.errorString())};
     return stringList(doc.isArray() ? QJsonValue(doc.array()) : QJsonValue(doc.object()), path);
@@ -410,6 +410,7 @@ QStringList displayTokensWithoutTokenizer(const QStringList& tokens) {
 
 Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPath,
                                    AttentionFileInfo* infoOut) {
+    if (auto limit = checkMemoryLimitVariable(); !limit) return limit.error();
     const QString suffix = QFileInfo(path).suffix().toLower();
     Result<RawAttention> read =
         suffix == QLatin1String("safetensors") ? readSafeTensors(path)

@@ -1,8 +1,11 @@
 #include "config.h"
+#include "file_limits.h"
 
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+
+#include <cmath>
 
 namespace attnscope {
 
@@ -75,9 +78,107 @@ Status parseRope(const QJsonObject& json, ModelConfig& c) {
     return okStatus();
 }
 
+QString typeFound(const QJsonValue& v) {
+    switch (v.type()) {
+    case QJsonValue::Bool:
+        return QStringLiteral("a boolean");
+    case QJsonValue::String:
+        return QStringLiteral("a string (\"%1\")").arg(v.toString().left(40));
+    case QJsonValue::Array:
+        return QStringLiteral("a list");
+    case QJsonValue::Object:
+        return QStringLiteral("an object");
+    case QJsonValue::Double:
+        return QStringLiteral("the number %1").arg(v.toDouble());
+    default:
+        return QStringLiteral("null");
+    }
+}
+
+// Keys config.json readers use, with the kind of value each must hold when present (null means
+// absent, as in transformers). A wrong type or an impossible value names the key and what was
+// found, instead of being read as 0 or a default.
+enum class Kind { Count, Index, PositiveNumber, Text };
+struct KeyRule {
+    const char* key;
+    Kind kind;
+};
+constexpr KeyRule kKeyRules[] = {
+    {"n_layer", Kind::Count},
+    {"num_hidden_layers", Kind::Count},
+    {"n_layers", Kind::Count},
+    {"n_head", Kind::Count},
+    {"n_heads", Kind::Count},
+    {"num_attention_heads", Kind::Count},
+    {"num_key_value_heads", Kind::Count},
+    {"n_embd", Kind::Count},
+    {"hidden_size", Kind::Count},
+    {"dim", Kind::Count},
+    {"hidden_dim", Kind::Count},
+    {"n_inner", Kind::Count},
+    {"intermediate_size", Kind::Count},
+    {"head_dim", Kind::Count},
+    {"n_positions", Kind::Count},
+    {"max_position_embeddings", Kind::Count},
+    {"vocab_size", Kind::Count},
+    {"type_vocab_size", Kind::Index},
+    {"image_size", Kind::Count},
+    {"patch_size", Kind::Count},
+    {"num_channels", Kind::Count},
+    {"layer_norm_epsilon", Kind::PositiveNumber},
+    {"layer_norm_eps", Kind::PositiveNumber},
+    {"rms_norm_eps", Kind::PositiveNumber},
+    {"rope_theta", Kind::PositiveNumber},
+    {"rotary_emb_base", Kind::PositiveNumber},
+    {"rotary_pct", Kind::PositiveNumber},
+    {"partial_rotary_factor", Kind::PositiveNumber},
+    {"model_type", Kind::Text},
+    {"activation_function", Kind::Text},
+    {"hidden_act", Kind::Text},
+    {"activation", Kind::Text},
+    {"position_embedding_type", Kind::Text},
+};
+
+Status checkKeyTypes(const QJsonObject& json, const QString& where) {
+    for (const KeyRule& rule : kKeyRules) {
+        const QJsonValue v = json.value(QLatin1String(rule.key));
+        if (v.isUndefined() || v.isNull()) continue;
+        const QString key = where + QLatin1String(rule.key);
+        if (rule.kind == Kind::Text) {
+            if (!v.isString())
+                return Error{QStringLiteral("config.json: %1 must be a string, found %2")
+                                 .arg(key, typeFound(v))};
+            continue;
+        }
+        const double x = v.toDouble();
+        if (rule.kind == Kind::PositiveNumber) {
+            if (!v.isDouble() || !std::isfinite(x) || x <= 0)
+                return Error{QStringLiteral("config.json: %1 must be a positive number, found %2")
+                                 .arg(key, typeFound(v))};
+            continue;
+        }
+        const bool integral = v.isDouble() && std::isfinite(x) && x == std::floor(x);
+        const double least = rule.kind == Kind::Count ? 1 : 0;
+        if (!integral || x < least || x > 1e9)
+            return Error{QStringLiteral("config.json: %1 must be %2 integer, found %3")
+                             .arg(key,
+                                  rule.kind == Kind::Count ? QStringLiteral("a positive")
+                                                           : QStringLiteral("a non-negative"),
+                                  typeFound(v))};
+    }
+    return okStatus();
+}
+
 } // namespace
 
 Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
+    if (auto s = checkKeyTypes(json, QString()); !s) return s.error();
+    for (const char* nested : {"rope_parameters", "rope_scaling"})
+        if (json.value(QLatin1String(nested)).isObject())
+            if (auto s = checkKeyTypes(json.value(QLatin1String(nested)).toObject(),
+                                       QLatin1String(nested) + QLatin1Char('.'));
+                !s)
+                return s.error();
     ModelConfig c;
     c.modelType = json.value(QLatin1String("model_type")).toString();
     const QString& t = c.modelType;
@@ -228,13 +329,17 @@ Result<ModelConfig> ModelConfig::fromJson(const QJsonObject& json) {
 }
 
 Result<ModelConfig> ModelConfig::fromFile(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot open %1: %2").arg(path, f.errorString())};
+    // A regular file of at most 16 MB: a config.json that is a FIFO or /dev/zero is refused.
+    auto bytes = readBoundedFile(path, kMaxConfigBytes, QStringLiteral("config file"));
+    if (!bytes) return bytes.error();
     QJsonParseError err;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
-    if (err.error != QJsonParseError::NoError || !doc.isObject())
+    const QJsonDocument doc = QJsonDocument::fromJson(*bytes, &err);
+    if (err.error != QJsonParseError::NoError)
         return Error{QStringLiteral("%1: invalid JSON (%2)").arg(path, err.errorString())};
+    if (!doc.isObject())
+        return Error{
+            QStringLiteral("%1 must hold a JSON object, found %2")
+                .arg(path, doc.isArray() ? QStringLiteral("a list") : QStringLiteral("no object"))};
     return fromJson(doc.object());
 }
 

@@ -1,4 +1,5 @@
 #include "hfcache.h"
+#include "file_limits.h"
 
 #include <QDir>
 #include <QFile>
@@ -32,9 +33,10 @@ std::vector<CachedModel> listCachedModels(const QString& cacheDir) {
         if (revisions.removeOne(mainRevision)) revisions.prepend(mainRevision);
         for (const QString& rev : revisions) {
             const QString path = snapshots.filePath(rev);
-            QFile config(QDir(path).filePath(QStringLiteral("config.json")));
-            if (!config.open(QIODevice::ReadOnly)) continue;
-            const QJsonObject o = QJsonDocument::fromJson(config.readAll()).object();
+            auto config = readBoundedFile(QDir(path).filePath(QStringLiteral("config.json")),
+                                          kMaxConfigBytes, QStringLiteral("config file"));
+            if (!config) continue;
+            const QJsonObject o = QJsonDocument::fromJson(*config).object();
             models.push_back({repoId, rev, path, o.value(QLatin1String("model_type")).toString()});
         }
     }

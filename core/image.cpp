@@ -1,4 +1,5 @@
 #include "image.h"
+#include "file_limits.h"
 
 #include <QDir>
 #include <QFile>
@@ -46,11 +47,12 @@ Result<ImageProcessorConfig> ImageProcessorConfig::fromFolder(const QString& dir
                          .arg(channels)};
     c.channels = channels;
     QFile f(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")));
-    if (!f.exists()) return c;
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot read %1").arg(f.fileName())};
+    if (fileKind(f.fileName()) == FileKind::Missing) return c;
+    auto bytes =
+        readBoundedFile(f.fileName(), kMaxConfigBytes, QStringLiteral("image processor config"));
+    if (!bytes) return bytes.error();
     QJsonParseError err;
-    const QJsonObject o = QJsonDocument::fromJson(f.readAll(), &err).object();
+    const QJsonObject o = QJsonDocument::fromJson(*bytes, &err).object();
     if (err.error != QJsonParseError::NoError)
         return Error{QStringLiteral("%1: invalid JSON (%2)").arg(f.fileName(), err.errorString())};
     if (auto s = readSize(o, "size", f.fileName(), c.width, c.height); !s) return s.error();

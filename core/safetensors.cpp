@@ -1,8 +1,9 @@
 #include "safetensors.h"
 
+#include "file_limits.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -91,6 +92,9 @@ float bfloat16ToFloat(uint16_t h) {
 SafeTensorsFile::~SafeTensorsFile() = default;
 
 Result<std::shared_ptr<SafeTensorsFile>> SafeTensorsFile::open(const QString& path) {
+    // Memory-mapped: only a regular file (a FIFO would block, /dev/zero map endless zeros).
+    if (auto regular = requireRegularFile(path, QStringLiteral("safetensors file")); !regular)
+        return regular.error();
     auto file = std::make_unique<QFile>(path);
     if (!file->open(QIODevice::ReadOnly))
         return Error{QStringLiteral("cannot open %1: %2").arg(path, file->errorString())};
@@ -318,17 +322,16 @@ Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& t
     QByteArray headerBytes = QJsonDocument(header).toJson(QJsonDocument::Compact);
     while (headerBytes.size() % 8 != 0)
         headerBytes.append(' '); // keep data 8-aligned
-    QSaveFile out(path);         // atomic: a failed write never clobbers an existing file
-    if (!out.open(QIODevice::WriteOnly))
-        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
+    // Atomic for files (a failed write never clobbers an existing one); devices and FIFOs are
+    // written in place; every write is checked.
+    OutputFile out(path);
+    if (auto s = out.open(); !s) return s;
     const uint64_t len = uint64_t(headerBytes.size());
-    out.write(reinterpret_cast<const char*>(&len), 8);
-    out.write(headerBytes);
+    out.device()->write(reinterpret_cast<const char*>(&len), 8);
+    out.device()->write(headerBytes);
     for (const auto& t : tensors)
-        out.write(t.bytes);
-    if (!out.commit())
-        return Error{QStringLiteral("cannot write %1: %2").arg(path, out.errorString())};
-    return okStatus();
+        out.device()->write(t.bytes);
+    return out.commit();
 }
 
 } // namespace attnscope

@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <atomic>
+#include <cmath>
 #include <new>
 #include <omp.h>
 #include <unistd.h>
@@ -15,10 +16,42 @@ namespace attnscope {
 
 LoadedModel::~LoadedModel() = default;
 
-double memoryBudgetBytes() {
+namespace {
+// ATTNSCOPE_MEMORY_LIMIT_MB in MB; 0 when unset or empty; an error when set to anything but a
+// positive number.
+Result<double> memoryLimitMb() {
+    const QString value = qEnvironmentVariable("ATTNSCOPE_MEMORY_LIMIT_MB").trimmed();
+    if (value.isEmpty()) return 0.0; // unset, or set empty: the default
     bool ok = false;
-    const double limitMb = qEnvironmentVariable("ATTNSCOPE_MEMORY_LIMIT_MB").toDouble(&ok);
-    if (ok && limitMb > 0) return limitMb * 1024 * 1024;
+    const double mb = value.toDouble(&ok);
+    if (!ok || !std::isfinite(mb) || mb <= 0)
+        return Error{QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB must be a positive number of "
+                                    "megabytes, not \"%1\"")
+                         .arg(value.left(40))};
+    return mb;
+}
+} // namespace
+
+Status checkMemoryLimitVariable() {
+    if (auto mb = memoryLimitMb(); !mb) return mb.error();
+    return okStatus();
+}
+
+Status checkTokenizeMemory(qsizetype characters) {
+    constexpr double kBytesPerCharacter = 250;
+    const double needed = double(characters) * kBytesPerCharacter;
+    if (needed > memoryBudgetBytes())
+        return Error{QStringLiteral("a text of %1 characters would need about %2 GB to tokenize "
+                                    "(this computer allows %3 GB); use a shorter text")
+                         .arg(characters)
+                         .arg(needed / 1e9, 0, 'f', 2)
+                         .arg(memoryBudgetBytes() / 1e9, 0, 'f', 2)};
+    return okStatus();
+}
+
+double memoryBudgetBytes() {
+    const auto limitMb = memoryLimitMb(); // invalid values are refused by checkMemoryLimitVariable
+    if (limitMb && *limitMb > 0) return *limitMb * 1024 * 1024;
     const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
     return physical > 0 ? physical * 0.6 : 8.0 * double(1 << 30);
 }
@@ -43,6 +76,7 @@ QString resolveModelPath(const QString& path) {
 } // namespace
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn) {
+    if (auto limit = checkMemoryLimitVariable(); !limit) return limit.error();
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
     if (!info.exists())
@@ -112,6 +146,8 @@ Result<Encoding> LoadedModel::tokenize(const QString& text,
         return Error{
             QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")
                 .arg(m_path)};
+    if (auto s = checkTokenizeMemory(text.size() + (pair ? pair->size() : 0)); !s)
+        return s.error();
     return m_tokenizer->encode(text, pair);
 }
 
@@ -156,7 +192,8 @@ QStringList LoadedModel::displayTokens(const Encoding& e, const QString& text) c
 
 // What one pass keeps grows with layers x heads x T^2; refuse up front what cannot fit rather
 // than let the allocation fail half-way (or the machine swap).
-Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
+Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
+                                double outputBytesPerValue) const {
     const double perMatrix = double(tokens) * double(tokens) * sizeof(float);
     int keptHeads = 0;
     for (int l = 0; l < m_config.layers; ++l)
@@ -171,17 +208,23 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep) const {
          (keep.qkv ? (m_config.heads + 2 * m_config.kvHeads) * m_config.headDim : 0) +
          (keep.attentionInputs ? m_config.heads * m_config.headDim : 0)) *
         sizeof(float);
-    const double needed = perMatrix * matrices + activations;
+    // Writing the result out (dump to .npy, .safetensors, .json) copies or formats every kept
+    // value again: bytes per value from the caller, for the attention and the last state.
+    const double output = outputBytesPerValue * (double(keptHeads) * double(tokens) * tokens +
+                                                 double(tokens) * m_config.hidden);
+    const double needed = perMatrix * matrices + activations + output;
     const double budget = memoryBudgetBytes();
     if (needed > budget)
-        return Error{QStringLiteral("%1 tokens would need %2 GB to keep %4 attention (this "
-                                    "computer allows %3 GB); use a shorter text, or dump fewer "
-                                    "heads (--layers, --heads)")
-                         .arg(tokens)
-                         .arg(needed / 1e9, 0, 'f', 1)
-                         .arg(budget / 1e9, 0, 'f', 1)
-                         .arg(keep.keepsAllAttention() ? QStringLiteral("every layer's and head's")
-                                                       : QStringLiteral("the chosen heads'"))};
+        return Error{
+            QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "
+                           "computer allows %3 GB); use a shorter text, or dump fewer "
+                           "heads (--layers, --heads)")
+                .arg(tokens)
+                .arg(needed / 1e9, 0, 'f', 1)
+                .arg(budget / 1e9, 0, 'f', 1)
+                .arg(keep.keepsAllAttention() ? QStringLiteral("every layer's and head's")
+                                              : QStringLiteral("the chosen heads'"))
+                .arg(outputBytesPerValue > 0 ? QStringLiteral(" and write it out") : QString())};
     return okStatus();
 }
 
@@ -228,10 +271,31 @@ Result<std::vector<HeadWeights>> LoadedModel::attentionWeights(int layer) const 
 Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const {
     try {
-        return analyzeUnguarded(request, progress);
+        auto analysis = analyzeUnguarded(request, progress);
+        if (analysis) // NaN/Inf weights or a config such as rope_theta -1: say so, never draw NaN
+            if (auto finite = checkFinite(*analysis); !finite) return finite.error();
+        return analysis;
     } catch (const std::bad_alloc&) { // checkMemory() is an estimate, not a guarantee
         return Error{QStringLiteral("out of memory while analysing this input")};
     }
+}
+
+Status LoadedModel::checkFinite(const Analysis& analysis) const {
+    const auto& layers = analysis.forward.layers;
+    for (size_t l = 0; l < layers.size(); ++l)
+        for (size_t h = 0; h < layers[l].attention.size(); ++h)
+            if (!layers[l].attention[h].allFinite())
+                return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
+                                            "head %3): its weights or config.json (e.g. "
+                                            "rope_theta, norm epsilon) are invalid")
+                                 .arg(displayName())
+                                 .arg(l)
+                                 .arg(h)};
+    if (!analysis.forward.lastHiddenState.allFinite())
+        return Error{QStringLiteral("%1 computed NaN or infinite hidden states: its weights or "
+                                    "config.json are invalid")
+                         .arg(displayName())};
+    return okStatus();
 }
 
 Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
@@ -283,7 +347,8 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
 
     const int64_t tokens = m_config.modality == Modality::Image ? int64_t(m_config.maxPositions)
                                                                 : int64_t(input.ids.size());
-    if (auto s = checkMemory(tokens, request.keep); !s) return s.error();
+    if (auto s = checkMemory(tokens, request.keep, request.outputBytesPerValue); !s)
+        return s.error();
     input.prefix = reusablePrefix(request, input.ids);
     analysis.reusedTokens = input.prefix.rows;
     analysis.producedBy = m_instanceId;

@@ -27,6 +27,12 @@ struct Analysis;
 // What one model and its analyses (or an opened attention file) may take: 60 % of this
 // computer's memory, or $ATTNSCOPE_MEMORY_LIMIT_MB when set.
 double memoryBudgetBytes();
+// An invalid $ATTNSCOPE_MEMORY_LIMIT_MB (0, negative, not a number) is an error, not ignored;
+// opening a model or an attention file checks it.
+Status checkMemoryLimitVariable();
+// Tokenizing (tokens, offsets, and the JSON `tokenize` prints) takes about 250 bytes per
+// character of text (measured: 0.96 GB for 4 MB); refused up front when over the budget.
+Status checkTokenizeMemory(qsizetype characters);
 
 struct AnalysisRequest {
     QString text;                 // used when ids and pixels are empty
@@ -35,6 +41,10 @@ struct AnalysisRequest {
     std::vector<int64_t> typeIds; // with explicit ids; empty = all zero
     Tensor pixelValues;           // [3, H, W] normalised, image models
     KeepOptions keep;
+    // Bytes per kept attention value (and per last-hidden-state value) that the caller will
+    // need on top of the analysis to write it out (dump.h: dumpBytesPerValue), so that the
+    // memory guard refuses up front what output building would not fit.
+    double outputBytesPerValue = 0;
     // An earlier analysis by the same model (e.g. before the last keystroke). For causal
     // models the tokens it shares at the start are not recomputed: their keys and values are
     // reused and only the rows after them run. The result is the same as a full pass.
@@ -90,7 +100,9 @@ public:
 private:
     LoadedModel() = default;
     QStringList displayTokens(const Encoding& encoding, const QString& text) const;
-    Status checkMemory(int64_t tokens, const KeepOptions& keep) const;
+    Status checkMemory(int64_t tokens, const KeepOptions& keep,
+                       double outputBytesPerValue = 0) const;
+    Status checkFinite(const Analysis& analysis) const;
     Result<Analysis> analyzeUnguarded(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const;
     PrefixReuse reusablePrefix(const AnalysisRequest& request,

@@ -1,4 +1,5 @@
 #include "weights.h"
+#include "file_limits.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -26,11 +27,10 @@ Result<WeightStore> WeightStore::openFolder(const QString& dir) {
     if (QFileInfo::exists(folder.filePath(QStringLiteral("model.safetensors")))) {
         files << folder.filePath(QStringLiteral("model.safetensors"));
     } else if (QFileInfo::exists(indexPath)) {
-        QFile f(indexPath);
-        if (!f.open(QIODevice::ReadOnly))
-            return Error{QStringLiteral("cannot open %1").arg(indexPath)};
+        auto bytes = readBoundedFile(indexPath, kMaxConfigBytes, QStringLiteral("shard index"));
+        if (!bytes) return bytes.error();
         QJsonParseError err;
-        const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+        const QJsonDocument doc = QJsonDocument::fromJson(*bytes, &err);
         const QJsonObject map = doc.object().value(QLatin1String("weight_map")).toObject();
         if (err.error != QJsonParseError::NoError || map.isEmpty())
             return Error{QStringLiteral("%1: invalid shard index (no weight_map)").arg(indexPath)};

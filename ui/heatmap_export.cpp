@@ -1,5 +1,7 @@
 #include "heatmap_export.h"
 
+#include "file_limits.h"
+
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QGuiApplication>
@@ -7,7 +9,6 @@
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
-#include <QSaveFile>
 #include <QSvgGenerator>
 
 #include <memory>
@@ -83,10 +84,9 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
 
     // Written to a temporary file and renamed at the end: a failed export never leaves a
     // truncated file, nor clobbers the one the user had.
-    QSaveFile file(outPath);
-    if (!file.open(QIODevice::WriteOnly))
-        return makeError(
-            QStringLiteral("cannot write \"%1\": %2").arg(outPath, file.errorString()));
+    // Devices and FIFOs (-o /dev/stdout) are written in place, never replaced (file_limits.h).
+    OutputFile file(outPath);
+    if (auto opened = file.open(); !opened) return opened;
     const QRectF area(QPointF(0, 0), QSizeF(size));
 
     if (suffix == QLatin1String("png")) {
@@ -98,7 +98,7 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
             QPainter painter(&image);
             paint(painter, area, false);
         }
-        if (!image.save(&file, "PNG"))
+        if (!image.save(file.device(), "PNG"))
             return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
     } else {
         QPainter painter;
@@ -106,7 +106,7 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
         std::unique_ptr<QPdfWriter> pdf;
         if (suffix == QLatin1String("svg")) {
             svg = std::make_unique<QSvgGenerator>();
-            svg->setOutputDevice(&file);
+            svg->setOutputDevice(file.device());
             svg->setSize(size);
             svg->setViewBox(QRect(QPoint(0, 0), size));
             svg->setResolution(96);
@@ -117,7 +117,7 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
             if (!painter.begin(svg.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         } else {
-            pdf = std::make_unique<QPdfWriter>(&file);
+            pdf = std::make_unique<QPdfWriter>(file.device());
             pdf->setResolution(96); // one painter unit = one pixel of `size`, as for PNG and SVG
             pdf->setPageSize(QPageSize(QSizeF(size) * 72.0 / 96.0, QPageSize::Point));
             pdf->setPageMargins(QMarginsF(0, 0, 0, 0));
@@ -129,10 +129,7 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
         paint(painter, area, true);
         painter.end();
     }
-    if (!file.commit())
-        return makeError(
-            QStringLiteral("cannot write \"%1\": %2").arg(outPath, file.errorString()));
-    return okStatus();
+    return file.commit(); // every write checked: a full disk is an error, never a silent success
 }
 
 Status exportRenderer(const HeatmapRenderer& renderer, const QString& outPath, QSize size,

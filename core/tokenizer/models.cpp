@@ -72,10 +72,13 @@ public:
             if (hasPrefix && !prefix.empty() && bb.compare(0, prefix.size(), prefix) == 0)
                 bb = bb.substr(prefix.size());
             auto in = vocab.id(a + bb);
-            if (!ia || !ib || !in) {
-                ++rank; // HF refuses such files; we skip the merge but keep ranks
-                continue;
-            }
+            if (!ia || !ib || !in) // as Hugging Face tokenizers: such a file is refused
+                return Error{QStringLiteral("BPE merge \"%1 %2\" names a token missing from "
+                                            "the vocabulary (\"%3\")")
+                                 .arg(fromU32(a), fromU32(b),
+                                      fromU32(!ia   ? a
+                                              : !ib ? b
+                                                    : a + bb))};
             uint64_t k = key(*ia, *ib);
             if (!merges.count(k)) merges.emplace(k, std::make_pair(rank, *in));
             ++rank;
@@ -443,8 +446,18 @@ Result<std::unordered_map<U32, int64_t>> parseVocabObject(const QJsonValue& v, c
     QJsonObject o = v.toObject();
     std::unordered_map<U32, int64_t> out;
     out.reserve(size_t(o.size()));
-    for (auto it = o.constBegin(); it != o.constEnd(); ++it)
-        out.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
+    for (auto it = o.constBegin(); it != o.constEnd(); ++it) {
+        const double id = it.value().toDouble();
+        if (!it.value().isDouble() || id != std::floor(id) || id < 0 || id > 2147483647.0)
+            return Error{QStringLiteral("%1 vocab in tokenizer.json: the id of \"%2\" must be a "
+                                        "non-negative integer, found %3")
+                             .arg(QLatin1String(model), it.key().left(40),
+                                  it.value().isString() ? QStringLiteral("a string (\"%1\")")
+                                                              .arg(it.value().toString().left(20))
+                                  : it.value().isDouble() ? QString::number(id)
+                                                          : QStringLiteral("a non-number"))};
+        out.emplace(toU32(it.key()), int64_t(id));
+    }
     return out;
 }
 
@@ -503,7 +516,14 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
         m->byteFallback = o.value(QStringLiteral("byte_fallback")).toBool(false);
         m->ignoreMerges = o.value(QStringLiteral("ignore_merges")).toBool(false);
         std::vector<std::pair<U32, U32>> merges;
-        const QJsonArray arr = o.value(QStringLiteral("merges")).toArray();
+        const QJsonValue mergesValue = o.value(QStringLiteral("merges"));
+        if (!mergesValue.isUndefined() && !mergesValue.isNull() && !mergesValue.isArray())
+            return Error{QStringLiteral("BPE \"merges\" in tokenizer.json must be a list, found "
+                                        "%1")
+                             .arg(mergesValue.isString()   ? QStringLiteral("a string")
+                                  : mergesValue.isObject() ? QStringLiteral("an object")
+                                                           : QStringLiteral("a scalar"))};
+        const QJsonArray arr = mergesValue.toArray();
         merges.reserve(size_t(arr.size()));
         for (const auto& v : arr) {
             if (v.isString()) {
@@ -550,8 +570,9 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
             return Error{QStringLiteral("Unigram model in tokenizer.json has no \"vocab\" list")};
         for (const auto& e : v.toArray()) {
             QJsonArray p = e.toArray();
-            if (p.size() < 2)
-                return Error{QStringLiteral("invalid Unigram vocab entry in tokenizer.json")};
+            if (p.size() < 2 || !p.at(0).isString() || !p.at(1).isDouble())
+                return Error{QStringLiteral("invalid Unigram vocab entry in tokenizer.json (each "
+                                            "must be [piece string, score number])")};
             m->pieces.push_back({toU32(p.at(0).toString()), p.at(1).toDouble()});
         }
         QJsonValue u = o.value(QStringLiteral("unk_id"));

@@ -1,6 +1,7 @@
 // attnscope::Tokenizer: loading (tokenizer.json and legacy file sets), the encode pipeline
 // (added tokens -> normalizer -> pre-tokenizer -> model -> post-processor) and decoding.
 #include "tokenizer.h"
+#include "file_limits.h"
 
 #include "tok_internal.h"
 
@@ -11,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QStringDecoder>
+#include <cmath>
 
 #include <algorithm>
 
@@ -210,11 +212,10 @@ QByteArray sanitizeUtf8(const QByteArray& bytes) {
 }
 
 Result<QByteArray> readFile(const QString& path) {
-    QFile f(path);
-    if (!f.exists()) return Error{QStringLiteral("tokenizer file not found: %1").arg(path)};
-    if (!f.open(QIODevice::ReadOnly))
-        return Error{QStringLiteral("cannot read %1: %2").arg(path, f.errorString())};
-    return f.readAll();
+    if (fileKind(path) == FileKind::Missing)
+        return Error{QStringLiteral("tokenizer file not found: %1").arg(path)};
+    // Regular files only, bounded: a tokenizer.json that is /dev/zero or a FIFO is refused.
+    return readBoundedFile(path, kMaxTokenizerBytes, QStringLiteral("tokenizer file"));
 }
 
 } // namespace
@@ -310,8 +311,14 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromFolder(const QString& di
                 QStringLiteral("corrupt vocab.json in %1: %2").arg(dir, perr.errorString())};
         std::unordered_map<U32, int64_t> vocab;
         const QJsonObject vo = doc.object();
-        for (auto it = vo.constBegin(); it != vo.constEnd(); ++it)
-            vocab.emplace(toU32(it.key()), int64_t(it.value().toDouble()));
+        for (auto it = vo.constBegin(); it != vo.constEnd(); ++it) {
+            const double id = it.value().toDouble();
+            if (!it.value().isDouble() || id != std::floor(id) || id < 0 || id > 2147483647.0)
+                return Error{QStringLiteral("vocab.json in %1: the id of \"%2\" must be a "
+                                            "non-negative integer")
+                                 .arg(dir, it.key().left(40))};
+            vocab.emplace(toU32(it.key()), int64_t(id));
+        }
         auto mb = readFile(d.filePath(QStringLiteral("merges.txt")));
         if (!mb) return mb.error();
         std::vector<std::pair<U32, U32>> merges;

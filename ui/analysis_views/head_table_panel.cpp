@@ -1,4 +1,5 @@
 #include "head_table_panel.h"
+#include "file_limits.h"
 
 #include "background_job.h"
 
@@ -201,15 +202,15 @@ void HeadTablePanel::chooseFile() {
 
 void HeadTablePanel::startFileStatistics(const QString& path) {
     if (!m_loaded) return;
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly) || f.size() > 64 * 1024 * 1024) {
-        m_caption->setText(tr("Cannot read %1: %2").arg(path, f.errorString()));
+    auto bytes = readBoundedFile(path, kMaxTextInputBytes, tr("input list"), true);
+    if (!bytes) {
+        m_caption->setText(tr("Cannot read %1: %2").arg(path, bytes.message()));
         emit fileStatisticsDone();
         return;
     }
     QStringDecoder decoder(QStringDecoder::Utf8);
     std::vector<AnalysisRequest> requests;
-    for (QString line : QString(decoder.decode(f.readAll())).split(QLatin1Char('\n'))) {
+    for (QString line : QString(decoder.decode(*bytes)).split(QLatin1Char('\n'))) {
         if (line.endsWith(QLatin1Char('\r'))) line.chop(1);
         if (line.trimmed().isEmpty()) continue;
         AnalysisRequest r;
