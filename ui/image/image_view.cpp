@@ -175,6 +175,7 @@ ImageView::ImageView(QWidget* parent) : QWidget(parent) {
     m_opacity->setObjectName(QStringLiteral("overlayOpacity"));
     m_opacity->setRange(0, 100);
     m_opacity->setValue(60);
+    m_opacity->setMinimumWidth(90); // a usable slider even when the options row is crowded
     m_opacity->setMaximumWidth(140);
     opacityLabel->setBuddy(m_opacity);
     auto* upsamplingLabel = new QLabel(tr("&Upsampling"));
