@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTest>
 #include <cmath>
 
 namespace reference {
@@ -42,6 +43,20 @@ inline QJsonArray casesOf(const QString& family) {
     QFile f(kOracle + family + QStringLiteral("/cases.json"));
     if (!f.open(QIODevice::ReadOnly)) return {};
     return QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("cases")).toArray();
+}
+
+// Data rows (family, caseFile): every case of every family in kLayoutFamilies.
+inline void addCaseRows() {
+    QTest::addColumn<QString>("family");
+    QTest::addColumn<QString>("caseFile");
+    for (const QString& family : kLayoutFamilies) {
+        const QJsonArray cases = casesOf(family);
+        QVERIFY2(!cases.isEmpty(), qPrintable(family));
+        for (const QJsonValue& c : cases) {
+            const QString file = c.toObject().value(QStringLiteral("file")).toString();
+            QTest::newRow(qPrintable(family + QLatin1Char('/') + file)) << family << file;
+        }
+    }
 }
 
 // The model input of an oracle case: its pixels, or its ids and token types.
@@ -103,7 +118,9 @@ inline MatD layerNorm(const MatD& x, const VecD& w, const VecD& b, double eps) {
     for (Eigen::Index t = 0; t < x.rows(); ++t) {
         const double mean = x.row(t).mean();
         const double var = (x.row(t).array() - mean).square().mean();
-        y.row(t) = ((x.row(t).array() - mean) / std::sqrt(var + eps)).matrix().cwiseProduct(w.transpose()) +
+        y.row(t) = ((x.row(t).array() - mean) / std::sqrt(var + eps))
+                       .matrix()
+                       .cwiseProduct(w.transpose()) +
                    b.transpose();
     }
     return y;
@@ -143,7 +160,8 @@ inline MatD rotate(const MatD& x, int heads, int d, int rotary, double theta) {
 inline LayerInputs layerInputs(const QString& family, const QString& modelDir, const MatD& hidden,
                                int layer) {
     const QJsonObject cfg = readConfig(modelDir);
-    Weights w(attnscope::SafeTensorsFile::open(modelDir + QStringLiteral("/model.safetensors")).value());
+    Weights w(
+        attnscope::SafeTensorsFile::open(modelDir + QStringLiteral("/model.safetensors")).value());
     const auto num = [&](const char* key) { return cfg.value(QLatin1String(key)).toDouble(); };
     const QString L = QString::number(layer);
     LayerInputs r;
@@ -166,10 +184,10 @@ inline LayerInputs layerInputs(const QString& family, const QString& modelDir, c
     } else if (family == QLatin1String("bert") || family == QLatin1String("roberta") ||
                family == QLatin1String("distilbert")) {
         const bool distil = family == QLatin1String("distilbert");
-        const QString p = distil ? QStringLiteral("distilbert.transformer.layer.") + L +
-                                       QStringLiteral(".attention.")
-                                 : family + QStringLiteral(".encoder.layer.") + L +
-                                       QStringLiteral(".attention.");
+        const QString p =
+            distil ? QStringLiteral("distilbert.transformer.layer.") + L +
+                         QStringLiteral(".attention.")
+                   : family + QStringLiteral(".encoder.layer.") + L + QStringLiteral(".attention.");
         const QString qn = distil ? "q_lin" : "self.query", kn = distil ? "k_lin" : "self.key",
                       vn = distil ? "v_lin" : "self.value",
                       on = distil ? "out_lin" : "output.dense";

@@ -30,18 +30,7 @@ template <typename M> MatD toDouble(const M& m) {
 class TestExplain : public QObject {
     Q_OBJECT
 private slots:
-    void stepsEqualReference_data() {
-        QTest::addColumn<QString>("family");
-        QTest::addColumn<QString>("caseFile");
-        for (const QString& family : reference::kLayoutFamilies) {
-            const QJsonArray cases = casesOf(family);
-            QVERIFY2(!cases.isEmpty(), qPrintable(family));
-            for (const QJsonValue& c : cases) {
-                const QString file = c.toObject().value(QStringLiteral("file")).toString();
-                QTest::newRow(qPrintable(family + QLatin1Char('/') + file)) << family << file;
-            }
-        }
-    }
+    void stepsEqualReference_data() { reference::addCaseRows(); }
 
     void stepsEqualReference() {
         QFETCH(QString, family);
@@ -107,21 +96,25 @@ private slots:
                         {"q", reference::relativeError(toDouble(e.q), q.transpose())},
                         {"k", reference::relativeError(toDouble(e.k), k)},
                         {"v", reference::relativeError(toDouble(e.v), v)},
-                        {"scores", reference::relativeError(toDouble(e.scores), scores.transpose())},
-                        {"scaled", reference::relativeError(toDouble(e.scaled), scaled.transpose())},
-                        {"output", reference::relativeError(toDouble(e.output), output.transpose())},
+                        {"scores",
+                         reference::relativeError(toDouble(e.scores), scores.transpose())},
+                        {"scaled",
+                         reference::relativeError(toDouble(e.scaled), scaled.transpose())},
+                        {"output",
+                         reference::relativeError(toDouble(e.output), output.transpose())},
                         {"projected",
                          reference::relativeError(toDouble(e.projected), projected.transpose())},
                     };
                     for (const auto& [name, err] : errors) {
                         worst = std::max(worst, err);
-                        QVERIFY2(err <= 1e-4, qPrintable(QStringLiteral("L%1 H%2 token %3: %4 off by "
-                                                                        "%5 (relative)")
-                                                             .arg(layer)
-                                                             .arg(head)
-                                                             .arg(token)
-                                                             .arg(QLatin1String(name))
-                                                             .arg(err)));
+                        QVERIFY2(err <= 1e-4,
+                                 qPrintable(QStringLiteral("L%1 H%2 token %3: %4 off by "
+                                                           "%5 (relative)")
+                                                .arg(layer)
+                                                .arg(head)
+                                                .arg(token)
+                                                .arg(QLatin1String(name))
+                                                .arg(err)));
                     }
                     // The weights are Hugging Face's attention row, and the softmax of the
                     // reference's own scaled, masked scores.
@@ -157,9 +150,9 @@ private slots:
     void attentionWeightsReproduceForwardPass_data() {
         QTest::addColumn<QString>("family");
         for (const char* family :
-             {"gpt2", "gpt2-hub-names", "bert", "bert-gamma-beta", "distilbert", "roberta",
-              "llama", "llama-v4-config", "qwen2", "qwen2-v4-config", "gpt_neox",
-              "gpt_neox-v4-config", "vit", "vit-dino-style"})
+             {"gpt2", "gpt2-hub-names", "bert", "bert-gamma-beta", "distilbert", "roberta", "llama",
+              "llama-v4-config", "qwen2", "qwen2-v4-config", "gpt_neox", "gpt_neox-v4-config",
+              "vit", "vit-dino-style"})
             QTest::newRow(family) << QString::fromLatin1(family);
     }
     void attentionWeightsReproduceForwardPass() {
@@ -173,8 +166,8 @@ private slots:
         auto analysis = (*model)->analyze(request);
         QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
         const ModelConfig& c = (*model)->config();
-        const bool rotary = c.family == Family::Llama || c.family == Family::Qwen2 ||
-                            c.family == Family::GptNeoX;
+        const bool rotary =
+            c.family == Family::Llama || c.family == Family::Qwen2 || c.family == Family::GptNeoX;
         const int d = c.headDim;
         for (int layer = 0; layer < c.layers; ++layer) {
             const LayerTrace& trace = analysis->forward.layers[size_t(layer)];
@@ -252,9 +245,9 @@ private slots:
         request.keep = explainKeepOptions();
         auto kept = (*model)->analyze(request);
         QVERIFY(explainHead(*kept, *weights, true, 0, 0, 2).ok());
-        QVERIFY(!explainHead(*kept, *weights, true, 0, 0, 3).ok());  // token out of range
-        QVERIFY(!explainHead(*kept, *weights, true, 0, 4, 0).ok());  // head out of range
-        QVERIFY(!explainHead(*kept, *weights, true, 2, 0, 0).ok());  // layer out of range
+        QVERIFY(!explainHead(*kept, *weights, true, 0, 0, 3).ok()); // token out of range
+        QVERIFY(!explainHead(*kept, *weights, true, 0, 4, 0).ok()); // head out of range
+        QVERIFY(!explainHead(*kept, *weights, true, 2, 0, 0).ok()); // layer out of range
         QVERIFY(!(*model)->attentionWeights(2).ok());
     }
 };

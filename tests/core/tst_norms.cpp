@@ -17,18 +17,7 @@ using reference::kOracle;
 class TestNorms : public QObject {
     Q_OBJECT
 private slots:
-    void equalsDefinition_data() {
-        QTest::addColumn<QString>("family");
-        QTest::addColumn<QString>("caseFile");
-        for (const QString& family : reference::kLayoutFamilies) {
-            const QJsonArray cases = casesOf(family);
-            QVERIFY2(!cases.isEmpty(), qPrintable(family));
-            for (const QJsonValue& c : cases) {
-                const QString file = c.toObject().value(QStringLiteral("file")).toString();
-                QTest::newRow(qPrintable(family + QLatin1Char('/') + file)) << family << file;
-            }
-        }
-    }
+    void equalsDefinition_data() { reference::addCaseRows(); }
 
     void equalsDefinition() {
         QFETCH(QString, family);
@@ -92,7 +81,7 @@ private slots:
         QVERIFY(model.ok());
         AnalysisRequest request;
         request.ids = {5, 17, 300};
-        request.keep = KeepOptions{false, false, false};
+        request.keep = KeepOptions::attentionOnly();
         auto analysis = (*model)->analyze(request);
         QVERIFY(analysis.ok());
         QVERIFY(!normBasedAttention(*analysis, **model).ok());
