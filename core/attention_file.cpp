@@ -2,7 +2,7 @@
 #include "file_limits.h"
 
 #include "safetensors.h"
-#include "tokenizer/tok_internal.h"
+#include "tokenizer/tokenizer.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -384,27 +384,8 @@ QStringList displayTokensWithoutTokenizer(const QStringList& tokens) {
         return t.contains(QChar(0x0120)) || t.contains(QChar(0x010A));
     });
     QStringList out;
-    for (const QString& token : tokens) {
-        if (byteLevel) {
-            std::string bytes;
-            bool all = !token.isEmpty();
-            for (char32_t c : token.toStdU32String()) {
-                const int b = tok::charToByte(c);
-                if (b < 0) {
-                    all = false;
-                    break;
-                }
-                bytes.push_back(char(b));
-            }
-            if (all) {
-                out << QString::fromUtf8(bytes.data(), qsizetype(bytes.size()));
-                continue;
-            }
-        }
-        QString t = token;
-        t.replace(QChar(0x2581), QLatin1Char(' '));
-        out << t;
-    }
+    for (const QString& token : tokens)
+        out << Tokenizer::displayToken(token, byteLevel);
     return out;
 }
 

@@ -36,8 +36,9 @@ Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPat
 // The JSON `attnscope info --attention` prints: layers, heads, tokens, format, dtype, ...
 QJsonObject attentionFileInfoJson(const Analysis& analysis, const AttentionFileInfo& info);
 
-// Readable labels for raw vocabulary strings when no tokenizer is at hand: byte-level pieces
-// ("Ġcat") are decoded when the list uses byte-level markers, "▁" becomes a space.
+// Readable labels for raw vocabulary strings when no tokenizer is at hand, by the tokenizer's
+// own rules (Tokenizer::displayToken): byte-level pieces ("Ġcat") are decoded when the list uses
+// byte-level markers, else "▁" becomes a space and "<0x0A>" its byte.
 QStringList displayTokensWithoutTokenizer(const QStringList& tokens);
 
 } // namespace attnscope

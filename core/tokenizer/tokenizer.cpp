@@ -477,8 +477,12 @@ QString Tokenizer::decode(const std::vector<int64_t>& ids, bool skipSpecialToken
 }
 
 QString Tokenizer::displayToken(const QString& token) const {
+    return displayToken(token, m_impl->byteLevel);
+}
+
+QString Tokenizer::displayToken(const QString& token, bool byteLevel) {
     U32 u = toU32(token);
-    if (m_impl->byteLevel) {
+    if (byteLevel) {
         std::string bytes;
         bool all = !u.empty();
         for (char32_t c : u) {

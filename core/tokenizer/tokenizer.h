@@ -47,6 +47,9 @@ public:
     // A readable form of one token for display: byte-level "Ġthe" -> " the", "▁the" -> " the",
     // "<0x0A>" -> "\n" (where valid), WordPiece "##ing" stays as is.
     QString displayToken(const QString& token) const;
+    // The same for a vocabulary known only by its strings (an attention file's tokens):
+    // byteLevel says whether its pieces are GPT-2-style byte characters.
+    static QString displayToken(const QString& token, bool byteLevel);
 
     struct Impl;
 
