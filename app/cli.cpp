@@ -249,7 +249,7 @@ Result<QString> inputText(const QCommandLineParser& p, const InputOptions& o) {
 Result<AnalysisRequest> buildRequest(const QCommandLineParser& p, const InputOptions& o,
                                      const LoadedModel& model) {
     AnalysisRequest request;
-    request.keep = KeepOptions{false, false, false}; // dumps need attention and the last state only
+    request.keep = KeepOptions::attentionOnly(); // dumps need attention and the last state only
     const int given = int(p.isSet(o.text) || p.isSet(o.textFile)) + int(p.isSet(o.ids)) +
                       int(p.isSet(o.image)) + int(p.isSet(o.pixels));
     if (given != 1)
@@ -406,6 +406,31 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
+// --theme light|dark: whether the figure is dark.
+Result<bool> parseTheme(const QCommandLineParser& p, const InputOptions& o) {
+    const QString theme = p.value(o.theme);
+    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
+        return Error{QStringLiteral("--theme must be light or dark")};
+    return theme == QLatin1String("dark");
+}
+
+// --scale 1..4: PNG pixels per layout pixel.
+Result<int> parseScale(const QCommandLineParser& p, const InputOptions& o) {
+    bool ok = false;
+    const int scale = p.value(o.scale).toInt(&ok);
+    if (!ok || scale < 1 || scale > 4) return Error{QStringLiteral("--scale must be 1, 2, 3 or 4")};
+    return scale;
+}
+
+// --size WxH (its default when not given), 100..20000 pixels a side.
+Result<QSize> parseSize(const QCommandLineParser& p, const InputOptions& o) {
+    const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
+    const QSize size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
+    if (size.width() < 100 || size.height() < 100 || size.width() > 20000 || size.height() > 20000)
+        return Error{QStringLiteral("--size must be WxH between 100 and 20000 pixels")};
+    return size;
+}
+
 // --layer L and --head H|mean|max into the view state (no head checked yet).
 Status parseLayerAndHead(const QCommandLineParser& p, const InputOptions& o, const ModelConfig& c,
                          ViewState& s) {
@@ -511,10 +536,9 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
     } else {
         s.checked.setChecked(s.layer, s.head, true);
     }
-    const QString theme = p.value(o.theme);
-    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
-        return fail(QStringLiteral("--theme must be light or dark"));
-    s.dark = theme == QLatin1String("dark");
+    auto dark = parseTheme(p, o);
+    if (!dark) return fail(dark.message());
+    s.dark = *dark;
     const QString special = p.value(o.special);
     if (special == QLatin1String("show"))
         s.specialTokens = SpecialTokenMode::Show;
@@ -527,15 +551,13 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
     s.linkThreshold = p.value(o.threshold).toDouble(&ok);
     if (!ok || s.linkThreshold < 0 || s.linkThreshold >= 1)
         return fail(QStringLiteral("--threshold must be a weight in [0, 1)"));
-    figure.scale = p.value(o.scale).toInt(&ok);
-    if (!ok || figure.scale < 1 || figure.scale > 4)
-        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
-    if (p.isSet(o.size)) {
-        const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
-        figure.size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
-        if (figure.size.width() < 100 || figure.size.height() < 100 ||
-            figure.size.width() > 20000 || figure.size.height() > 20000)
-            return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
+    auto scale = parseScale(p, o);
+    if (!scale) return fail(scale.message());
+    figure.scale = *scale;
+    if (p.isSet(o.size)) { // else a size that suits the view
+        auto size = parseSize(p, o);
+        if (!size) return fail(size.message());
+        figure.size = *size;
     }
     if (p.isSet(o.compare)) {
         auto panes = parsePanes(p.value(o.compare), c, figure.view == FigureView::Compare);
@@ -590,24 +612,22 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
 // the last token), --size's width wide and as tall as the figure needs.
 int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const LoadedModel& model,
                       const AnalysisRequest& request) {
-    bool okLayer = false, okHead = false, okToken = true, okScale = false;
+    bool okLayer = false, okHead = false, okToken = true;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const int token = p.isSet(o.token) ? p.value(o.token).toInt(&okToken) : -1;
-    const int scale = p.value(o.scale).toInt(&okScale);
     if (!okLayer || !okHead || !okToken || (p.isSet(o.token) && token < 0))
         return fail(QStringLiteral("--view explain takes integers --layer L --head H [--token I]"));
-    if (!okScale || scale < 1 || scale > 4)
-        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
-    const QString theme = p.value(o.theme);
-    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
-        return fail(QStringLiteral("--theme must be light or dark"));
+    auto scale = parseScale(p, o);
+    if (!scale) return fail(scale.message());
+    auto dark = parseTheme(p, o);
+    if (!dark) return fail(dark.message());
     const int width =
         p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
     if (width < 360 || width > 20000)
         return fail(QStringLiteral("--size: the explain figure needs a width of 360 to 20000 "
                                    "pixels (its height follows the content)"));
-    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width,
-                               theme == QLatin1String("dark"), scale);
+    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width, *dark,
+                               *scale);
         !s)
         return fail(s.message());
     return 0;
@@ -628,7 +648,9 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
     if (s.aggregate != Aggregate::SingleHead) // mean / max over every head of the layer
         for (int h = 0; h < c.heads; ++h)
             s.checked.setChecked(s.layer, h, true);
-    s.dark = p.value(o.theme) == QLatin1String("dark");
+    auto dark = parseTheme(p, o);
+    if (!dark) return fail(dark.message());
+    s.dark = *dark;
     figure.overlay.opacity = p.value(o.opacity).toDouble(&ok);
     if (!ok || figure.overlay.opacity < 0 || figure.overlay.opacity > 1)
         return fail(QStringLiteral("--opacity must be between 0 and 1"));
@@ -639,22 +661,20 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
     if (upsample != QLatin1String("nearest") && upsample != QLatin1String("smooth"))
         return fail(QStringLiteral("--upsample must be nearest or smooth"));
     figure.overlay.smooth = upsample == QLatin1String("smooth");
-    figure.scale = p.value(o.scale).toInt(&ok);
-    if (!ok || figure.scale < 1 || figure.scale > 4)
-        return fail(QStringLiteral("--scale must be 1, 2, 3 or 4"));
-    if (p.isSet(o.size)) {
-        const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
-        figure.size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
-        if (figure.size.width() < 100 || figure.size.height() < 100 ||
-            figure.size.width() > 20000 || figure.size.height() > 20000)
-            return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
+    auto scale = parseScale(p, o);
+    if (!scale) return fail(scale.message());
+    figure.scale = *scale;
+    if (p.isSet(o.size)) { // else a size that suits the view
+        auto size = parseSize(p, o);
+        if (!size) return fail(size.message());
+        figure.size = *size;
     }
     auto picture = decodeQuietly(p.value(o.image));
     if (!picture) return fail(picture.message());
     auto processor = imageProcessorFor(model);
     if (!processor) return fail(processor.message());
     AnalysisRequest request;
-    request.keep = KeepOptions{false, false, false};
+    request.keep = KeepOptions::attentionOnly();
     auto pixels = pixelValuesFor(*picture, *processor);
     if (!pixels) return fail(pixels.message());
     request.pixelValues = std::move(*pixels);
@@ -709,14 +729,12 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
         return fail(QStringLiteral("--layer must be 0..%1").arg(c.layers - 1));
     if (!okHead || head < 0 || head >= c.heads)
         return fail(QStringLiteral("--head must be 0..%1").arg(c.heads - 1));
-    const QStringList wh = p.value(o.size).split(QLatin1Char('x'));
-    const QSize size = wh.size() == 2 ? QSize(wh[0].toInt(), wh[1].toInt()) : QSize();
-    if (size.width() < 100 || size.height() < 100 || size.width() > 20000 || size.height() > 20000)
-        return fail(QStringLiteral("--size must be WxH between 100 and 20000 pixels"));
+    auto size = parseSize(p, o);
+    if (!size) return fail(size.message());
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
-    if (auto s = exportHeatmap(*analysis, layer, head, p.value(o.output), size); !s)
+    if (auto s = exportHeatmap(*analysis, layer, head, p.value(o.output), *size); !s)
         return fail(s.message());
     return 0;
 }

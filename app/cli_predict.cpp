@@ -80,7 +80,7 @@ Result<AnalysisRequest> textRequest(const QCommandLineParser& p, const PredictOp
     if (given != 1)
         return Error{QStringLiteral("give exactly one input: --text, --text-file or --ids")};
     AnalysisRequest request;
-    request.keep = KeepOptions{false, false, false}; // attention and the last state suffice
+    request.keep = KeepOptions::attentionOnly(); // attention and the last state suffice
     if (p.isSet(o.ids)) {
         ATTNSCOPE_ASSIGN_OR_RETURN(request.ids,
                                    cli::parseIdList(p.value(o.ids), QStringLiteral("--ids")));

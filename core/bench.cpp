@@ -54,7 +54,7 @@ Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model,
         std::uniform_int_distribution<int64_t> pick(0, c.vocab - 1);
         for (int t = 0; t < T; ++t)
             request.ids.push_back(pick(rng));
-        request.keep = KeepOptions{false, false, false}; // all attention kept, nothing else
+        request.keep = KeepOptions::attentionOnly(); // all attention kept, nothing else
         Status status = okStatus();
         auto run = [&] {
             auto a = model.analyze(request);

@@ -6,8 +6,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
-#include <algorithm>
-
 namespace attnscope {
 
 namespace {
@@ -164,16 +162,12 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         if (attentions.shape.size() == 4 && (attentions.shape[0] != analysis.layerCount() ||
                                              attentions.shape[1] != analysis.headCount())) {
             // Only some heads were kept (dump --layers/--heads): say which.
+            const ForwardResult::KeptAttention kept = analysis.forward.keptAttention();
             QJsonArray layers, heads;
-            for (int l = 0; l < analysis.layerCount(); ++l) {
-                const auto& a = analysis.forward.layers[size_t(l)].attention;
-                if (std::none_of(a.begin(), a.end(), [](const Mat& m) { return m.size() > 0; }))
-                    continue;
+            for (int l : kept.layers)
                 layers.append(l);
-                if (heads.isEmpty())
-                    for (size_t h = 0; h < a.size(); ++h)
-                        if (a[h].size() > 0) heads.append(int(h));
-            }
+            for (int h : kept.heads)
+                heads.append(h);
             meta[QStringLiteral("attention_layers")] = compact(layers);
             meta[QStringLiteral("attention_heads")] = compact(heads);
         }

@@ -53,28 +53,31 @@ Mat PrefixReuse::complete(Mat ForwardResult::*member, Mat&& fresh) const {
     return withPrefix(rows > 0 ? &(earlier->*member) : nullptr, rows, std::move(fresh));
 }
 
+ForwardResult::KeptAttention ForwardResult::keptAttention() const {
+    KeptAttention kept;
+    for (size_t l = 0; l < layers.size(); ++l) {
+        std::vector<int> heads;
+        for (size_t h = 0; h < layers[l].attention.size(); ++h)
+            if (layers[l].attention[h].size() > 0) heads.push_back(int(h));
+        if (heads.empty()) continue;
+        if (kept.layers.empty()) kept.heads = std::move(heads);
+        kept.layers.push_back(int(l));
+    }
+    return kept;
+}
+
 Tensor ForwardResult::attentionTensor() const {
     Tensor out;
-    // Layers and heads that were kept: all, or a selection (the rest are empty matrices).
-    std::vector<const LayerTrace*> keptLayers;
-    std::vector<size_t> keptHeads;
-    for (const LayerTrace& layer : layers) {
-        std::vector<size_t> heads;
-        for (size_t h = 0; h < layer.attention.size(); ++h)
-            if (layer.attention[h].size() > 0) heads.push_back(h);
-        if (heads.empty()) continue;
-        if (keptLayers.empty()) keptHeads = heads;
-        keptLayers.push_back(&layer);
-    }
-    if (keptLayers.empty()) return out;
-    const int64_t L = int64_t(keptLayers.size()), H = int64_t(keptHeads.size());
-    const int64_t T = keptLayers[0]->attention[keptHeads[0]].rows();
+    const KeptAttention kept = keptAttention();
+    if (kept.layers.empty()) return out;
+    const int64_t L = int64_t(kept.layers.size()), H = int64_t(kept.heads.size());
+    const int64_t T = layers[size_t(kept.layers[0])].attention[size_t(kept.heads[0])].rows();
     out.shape = {L, H, T, T};
     out.data.resize(size_t(L * H * T * T));
     float* dst = out.data.data();
-    for (const LayerTrace* layer : keptLayers)
-        for (size_t h : keptHeads) {
-            const Mat& a = layer->attention[h];
+    for (int l : kept.layers)
+        for (int h : kept.heads) {
+            const Mat& a = layers[size_t(l)].attention[size_t(h)];
             std::copy(a.data(), a.data() + T * T, dst); // row-major [T, T]
             dst += T * T;
         }

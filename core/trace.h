@@ -28,6 +28,12 @@ struct KeepOptions {
         return has(onlyLayers, l) && has(onlyHeads, h);
     }
     bool keepsAllAttention() const { return onlyLayers.empty() && onlyHeads.empty(); }
+    // Attention (always kept) and nothing else: dumps, statistics, benchmarks.
+    static KeepOptions attentionOnly() {
+        KeepOptions keep;
+        keep.scores = keep.qkv = keep.hiddenStates = false;
+        return keep;
+    }
     KeepOptions forLayer(int l) const {
         KeepOptions k = *this;
         k.layer = l;
@@ -64,8 +70,13 @@ struct ForwardResult {
 
     // Which key/value head query head h reads (grouped-query attention).
     static int kvHeadFor(int h, int heads, int kvHeads) { return h / (heads / kvHeads); }
-    // The kept attention as one [L', H', T, T] tensor (for dumps): every layer and head, or
-    // those of KeepOptions::onlyLayers / onlyHeads, in their order.
+    // The layers and heads whose attention was kept (ascending): all, or those of
+    // KeepOptions::onlyLayers / onlyHeads (the other heads' matrices are empty).
+    struct KeptAttention {
+        std::vector<int> layers, heads;
+    };
+    KeptAttention keptAttention() const;
+    // The kept attention as one [L', H', T, T] tensor (for dumps), in keptAttention()'s order.
     Tensor attentionTensor() const;
 };
 

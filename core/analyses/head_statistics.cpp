@@ -173,7 +173,7 @@ headStatisticsOverInputs(const LoadedModel& model, const std::vector<AnalysisReq
     const int total = int(inputs.size());
     for (int k = 0; k < total; ++k) {
         AnalysisRequest request = inputs[size_t(k)];
-        request.keep = KeepOptions{false, false, false}; // attention is all the statistics read
+        request.keep = KeepOptions::attentionOnly(); // attention is all the statistics read
         request.previous.reset();
         auto analysis = model.analyze(request);
         if (!analysis)

@@ -237,7 +237,7 @@ private slots:
         AnalysisRequest request;
         for (int i = 0; i < tokens; ++i)
             request.ids.push_back(5 + (i * 37) % 300);
-        request.keep = KeepOptions{false, false, false};
+        request.keep = KeepOptions::attentionOnly();
         auto full = (*model)->analyze(request);
         QVERIFY2(full.ok(), qPrintable(full.message()));
         const int L = full->layerCount(), H = full->headCount();
@@ -259,6 +259,9 @@ private slots:
             }
         const Mat &x = full->forward.lastHiddenState, &y = some->forward.lastHiddenState;
         QVERIFY(relDiff(y.data(), x.data(), x.size()) <= 1e-6);
+        QCOMPARE(some->forward.keptAttention().layers, std::vector<int>{L - 1});
+        QCOMPARE(some->forward.keptAttention().heads, (std::vector<int>{0, H - 1}));
+        QCOMPARE(full->forward.keptAttention().heads.size(), size_t(H));
         const Tensor t = some->forward.attentionTensor();
         QCOMPARE(t.shape, (std::vector<int64_t>{1, 2, tokens, tokens}));
         QCOMPARE(t.data[size_t(tokens * tokens) + 1], full->attention(L - 1, H - 1)(0, 1));
@@ -436,7 +439,7 @@ private slots:
         QVERIFY(model.ok());
         AnalysisRequest request;
         request.ids = {464, 3797, 3332};
-        request.keep = KeepOptions{false, false, false};
+        request.keep = KeepOptions::attentionOnly();
         auto a = (*model)->analyze(request);
         QVERIFY(a.ok());
         QVERIFY(a->forward.layers[0].scores.empty());

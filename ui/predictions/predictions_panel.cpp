@@ -343,7 +343,8 @@ void PredictionsPanel::startGeneration(std::shared_ptr<const LoadedModel> model,
     setGenerating(true);
     AnalysisRequest prompt;
     prompt.text = text;
-    prompt.keep = KeepOptions{false, true, false}; // as the window's analyses
+    prompt.keep = KeepOptions::attentionOnly(); // as the window's analyses: plus Q/K/V
+    prompt.keep.qkv = true;
     if (previous && previous->producedBy == model->instanceId()) prompt.previous = previous;
     // Positions left after the prompt bound the count; the model says so if none are.
     const int tokens = m_tokens->value();
