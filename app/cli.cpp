@@ -18,6 +18,7 @@
 #include "image/image_figure.h"
 #include "safetensors.h"
 #include "session.h"
+#include "session_view.h"
 
 #include <QCommandLineParser>
 #include <QDir>
@@ -69,6 +70,9 @@ const char* kUsage =
     "                      [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
+    "       attnscope export --session FILE.attnscope -o OUT.{png,svg,pdf} [--size WxH] [--scale "
+    "1..4]\n"
+    "                      [--theme light|dark]   the view a saved session shows\n"
     "       attnscope predict --model MODEL (--text S | --ids ...) [--position I] [--top K]\n"
     "                      [--temperature T]     most probable next (or masked) tokens, JSON\n"
     "       attnscope generate --model MODEL (--text S | --ids ...) --tokens N [--greedy |\n"
@@ -231,6 +235,9 @@ struct InputOptions : cli::ModelInputOptions {
     QCommandLineOption upsample{QStringLiteral("upsample"),
                                 QStringLiteral("Overlay upsampling: nearest or smooth."),
                                 QStringLiteral("MODE"), QStringLiteral("nearest")};
+    QCommandLineOption session{QStringLiteral("session"),
+                               QStringLiteral("export: draw the view this saved session shows."),
+                               QStringLiteral("FILE")};
     AnalysisOptions analyses; // dump --analysis (cli_analysis.h)
 };
 
@@ -696,8 +703,41 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
     return 0;
 }
 
+// export --session FILE: the session names the model or attention file, the input and the view;
+// only the output's size, scale and theme may be given beside it.
+int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
+    for (const QCommandLineOption* option :
+         {&o.model,  &o.attention, &o.tokens,  &o.text,    &o.textFile,  &o.pair,
+          &o.ids,    &o.typeIds,   &o.image,   &o.pixels,  &o.view,      &o.layer,
+          &o.head,   &o.heads,     &o.compare, &o.against, &o.paneViews, &o.special,
+          &o.threshold, &o.token,  &o.patch,   &o.cls,     &o.opacity,   &o.topMass,
+          &o.upsample})
+        if (p.isSet(*option))
+            return fail(QStringLiteral("--session holds the model, input and view; --%1 cannot "
+                                       "be given with it (only --size, --scale, --theme)")
+                            .arg(option->names().first()));
+    SessionExportOptions options;
+    auto scale = parseScale(p, o);
+    if (!scale) return fail(scale.message());
+    options.scale = *scale;
+    if (p.isSet(o.size)) {
+        auto size = parseSize(p, o);
+        if (!size) return fail(size.message());
+        options.size = *size;
+    }
+    if (p.isSet(o.theme)) {
+        auto dark = parseTheme(p, o);
+        if (!dark) return fail(dark.message());
+        options.dark = *dark;
+    }
+    if (auto st = exportSession(p.value(o.session), options, p.value(o.output)); !st)
+        return fail(st.message());
+    return 0;
+}
+
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
+    if (p.isSet(o.session)) return exportSessionView(p, o);
     if (p.isSet(o.attention)) {
         if (p.isSet(o.against))
             return fail(QStringLiteral("--against needs --model (it analyses a second text)"));
@@ -885,7 +925,7 @@ int runCli(const QStringList& args) {
                   o.tokens,  o.threads,   o.repeats,   o.torchJson, o.view,    o.heads,
                   o.compare, o.against,   o.theme,     o.scale,     o.special, o.threshold,
                   o.guiGrid, o.paneViews, o.attention, o.layers,    o.token,   o.patch,
-                  o.cls,     o.opacity,   o.topMass,   o.upsample});
+                  o.cls,     o.opacity,   o.topMass,   o.upsample, o.session});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
@@ -895,6 +935,9 @@ int runCli(const QStringList& args) {
             QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
     if (command != QLatin1String("dump") && wantsAnalysisDump(p, o.analyses))
         return fail(QStringLiteral("--analysis and its options apply to `dump`"));
+    if (command != QLatin1String("export") && p.isSet(o.session))
+        return fail(QStringLiteral("--session applies to `export` (the GUI opens sessions from "
+                                   "File → Open Session…)"));
     if (command == QLatin1String("info")) return cmdInfo(p, o);
     if (command == QLatin1String("tokenize")) return cmdTokenize(p, o);
     if (command == QLatin1String("dump")) return cmdDump(p, o);

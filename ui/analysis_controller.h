@@ -67,6 +67,8 @@ public slots:
     // Image models: analyses this picture (RGB888, ui/image/image_decode.h) now, and again
     // whenever another image model is opened. The worker resizes it with the model's processor.
     void requestImageAnalysis(const QImage& rgb888);
+    // The picture the next image model analyses (a session being opened), not analysed now.
+    void setPicture(const QImage& rgb888) { m_picture = rgb888; }
     // Drops the pending request and cancels the running one.
     void cancel();
     // An analysis made elsewhere with this model (a generated text, generate.h) becomes the

@@ -302,7 +302,11 @@ void RolloutPanel::recompute() {
 void RolloutPanel::computeNorms() {
     // The analysis must come from this model (its values and W_O slices go together).
     if (!m_model || m_analysis->producedBy != m_model->instanceId()) {
-        m_heatmap->clear(tr("Norm-based attention needs the model that made this analysis."));
+        m_heatmap->clear(
+            !m_model && m_analysis->producedBy == 0
+                ? tr("Norm-based attention needs the model: this is attention computed elsewhere "
+                     "(an attention file, opened without its model).")
+                : tr("Norm-based attention needs the model that made this analysis."));
         setStatus(QString());
         return;
     }

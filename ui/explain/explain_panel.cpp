@@ -219,6 +219,9 @@ void ExplainPanel::schedule() {
         m_widget->setPlaceholder(text);
         m_status->clear();
     };
+    if (m_analysis && !m_model && m_analysis->producedBy == 0)
+        return placeholder(tr("Explain needs the model: this is attention computed elsewhere (an "
+                              "attention file, opened without its model)."));
     if (!m_model || !m_analysis) return placeholder(tr("No analysis yet."));
     const Analysis& a = *m_analysis;
     if (a.producedBy != m_model->instanceId()) return; // the new model's analysis is coming

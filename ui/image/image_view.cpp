@@ -319,6 +319,13 @@ ImageOverlayOptions ImageView::overlayOptions() const {
     return o;
 }
 
+void ImageView::setOverlayOptions(const ImageOverlayOptions& o) {
+    m_opacity->setValue(int(std::lround(o.opacity * 100)));
+    m_upsampling->setCurrentIndex(o.smooth ? 1 : 0);
+    m_topMass->setValue(o.topMass * 100);
+    m_grid->setChecked(o.showGrid);
+}
+
 void ImageView::keyPressEvent(QKeyEvent* event) {
     if (event->key() == Qt::Key_Escape && m_keptPatch >= 0) {
         setKeptPatch(-1);

@@ -104,6 +104,9 @@ public:
     int keptPatch() const { return m_keptPatch; }
     const PatchLayout& patchLayout() const { return m_layout; }
     ImageOverlayOptions overlayOptions() const;
+    // Opacity, upsampling, top mass and grid as a saved session had them (colours and theme
+    // come from the view state).
+    void setOverlayOptions(const ImageOverlayOptions& options);
     ImagePictureWidget* pictureWidget() const { return m_picture; }
     HeadThumbnails* headThumbnails() const { return m_thumbnails; }
     QString pictureName() const { return m_pictureName; }

@@ -251,6 +251,11 @@ PredictionsPanel::~PredictionsPanel() {
     m_pool.waitForDone();
 }
 
+void PredictionsPanel::setUnavailable(const QString& reason) {
+    clear(reason);
+    m_generateControls->setVisible(false);
+}
+
 void PredictionsPanel::clear(const QString& message) {
     ++m_latestId; // a prediction still running is dropped
     m_bars->clear(message);

@@ -60,6 +60,8 @@ public:
     void setAnalysis(std::shared_ptr<const LoadedModel> model,
                      std::shared_ptr<const Analysis> analysis);
     void clear(const QString& message = {});
+    // No model at hand (an attention file): no bars and no Generate, with the reason shown.
+    void setUnavailable(const QString& reason);
     int topK() const { return m_topK; }
     PredictionBars* bars() const { return m_bars; }
 
