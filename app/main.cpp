@@ -32,13 +32,20 @@ int main(int argc, char** argv) {
         QCoreApplication app(argc, argv);
         return attnscope::runCli(args);
     }
-    // GUI: attnscope [--model PATH] [--text TEXT]
+    // GUI: attnscope [--model PATH] [--text TEXT] | --session FILE | --attention FILE [--tokens J]
     QString model = QStringLiteral("default");
     QString text = QStringLiteral("The cat sat on the mat because it was tired.");
+    QString session, attention, tokens;
     for (int i = 0; i < args.size(); ++i) {
         const QString& a = args[i];
         if ((a == QLatin1String("--model") || a == QLatin1String("--text")) && i + 1 < args.size())
             (a == QLatin1String("--model") ? model : text) = args[++i];
+        else if (a == QLatin1String("--session") && i + 1 < args.size())
+            session = args[++i];
+        else if (a == QLatin1String("--attention") && i + 1 < args.size())
+            attention = args[++i];
+        else if (a == QLatin1String("--tokens") && i + 1 < args.size())
+            tokens = args[++i];
         else if (a.startsWith(QLatin1String("-platform")) || a == QLatin1String("--platform")) {
             ++i; // handled by QApplication
         } else {
@@ -58,5 +65,13 @@ int main(int argc, char** argv) {
                              "(attnscope help)\n");
         return 2;
     }
-    return attnscope::runGui(argc, argv, model, text);
+    if (!session.isEmpty() && !attention.isEmpty()) {
+        std::fprintf(stderr, "attnscope: error: give --session or --attention, not both\n");
+        return 2;
+    }
+    if (!tokens.isEmpty() && attention.isEmpty()) {
+        std::fprintf(stderr, "attnscope: error: --tokens goes with --attention FILE\n");
+        return 2;
+    }
+    return attnscope::runGui(argc, argv, model, text, session, attention, tokens);
 }

@@ -7,7 +7,8 @@
 
 namespace attnscope {
 
-int runGui(int argc, char** argv, const QString& modelPath, const QString& initialText) {
+int runGui(int argc, char** argv, const QString& modelPath, const QString& initialText,
+           const QString& sessionPath, const QString& attentionPath, const QString& tokensPath) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("attnscope"));
     QApplication::setOrganizationName(QStringLiteral("attnscope"));
@@ -17,8 +18,15 @@ int runGui(int argc, char** argv, const QString& modelPath, const QString& initi
         QSettings settings; // window geometry, splitter, chosen view and options of last time
         window.restoreSettings(settings);
     }
-    window.openModel(modelPath.isEmpty() ? QStringLiteral("default") : modelPath);
-    if (!initialText.isEmpty()) window.setText(initialText);
+    // A session or an attention file brings its own source: no default model races with it.
+    if (!sessionPath.isEmpty()) {
+        window.openSession(sessionPath);
+    } else if (!attentionPath.isEmpty()) {
+        window.openAttentionFile(attentionPath, tokensPath);
+    } else {
+        window.openModel(modelPath.isEmpty() ? QStringLiteral("default") : modelPath);
+        if (!initialText.isEmpty()) window.setText(initialText);
+    }
     window.show();
     const int status = app.exec();
     QSettings settings;

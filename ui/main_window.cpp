@@ -201,6 +201,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                    QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 4px 10px;"
                                   " border: 1px solid #e0c36a; border-radius: 3px; }"));
     layout->addWidget(m_truncated);
+    m_sourceNotice =
+        makeBanner(QStringLiteral("sourceNotice"),
+                   QStringLiteral("QLabel { background: #e3f2fd; color: #0d3c61; padding: 4px 10px;"
+                                  " border: 1px solid #90caf9; border-radius: 3px; }"));
+    layout->addWidget(m_sourceNotice);
 
     m_heatmap = new HeatmapWidget;
     m_heatmap->setObjectName(QStringLiteral("heatmap"));
@@ -345,7 +350,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     QAction* open =
         file->addAction(tr("&Open model folder…"), this, &MainWindow::chooseModelFolder);
-    open->setShortcut(QKeySequence::Open);
+    // Ctrl+O opens a session (File → Open Session…); models have Ctrl+Shift+M.
+    open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
     open->setObjectName(QStringLiteral("openModelAction"));
     // Checkpoints already downloaded by Hugging Face tools, listed when the menu opens (a few
     // directory reads, so the list is always current and start-up pays nothing).
@@ -378,6 +384,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_pasteImageAction->setObjectName(QStringLiteral("pasteImageAction"));
     m_pasteImageAction->setShortcut(QKeySequence::Paste);
     m_pasteImageAction->setEnabled(false);
+    installSessionMenu(file, open); // sessions, recent models, attention files
     QAction* exportAction =
         file->addAction(tr("&Export view as PNG/SVG/PDF…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
@@ -508,6 +515,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() {
     m_statisticsPool.waitForDone(); // its jobs post back to this window
+    m_sessionPool.waitForDone();
 }
 
 void MainWindow::openModel(const QString& path) {
@@ -597,6 +605,9 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     const bool wasImage = m_tabs->isTabVisible(int(View::Image));
     const bool image = c.modality == Modality::Image;
     m_modeForModel = model->instanceId();
+    if (newModel && showsAttentionFile()) leaveAttentionFileMode(); // a model analyses again
+    if (newModel && !m_modelPath.isEmpty())
+        rememberRecent(QStringLiteral("recent/models"), m_modelPath);
     if (newModel) setImageMode(image);
     if (newModel && image) {
         if (!wasImage) m_analysis.reset(); // text analyses do not apply to pictures
@@ -682,7 +693,13 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     // compete with this edit's repaint for the cores (measured: +17 ms edit to repaint), so
     // it starts a frame later.
     QTimer::singleShot(20, this, [this, analysis = m_analysis] {
-        if (analysis == m_analysis) m_predictions->setAnalysis(m_controller->model(), analysis);
+        if (analysis != m_analysis) return;
+        // Only the model that made the analysis predicts from it (never an attention file's).
+        if (showsAttentionFile() || analysis->producedBy == 0)
+            m_predictions->setUnavailable(
+                tr("Predictions need the model: this is attention computed elsewhere."));
+        else
+            m_predictions->setAnalysis(m_controller->model(), analysis);
     });
 }
 
@@ -1174,10 +1191,12 @@ void MainWindow::setImageMode(bool image) {
 }
 
 void MainWindow::openImage(const QString& path) {
+    m_picturePath = path; // a session saves it
     m_pictureLoader->loadFile(path);
 }
 
 void MainWindow::setImage(const QImage& image, const QString& name) {
+    m_picturePath.clear(); // pasted or dropped: no file a session could name
     m_pictureLoader->loadImage(image, name);
 }
 

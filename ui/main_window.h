@@ -6,6 +6,7 @@
 // errors appear in a red, non-modal banner. Every view reads one ViewState.
 #include "analysis_controller.h"
 #include "heatmap_renderer.h"
+#include "session_file.h"
 #include "view_state.h"
 
 #include <QMainWindow>
@@ -17,6 +18,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QPlainTextEdit;
 class QScrollArea;
 class QSettings;
@@ -93,11 +95,34 @@ public:
     void setLayerHead(int layer, int head);
     QString errorText() const;
 
+    // Sessions (main_window_session.cpp). currentSession() is what the window shows, as a
+    // session file holds it. openSession() reads the file at once and loads its model and
+    // analyses off the GUI thread; the window changes only when all of it succeeded, otherwise
+    // the banner says why and everything stays as it was.
+    SessionFile currentSession() const;
+    void openSession(const QString& path);
+    Status saveSession(const QString& path);
+    QString sessionPath() const { return m_sessionPath; }
+    // Attention computed elsewhere (core/attention_file.h), opened without a model: the views
+    // of attention work; what needs the model is disabled and says why.
+    void openAttentionFile(const QString& path, const QString& tokensPath = {});
+    bool showsAttentionFile() const { return !m_attentionFile.isEmpty(); }
+    QString attentionFile() const { return m_attentionFile; }
+    // File → Recent Sessions / Recent Models (QSettings, newest first, at most kRecentCount).
+    static constexpr int kRecentCount = 8;
+    QStringList recentSessions() const;
+    QStringList recentModels() const;
+
     // Writes the current heatmap (.png, .svg or .pdf) at the given size.
     Status exportCurrentHeatmap(const QString& path, QSize size) const;
     // Writes the view on screen (.png, .svg or .pdf) through the export renderers; an invalid
     // size picks one that suits the view.
     Status exportCurrentView(const QString& path, QSize size = {}) const;
+
+signals:
+    void sessionOpened(const QString& path);
+    void sessionFailed(const QString& message); // nothing was changed
+    void attentionFileOpened(const QString& path);
 
 private slots:
     void chooseModelFolder();
@@ -196,6 +221,26 @@ private:
     void connectSelection();    // main_window_selection.cpp
     void refreshSelection();
     std::vector<bool> selectedHeatmapRows() const; // per visible heatmap row
+
+    // Sessions and attention files (main_window_session.cpp).
+    void installSessionMenu(QMenu* file, QAction* before);
+    void chooseSessionToOpen();
+    void chooseSessionToSave(bool askForName);
+    void chooseAttentionFile();
+    struct LoadedSession;
+    void applySession(const LoadedSession& loaded);
+    void enterAttentionFileMode(const QString& path, const QString& tokensPath,
+                                std::shared_ptr<const Analysis> analysis);
+    void leaveAttentionFileMode();
+    void rememberRecent(const QString& key, const QString& entry);
+    void fillRecentMenu(QMenu* menu, const QString& key, bool sessions);
+    QString m_sessionPath;    // the session file last opened or saved
+    QString m_attentionFile;  // non-empty: the window shows this file, without a model
+    QString m_tokensFile;     // its side tokens.json, if any
+    QString m_picturePath;    // image mode: the file of the picture shown (empty when pasted)
+    QLabel* m_sourceNotice = nullptr; // what an attention file cannot do, and why
+    quint64 m_sessionLoadId = 0;      // the latest open; older results are dropped
+    QThreadPool m_sessionPool;        // opens sessions' models and attention files
 };
 
 } // namespace attnscope

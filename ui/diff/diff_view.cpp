@@ -154,6 +154,11 @@ void DiffView::setAgainstAnalysis(std::shared_ptr<const Analysis> against) {
     refresh();
 }
 
+void DiffView::setInputsUnavailable(const QString& reason) {
+    m_inputsUnavailable = reason;
+    refresh();
+}
+
 void DiffView::setAgainstError(const QString& message) {
     m_against.reset();
     m_againstError = message;
@@ -172,6 +177,7 @@ void DiffView::refresh() {
     if (mode() == Mode::Heads) {
         b = paneMatrix(*m_analysis, m_state, m_layerB->value(), m_headB->value());
     } else {
+        if (!m_inputsUnavailable.isEmpty()) return fail(m_inputsUnavailable);
         if (m_againstEdit->text().trimmed().isEmpty())
             return fail(tr("Type the other text above: the figure shows this text's attention "
                            "minus the other's, for the same head."));

@@ -26,6 +26,8 @@ public:
     void setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state);
     void setAgainstAnalysis(std::shared_ptr<const Analysis> against);
     void setAgainstError(const QString& message); // the other text could not be analysed
+    // Non-empty: a difference of two texts cannot be made (no model), and this says why.
+    void setInputsUnavailable(const QString& reason);
     void setMode(Mode mode);
     Mode mode() const;
     void setHeads(int layerA, int headA, int layerB, int headB);
@@ -45,6 +47,7 @@ private:
     void refresh();
     std::shared_ptr<const Analysis> m_analysis, m_against;
     QString m_againstError;
+    QString m_inputsUnavailable;
     ViewState m_state;
     QComboBox* m_mode = nullptr;
     QSpinBox *m_layerA = nullptr, *m_layerB = nullptr;
