@@ -60,7 +60,10 @@ QByteArray withValue(const QString& path, const QJsonValue& value) {
     // Nested set: rebuild each object on the way back up.
     std::function<QJsonObject(QJsonObject, int)> set = [&](QJsonObject o, int i) {
         if (i == keys.size() - 1)
-            value.isUndefined() ? o.remove(keys[i]) : o.insert(keys[i], value);
+            if (value.isUndefined())
+                o.remove(keys[i]);
+            else
+                o.insert(keys[i], value);
         else
             o.insert(keys[i], set(o.value(keys[i]).toObject(), i + 1));
         return o;
