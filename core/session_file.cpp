@@ -282,8 +282,15 @@ Result<SessionFile> parseSessionJson(const QByteArray& json, const QString& name
               s.head);
     r.word(selection, QStringLiteral("show"), QStringLiteral("selection.show"),
            {QStringLiteral("head"), QStringLiteral("mean"), QStringLiteral("max")}, s.show);
-    const QJsonArray checked = r.array(selection, QStringLiteral("checked_heads"),
-                                       QStringLiteral("selection.checked_heads"));
+    const QJsonValue checkedValue = selection.value(QStringLiteral("checked_heads"));
+    QJsonArray checked;
+    if (checkedValue.isArray()) {
+        s.allHeadsChecked = false;
+        checked = checkedValue.toArray();
+    } else if (!checkedValue.isUndefined() && checkedValue != QJsonValue(QStringLiteral("all"))) {
+        r.fail(QStringLiteral("selection.checked_heads"),
+               QStringLiteral("\"all\" or a list of [layer, head] pairs"), checkedValue);
+    }
     for (qsizetype i = 0; i < checked.size() && !r.failed(); ++i) {
         const QString path = QStringLiteral("selection.checked_heads[%1]").arg(i);
         const QJsonArray pair = checked[i].toArray();
@@ -394,7 +401,9 @@ QByteArray sessionJson(const SessionFile& s) {
     const QJsonObject selection{{QStringLiteral("layer"), s.layer},
                                 {QStringLiteral("head"), s.head},
                                 {QStringLiteral("show"), s.show},
-                                {QStringLiteral("checked_heads"), checked},
+                                {QStringLiteral("checked_heads"),
+                                 s.allHeadsChecked ? QJsonValue(QStringLiteral("all"))
+                                                   : QJsonValue(checked)},
                                 {QStringLiteral("query_tokens"), queries},
                                 {QStringLiteral("combine"), s.combine},
                                 {QStringLiteral("patch"), s.patch}};

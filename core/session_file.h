@@ -6,7 +6,8 @@
 //   {"format": "attnscope-session", "version": 1,
 //    "source": {"model": "default"}   or   {"attention": "a.safetensors", "tokens": "t.json"},
 //    "input": {"text": …, "pair": …, "against": …, "image": …},
-//    "selection": {"layer": 1, "head": 2, "show": "head|mean|max", "checked_heads": [[1, 2], …],
+//    "selection": {"layer": 1, "head": 2, "show": "head|mean|max",
+//                  "checked_heads": "all" | [[1, 2], …],
 //                  "query_tokens": [3, 4], "combine": "sum|mean", "patch": -1},
 //    "view": {"current": "heatmap|links|grid|compare|diff|image", "special_tokens": …,
 //             "link_threshold": 0.05, "theme": "light|dark", "color_map": "viridis|blues",
@@ -57,6 +58,8 @@ struct SessionFile {
     int layer = 0;
     int head = 0;
     QString show = QStringLiteral("head"); // head | mean | max (of the checked heads)
+    // "checked_heads": "all" (or absent) checks every head of the model; else the listed ones.
+    bool allHeadsChecked = true;
     std::vector<std::pair<int, int>> checkedHeads; // (layer, head), layer-major
     std::vector<int> queryTokens;                  // queries selected together, sorted
     QString combine = QStringLiteral("sum");       // how those rows combine: sum | mean

@@ -6,7 +6,6 @@
 // errors appear in a red, non-modal banner. Every view reads one ViewState.
 #include "analysis_controller.h"
 #include "heatmap_renderer.h"
-#include "session_file.h"
 #include "view_state.h"
 
 #include <QMainWindow>
@@ -29,6 +28,7 @@ class QTreeView;
 
 namespace attnscope {
 
+struct SessionFile; // core/session_file.h
 class CompareView;
 class DiffView;
 class ExplainPanel;

@@ -190,6 +190,7 @@ SessionFile MainWindow::currentSession() const {
     static const QString shows[] = {QStringLiteral("head"), QStringLiteral("mean"),
                                     QStringLiteral("max")};
     s.show = shows[std::clamp(m_aggregate->currentIndex(), 0, 2)];
+    s.allHeadsChecked = false; // the list as it is, also when it is every head
     s.checkedHeads = m_heads->selection().checkedHeads();
     s.queryTokens = m_selectedTokens;
     s.combine = m_selection->combine() == RowCombine::Mean ? QStringLiteral("mean")

@@ -119,7 +119,7 @@ ViewState sessionViewState(const SessionFile& s, int layers, int heads) {
     state.aggregate = s.show == QLatin1String("mean")  ? Aggregate::Mean
                       : s.show == QLatin1String("max") ? Aggregate::Max
                                                        : Aggregate::SingleHead;
-    state.checked.reset(layers, heads, false);
+    state.checked.reset(layers, heads, s.allHeadsChecked);
     for (const auto& [layer, head] : s.checkedHeads)
         state.checked.setChecked(layer, head, true);
     state.specialTokens = s.specialTokens == QLatin1String("hide") ? SpecialTokenMode::HideRenormalise

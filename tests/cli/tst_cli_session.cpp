@@ -62,6 +62,7 @@ private slots:
     void sameAsExport_data();
     void sameAsExport();
     void attentionFileSession();
+    void imageSession();
     void errors_data();
     void errors();
 
@@ -198,6 +199,34 @@ void TestCliSession::attentionFileSession() {
     QVERIFY(!imageC.isNull());
     QVERIFY(imageC == imageA);
     QVERIFY(imageC == imageB); // and the same as the model's
+}
+
+// An image model's session (the picture named relative to the session) draws what
+// `export --view image` draws.
+void TestCliSession::imageSession() {
+    QTemporaryDir dir;
+    const QString picture = QStringLiteral(ATTNSCOPE_TEST_DATA "/images/grey-40x30.png");
+    QVERIFY(QFile::copy(picture, dir.filePath(QStringLiteral("grey.png"))));
+    const QString sessionPath = dir.filePath(QStringLiteral("image.attnscope"));
+    QVERIFY(writeJson(
+        sessionPath,
+        session(QJsonObject{{"model", "default-vision"}}, QJsonObject{{"image", "grey.png"}},
+                {{"layer", 3}, {"show", "mean"}, {"patch", 9},
+                 {"checked_heads", headsOfLayer(3, {0, 1, 2, 3})}},
+                {{"current", "image"},
+                 {"image", QJsonObject{{"opacity", 0.4}, {"top_mass", 0.8}, {"upsample", "smooth"}}}})));
+    const QString a = dir.filePath(QStringLiteral("a.png")), b = dir.filePath(QStringLiteral("b.png"));
+    const CliRun fromExport =
+        runCli({"export", "--model", "default-vision", "--image", picture, "--view", "image",
+                "--patch", "9", "--layer", "3", "--head", "mean", "--opacity", "0.4",
+                "--top-mass", "0.8", "--upsample", "smooth", "-o", a});
+    QVERIFY2(fromExport.exitCode == 0, qPrintable(fromExport.describe()));
+    const CliRun fromSession = runCli({"export", "--session", sessionPath, "-o", b});
+    QVERIFY2(fromSession.exitCode == 0 && fromSession.err.isEmpty(),
+             qPrintable(fromSession.describe()));
+    const QImage imageA(a), imageB(b);
+    QVERIFY(!imageA.isNull());
+    QVERIFY(imageA == imageB);
 }
 
 void TestCliSession::errors_data() {

@@ -30,6 +30,7 @@ SessionFile everyField() {
     s.layer = 3;
     s.head = 5;
     s.show = QStringLiteral("max");
+    s.allHeadsChecked = false;
     s.checkedHeads = {{0, 1}, {3, 4}, {3, 5}};
     s.queryTokens = {2, 4, 7};
     s.combine = QStringLiteral("mean");
@@ -90,6 +91,11 @@ private slots:
             s.attentionFile = QStringLiteral("/data/llama70b/attn.safetensors");
             s.tokensFile = QStringLiteral("tokens.json");
             s.diffMode = QStringLiteral("heads");
+            return s;
+        }();
+        QTest::newRow("no heads checked") << [] {
+            SessionFile s = everyField();
+            s.checkedHeads.clear();
             return s;
         }();
         QTest::newRow("no compare panes, image view") << [] {
@@ -161,6 +167,10 @@ private slots:
         QTest::newRow("show unknown") << withValue(QStringLiteral("selection.show"),
                                                    QStringLiteral("median"))
                                       << "\"selection.show\" must be one of head, mean, max";
+        QTest::newRow("checked heads a number")
+            << withValue(QStringLiteral("selection.checked_heads"), 3)
+            << "\"selection.checked_heads\" must be \"all\" or a list of [layer, head] pairs, "
+               "found the number 3";
         QTest::newRow("checked head not a pair")
             << withValue(QStringLiteral("selection.checked_heads"), QJsonArray{QJsonArray{1}})
             << "\"selection.checked_heads[0]\" must be a [layer, head] pair";

@@ -9,6 +9,7 @@
 #include "explain/explain_panel.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
+#include "image/image_view.h"
 #include "heatmap_widget.h"
 #include "links/links_widget.h"
 #include "main_window.h"
