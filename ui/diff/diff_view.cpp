@@ -103,6 +103,8 @@ DiffView::Mode DiffView::mode() const {
 }
 
 void DiffView::setHeads(int layerA, int headA, int layerB, int headB) {
+    // The spin boxes' ranges come with the first analysis; until then the heads wait.
+    if (!m_analysis) m_pendingHeads = std::array<int, 4>{layerA, headA, layerB, headB};
     const QSignalBlocker b1(m_layerA), b2(m_headA), b3(m_layerB), b4(m_headB);
     m_layerA->setValue(layerA);
     m_headA->setValue(headA);
@@ -120,10 +122,12 @@ QString DiffView::againstText() const {
 }
 
 std::pair<int, int> DiffView::headA() const {
+    if (m_pendingHeads) return {(*m_pendingHeads)[0], (*m_pendingHeads)[1]};
     return {m_layerA->value(), m_headA->value()};
 }
 
 std::pair<int, int> DiffView::headB() const {
+    if (m_pendingHeads) return {(*m_pendingHeads)[2], (*m_pendingHeads)[3]};
     return {m_layerB->value(), m_headB->value()};
 }
 
@@ -143,7 +147,16 @@ void DiffView::setContent(std::shared_ptr<const Analysis> analysis, const ViewSt
             s->setRange(0, layers);
         for (HeadSpinBox* s : {m_headA, m_headB})
             s->setHeadCount(heads + 1);
-        if (first) m_headB->setValue(std::min(1, heads));
+        if (first && m_pendingHeads) {
+            const auto [layerA, headA, layerB, headB] = *m_pendingHeads;
+            m_layerA->setValue(layerA);
+            m_headA->setValue(headA);
+            m_layerB->setValue(layerB);
+            m_headB->setValue(headB);
+        } else if (first) {
+            m_headB->setValue(std::min(1, heads));
+        }
+        m_pendingHeads.reset();
     }
     refresh();
 }

@@ -6,7 +6,9 @@
 #include "view_state.h"
 
 #include <QWidget>
+#include <array>
 #include <memory>
+#include <optional>
 
 class QComboBox;
 class QLabel;
@@ -48,6 +50,8 @@ private:
     std::shared_ptr<const Analysis> m_analysis, m_against;
     QString m_againstError;
     QString m_inputsUnavailable;
+    // Heads set before any analysis (a session being opened), applied when the first arrives.
+    std::optional<std::array<int, 4>> m_pendingHeads;
     ViewState m_state;
     QComboBox* m_mode = nullptr;
     QSpinBox *m_layerA = nullptr, *m_layerB = nullptr;
