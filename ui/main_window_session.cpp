@@ -301,6 +301,7 @@ void MainWindow::applySession(const LoadedSession& loaded) {
             m_imageView->setPicture(c.picture, QFileInfo(s.image).fileName(), c.processor);
         m_selectPatternedHead = false; // the session says which head
         m_controller->adopt(c.analysis, 0);
+        m_timeLabel->setText(tr("opened from session"));
     } else {
         enterAttentionFileMode(s.attentionFile, s.tokensFile, c.analysis);
     }
@@ -409,8 +410,8 @@ void MainWindow::enterAttentionFileMode(const QString& path, const QString& toke
     m_sourceNotice->setText(
         tr("Attention file %1 (%2 layers × %3 heads, %4 tokens), opened without a model. The "
            "heatmap, token links, all heads, side by side, head differences, statistics and "
-           "rollout work on it; editing the text, predictions, Generate, Explain, norms and a "
-           "difference of two texts %5. Open a model to analyse text again.")
+           "rollout work on it. Editing the text, predictions, Generate, Explain, norms and a "
+           "difference of two texts are off: each %5. Open a model to analyse text again.")
             .arg(name)
             .arg(analysis->layerCount())
             .arg(analysis->headCount())
@@ -423,7 +424,7 @@ void MainWindow::enterAttentionFileMode(const QString& path, const QString& toke
                               .arg(analysis->headCount()));
     m_modelLabel->setToolTip(path);
     setWindowTitle(tr("attnscope — %1").arg(name));
-    m_selectPatternedHead = false;
+    m_selectPatternedHead = m_opensOnPatternedHead; // as for a newly opened model
     m_controller->adopt(std::move(analysis), 0);
     m_timeLabel->setText(tr("read from file"));
 }

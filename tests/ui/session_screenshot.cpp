@@ -9,14 +9,17 @@
 using namespace attnscope;
 
 int main(int argc, char** argv) {
+    QStringList args; // read before QApplication, which takes "-session" as its own option
+    for (int i = 0; i < argc; ++i)
+        args << QString::fromLocal8Bit(argv[i]);
     QApplication app(argc, argv);
-    const QStringList args = app.arguments();
     if (args.size() < 4 ||
         (args[2] != QLatin1String("--session") && args[2] != QLatin1String("--attention"))) {
         qWarning("usage: session_screenshot <out.png> (--session FILE | --attention FILE) [WxH]");
         return 2;
     }
     MainWindow w;
+    w.setOpensOnPatternedHead(true); // as the app does
     if (args.size() > 4) {
         const QStringList wh = args[4].split(QLatin1Char('x'));
         if (wh.size() == 2) w.resize(wh[0].toInt(), wh[1].toInt());
@@ -34,7 +37,8 @@ int main(int argc, char** argv) {
     while (timer.elapsed() < 30000 && opened.isEmpty() && failed.isEmpty() &&
            w.errorText().isEmpty())
         QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
-    for (int i = 0; i < 20; ++i)
+    timer.restart(); // predictions and the head list's columns come a moment later
+    while (timer.elapsed() < 1000)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
     if (!w.grab().save(args[1])) {
         qWarning("cannot write %s", qPrintable(args[1]));
