@@ -140,8 +140,8 @@ public:
         else if (head == QJsonValue(QStringLiteral("max")))
             pane.head = SessionPane::kMax;
         else if (!head.isDouble())
-            fail(path + QStringLiteral(".head"), QStringLiteral("a head number, \"mean\" or \"max\""),
-                 head);
+            fail(path + QStringLiteral(".head"),
+                 QStringLiteral("a head number, \"mean\" or \"max\""), head);
         else
             integer(head, path + QStringLiteral(".head"), 0, 1 << 20, pane.head);
         if (withView) {
@@ -165,7 +165,8 @@ QJsonValue paneHeadJson(int head) {
 }
 
 QJsonObject paneJson(const SessionPane& pane, bool withView) {
-    QJsonObject o{{QStringLiteral("layer"), pane.layer}, {QStringLiteral("head"), paneHeadJson(pane.head)}};
+    QJsonObject o{{QStringLiteral("layer"), pane.layer},
+                  {QStringLiteral("head"), paneHeadJson(pane.head)}};
     if (withView)
         o.insert(QStringLiteral("view"),
                  pane.links ? QStringLiteral("links") : QStringLiteral("heatmap"));
@@ -192,12 +193,11 @@ const QStringList& sessionColorMapNames() {
 }
 
 const QStringList& sessionGridStatisticNames() {
-    static const QStringList names{
-        QStringLiteral("none"),          QStringLiteral("previous_token"),
-        QStringLiteral("first_token"),   QStringLiteral("confidence"),
-        QStringLiteral("focus"),         QStringLiteral("same_token"),
-        QStringLiteral("next_token"),    QStringLiteral("special_tokens"),
-        QStringLiteral("punctuation"),   QStringLiteral("distance")};
+    static const QStringList names{QStringLiteral("none"),        QStringLiteral("previous_token"),
+                                   QStringLiteral("first_token"), QStringLiteral("confidence"),
+                                   QStringLiteral("focus"),       QStringLiteral("same_token"),
+                                   QStringLiteral("next_token"),  QStringLiteral("special_tokens"),
+                                   QStringLiteral("punctuation"), QStringLiteral("distance")};
     return names;
 }
 
@@ -224,9 +224,9 @@ Result<SessionFile> parseSessionJson(const QByteArray& json, const QString& name
                          .arg(parseError.offset)
                          .arg(json.size())};
     if (!document.isObject())
-        return Error{QStringLiteral("%1 is not a session file: it holds a JSON %2, not an object")
-                         .arg(name, document.isArray() ? QStringLiteral("list")
-                                                       : QStringLiteral("value"))};
+        return Error{
+            QStringLiteral("%1 is not a session file: it holds a JSON %2, not an object")
+                .arg(name, document.isArray() ? QStringLiteral("list") : QStringLiteral("value"))};
     const QJsonObject root = document.object();
     Reader r(name);
     SessionFile s;
@@ -240,11 +240,12 @@ Result<SessionFile> parseSessionJson(const QByteArray& json, const QString& name
     int version = 0;
     if (!r.integer(versionValue, QStringLiteral("version"), 1, 1 << 30, version)) return r.error();
     if (version > kSessionFileVersion)
-        return Error{QStringLiteral("%1 is a version %2 session, written by a newer attnscope; this "
-                                    "build reads versions up to %3")
-                         .arg(name)
-                         .arg(version)
-                         .arg(kSessionFileVersion)};
+        return Error{
+            QStringLiteral("%1 is a version %2 session, written by a newer attnscope; this "
+                           "build reads versions up to %3")
+                .arg(name)
+                .arg(version)
+                .arg(kSessionFileVersion)};
 
     const QJsonValue sourceValue = root.value(QStringLiteral("source"));
     if (!sourceValue.isObject()) {
@@ -307,8 +308,8 @@ Result<SessionFile> parseSessionJson(const QByteArray& json, const QString& name
                                        QStringLiteral("selection.query_tokens"));
     for (qsizetype i = 0; i < queries.size() && !r.failed(); ++i) {
         int token = 0;
-        if (r.integer(queries[i], QStringLiteral("selection.query_tokens[%1]").arg(i), 0,
-                      kMaxIndex, token))
+        if (r.integer(queries[i], QStringLiteral("selection.query_tokens[%1]").arg(i), 0, kMaxIndex,
+                      token))
             s.queryTokens.push_back(token);
     }
     std::sort(s.queryTokens.begin(), s.queryTokens.end());
@@ -398,15 +399,15 @@ QByteArray sessionJson(const SessionFile& s) {
         queries.append(token);
     for (const SessionPane& pane : s.comparePanes)
         compare.append(paneJson(pane, true));
-    const QJsonObject selection{{QStringLiteral("layer"), s.layer},
-                                {QStringLiteral("head"), s.head},
-                                {QStringLiteral("show"), s.show},
-                                {QStringLiteral("checked_heads"),
-                                 s.allHeadsChecked ? QJsonValue(QStringLiteral("all"))
-                                                   : QJsonValue(checked)},
-                                {QStringLiteral("query_tokens"), queries},
-                                {QStringLiteral("combine"), s.combine},
-                                {QStringLiteral("patch"), s.patch}};
+    const QJsonObject selection{
+        {QStringLiteral("layer"), s.layer},
+        {QStringLiteral("head"), s.head},
+        {QStringLiteral("show"), s.show},
+        {QStringLiteral("checked_heads"),
+         s.allHeadsChecked ? QJsonValue(QStringLiteral("all")) : QJsonValue(checked)},
+        {QStringLiteral("query_tokens"), queries},
+        {QStringLiteral("combine"), s.combine},
+        {QStringLiteral("patch"), s.patch}};
     QJsonObject view{
         {QStringLiteral("current"), s.view},
         {QStringLiteral("special_tokens"), s.specialTokens},

@@ -66,7 +66,7 @@ struct SessionFile {
     int patch = -1;                                // image mode: the kept patch; -1 = [CLS]
 
     // View and its options.
-    QString view = QStringLiteral("heatmap");     // heatmap links grid compare diff image
+    QString view = QStringLiteral("heatmap");       // heatmap links grid compare diff image
     QString specialTokens = QStringLiteral("show"); // show | hide | grey
     double linkThreshold = 0.05;
     QString theme = QStringLiteral("light"); // light | dark
@@ -74,7 +74,7 @@ struct SessionFile {
     bool stretchColours = false;
     double gridTile = 0; // tile side in pixels; 0 = fit to the width
     QString gridStatistic = QStringLiteral("none");
-    std::vector<SessionPane> comparePanes;     // 2–4 panes, or empty (the window's own)
+    std::vector<SessionPane> comparePanes;      // 2–4 panes, or empty (the window's own)
     QString diffMode = QStringLiteral("heads"); // heads | texts
     SessionPane diffA, diffB{0, 1, false};
     double imageOpacity = 0.6;

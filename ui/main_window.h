@@ -234,10 +234,10 @@ private:
     void leaveAttentionFileMode();
     void rememberRecent(const QString& key, const QString& entry);
     void fillRecentMenu(QMenu* menu, const QString& key, bool sessions);
-    QString m_sessionPath;    // the session file last opened or saved
-    QString m_attentionFile;  // non-empty: the window shows this file, without a model
-    QString m_tokensFile;     // its side tokens.json, if any
-    QString m_picturePath;    // image mode: the file of the picture shown (empty when pasted)
+    QString m_sessionPath;   // the session file last opened or saved
+    QString m_attentionFile; // non-empty: the window shows this file, without a model
+    QString m_tokensFile;    // its side tokens.json, if any
+    QString m_picturePath;   // image mode: the file of the picture shown (empty when pasted)
     QLabel* m_sourceNotice = nullptr; // what an attention file cannot do, and why
     quint64 m_sessionLoadId = 0;      // the latest open; older results are dropped
     QThreadPool m_sessionPool;        // opens sessions' models and attention files

@@ -86,8 +86,8 @@ void MainWindow::installSessionMenu(QMenu* file, QAction* openModelAction) {
         fillRecentMenu(recentModels, QLatin1String(kRecentModelsKey), false);
     });
     file->addMenu(recentModels);
-    QAction* attention = file->addAction(tr("Open A&ttention File…"), this,
-                                         &MainWindow::chooseAttentionFile);
+    QAction* attention =
+        file->addAction(tr("Open A&ttention File…"), this, &MainWindow::chooseAttentionFile);
     attention->setObjectName(QStringLiteral("openAttentionFileAction"));
     attention->setToolTip(tr("Attention computed elsewhere (safetensors, .npy, .npz), opened "
                              "without a model"));
@@ -104,9 +104,9 @@ QStringList MainWindow::recentModels() const {
 void MainWindow::rememberRecent(const QString& key, const QString& entry) {
     QSettings settings;
     QStringList list = settings.value(key).toStringList();
-    const QString stored =
-        isBuiltInModel(entry) || entry.startsWith(QLatin1Char(':')) ? entry
-                                                                    : QFileInfo(entry).absoluteFilePath();
+    const QString stored = isBuiltInModel(entry) || entry.startsWith(QLatin1Char(':'))
+                               ? entry
+                               : QFileInfo(entry).absoluteFilePath();
     list.removeAll(stored);
     list.prepend(stored);
     while (list.size() > kRecentCount)
@@ -125,10 +125,9 @@ void MainWindow::fillRecentMenu(QMenu* menu, const QString& key, bool sessions) 
         (isBuiltInModel(entry) || QFileInfo::exists(entry) ? kept : missing) << entry;
     if (!missing.isEmpty()) {
         settings.setValue(key, kept);
-        statusBar()->showMessage(
-            tr("Removed from the recent list (no longer there): %1")
-                .arg(missing.join(QStringLiteral(", "))),
-            10000);
+        statusBar()->showMessage(tr("Removed from the recent list (no longer there): %1")
+                                     .arg(missing.join(QStringLiteral(", "))),
+                                 10000);
     }
     for (const QString& entry : kept) {
         const QString label = isBuiltInModel(entry) ? entry : QFileInfo(entry).fileName();
@@ -164,9 +163,9 @@ void MainWindow::chooseSessionToSave(bool askForName) {
 }
 
 void MainWindow::chooseAttentionFile() {
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open attention file"), QString(),
-        tr("Attention (*.safetensors *.npy *.npz);;All files (*)"));
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Open attention file"), QString(),
+                                     tr("Attention (*.safetensors *.npy *.npz);;All files (*)"));
     if (path.isEmpty()) return;
     // A tokens.json beside it is used when the file holds no token strings of its own.
     const QString tokens = QFileInfo(path).absoluteDir().filePath(QStringLiteral("tokens.json"));
@@ -193,8 +192,8 @@ SessionFile MainWindow::currentSession() const {
     s.allHeadsChecked = false; // the list as it is, also when it is every head
     s.checkedHeads = m_heads->selection().checkedHeads();
     s.queryTokens = m_selectedTokens;
-    s.combine = m_selection->combine() == RowCombine::Mean ? QStringLiteral("mean")
-                                                           : QStringLiteral("sum");
+    s.combine =
+        m_selection->combine() == RowCombine::Mean ? QStringLiteral("mean") : QStringLiteral("sum");
     s.patch = isImageMode() ? m_imageView->keptPatch() : -1;
     s.view = sessionViewNames().value(int(currentView()), QStringLiteral("heatmap"));
     static const QString specials[] = {QStringLiteral("show"), QStringLiteral("hide"),
@@ -202,11 +201,12 @@ SessionFile MainWindow::currentSession() const {
     s.specialTokens = specials[std::clamp(m_special->currentIndex(), 0, 2)];
     s.linkThreshold = m_threshold->value();
     s.theme = m_darkAction->isChecked() ? QStringLiteral("dark") : QStringLiteral("light");
-    s.colorMap = sessionColorMapNames().value(m_colorMap->currentIndex(), QStringLiteral("viridis"));
+    s.colorMap =
+        sessionColorMapNames().value(m_colorMap->currentIndex(), QStringLiteral("viridis"));
     s.stretchColours = m_autoRange->isChecked();
     s.gridTile = m_grid->isFitting() ? 0.0 : m_grid->tilePixels();
-    s.gridStatistic = sessionGridStatisticNames().value(int(m_grid->tileStatistic()),
-                                                        QStringLiteral("none"));
+    s.gridStatistic =
+        sessionGridStatisticNames().value(int(m_grid->tileStatistic()), QStringLiteral("none"));
     for (int i = 0; i < m_compare->paneCount(); ++i) {
         const auto [layer, head] = m_compare->paneHead(i);
         s.comparePanes.push_back(
@@ -328,7 +328,7 @@ void MainWindow::applySession(const LoadedSession& loaded) {
     m_diff->setAgainstText(s.against);
     if (c.against) m_diff->setAgainstAnalysis(c.against);
     m_diff->setMode(s.diffMode == QLatin1String("texts") ? DiffView::Mode::Inputs
-                                                          : DiffView::Mode::Heads);
+                                                         : DiffView::Mode::Heads);
     if (s.gridTile > 0)
         m_grid->setZoom(s.gridTile);
     else
@@ -360,7 +360,8 @@ void MainWindow::openAttentionFile(const QString& path, const QString& tokensPat
     const quint64 id = ++m_sessionLoadId;
     statusBar()->showMessage(tr("Opening %1…").arg(QFileInfo(path).fileName()));
     m_sessionPool.start([this, id, path, tokensPath] {
-        auto file = std::make_shared<Result<Analysis>>(attnscope::openAttentionFile(path, tokensPath));
+        auto file =
+            std::make_shared<Result<Analysis>>(attnscope::openAttentionFile(path, tokensPath));
         QMetaObject::invokeMethod(
             this,
             [this, id, path, tokensPath, file] {
@@ -371,8 +372,8 @@ void MainWindow::openAttentionFile(const QString& path, const QString& tokensPat
                     return;
                 }
                 hideError();
-                enterAttentionFileMode(
-                    path, tokensPath, std::make_shared<const Analysis>(std::move(file->value())));
+                enterAttentionFileMode(path, tokensPath,
+                                       std::make_shared<const Analysis>(std::move(file->value())));
                 m_selectedTokens.clear();
                 refreshViews();
                 emit attentionFileOpened(path);

@@ -18,13 +18,14 @@ Status checkSelectionFits(const SessionFile& s, const SessionContent& content) {
         QStringLiteral("%1 layers × %2 heads, numbered from 0").arg(layers).arg(heads);
     auto head = [&](const QString& what, int layer, int h) -> Status {
         if (layer >= layers || h >= heads)
-            return makeError(QStringLiteral("the session's %1 (layer %2, head %3) is not in %4 (%5)")
-                                 .arg(what)
-                                 .arg(layer)
-                                 .arg(paneHeadName(h))
-                                 .arg(content.model ? content.model->displayName()
-                                                    : QStringLiteral("the attention file"))
-                                 .arg(shape));
+            return makeError(
+                QStringLiteral("the session's %1 (layer %2, head %3) is not in %4 (%5)")
+                    .arg(what)
+                    .arg(layer)
+                    .arg(paneHeadName(h))
+                    .arg(content.model ? content.model->displayName()
+                                       : QStringLiteral("the attention file"))
+                    .arg(shape));
         return okStatus();
     };
     if (auto st = head(QStringLiteral("selected head"), s.layer, s.head); !st) return st;
@@ -122,7 +123,8 @@ ViewState sessionViewState(const SessionFile& s, int layers, int heads) {
     state.checked.reset(layers, heads, s.allHeadsChecked);
     for (const auto& [layer, head] : s.checkedHeads)
         state.checked.setChecked(layer, head, true);
-    state.specialTokens = s.specialTokens == QLatin1String("hide") ? SpecialTokenMode::HideRenormalise
+    state.specialTokens = s.specialTokens == QLatin1String("hide")
+                              ? SpecialTokenMode::HideRenormalise
                           : s.specialTokens == QLatin1String("grey") ? SpecialTokenMode::Grey
                                                                      : SpecialTokenMode::Show;
     state.dark = s.theme == QLatin1String("dark");

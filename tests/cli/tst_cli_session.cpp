@@ -35,8 +35,9 @@ QJsonArray headsOfLayer(int layer, const QList<int>& heads) {
 // the rest.
 QJsonObject session(const QJsonObject& source, const QJsonObject& input,
                     const QJsonObject& selection, const QJsonObject& view) {
-    return QJsonObject{{"format", "attnscope-session"}, {"version", 1},   {"source", source},
-                       {"input", input},                {"selection", selection}, {"view", view}};
+    return QJsonObject{
+        {"format", "attnscope-session"}, {"version", 1}, {"source", source}, {"input", input},
+        {"selection", selection},        {"view", view}};
 }
 
 QJsonObject defaultModel() {
@@ -85,37 +86,42 @@ void TestCliSession::sameAsExport_data() {
         << session(src, in,
                    {{"layer", 2}, {"show", "mean"}, {"checked_heads", headsOfLayer(2, {0, 3, 5})}},
                    {{"current", "heatmap"}, {"special_tokens", "hide"}, {"theme", "dark"}})
-        << QStringList{"--layer",   "2",       "--head", "mean", "--heads",
-                       "0,3,5",     "--special", "hide", "--theme", "dark"}
+        << QStringList{"--layer", "2",         "--head", "mean",    "--heads",
+                       "0,3,5",   "--special", "hide",   "--theme", "dark"}
         << QStringList{} << "png";
     QTest::newRow("heatmap 2x, sized")
         << session(src, in, {{"layer", 0}, {"head", 3}}, {{"current", "heatmap"}})
-        << QStringList{"--view", "heatmap", "--layer", "0", "--head", "3", "--scale", "2",
-                       "--size", "500x400"}
+        << QStringList{"--view", "heatmap", "--layer", "0",      "--head",
+                       "3",      "--scale", "2",       "--size", "500x400"}
         << QStringList{"--scale", "2", "--size", "500x400"} << "png";
     QTest::newRow("theme given beside the session")
         << session(src, in, {{"layer", 3}, {"head", 4}}, {{"current", "heatmap"}})
         << QStringList{"--view", "heatmap", "--layer", "3", "--head", "4", "--theme", "dark"}
         << QStringList{"--theme", "dark"} << "png";
-    QTest::newRow("links")
-        << session(src, in,
-                   {{"layer", 1}, {"head", 0}, {"checked_heads", headsOfLayer(1, {0, 1, 2, 3, 4, 5, 6, 7})}},
-                   {{"current", "links"}, {"link_threshold", 0.1}})
-        << QStringList{"--view", "links", "--layer", "1", "--threshold", "0.1"} << QStringList{}
-        << "png";
-    QTest::newRow("grid")
-        << session(src, in, {{"layer", 1}, {"head", 2}, {"checked_heads", allHeads(4, 8)}},
-                   {{"current", "grid"}})
-        << QStringList{"--view", "grid", "--layer", "1", "--head", "2"} << QStringList{} << "png";
+    QTest::newRow("links") << session(
+                                  src, in,
+                                  {{"layer", 1},
+                                   {"head", 0},
+                                   {"checked_heads", headsOfLayer(1, {0, 1, 2, 3, 4, 5, 6, 7})}},
+                                  {{"current", "links"}, {"link_threshold", 0.1}})
+                           << QStringList{"--view", "links", "--layer", "1", "--threshold", "0.1"}
+                           << QStringList{} << "png";
+    QTest::newRow("grid") << session(src, in,
+                                     {{"layer", 1}, {"head", 2}, {"checked_heads", allHeads(4, 8)}},
+                                     {{"current", "grid"}})
+                          << QStringList{"--view", "grid", "--layer", "1", "--head", "2"}
+                          << QStringList{} << "png";
     QTest::newRow("compare, mixed panes, greyed")
         << session(src, in, {{"checked_heads", allHeads(4, 8)}},
                    {{"current", "compare"},
                     {"special_tokens", "grey"},
-                    {"compare", QJsonArray{QJsonObject{{"layer", 0}, {"head", 1}},
-                                           QJsonObject{{"layer", 1}, {"head", "mean"}, {"view", "links"}},
-                                           QJsonObject{{"layer", 3}, {"head", 4}}}}})
-        << QStringList{"--view", "compare", "--compare", "0:1,1:mean,3:4", "--pane-views",
-                       "heatmap,links,heatmap", "--special", "grey"}
+                    {"compare",
+                     QJsonArray{QJsonObject{{"layer", 0}, {"head", 1}},
+                                QJsonObject{{"layer", 1}, {"head", "mean"}, {"view", "links"}},
+                                QJsonObject{{"layer", 3}, {"head", 4}}}}})
+        << QStringList{"--view",         "compare",      "--compare",
+                       "0:1,1:mean,3:4", "--pane-views", "heatmap,links,heatmap",
+                       "--special",      "grey"}
         << QStringList{} << "png";
     QTest::newRow("diff of heads")
         << session(src, in, {{"checked_heads", allHeads(4, 8)}},
@@ -133,10 +139,10 @@ void TestCliSession::sameAsExport_data() {
                                          {"b", QJsonObject{{"layer", 0}, {"head", 0}}}}}})
         << QStringList{"--view", "diff", "--against", kAgainst, "--layer", "1", "--head", "2"}
         << QStringList{} << "png";
-    QTest::newRow("heatmap svg")
-        << session(src, in, {{"layer", 1}, {"head", 2}}, {{"current", "heatmap"}})
-        << QStringList{"--view", "heatmap", "--layer", "1", "--head", "2"} << QStringList{}
-        << "svg";
+    QTest::newRow("heatmap svg") << session(src, in, {{"layer", 1}, {"head", 2}},
+                                            {{"current", "heatmap"}})
+                                 << QStringList{"--view", "heatmap", "--layer", "1", "--head", "2"}
+                                 << QStringList{} << "svg";
 }
 
 void TestCliSession::sameAsExport() {
@@ -179,17 +185,17 @@ void TestCliSession::attentionFileSession() {
     QVERIFY2(d.exitCode == 0, qPrintable(d.describe()));
     QDir(dir.path()).mkdir(QStringLiteral("sessions"));
     const QString sessionPath = dir.filePath(QStringLiteral("sessions/file.attnscope"));
-    QVERIFY(writeJson(sessionPath,
-                      session(QJsonObject{{"attention", "../data/cat.safetensors"}}, {},
-                              {{"layer", 3}, {"head", 7}},
-                              {{"current", "heatmap"}, {"special_tokens", "grey"}})));
-    const QString a = dir.filePath(QStringLiteral("a.png")), b = dir.filePath(QStringLiteral("b.png"));
+    QVERIFY(writeJson(sessionPath, session(QJsonObject{{"attention", "../data/cat.safetensors"}},
+                                           {}, {{"layer", 3}, {"head", 7}},
+                                           {{"current", "heatmap"}, {"special_tokens", "grey"}})));
+    const QString a = dir.filePath(QStringLiteral("a.png")),
+                  b = dir.filePath(QStringLiteral("b.png"));
     const CliRun fromFile = runCli({"export", "--attention", dump, "--view", "heatmap", "--layer",
                                     "3", "--head", "7", "--special", "grey", "-o", a});
     QVERIFY2(fromFile.exitCode == 0, qPrintable(fromFile.describe()));
-    const CliRun fromModel = runCli({"export", "--model", "default", "--text", kText, "--view",
-                                     "heatmap", "--layer", "3", "--head", "7", "--special", "grey",
-                                     "-o", b});
+    const CliRun fromModel =
+        runCli({"export", "--model", "default", "--text", kText, "--view", "heatmap", "--layer",
+                "3", "--head", "7", "--special", "grey", "-o", b});
     QVERIFY2(fromModel.exitCode == 0, qPrintable(fromModel.describe()));
     // Run from another folder: the relative path must resolve against the session's own.
     const QString c = dir.filePath(QStringLiteral("c.png"));
@@ -211,15 +217,22 @@ void TestCliSession::imageSession() {
     QVERIFY(writeJson(
         sessionPath,
         session(QJsonObject{{"model", "default-vision"}}, QJsonObject{{"image", "grey.png"}},
-                {{"layer", 3}, {"show", "mean"}, {"patch", 9},
+                {{"layer", 3},
+                 {"show", "mean"},
+                 {"patch", 9},
                  {"checked_heads", headsOfLayer(3, {0, 1, 2, 3})}},
                 {{"current", "image"},
-                 {"image", QJsonObject{{"opacity", 0.4}, {"top_mass", 0.8}, {"upsample", "smooth"}}}})));
-    const QString a = dir.filePath(QStringLiteral("a.png")), b = dir.filePath(QStringLiteral("b.png"));
-    const CliRun fromExport =
-        runCli({"export", "--model", "default-vision", "--image", picture, "--view", "image",
-                "--patch", "9", "--layer", "3", "--head", "mean", "--opacity", "0.4",
-                "--top-mass", "0.8", "--upsample", "smooth", "-o", a});
+                 {"image",
+                  QJsonObject{{"opacity", 0.4}, {"top_mass", 0.8}, {"upsample", "smooth"}}}})));
+    const QString a = dir.filePath(QStringLiteral("a.png")),
+                  b = dir.filePath(QStringLiteral("b.png"));
+    const CliRun fromExport = runCli({"export",     "--model",   "default-vision",
+                                      "--image",    picture,     "--view",
+                                      "image",      "--patch",   "9",
+                                      "--layer",    "3",         "--head",
+                                      "mean",       "--opacity", "0.4",
+                                      "--top-mass", "0.8",       "--upsample",
+                                      "smooth",     "-o",        a});
     QVERIFY2(fromExport.exitCode == 0, qPrintable(fromExport.describe()));
     const CliRun fromSession = runCli({"export", "--session", sessionPath, "-o", b});
     QVERIFY2(fromSession.exitCode == 0 && fromSession.err.isEmpty(),
@@ -243,8 +256,9 @@ void TestCliSession::errors_data() {
                               << "not a complete session file";
     QTest::newRow("newer version")
         << QJsonDocument(QJsonObject{{"format", "attnscope-session"}, {"version", 2}}).toJson()
-        << QStringList{} << "version 2 session, written by a newer attnscope; this build reads "
-                            "versions up to 1";
+        << QStringList{}
+        << "version 2 session, written by a newer attnscope; this build reads "
+           "versions up to 1";
     QTest::newRow("wrong type")
         << QJsonDocument(session(defaultModel(), textInput(), {{"layer", "one"}}, {})).toJson()
         << QStringList{} << "\"selection.layer\" must be a whole number";
@@ -255,9 +269,8 @@ void TestCliSession::errors_data() {
         << QJsonDocument(session(QJsonObject{{"model", "no/such/model"}}, textInput(), {}, {}))
                .toJson()
         << QStringList{} << "no/such/model";
-    QTest::newRow("no text")
-        << QJsonDocument(session(defaultModel(), {}, {}, {})).toJson() << QStringList{}
-        << "no text to analyse";
+    QTest::newRow("no text") << QJsonDocument(session(defaultModel(), {}, {}, {})).toJson()
+                             << QStringList{} << "no text to analyse";
     QTest::newRow("with --model") << good << QStringList{"--model", "default"}
                                   << "--model cannot be given with it";
     QTest::newRow("with --view") << good << QStringList{"--view", "links"}
@@ -277,8 +290,7 @@ void TestCliSession::errors() {
         f.write(sessionBytes);
     }
     const QString out = dir.filePath(QStringLiteral("out.png"));
-    const CliRun r =
-        runCli(QStringList{"export", "--session", sessionPath, "-o", out} + extraArgs);
+    const CliRun r = runCli(QStringList{"export", "--session", sessionPath, "-o", out} + extraArgs);
     QVERIFY2(r.normalExit(), qPrintable(r.describe()));
     QCOMPARE(r.exitCode, 2);
     QCOMPARE(r.errLines().size(), 1);

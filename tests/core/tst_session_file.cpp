@@ -154,9 +154,8 @@ private slots:
         QTest::newRow("both sources")
             << withValue(QStringLiteral("source.attention"), QStringLiteral("a.npy"))
             << "exactly one of \"model\"";
-        QTest::newRow("model a number")
-            << withValue(QStringLiteral("source.model"), 3)
-            << "\"source.model\" must be a string, found the number 3";
+        QTest::newRow("model a number") << withValue(QStringLiteral("source.model"), 3)
+                                        << "\"source.model\" must be a string, found the number 3";
         QTest::newRow("text a list") << withValue(QStringLiteral("input.text"), QJsonArray{1})
                                      << "\"input.text\" must be a string, found a list";
         QTest::newRow("layer negative") << withValue(QStringLiteral("selection.layer"), -1)
@@ -164,9 +163,9 @@ private slots:
         QTest::newRow("head a string")
             << withValue(QStringLiteral("selection.head"), QStringLiteral("2"))
             << "\"selection.head\" must be a whole number from 0 to 1048576, found the string";
-        QTest::newRow("show unknown") << withValue(QStringLiteral("selection.show"),
-                                                   QStringLiteral("median"))
-                                      << "\"selection.show\" must be one of head, mean, max";
+        QTest::newRow("show unknown")
+            << withValue(QStringLiteral("selection.show"), QStringLiteral("median"))
+            << "\"selection.show\" must be one of head, mean, max";
         QTest::newRow("checked heads a number")
             << withValue(QStringLiteral("selection.checked_heads"), 3)
             << "\"selection.checked_heads\" must be \"all\" or a list of [layer, head] pairs, "
@@ -251,17 +250,23 @@ private slots:
         other.model = QStringLiteral("default");
         QVERIFY(writeSessionFile(path, other).ok());
         QCOMPARE(*readSessionFile(path), other);
-        QCOMPARE(QDir(dir.path()).entryList(QDir::Files), QStringList{QStringLiteral("s.attnscope")});
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files),
+                 QStringList{QStringLiteral("s.attnscope")});
     }
 
     void relativePaths_data() {
         QTest::addColumn<QString>("stored");
         QTest::addColumn<QString>("resolved"); // relative to the session's folder /s/proj
-        QTest::newRow("relative") << "models/bert" << "/s/proj/models/bert";
-        QTest::newRow("parent") << "../data/a.npy" << "/s/data/a.npy";
-        QTest::newRow("absolute") << "/opt/m" << "/opt/m";
-        QTest::newRow("default") << "default" << "default";
-        QTest::newRow("default-vision") << "default-vision" << "default-vision";
+        QTest::newRow("relative") << "models/bert"
+                                  << "/s/proj/models/bert";
+        QTest::newRow("parent") << "../data/a.npy"
+                                << "/s/data/a.npy";
+        QTest::newRow("absolute") << "/opt/m"
+                                  << "/opt/m";
+        QTest::newRow("default") << "default"
+                                 << "default";
+        QTest::newRow("default-vision") << "default-vision"
+                                        << "default-vision";
     }
     void relativePaths() {
         QFETCH(QString, stored);

@@ -9,8 +9,8 @@
 #include "explain/explain_panel.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
-#include "image/image_view.h"
 #include "heatmap_widget.h"
+#include "image/image_view.h"
 #include "links/links_widget.h"
 #include "main_window.h"
 #include "predictions/predictions_panel.h"
@@ -58,8 +58,7 @@ std::unique_ptr<MainWindow> readyWindow() {
     w->openModel(QStringLiteral("default"));
     w->setText(kText);
     w->show();
-    (void)QTest::qWaitFor(
-        [&] { return settled(*w) && w->analysis()->text == kText; }, kTimeout);
+    (void)QTest::qWaitFor([&] { return settled(*w) && w->analysis()->text == kText; }, kTimeout);
     return w;
 }
 
@@ -263,8 +262,8 @@ void TestSessions::badSessionLeavesWindowAsItWas_data() {
                                    << "version 5 session, written by a newer attnscope; this "
                                       "build reads versions up to 1"
                                    << true;
-    QTest::newRow("model fails to load") << sessionWith({}, {}, "/no/such/checkpoint")
-                                         << "/no/such/checkpoint" << false;
+    QTest::newRow("model fails to load")
+        << sessionWith({}, {}, "/no/such/checkpoint") << "/no/such/checkpoint" << false;
     QTest::newRow("head not in the model")
         << sessionWith("selection", QJsonObject{{"layer", 2}, {"head", 30}}, "default")
         << "(layer 2, head 30) is not in" << false;
