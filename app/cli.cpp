@@ -53,6 +53,8 @@ void printJson(const QJsonObject& o) {
 
 const char* kUsage =
     "usage: attnscope [--model PATH] [--text TEXT]        open the workbench (GUI)\n"
+    "       attnscope --session FILE.attnscope            the workbench on a saved session\n"
+    "       attnscope --attention FILE [--tokens J.json]  the workbench on attention, no model\n"
     "       attnscope info --model MODEL\n"
     "       attnscope tokenize --model MODEL (--text S | --text-file F) [--pair S2]\n"
     "       attnscope dump --model MODEL (--text S [--pair S2] | --text-file F | --ids 1,2,3 "
