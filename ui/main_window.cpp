@@ -519,6 +519,7 @@ MainWindow::~MainWindow() {
 }
 
 void MainWindow::openModel(const QString& path) {
+    ++m_sessionLoadId; // the last thing asked for wins: a session still loading is dropped
     m_controller->openModel(path.isEmpty() ? QStringLiteral("default") : path);
 }
 

@@ -12,6 +12,7 @@
 #include "heatmap_widget.h"
 #include "image/image_view.h"
 #include "links/links_widget.h"
+#include "analysis_views/rollout_panel.h"
 #include "main_window.h"
 #include "predictions/predictions_panel.h"
 #include "session_file.h"
@@ -354,6 +355,18 @@ void TestSessions::attentionFileInWindow() {
     QVERIFY2(w.explainPanel()->figureWidget()->placeholder().contains(
                  QStringLiteral("Explain needs the model")),
              qPrintable(w.explainPanel()->figureWidget()->placeholder()));
+    auto* rollout = w.findChild<RolloutPanel*>();
+    QVERIFY(rollout);
+    for (QWidget* p = rollout; p; p = p->parentWidget())
+        if (auto* dock = qobject_cast<QDockWidget*>(p)) dock->show(); // computed when shown
+    rollout->setKind(RolloutPanel::Kind::Norms);
+    QVERIFY(QTest::qWaitFor([&] { return !rollout->isBusy(); }, kTimeout));
+    QVERIFY2(rollout->heatmap()->placeholder().contains(
+                 QStringLiteral("Norm-based attention needs the model")),
+             qPrintable(rollout->heatmap()->placeholder()));
+    rollout->setKind(RolloutPanel::Kind::Rollout); // needs attention only: computed
+    QVERIFY(QTest::qWaitFor([&] { return rollout->result().rows() == w.analysis()->tokenCount(); },
+                            kTimeout));
     w.setView(MainWindow::View::Difference);
     w.difference()->setMode(DiffView::Mode::Inputs);
     QVERIFY2(w.difference()->message().contains(why), qPrintable(w.difference()->message()));
