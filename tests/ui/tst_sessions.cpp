@@ -4,6 +4,7 @@
 // type, newer version, a model that fails to load, a head the model lacks) leaves the window
 // exactly as it was, with the reason in its banner; an attention file written by `dump` shows the
 // model's heatmap pixel for pixel, and what needs the model says why it is off.
+#include "analysis_views/rollout_panel.h"
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "explain/explain_panel.h"
@@ -12,7 +13,6 @@
 #include "heatmap_widget.h"
 #include "image/image_view.h"
 #include "links/links_widget.h"
-#include "analysis_views/rollout_panel.h"
 #include "main_window.h"
 #include "predictions/predictions_panel.h"
 #include "session_file.h"
