@@ -119,7 +119,7 @@ public:
         if (!take('{')) return false;
         // About 20 bytes of JSON per entry in real files; the table grows if there are more.
         const size_t expected = size_t(std::max<qsizetype>(m_end - m_p, 0) / 20);
-        out.reserve(expected, expected * 4);
+        out.reserveForAppending(expected, expected * 4);
         if (take('}')) return true;
         U32 key;
         do {

@@ -19,6 +19,10 @@ public:
     bool insert(std::u32string_view token, int64_t id);
     // Bulk loading: append every token, then index them all at once (hashes first, then the
     // slots with prefetching, so the random accesses overlap). false: a token was repeated.
+    void reserveForAppending(size_t tokens, size_t characters) {
+        m_entries.reserve(tokens);
+        m_chars.reserve(characters);
+    }
     void append(std::u32string_view token, int64_t id);
     bool finishAppending();
     // From a map (the QJsonDocument path); the same table as inserting its entries.
