@@ -21,6 +21,7 @@
 #include "session_view.h"
 
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -92,6 +93,8 @@ const char* kUsage =
     "       attnscope models                                 models in the Hugging Face cache\n"
     "       attnscope bench --model MODEL [--tokens 16,64,256,1024] [--threads N] [--repeats K]\n"
     "                      [--torch-json FILE]   forward-pass timing table (see tools/bench)\n"
+    "                      [--process-dump safetensors|npy|json]   + whole dump processes\n"
+    "       attnscope bench --model TOKENIZER_FOLDER [--repeats K]   time reading a tokenizer\n"
     "       attnscope bench --gui-grid --model MODEL [--tokens 64] [--repeats 40]\n"
     "                      edit-to-repaint latency with the all-heads grid showing\n"
     "MODEL is a checkpoint folder, or `default` (text) or `default-vision` (images).\n";
@@ -214,6 +217,10 @@ struct InputOptions : cli::ModelInputOptions {
     QCommandLineOption special{QStringLiteral("special"),
                                QStringLiteral("Special tokens: show, hide or grey."),
                                QStringLiteral("MODE"), QStringLiteral("show")};
+    QCommandLineOption processDump{
+        QStringLiteral("process-dump"),
+        QStringLiteral("bench: also time whole `attnscope dump` processes writing this format."),
+        QStringLiteral("safetensors|npy|json")};
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
     QCommandLineOption token{QStringLiteral("token"),
@@ -309,7 +316,10 @@ int cmdInfo(const QCommandLineParser& p, const InputOptions& o) {
         printJson(attentionFileInfoJson(*analysis, info));
         return 0;
     }
-    auto model = openModel(p, o);
+    if (!p.isSet(o.model))
+        return fail(QStringLiteral("--model is required (a checkpoint folder, or `default`)"));
+    // info prints nothing of the tokenizer: it checks its files but does not read them.
+    auto model = LoadedModel::open(p.value(o.model), LoadedModel::TokenizerLoading::CheckFilesOnly);
     if (!model) return fail(model.message());
     printJson(modelInfoJson(**model));
     return 0;
@@ -817,6 +827,22 @@ int benchGuiGrid(const QCommandLineParser& p, const InputOptions& o,
 }
 
 int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
+    const QString path = p.value(o.model);
+    if (QFileInfo(path).isDir() &&
+        !QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json")))) {
+        // A folder of tokenizer files only: time reading them.
+        auto ms = benchmarkTokenizerOpen(path, std::max(1, p.value(o.repeats).toInt()));
+        if (!ms) return fail(ms.message());
+        auto tokenizer = Tokenizer::fromFolder(path);
+        if (!tokenizer) return fail(tokenizer.message());
+        std::printf("tokenizer %s: %d tokens, read in %.1f ms (median of %d)\n", qPrintable(path),
+                    (*tokenizer)->vocabSize(), *ms, std::max(1, p.value(o.repeats).toInt()));
+        return 0;
+    }
+    const QString processFormat = p.value(o.processDump);
+    if (p.isSet(o.processDump) && processFormat != QLatin1String("safetensors") &&
+        processFormat != QLatin1String("npy") && processFormat != QLatin1String("json"))
+        return fail(QStringLiteral("--process-dump takes safetensors, npy or json"));
     auto model = openModel(p, o);
     if (!model) return fail(model.message());
     if (p.isSet(o.guiGrid)) {
@@ -859,6 +885,22 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
         std::printf("%6d %12.1f %12s %7s %9.1f %7.0f%% %7.0f MB %10s\n", r.tokens, r.medianMs,
                     qPrintable(torch), qPrintable(ratio), r.gflops, 100.0 * r.gflops / peak,
                     r.peakRssMb, qPrintable(edit));
+    }
+    if (!p.isSet(o.processDump)) return 0;
+    // Whole processes, as a script runs them: start, open, tokens, pass, write, exit.
+    std::printf("\nwhole `attnscope dump -o out.%s` process (median of %d after a warm-up)\n",
+                qPrintable(processFormat), std::max(1, p.value(o.repeats).toInt()));
+    std::printf("%6s %12s %12s %12s %12s %9s %9s %8s\n", "T", "process ms", "in-process",
+                "arithmetic", "write ms", "floor ms", "/ floor", "file MB");
+    for (const BenchRow& r : *rows) {
+        auto d =
+            benchmarkDumpProcess(QCoreApplication::applicationFilePath(), path, (*model)->config(),
+                                 r.tokens, processFormat, p.value(o.repeats).toInt(), peak);
+        if (!d) return fail(d.message());
+        const double floor = d->arithmeticMs + d->writeMs;
+        std::printf("%6d %12.1f %12.1f %12.1f %12.1f %9.1f %9.2f %8.1f\n", d->tokens, d->processMs,
+                    r.medianMs, d->arithmeticMs, d->writeMs, floor, d->processMs / floor,
+                    d->outputBytes / 1e6);
     }
     return 0;
 }
@@ -926,7 +968,7 @@ int runCli(const QStringList& args) {
                   o.tokens,  o.threads,   o.repeats,   o.torchJson, o.view,    o.heads,
                   o.compare, o.against,   o.theme,     o.scale,     o.special, o.threshold,
                   o.guiGrid, o.paneViews, o.attention, o.layers,    o.token,   o.patch,
-                  o.cls,     o.opacity,   o.topMass,   o.upsample,  o.session});
+                  o.cls,     o.opacity,   o.topMass,   o.upsample,  o.session,   o.processDump});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;

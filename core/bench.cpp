@@ -1,6 +1,9 @@
 #include "bench.h"
 
 #include <Eigen/Core>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -70,11 +73,13 @@ Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model,
         row.tokens = T;
         row.medianMs = times[times.size() / 2];
         row.gflops = forwardFlops(c, T) / (row.medianMs * 1e6);
-        // Typing at the end: all but the last token come from the cache. Skipped for long inputs,
-        // whose full-precision scores would inflate the attention-only peak RSS reported below.
-        if (c.causal && T >= 2 && T <= 256) {
+        // Peak RSS of the full pass, before the edit below holds a second analysis.
+        row.peakRssMb = peakRssMb();
+        // Typing at the end: all but the last token come from the cache.
+        if (c.causal && T >= 2) {
             AnalysisRequest edit = request;
-            edit.keep = KeepOptions{}; // the GUI keeps Q/K/V and hidden states for this
+            edit.keep = KeepOptions::attentionOnly(); // what the window keeps: attention and
+            edit.keep.qkv = true;                     // Q/K/V (for this reuse)
             auto base = model.analyze(edit);
             if (!base) return base.error();
             edit.previous = std::make_shared<const Analysis>(std::move(base.value()));
@@ -90,7 +95,6 @@ Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model,
             std::sort(editTimes.begin(), editTimes.end());
             row.editMs = editTimes[editTimes.size() / 2];
         }
-        row.peakRssMb = peakRssMb();
         rows.push_back(row);
     }
     return rows;
@@ -103,6 +107,82 @@ Result<double> benchmarkOpen(const QString& path, int repeats) {
         const double ms = timeMs([&] {
             auto m = LoadedModel::open(path);
             if (!m) status = m.error();
+        });
+        if (!status) return status.error();
+        if (r > 0) times.push_back(ms); // the first run warms the file cache
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+Result<ProcessDumpRow> benchmarkDumpProcess(const QString& program, const QString& modelArg,
+                                            const ModelConfig& config, int tokens,
+                                            const QString& format, int repeats,
+                                            double gemmPeakGflops) {
+    QTemporaryDir dir;
+    if (!dir.isValid()) return Error{QStringLiteral("cannot make a temporary folder")};
+    std::mt19937 rng(4321);
+    std::uniform_int_distribution<int64_t> pick(0, config.vocab - 1);
+    QStringList ids;
+    for (int t = 0; t < tokens; ++t)
+        ids << QString::number(pick(rng));
+    const QString output = dir.filePath(QStringLiteral("out.") + format);
+    const QStringList args{
+        QStringLiteral("dump"),     QStringLiteral("--model"), modelArg, QStringLiteral("--ids"),
+        ids.join(QLatin1Char(',')), QStringLiteral("-o"),      output};
+    std::vector<double> times;
+    for (int r = 0; r < std::max(repeats, 1) + 1; ++r) {
+        QFile::remove(output);
+        QProcess child;
+        child.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        const auto start = std::chrono::steady_clock::now();
+        child.start(program, args);
+        if (!child.waitForFinished(600000) || child.exitStatus() != QProcess::NormalExit ||
+            child.exitCode() != 0)
+            return Error{
+                QStringLiteral("%1 dump failed (exit code %2)").arg(program).arg(child.exitCode())};
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        if (r > 0) times.push_back(ms); // the first run warms the file cache
+    }
+    std::sort(times.begin(), times.end());
+    ProcessDumpRow row;
+    row.tokens = tokens;
+    row.processMs = times[times.size() / 2];
+    row.outputBytes = double(QFile(output).size());
+    row.arithmeticMs = forwardFlops(config, tokens) / (gemmPeakGflops * 1e6);
+    // One sequential write of the same size, as the dump does it (into the file cache).
+    const QByteArray block(1 << 20, '\x5a');
+    std::vector<double> writes;
+    for (int r = 0; r < std::max(repeats, 1); ++r) {
+        const QString path = dir.filePath(QStringLiteral("write-test.bin"));
+        QFile::remove(path);
+        QFile f(path);
+        Status status = okStatus();
+        writes.push_back(timeMs([&] {
+            if (!f.open(QIODevice::WriteOnly)) {
+                status = Error{QStringLiteral("cannot write %1").arg(path)};
+                return;
+            }
+            for (qint64 left = qint64(row.outputBytes); left > 0; left -= block.size())
+                f.write(block.constData(), std::min<qint64>(left, block.size()));
+            f.close();
+        }));
+        if (!status) return status.error();
+    }
+    std::sort(writes.begin(), writes.end());
+    row.writeMs = writes[writes.size() / 2];
+    return row;
+}
+
+Result<double> benchmarkTokenizerOpen(const QString& folder, int repeats) {
+    std::vector<double> times;
+    for (int r = 0; r < std::max(repeats, 1) + 1; ++r) {
+        Status status = okStatus();
+        const double ms = timeMs([&] {
+            auto t = Tokenizer::fromFolder(folder);
+            if (!t) status = t.error();
         });
         if (!status) return status.error();
         if (r > 0) times.push_back(ms); // the first run warms the file cache

@@ -29,6 +29,26 @@ Result<double> benchmarkOpen(const QString& path, int repeats);
 // GFLOP/s of a large float32 matrix product on this machine with Eigen (the ceiling).
 double measureGemmPeakGflops();
 
+// A whole `attnscope dump` process, spawned as a child and timed from start to exit, beside
+// the floor it is held to: its arithmetic at the measured GEMM rate plus one sequential write
+// of a file of the output's size.
+struct ProcessDumpRow {
+    int tokens = 0;
+    double processMs = 0;    // median wall time of the child process
+    double outputBytes = 0;  // size of the file it wrote
+    double arithmeticMs = 0; // forwardFlops / GEMM peak
+    double writeMs = 0;      // median time to write outputBytes sequentially in the same folder
+};
+// `program` is the attnscope binary, `modelArg` what --model names; `format` the output's
+// extension (safetensors, npy, json). Random ids, one untimed run first (file cache warm).
+Result<ProcessDumpRow> benchmarkDumpProcess(const QString& program, const QString& modelArg,
+                                            const ModelConfig& config, int tokens,
+                                            const QString& format, int repeats,
+                                            double gemmPeakGflops);
+
+// Milliseconds to read the tokenizer files of a folder (median of `repeats`, warm file cache).
+Result<double> benchmarkTokenizerOpen(const QString& folder, int repeats);
+
 int threadCount();
 void setThreadCount(int threads);
 

@@ -82,6 +82,7 @@ Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int
         if (!bias) return bias.error();
         layer.bias = std::move(bias.value());
     }
+    w.markReadByEveryPass(layer.weight);
     return layer;
 }
 
@@ -94,6 +95,7 @@ Result<Linear> loadConv1D(const WeightStore& w, const QString& name, int in, int
     if (!bias) return bias.error();
     layer.weight = std::move(weight.value());
     layer.bias = std::move(bias.value());
+    w.markReadByEveryPass(layer.weight);
     return layer;
 }
 
@@ -233,48 +235,61 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     }
     // Heads are independent: one thread per head (Eigen's products inside then run serially),
     // which also spreads the softmax over all cores. Short inputs stay on one thread.
-#pragma omp parallel for schedule(dynamic) if (Tq * T >= 1024)
-    for (int h = 0; h < heads; ++h) {
-        if (!keep.keepsAttention(keep.layer, h)) continue; // done above, row block by block
-        const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
-        const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
-        const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
-        const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
-        // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1), so
-        // the products skip (most of) the masked upper triangle.
-        const Eigen::Index block = causal ? 128 : Tq;
-        Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d); rows < P reused
-        for (Eigen::Index r0 = P; r0 < T; r0 += block) {
-            const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
-            scores.block(r0, 0, n, keys).noalias() =
-                (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
-        }
-        Mat probs(T, T);
-        if (P > 0) {
-            probs.topRows(P).setZero();
-            probs.topLeftCorner(P, P) = earlier->attention[size_t(h)].topLeftCorner(P, P);
-            if (keep.scores) {
-                scores.topRows(P).setConstant(minusInf);
-                if (!earlier->scores.empty())
-                    scores.topLeftCorner(P, P) = earlier->scores[size_t(h)].topLeftCorner(P, P);
+    // An edit at the end (Tq = 1) still copies P x P earlier rows per head: parallel too.
+#pragma omp parallel if (Tq * T >= 1024 || P * P >= 65536)
+    {
+        // Scores of one row block when they are not kept, reused from head to head: [block, T]
+        // with the row stride of a full [T, T] matrix, so the products are the same to the bit.
+        Mat blockScores;
+#pragma omp for schedule(dynamic)
+        for (int h = 0; h < heads; ++h) {
+            if (!keep.keepsAttention(keep.layer, h)) continue; // done above, row block by block
+            const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
+            const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
+            const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
+            const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
+            // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1),
+            // so the products skip (most of) the masked upper triangle.
+            const Eigen::Index block = causal ? 128 : Tq;
+            // [T, T] probabilities; every entry is written exactly once below (no zeroing first).
+            Mat probs(T, T);
+            Mat scores; // [T, T] = Q_h K_h^T / sqrt(d) (masked = -inf), only when kept
+            if (keep.scores)
+                scores.resize(T, T);
+            else
+                blockScores.resize(std::min(block, Tq), T);
+            if (P > 0) { // rows [0, P) from the earlier pass
+                probs.topLeftCorner(P, P) = earlier->attention[size_t(h)].topLeftCorner(P, P);
+                probs.topRightCorner(P, T - P).setZero();
+                if (keep.scores) {
+                    if (!earlier->scores.empty()) {
+                        scores.topLeftCorner(P, P) = earlier->scores[size_t(h)].topLeftCorner(P, P);
+                        scores.topRightCorner(P, T - P).setConstant(minusInf);
+                    } else {
+                        scores.topRows(P).setConstant(minusInf);
+                    }
+                }
             }
+            for (Eigen::Index r0 = P; r0 < T; r0 += block) {
+                const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
+                auto s =
+                    keep.scores ? scores.block(r0, 0, n, keys) : blockScores.topLeftCorner(n, keys);
+                s.noalias() = (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
+                for (Eigen::Index i = 0; i < n; ++i) {
+                    const Eigen::Index row = r0 + i, visible = causal ? row + 1 : T;
+                    const float rowMax = s.row(i).head(visible).maxCoeff();
+                    auto p = probs.row(row).head(visible).array();
+                    p = (s.row(i).head(visible).array() - rowMax).exp(); // vectorised
+                    p *= 1.0f / p.sum();
+                    probs.row(row).tail(T - visible).setZero();
+                    if (keep.scores) scores.row(row).tail(T - visible).setConstant(minusInf);
+                }
+                context.block(r0 - P, h * headDim, n, headDim).noalias() =
+                    probs.block(r0, 0, n, keys) * vh.topRows(keys);
+            }
+            trace.attention[size_t(h)] = std::move(probs);
+            if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
         }
-        for (Eigen::Index i = P; i < T; ++i) {
-            const Eigen::Index visible = causal ? i + 1 : T;
-            scores.row(i).tail(T - visible).setConstant(minusInf);
-            const float rowMax = scores.row(i).head(visible).maxCoeff();
-            auto row = probs.row(i).head(visible).array();
-            row = (scores.row(i).head(visible).array() - rowMax).exp(); // vectorised
-            row *= 1.0f / row.sum();
-            probs.row(i).tail(T - visible).setZero();
-        }
-        for (Eigen::Index r0 = P; r0 < T; r0 += block) {
-            const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
-            context.block(r0 - P, h * headDim, n, headDim).noalias() =
-                probs.block(r0, 0, n, keys) * vh.topRows(keys);
-        }
-        trace.attention[size_t(h)] = std::move(probs);
-        if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
     }
     return context;
 }

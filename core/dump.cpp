@@ -42,12 +42,12 @@ Status writeBytes(const QString& path, const QByteArray& header, const char* dat
 } // namespace
 
 // NumPy format 1.0: magic, header dict padded so the data starts 64-byte aligned.
-Status writeNpy(const QString& path, const Tensor& t) {
+static QByteArray npyHeader(const std::vector<int64_t>& shapeDims) {
     QStringList dims;
-    for (int64_t d : t.shape)
+    for (int64_t d : shapeDims)
         dims << QString::number(d);
     QString shape = dims.join(QStringLiteral(", "));
-    if (t.shape.size() == 1) shape += QLatin1Char(',');
+    if (shapeDims.size() == 1) shape += QLatin1Char(',');
     QByteArray dict = QStringLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (%1), }")
                           .arg(shape)
                           .toLatin1();
@@ -58,8 +58,38 @@ Status writeNpy(const QString& path, const Tensor& t) {
     QByteArray header("\x93NUMPY\x01\x00", 8);
     const uint16_t len = uint16_t(dict.size());
     header.append(char(len & 0xff)).append(char(len >> 8)).append(dict);
-    return writeBytes(path, header, reinterpret_cast<const char*>(t.data.data()),
+    return header;
+}
+
+Status writeNpy(const QString& path, const Tensor& t) {
+    return writeBytes(path, npyHeader(t.shape), reinterpret_cast<const char*>(t.data.data()),
                       qint64(t.data.size() * 4));
+}
+
+// [L', H', T, T] of the kept attention (empty when none is kept).
+static std::vector<int64_t> keptAttentionShape(const ForwardResult& forward) {
+    const ForwardResult::KeptAttention kept = forward.keptAttention();
+    if (kept.layers.empty()) return {};
+    const int64_t T =
+        forward.layers[size_t(kept.layers[0])].attention[size_t(kept.heads[0])].rows();
+    return {int64_t(kept.layers.size()), int64_t(kept.heads.size()), T, T};
+}
+
+// The kept attention as [L', H', T, T] straight from each head's own matrix: no copy of the
+// whole tensor in memory, one sequential write.
+static Status writeAttentionNpy(const QString& path, const ForwardResult& forward) {
+    const ForwardResult::KeptAttention kept = forward.keptAttention();
+    std::vector<const Mat*> heads; // in file order
+    for (int l : kept.layers)
+        for (int h : kept.heads)
+            heads.push_back(&forward.layers[size_t(l)].attention[size_t(h)]);
+    const std::vector<int64_t> shape = keptAttentionShape(forward);
+    OutputFile out(path); // atomic for files; devices and FIFOs written in place; errors checked
+    if (auto s = out.open(); !s) return s;
+    out.device()->write(npyHeader(shape));
+    for (const Mat* a : heads) // row-major [T, T]
+        out.device()->write(reinterpret_cast<const char*>(a->data()), qint64(a->size()) * 4);
+    return out.commit();
 }
 
 QJsonObject modelInfoJson(const LoadedModel& model) {
@@ -129,12 +159,15 @@ double dumpBytesPerValue(const QString& path) {
 
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path,
                  const std::vector<NamedTensor>& analyses) {
-    const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
-    const Mat& last = analysis.forward.lastHiddenState;           // [T, D]
+    const Mat& last = analysis.forward.lastHiddenState; // [T, D]
     const Encoding& e = analysis.encoding;
     const bool text = model.config().modality == Modality::Text;
 
+    if (path.endsWith(QLatin1String(".npy")))
+        return analyses.empty() ? writeAttentionNpy(path, analysis.forward)
+                                : writeNpy(path, analyses.front().second);
     if (path.endsWith(QLatin1String(".safetensors"))) {
+        const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
         std::vector<TensorToWrite> tensors;
         tensors.push_back(
             makeF32(QStringLiteral("attentions"), attentions.shape, attentions.data.data()));
@@ -176,15 +209,14 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             meta[QStringLiteral("generated")] = QString::number(analysis.generatedTokens);
         return writeSafeTensors(path, tensors, meta);
     }
-    if (path.endsWith(QLatin1String(".npy")))
-        return writeNpy(path, analyses.empty() ? attentions : analyses.front().second);
     if (path.endsWith(QLatin1String(".json"))) {
+        const std::vector<int64_t> attentionsShape = keptAttentionShape(analysis.forward);
         QJsonObject root = encodingJson(e);
         root.insert(QStringLiteral("family"), familyName(model.config().family));
         root.insert(QStringLiteral("text"), analysis.text);
         if (analysis.generatedTokens > 0)
             root.insert(QStringLiteral("generated"), analysis.generatedTokens);
-        root.insert(QStringLiteral("attentions_shape"), int64Json(attentions.shape));
+        root.insert(QStringLiteral("attentions_shape"), int64Json(attentionsShape));
         QJsonArray layers;
         for (const LayerTrace& layer : analysis.forward.layers) {
             QJsonArray heads;

@@ -1,4 +1,5 @@
 #include "session.h"
+#include "file_limits.h"
 
 #include "model.h"
 #include "predict.h"
@@ -75,7 +76,8 @@ QString resolveModelPath(const QString& path) {
 
 } // namespace
 
-Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn) {
+Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn,
+                                                             TokenizerLoading tokenizer) {
     if (auto limit = checkMemoryLimitVariable(); !limit) return limit.error();
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
@@ -110,6 +112,7 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                          .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
     try {
         ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
+        weights.prefaultMarked(); // the first pass then runs without page faults
         // Without a head the model still shows attention; predictions then say why not.
         auto head = LanguageModelHead::load(model->m_config, weights);
         if (head)
@@ -125,8 +128,16 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
             QFileInfo::exists(dir.filePath(QStringLiteral("tokenizer.json"))) ||
             QFileInfo::exists(dir.filePath(QStringLiteral("vocab.json"))) ||
             QFileInfo::exists(dir.filePath(QStringLiteral("vocab.txt")));
-        if (hasTokenizerFiles) // without one, the model still runs on explicit ids
+        if (hasTokenizerFiles && tokenizer == TokenizerLoading::CheckFilesOnly) {
+            for (const char* name : {"tokenizer.json", "vocab.json", "merges.txt", "vocab.txt"})
+                if (QFileInfo::exists(dir.filePath(QLatin1String(name))))
+                    if (auto s = requireRegularFile(dir.filePath(QLatin1String(name)),
+                                                    QStringLiteral("tokenizer file"));
+                        !s)
+                        return s.error();
+        } else if (hasTokenizerFiles) { // without one, the model still runs on explicit ids
             ATTNSCOPE_ASSIGN_OR_RETURN(model->m_tokenizer, Tokenizer::fromFolder(path));
+        }
     }
     return std::shared_ptr<const LoadedModel>(std::move(model));
 }
@@ -146,8 +157,7 @@ Result<Encoding> LoadedModel::tokenize(const QString& text,
         return Error{
             QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")
                 .arg(m_path)};
-    if (auto s = checkTokenizeMemory(text.size() + (pair ? pair->size() : 0)); !s)
-        return s.error();
+    if (auto s = checkTokenizeMemory(text.size() + (pair ? pair->size() : 0)); !s) return s.error();
     return m_tokenizer->encode(text, pair);
 }
 
@@ -284,7 +294,11 @@ Status LoadedModel::checkFinite(const Analysis& analysis) const {
     const auto& layers = analysis.forward.layers;
     for (size_t l = 0; l < layers.size(); ++l)
         for (size_t h = 0; h < layers[l].attention.size(); ++h)
-            if (!layers[l].attention[h].allFinite())
+            // Rows taken from an earlier analysis were checked with it: only the new ones here.
+            if (const Mat& a = layers[l].attention[h];
+                a.size() > 0 &&
+                !a.bottomRows(a.rows() - std::min<Eigen::Index>(analysis.reusedTokens, a.rows()))
+                     .allFinite())
                 return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
                                             "head %3): its weights or config.json (e.g. "
                                             "rope_theta, norm epsilon) are invalid")

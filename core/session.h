@@ -77,7 +77,11 @@ public:
     ~LoadedModel();
     // path: a checkpoint folder (config.json + *.safetensors [+ tokenizer files]), or
     // "default" / "default-vision" for the embedded models.
-    static Result<std::shared_ptr<const LoadedModel>> open(const QString& path);
+    // What open() reads besides the weights: a command that never tokenizes (`info`) only
+    // checks that the tokenizer files are regular files, leaving tokenizer() null.
+    enum class TokenizerLoading { Read, CheckFilesOnly };
+    static Result<std::shared_ptr<const LoadedModel>>
+    open(const QString& path, TokenizerLoading tokenizer = TokenizerLoading::Read);
 
     const ModelConfig& config() const { return m_config; }
     const Tokenizer* tokenizer() const { return m_tokenizer.get(); } // null for image models

@@ -30,12 +30,22 @@ public:
     // Memory the float32 copies of F16/BF16/F64 tensors take once loaded.
     int64_t convertedFloatBytes() const;
 
+    // Tensors every forward pass reads whole (the projections, not the embedding tables, of
+    // which a pass reads a few rows). prefaultMarked() maps their pages into the process ahead
+    // of the first pass, in parallel and in large batches (MADV_POPULATE_READ), so a cold
+    // process does not stop at a page fault every few pages while it computes.
+    void markReadByEveryPass(const FloatTensor& tensor) const;
+    void prefaultMarked() const;
+
 private:
     const SafeTensorsFile* fileFor(const QString& fullName) const;
     std::vector<std::shared_ptr<SafeTensorsFile>> m_files;
     QHash<QString, int> m_index; // full tensor name -> file
     QString m_prefix;
     QString m_dir;
+    // Shared by copies (the family loaders take one), so marks made on a copy count.
+    std::shared_ptr<std::vector<std::pair<const void*, size_t>>> m_readByEveryPass =
+        std::make_shared<std::vector<std::pair<const void*, size_t>>>();
 };
 
 } // namespace attnscope

@@ -1,5 +1,7 @@
 // Tokenization models: BPE, WordPiece, WordLevel, Unigram (HF tokenizers semantics).
+#include "bulk_json.h"
 #include "tok_internal.h"
+#include "vocab_table.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -12,29 +14,6 @@
 namespace attnscope::tok {
 
 namespace {
-
-struct VocabTable {
-    std::unordered_map<U32, int64_t> toId;
-    std::unordered_map<int64_t, U32> toTok;
-
-    void build(std::unordered_map<U32, int64_t> v) {
-        toId = std::move(v);
-        toTok.reserve(toId.size());
-        for (const auto& [k, id] : toId)
-            toTok[id] = k;
-    }
-    std::optional<int64_t> id(const U32& s) const {
-        auto it = toId.find(s);
-        if (it == toId.end()) return std::nullopt;
-        return it->second;
-    }
-    std::optional<U32> tok(int64_t id) const {
-        auto it = toTok.find(id);
-        if (it == toTok.end()) return std::nullopt;
-        return it->second;
-    }
-    int size() const { return int(toId.size()); }
-};
 
 U32 byteToken(unsigned char b) {
     static const char* hex = "0123456789ABCDEF";
@@ -50,7 +29,7 @@ U32 byteToken(unsigned char b) {
 class BpeModel : public Model {
 public:
     VocabTable vocab;
-    std::unordered_map<uint64_t, std::pair<int, int64_t>> merges; // (a,b) -> (rank, new id)
+    MergeTable merges; // (a,b) -> (rank, new id)
     std::optional<U32> unk;
     U32 prefix, suffix;
     bool hasPrefix = false, hasSuffix = false;
@@ -63,25 +42,65 @@ public:
         return (uint64_t(uint32_t(a)) << 32) | uint64_t(uint32_t(b));
     }
 
+    // Merge number `rank`: (a, b) -> a + b without b's continuing-subword prefix. `joined` is
+    // scratch space, reused from merge to merge.
+    Status addMerge(std::u32string_view a, std::u32string_view b, int rank, U32& joined) {
+        auto ia = vocab.id(a), ib = vocab.id(b);
+        std::u32string_view bb = b;
+        if (hasPrefix && !prefix.empty() && bb.substr(0, prefix.size()) == prefix)
+            bb.remove_prefix(prefix.size());
+        joined.assign(a);
+        joined.append(bb);
+        auto in = vocab.id(joined);
+        if (!ia || !ib || !in) // as Hugging Face tokenizers: such a file is refused
+            return Error{QStringLiteral("BPE merge \"%1 %2\" names a token missing from "
+                                        "the vocabulary (\"%3\")")
+                             .arg(fromU32(a.data(), a.size()), fromU32(b.data(), b.size()),
+                                  !ia   ? fromU32(a.data(), a.size())
+                                  : !ib ? fromU32(b.data(), b.size())
+                                        : fromU32(joined))};
+        merges.insert(key(*ia, *ib), {rank, *in}); // the first rank stays
+        return okStatus();
+    }
     Status addMerges(const std::vector<std::pair<U32, U32>>& ms) {
         merges.reserve(ms.size());
-        int rank = 0;
-        for (const auto& [a, b] : ms) {
-            auto ia = vocab.id(a), ib = vocab.id(b);
-            U32 bb = b;
-            if (hasPrefix && !prefix.empty() && bb.compare(0, prefix.size(), prefix) == 0)
-                bb = bb.substr(prefix.size());
-            auto in = vocab.id(a + bb);
-            if (!ia || !ib || !in) // as Hugging Face tokenizers: such a file is refused
-                return Error{QStringLiteral("BPE merge \"%1 %2\" names a token missing from "
-                                            "the vocabulary (\"%3\")")
-                                 .arg(fromU32(a), fromU32(b),
-                                      fromU32(!ia   ? a
-                                              : !ib ? b
-                                                    : a + bb))};
-            uint64_t k = key(*ia, *ib);
-            if (!merges.count(k)) merges.emplace(k, std::make_pair(rank, *in));
-            ++rank;
+        U32 joined;
+        for (size_t rank = 0; rank < ms.size(); ++rank)
+            if (auto s = addMerge(ms[rank].first, ms[rank].second, int(rank), joined); !s) return s;
+        return okStatus();
+    }
+    // The three lookups of each merge are batched (VocabTable::ids) so that their cache misses
+    // overlap; errors and ranks then go in file order, worded by addMerge.
+    Status addMerges(const MergeList& ms) {
+        const size_t n = ms.merges.size();
+        merges.reserve(n);
+        std::vector<U32> joined(std::min<size_t>(n, 1024));
+        std::vector<std::u32string_view> tokens;
+        std::vector<int64_t> ids;
+        U32 scratch;
+        for (size_t begin = 0; begin < n; begin += joined.size()) {
+            const size_t count = std::min(joined.size(), n - begin);
+            tokens.clear();
+            for (size_t i = 0; i < count; ++i) {
+                const std::u32string_view a = ms.first(begin + i);
+                std::u32string_view b = ms.second(begin + i);
+                tokens.push_back(a);
+                tokens.push_back(b);
+                if (hasPrefix && !prefix.empty() && b.substr(0, prefix.size()) == prefix)
+                    b.remove_prefix(prefix.size());
+                joined[i].assign(a);
+                joined[i].append(b);
+                tokens.push_back(joined[i]);
+            }
+            ids.resize(tokens.size());
+            vocab.ids(tokens.data(), tokens.size(), ids.data());
+            for (size_t i = 0; i < count; ++i) {
+                const int64_t left = ids[3 * i], right = ids[3 * i + 1], merged = ids[3 * i + 2];
+                const int rank = int(begin + i);
+                if (left < 0 || right < 0 || merged < 0)
+                    return addMerge(ms.first(begin + i), ms.second(begin + i), rank, scratch);
+                merges.insert(key(left, right), {rank, merged});
+            }
         }
         return okStatus();
     }
@@ -172,8 +191,8 @@ public:
         };
         std::priority_queue<Merge, std::vector<Merge>, decltype(cmp)> queue(cmp);
         for (int i = 0; i + 1 < m; ++i) {
-            auto it = merges.find(key(syms[size_t(i)].id, syms[size_t(i + 1)].id));
-            if (it != merges.end()) queue.push({i, it->second.first, it->second.second});
+            if (const auto* found = merges.find(key(syms[size_t(i)].id, syms[size_t(i + 1)].id)))
+                queue.push({i, found->rank, found->id});
         }
         while (!queue.empty()) {
             Merge top = queue.top();
@@ -181,22 +200,20 @@ public:
             Sym& cur = syms[size_t(top.pos)];
             if (!cur.alive || cur.next < 0) continue;
             Sym& right = syms[size_t(cur.next)];
-            auto it = merges.find(key(cur.id, right.id));
-            if (it == merges.end() || it->second.second != top.newId) continue;
+            const auto* found = merges.find(key(cur.id, right.id));
+            if (!found || found->id != top.newId) continue;
             cur.id = top.newId;
             cur.e = right.e;
             right.alive = false;
             cur.next = right.next;
             if (cur.next >= 0) syms[size_t(cur.next)].prev = top.pos;
             if (cur.prev >= 0) {
-                auto it2 = merges.find(key(syms[size_t(cur.prev)].id, cur.id));
-                if (it2 != merges.end())
-                    queue.push({cur.prev, it2->second.first, it2->second.second});
+                if (const auto* left = merges.find(key(syms[size_t(cur.prev)].id, cur.id)))
+                    queue.push({cur.prev, left->rank, left->id});
             }
             if (cur.next >= 0) {
-                auto it2 = merges.find(key(cur.id, syms[size_t(cur.next)].id));
-                if (it2 != merges.end())
-                    queue.push({top.pos, it2->second.first, it2->second.second});
+                if (const auto* next = merges.find(key(cur.id, syms[size_t(cur.next)].id)))
+                    queue.push({top.pos, next->rank, next->id});
             }
         }
         for (const auto& sy : syms) {
@@ -461,6 +478,21 @@ Result<std::unordered_map<U32, int64_t>> parseVocabObject(const QJsonValue& v, c
     return out;
 }
 
+// The vocabulary read ahead by the bulk reader, else the JSON object's (the placeholder {} stands
+// in the object when the bulk reader has it).
+Result<VocabTable> takeOrParseVocab(const QJsonObject& o, BulkSections* bulk, const char* model) {
+    if (bulk && bulk->vocab) {
+        VocabTable vocab = std::move(*bulk->vocab);
+        bulk->vocab.reset();
+        return vocab;
+    }
+    auto parsed = parseVocabObject(o.value(QStringLiteral("vocab")), model);
+    if (!parsed) return parsed.error();
+    VocabTable vocab;
+    vocab.build(*parsed);
+    return vocab;
+}
+
 std::optional<U32> optString(const QJsonObject& o, const char* key) {
     QJsonValue v = o.value(QLatin1String(key));
     if (!v.isString()) return std::nullopt;
@@ -472,7 +504,7 @@ std::optional<U32> optString(const QJsonObject& o, const char* key) {
 Result<std::shared_ptr<Model>> makeBpeModel(std::unordered_map<U32, int64_t> vocab,
                                             const std::vector<std::pair<U32, U32>>& merges) {
     auto m = std::make_shared<BpeModel>();
-    m->vocab.build(std::move(vocab));
+    m->vocab.build(vocab);
     Status st = m->addMerges(merges);
     if (!st) return st.error();
     return std::shared_ptr<Model>(m);
@@ -480,11 +512,11 @@ Result<std::shared_ptr<Model>> makeBpeModel(std::unordered_map<U32, int64_t> voc
 
 Result<std::shared_ptr<Model>> makeWordPieceModel(std::unordered_map<U32, int64_t> vocab) {
     auto m = std::make_shared<WordPieceModel>();
-    m->vocab.build(std::move(vocab));
+    m->vocab.build(vocab);
     return std::shared_ptr<Model>(m);
 }
 
-Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
+Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o, BulkSections* bulk) {
     QString t = o.value(QStringLiteral("type")).toString();
     if (t.isEmpty()) {
         // Older files omit the type: guess from the fields.
@@ -499,10 +531,10 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
             t = QStringLiteral("WordLevel");
     }
     if (t == QLatin1String("BPE")) {
-        auto vocab = parseVocabObject(o.value(QStringLiteral("vocab")), "BPE");
+        auto vocab = takeOrParseVocab(o, bulk, "BPE");
         if (!vocab) return vocab.error();
         auto m = std::make_shared<BpeModel>();
-        m->vocab.build(std::move(vocab.value()));
+        m->vocab = std::move(vocab.value());
         m->unk = optString(o, "unk_token");
         if (auto p = optString(o, "continuing_subword_prefix")) {
             m->prefix = *p;
@@ -516,6 +548,11 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
         m->byteFallback = o.value(QStringLiteral("byte_fallback")).toBool(false);
         m->ignoreMerges = o.value(QStringLiteral("ignore_merges")).toBool(false);
         std::vector<std::pair<U32, U32>> merges;
+        if (bulk && bulk->merges) {
+            Status st = m->addMerges(*bulk->merges);
+            if (!st) return st.error();
+            return std::shared_ptr<Model>(m);
+        }
         const QJsonValue mergesValue = o.value(QStringLiteral("merges"));
         if (!mergesValue.isUndefined() && !mergesValue.isNull() && !mergesValue.isArray())
             return Error{QStringLiteral("BPE \"merges\" in tokenizer.json must be a list, found "
@@ -545,10 +582,10 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
         return std::shared_ptr<Model>(m);
     }
     if (t == QLatin1String("WordPiece")) {
-        auto vocab = parseVocabObject(o.value(QStringLiteral("vocab")), "WordPiece");
+        auto vocab = takeOrParseVocab(o, bulk, "WordPiece");
         if (!vocab) return vocab.error();
         auto m = std::make_shared<WordPieceModel>();
-        m->vocab.build(std::move(vocab.value()));
+        m->vocab = std::move(vocab.value());
         if (auto p = optString(o, "unk_token")) m->unk = *p;
         if (auto p = optString(o, "continuing_subword_prefix")) m->prefix = *p;
         QJsonValue mx = o.value(QStringLiteral("max_input_chars_per_word"));
@@ -556,10 +593,10 @@ Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o) {
         return std::shared_ptr<Model>(m);
     }
     if (t == QLatin1String("WordLevel")) {
-        auto vocab = parseVocabObject(o.value(QStringLiteral("vocab")), "WordLevel");
+        auto vocab = takeOrParseVocab(o, bulk, "WordLevel");
         if (!vocab) return vocab.error();
         auto m = std::make_shared<WordLevelModel>();
-        m->vocab.build(std::move(vocab.value()));
+        m->vocab = std::move(vocab.value());
         m->unk = optString(o, "unk_token").value_or(U"<unk>");
         return std::shared_ptr<Model>(m);
     }

@@ -176,7 +176,10 @@ std::vector<Enc> defaultProcessEncodings(std::vector<Enc> encs);
 // Factories: from a JSON object; error names the unsupported type.
 Result<std::shared_ptr<Normalizer>> makeNormalizer(const QJsonObject& o);
 Result<std::shared_ptr<PreTokenizer>> makePreTokenizer(const QJsonObject& o);
-Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o);
+struct BulkSections;
+// `bulk`: model.vocab / model.merges already read by readBulkSections (then `o` holds empty
+// placeholders for them); null to read everything from `o`.
+Result<std::shared_ptr<Model>> makeModel(const QJsonObject& o, BulkSections* bulk = nullptr);
 Result<std::shared_ptr<PostProcessor>> makePostProcessor(const QJsonObject& o);
 Result<std::shared_ptr<Decoder>> makeDecoder(const QJsonObject& o);
 

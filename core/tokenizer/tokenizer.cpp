@@ -3,6 +3,7 @@
 #include "tokenizer.h"
 #include "file_limits.h"
 
+#include "bulk_json.h"
 #include "tok_internal.h"
 
 #include <QDir>
@@ -225,11 +226,23 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
-Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QString& path) {
+Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QString& path,
+                                                                      JsonReader reader) {
     auto bytes = readFile(path);
     if (!bytes) return bytes.error();
+    const QByteArray text =
+        isValidUtf8(bytes.value()) ? bytes.value() : sanitizeUtf8(bytes.value());
+    // The vocabulary and merges read by the purpose-built reader, the rest by QJsonDocument;
+    // if either has any doubt, the whole file goes through QJsonDocument (same errors as ever).
+    std::optional<BulkSections> bulk;
+    if (reader == JsonReader::Fast) bulk = readBulkSections(text);
     QJsonParseError perr;
-    QJsonDocument doc = QJsonDocument::fromJson(sanitizeUtf8(bytes.value()), &perr);
+    QJsonDocument doc;
+    if (bulk) {
+        doc = QJsonDocument::fromJson(bulk->rest, &perr);
+        if (perr.error != QJsonParseError::NoError) bulk.reset();
+    }
+    if (!bulk) doc = QJsonDocument::fromJson(text, &perr);
     if (perr.error != QJsonParseError::NoError)
         return Error{QStringLiteral("corrupt tokenizer.json %1: %2 at offset %3")
                          .arg(path, perr.errorString())
@@ -243,7 +256,7 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QStr
     if (!comp("model").isObject())
         return Error{QStringLiteral("tokenizer.json %1 has no \"model\"").arg(path)};
     {
-        auto m = makeModel(comp("model").toObject());
+        auto m = makeModel(comp("model").toObject(), bulk ? &*bulk : nullptr);
         if (!m) return m.error();
         impl->model = m.value();
     }

@@ -33,7 +33,12 @@ public:
 
     // Reads tokenizer.json from the folder, else vocab.json + merges.txt, else vocab.txt.
     static Result<std::shared_ptr<const Tokenizer>> fromFolder(const QString& dir);
-    static Result<std::shared_ptr<const Tokenizer>> fromTokenizerJson(const QString& path);
+    // How tokenizer.json is read: the vocabulary and merges by a purpose-built reader (falling
+    // back to QJsonDocument for anything unusual), or the whole file by QJsonDocument (the
+    // reference the tests compare the fast reader with).
+    enum class JsonReader { Fast, QJsonDocumentOnly };
+    static Result<std::shared_ptr<const Tokenizer>>
+    fromTokenizerJson(const QString& path, JsonReader reader = JsonReader::Fast);
 
     // add_special_tokens as in HF (post-processor applied when true).
     Result<Encoding> encode(const QString& text, const std::optional<QString>& pair = std::nullopt,
