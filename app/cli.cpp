@@ -9,6 +9,7 @@
 #include "cli_explain.h"
 #include "dump.h"
 #include "figure_export.h"
+#include "figures.h"
 #include "file_limits.h"
 #include "gui_bench.h"
 #include "heatmap_export.h"
@@ -69,6 +70,10 @@ const char* kUsage =
     "                      [--against TEXT]\n"
     "                      [--special show|hide|grey] [--threshold W] [--theme light|dark]\n"
     "                      [--scale 1..4] -o OUT.{png,svg,pdf} [--size WxH]\n"
+    "                      [--view rollout|flow|norms] [--rollout-fusion F] [--rollout-discard D]\n"
+    "                      [--title T] [--caption auto|none|TEXT] [--colorbar on|off]\n"
+    "                      [--theme print] [--transparent] [--token I]   figure options\n"
+    "                      -o OUT.{csv,npy,json,safetensors}   the numbers of a heatmap view\n"
     "       attnscope predict --model MODEL (--text S | --ids ...) [--position I] [--top K]\n"
     "                      [--temperature T]     most probable next (or masked) tokens, JSON\n"
     "       attnscope generate --model MODEL (--text S | --ids ...) --tokens N [--greedy |\n"
@@ -211,7 +216,20 @@ struct InputOptions : cli::ModelInputOptions {
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
     QCommandLineOption token{QStringLiteral("token"),
-                             QStringLiteral("Query token index (explain)."), QStringLiteral("I")};
+                             QStringLiteral("Query token index (explain; figures: kept "
+                                            "highlighted)."),
+                             QStringLiteral("I")};
+    // Figure options (every --view of export; figure_frame.h)
+    QCommandLineOption title{QStringLiteral("title"), QStringLiteral("Figure title."),
+                             QStringLiteral("TEXT")};
+    QCommandLineOption caption{QStringLiteral("caption"),
+                               QStringLiteral("Figure caption: auto, none or the text."),
+                               QStringLiteral("TEXT")};
+    QCommandLineOption colorbar{QStringLiteral("colorbar"),
+                                QStringLiteral("Colour bar with its scale: on or off."),
+                                QStringLiteral("on|off")};
+    QCommandLineOption transparent{QStringLiteral("transparent"),
+                                   QStringLiteral("PNG / SVG without a background.")};
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
@@ -454,9 +472,11 @@ Status parseLayerAndHead(const QCommandLineParser& p, const InputOptions& o, con
 // The figure options added with the workbench views; without any of them `export` behaves as
 // it always has (one head's heatmap).
 bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
-    for (const QCommandLineOption* option : {&o.view, &o.heads, &o.compare, &o.against, &o.theme,
-                                             &o.scale, &o.special, &o.threshold, &o.paneViews})
+    for (const QCommandLineOption* option :
+         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold,
+          &o.paneViews, &o.title, &o.caption, &o.colorbar, &o.transparent, &o.token})
         if (p.isSet(*option)) return true;
+    if (isNumbersPath(p.value(o.output))) return true;
     const QString head = p.value(o.head);
     return head == QLatin1String("mean") || head == QLatin1String("max");
 }
@@ -504,8 +524,50 @@ Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const M
 // and anything else that needs one is refused).
 using Analyse = std::function<Result<Analysis>(const AnalysisRequest&)>;
 
+// --title, --caption, --colorbar, --transparent and --token (checked against T later).
+Status parseFigureOptions(const QCommandLineParser& p, const InputOptions& o, FigureRequest& f) {
+    if (p.isSet(o.title)) f.options.title = p.value(o.title);
+    if (p.isSet(o.caption)) applyCaptionArgument(f.options, p.value(o.caption));
+    if (p.isSet(o.colorbar)) {
+        const QString bar = p.value(o.colorbar);
+        if (bar != QLatin1String("on") && bar != QLatin1String("off"))
+            return makeError(QStringLiteral("--colorbar must be on or off"));
+        f.options.colorBar = bar == QLatin1String("on") ? ColorBarMode::On : ColorBarMode::Off;
+    }
+    f.state.transparent = p.isSet(o.transparent);
+    if (p.isSet(o.token)) {
+        bool ok = false;
+        const int token = p.value(o.token).toInt(&ok);
+        if (!ok || token < 0) return makeError(QStringLiteral("--token must be a token index"));
+        f.options.queryTokens = {token};
+    }
+    return okStatus();
+}
+
+// The matrix of --view norms: norm-based attention of --layer, or of --head H of it.
+Status addNorms(FigureRequest& figure, const QCommandLineParser& p, const InputOptions& o,
+                const Analysis& analysis, const LoadedModel* model) {
+    if (!model) return makeError(QStringLiteral("--view norms needs --model (the weights)"));
+    auto norms = normBasedAttention(analysis, *model);
+    if (!norms) return makeError(norms.message());
+    const int64_t T = analysis.tokenCount();
+    const int layer = figure.state.layer, head = p.isSet(o.head) ? figure.state.head : -1;
+    const Tensor& t = head < 0 ? norms->perLayer : norms->perHead;
+    const int64_t index = head < 0 ? layer : int64_t(layer) * analysis.headCount() + head;
+    figure.norms = std::make_shared<const Mat>(ConstMatMap(t.data.data() + index * T * T, T, T));
+    figure.normsTitle = head < 0 ? QStringLiteral("Norm-based attention, layer %1: ‖Σ_h α_ij "
+                                                  "f_h(x_j)‖")
+                                       .arg(layer)
+                                 : QStringLiteral("Norm-based attention, layer %1 head %2: ‖α_ij "
+                                                  "f(x_j)‖")
+                                       .arg(layer)
+                                       .arg(head);
+    return okStatus();
+}
+
 int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelConfig& c,
-               const Analyse& analyse, const AnalysisRequest& request) {
+               const Analyse& analyse, AnalysisRequest request,
+               const LoadedModel* model = nullptr) {
     FigureRequest figure;
     auto view = figureViewFromName(p.value(o.view));
     if (!view) return fail(view.message());
@@ -536,9 +598,25 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
     } else {
         s.checked.setChecked(s.layer, s.head, true);
     }
-    auto dark = parseTheme(p, o);
-    if (!dark) return fail(dark.message());
-    s.dark = *dark;
+    if (auto st = applyThemeName(s, p.value(o.theme)); !st) return fail(st.message());
+    if (auto st = parseFigureOptions(p, o, figure); !st) return fail(st.message());
+    const QString output = p.value(o.output);
+    if (figure.state.transparent && output.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--transparent needs a .png or .svg file (PDF pages are shown "
+                                   "and printed on white)"));
+    if (model) figure.options.modelName = model->displayName();
+    if (figure.view == FigureView::Rollout || figure.view == FigureView::Flow) {
+        auto fusion = headFusionFromName(p.value(o.analyses.fusion));
+        if (!fusion) return fail(fusion.message());
+        figure.rollout.fusion = *fusion;
+        figure.rollout.discard = p.value(o.analyses.discard).toDouble(&ok);
+        if (!ok || figure.rollout.discard < 0 || figure.rollout.discard >= 1)
+            return fail(QStringLiteral("--rollout-discard must be in [0, 1)"));
+    }
+    if (figure.view == FigureView::Norms) {
+        if (!model) return fail(QStringLiteral("--view norms needs --model (the weights)"));
+        request.keep = normsKeepOptions();
+    }
     const QString special = p.value(o.special);
     if (special == QLatin1String("show"))
         s.specialTokens = SpecialTokenMode::Show;
@@ -564,9 +642,12 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
         if (!panes) return fail(panes.message());
         figure.panes = *panes;
     }
-    if (figure.view == FigureView::Compare && (figure.panes.size() < 2 || figure.panes.size() > 4))
-        return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs, "
-                                   "e.g. --compare 0:1,0:2"));
+    if (figure.view == FigureView::Compare &&
+        (figure.panes.size() < 2 || figure.panes.size() > size_t(kMaxComparePanes)))
+        return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs "
+                                   "(up to %1 for a figure of chosen heads), e.g. --compare "
+                                   "0:1,0:2")
+                        .arg(kMaxComparePanes));
     if (p.isSet(o.paneViews)) {
         const QStringList kinds = p.value(o.paneViews).split(QLatin1Char(','));
         if (figure.view != FigureView::Compare || kinds.size() != qsizetype(figure.panes.size()))
@@ -602,8 +683,20 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
         if (!against) return fail(against.message());
         figure.against = std::make_shared<const Analysis>(std::move(*against));
     }
+    for (int token : figure.options.queryTokens)
+        if (token >= analysis->tokenCount())
+            return fail(QStringLiteral("--token must be 0..%1 (the input has %2 tokens)")
+                            .arg(analysis->tokenCount() - 1)
+                            .arg(analysis->tokenCount()));
+    if (figure.view == FigureView::Norms)
+        if (auto st = addNorms(figure, p, o, *analysis, model); !st) return fail(st.message());
     const auto shared = std::make_shared<const Analysis>(std::move(*analysis));
-    if (auto status = exportFigure(shared, figure, p.value(o.output)); !status)
+    if (isNumbersPath(output)) {
+        if (auto status = exportNumbers(*shared, figure, output); !status)
+            return fail(status.message());
+        return 0;
+    }
+    if (auto status = exportFigure(shared, figure, output); !status)
         return fail(status.message());
     return 0;
 }
@@ -697,7 +790,9 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
 }
 
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
-    if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
+    if (!p.isSet(o.output))
+        return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf; a heatmap's numbers: "
+                                   ".csv, .npy, .json or .safetensors)"));
     if (p.isSet(o.attention)) {
         if (p.isSet(o.against))
             return fail(QStringLiteral("--against needs --model (it analyses a second text)"));
@@ -721,7 +816,8 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (p.value(o.view) == QLatin1String("explain"))
         return exportExplainView(p, o, **model, *request);
     const auto analyse = [&](const AnalysisRequest& r) { return (*model)->analyze(r); };
-    if (usesFigureOptions(p, o)) return exportView(p, o, (*model)->config(), analyse, *request);
+    if (usesFigureOptions(p, o))
+        return exportView(p, o, (*model)->config(), analyse, *request, model->get());
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const ModelConfig& c = (*model)->config();
@@ -885,7 +981,7 @@ int runCli(const QStringList& args) {
                   o.tokens,  o.threads,   o.repeats,   o.torchJson, o.view,    o.heads,
                   o.compare, o.against,   o.theme,     o.scale,     o.special, o.threshold,
                   o.guiGrid, o.paneViews, o.attention, o.layers,    o.token,   o.patch,
-                  o.cls,     o.opacity,   o.topMass,   o.upsample});
+                  o.cls,     o.opacity,   o.topMass,   o.upsample, o.title,     o.caption,   o.colorbar,  o.transparent});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
