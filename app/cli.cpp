@@ -424,14 +424,6 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
-// --theme light|dark: whether the figure is dark.
-Result<bool> parseTheme(const QCommandLineParser& p, const InputOptions& o) {
-    const QString theme = p.value(o.theme);
-    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
-        return Error{QStringLiteral("--theme must be light or dark")};
-    return theme == QLatin1String("dark");
-}
-
 // --scale 1..4: PNG pixels per layout pixel.
 Result<int> parseScale(const QCommandLineParser& p, const InputOptions& o) {
     bool ok = false;
@@ -712,15 +704,25 @@ int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const 
         return fail(QStringLiteral("--view explain takes integers --layer L --head H [--token I]"));
     auto scale = parseScale(p, o);
     if (!scale) return fail(scale.message());
-    auto dark = parseTheme(p, o);
-    if (!dark) return fail(dark.message());
+    ViewState theme;
+    if (auto st = applyThemeName(theme, p.value(o.theme)); !st) return fail(st.message());
+    if (p.isSet(o.colorbar))
+        return fail(QStringLiteral("--view explain has no colour bar (its vectors are strips, "
+                                   "values on hover in the window)"));
+    theme.transparent = p.isSet(o.transparent);
+    if (theme.transparent && p.value(o.output).endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--transparent needs a .png or .svg file (PDF pages are shown "
+                                   "and printed on white)"));
+    FigureOptions options;
+    if (p.isSet(o.title)) options.title = p.value(o.title);
+    if (p.isSet(o.caption)) applyCaptionArgument(options, p.value(o.caption));
     const int width =
         p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
     if (width < 360 || width > 20000)
         return fail(QStringLiteral("--size: the explain figure needs a width of 360 to 20000 "
                                    "pixels (its height follows the content)"));
-    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width, *dark,
-                               *scale);
+    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width, theme,
+                               *scale, options);
         !s)
         return fail(s.message());
     return 0;
@@ -741,9 +743,18 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
     if (s.aggregate != Aggregate::SingleHead) // mean / max over every head of the layer
         for (int h = 0; h < c.heads; ++h)
             s.checked.setChecked(s.layer, h, true);
-    auto dark = parseTheme(p, o);
-    if (!dark) return fail(dark.message());
-    s.dark = *dark;
+    if (auto st = applyThemeName(s, p.value(o.theme)); !st) return fail(st.message());
+    if (p.isSet(o.colorbar) || p.isSet(o.token))
+        return fail(QStringLiteral("--view image takes --title, --caption, --theme and "
+                                   "--transparent (its colours run from 0 to the row's maximum; "
+                                   "the query is --patch or --cls)"));
+    if (p.isSet(o.title)) figure.options.title = p.value(o.title);
+    if (p.isSet(o.caption)) applyCaptionArgument(figure.options, p.value(o.caption));
+    figure.options.modelName = model.displayName();
+    s.transparent = p.isSet(o.transparent);
+    if (s.transparent && p.value(o.output).endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--transparent needs a .png or .svg file (PDF pages are shown "
+                                   "and printed on white)"));
     figure.overlay.opacity = p.value(o.opacity).toDouble(&ok);
     if (!ok || figure.overlay.opacity < 0 || figure.overlay.opacity > 1)
         return fail(QStringLiteral("--opacity must be between 0 and 1"));

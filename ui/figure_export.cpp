@@ -81,10 +81,6 @@ void paintMissingPane(QPainter& p, const QRectF& target, const std::pair<int, in
 
 namespace {
 
-bool isDerived(FigureView view) {
-    return view == FigureView::Rollout || view == FigureView::Flow || view == FigureView::Norms;
-}
-
 // Visible index -> marked, for the query tokens the options keep highlighted.
 std::vector<bool> markedRowsFor(const std::vector<int>& visibleTokens,
                                 const std::vector<int>& queryTokens) {
@@ -305,10 +301,10 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
                            panes.front().valueRange().second,
                            QStringLiteral("attention weight (every pane)"), QColor()};
         if (!size.isValid()) {
-            const std::vector<QRectF> unit = paneRects(QSizeF(1, 1), count);
-            size = count <= 4 ? QSize(count * 620, 640)
-                              : QSize(int(std::lround(1 / unit.front().width())) * 520,
-                                      int(std::lround(1 / unit.front().height())) * 540);
+            // More than 4 panes: the near-square grid paneRects lays out.
+            const int columns = int(std::ceil(std::sqrt(double(count))));
+            const int rows = (count + columns - 1) / columns;
+            size = count <= 4 ? QSize(count * 620, 640) : QSize(columns * 520, rows * 540);
         }
         figure.title = QStringLiteral("Side by side");
         viewName = names.join(QStringLiteral(" | "));

@@ -185,11 +185,22 @@ PaintFunction framedPainting(const FigureFrame& frame, PaintFunction view) {
                 const double y1 = bar.bottom() - bar.height() * i / bands;
                 const double t = (i + 0.5) / bands;
                 QColor c = colorAt(scale.map, t);
+                bool overlap = true; // bands overlap by half a pixel: no seams between them
                 if (scale.opacityOf.isValid()) {
-                    c = scale.opacityOf;
-                    c.setAlphaF(float(t));
+                    const QColor& back = frame.chrome.background;
+                    if (back.alpha() == 255) { // composed here, so overlaps do not darken
+                        c = QColor::fromRgbF(
+                            float(back.redF() + (scale.opacityOf.redF() - back.redF()) * t),
+                            float(back.greenF() + (scale.opacityOf.greenF() - back.greenF()) * t),
+                            float(back.blueF() + (scale.opacityOf.blueF() - back.blueF()) * t));
+                    } else {
+                        c = scale.opacityOf;
+                        c.setAlphaF(float(t));
+                        overlap = false;
+                    }
                 }
-                p.fillRect(QRectF(bar.left(), y0, bar.width(), y1 - y0 + (i + 1 < bands ? 0.5 : 0)),
+                p.fillRect(QRectF(bar.left(), y0, bar.width(),
+                                  y1 - y0 + (overlap && i + 1 < bands ? 0.5 : 0)),
                            c);
             }
             p.setPen(QPen(frame.chrome.frame, 0));

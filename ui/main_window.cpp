@@ -5,6 +5,7 @@
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "explain/explain_panel.h"
+#include "figure_dialog/figure_dialog.h"
 #include "figure_export.h"
 #include "figures.h"
 #include "grid/grid_widget.h"

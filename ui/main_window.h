@@ -109,7 +109,7 @@ public:
     Result<CurrentFigure> currentFigure(QSize size = {}) const;
     // File → Export Figure… (non-modal; created on first use).
     FigureDialog* openFigureDialog();
-    FigureDialog* figureDialog() const { return m_figureDialog; }
+    FigureDialog* figureDialog() const;
     // Edit → Copy Figure: PNG (and SVG as image/svg+xml) of the view, with the dialog's
     // options when it has been opened.
     Status copyCurrentFigure();

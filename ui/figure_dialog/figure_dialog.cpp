@@ -13,6 +13,8 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace attnscope {
 
 namespace {
@@ -108,10 +110,9 @@ FigureDialog::FigureDialog(CurrentFigureSource source, QWidget* parent)
     copyButton->setObjectName(QStringLiteral("figureCopy"));
     buttons->addButton(QDialogButtonBox::Close);
     // Export does not close the dialog: several files of one view in a row are common.
-    disconnect(buttons, &QDialogButtonBox::accepted, nullptr, nullptr);
     connect(exportButton, &QPushButton::clicked, this, [this] {
         if (m_path->text().trimmed().isEmpty()) chooseFile();
-        if (!m_path->text().trimmed().isEmpty()) exportTo(m_path->text().trimmed());
+        if (!m_path->text().trimmed().isEmpty()) (void)exportTo(m_path->text().trimmed());
     });
     connect(copyButton, &QPushButton::clicked, this, &FigureDialog::copyRequested);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::close);

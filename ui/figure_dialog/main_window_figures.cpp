@@ -83,6 +83,10 @@ Result<CurrentFigure> MainWindow::currentFigure(QSize size) const {
     return figure;
 }
 
+FigureDialog* MainWindow::figureDialog() const {
+    return m_figureDialog;
+}
+
 FigureDialog* MainWindow::openFigureDialog() {
     if (!m_figureDialog) {
         m_figureDialog = new FigureDialog(

@@ -6,6 +6,7 @@
 #include "image/image_attention_renderer.h"
 #include "result.h"
 #include "session.h"
+#include "figure_frame.h"
 #include "view_state.h"
 
 #include <QImage>
@@ -48,6 +49,7 @@ struct ImageFigureRequest {
     ImageOverlayOptions overlay;
     QSize size;    // invalid: 760 x 660
     int scale = 1; // PNG pixels per layout pixel
+    FigureOptions options; // title and caption (figure_frame.h); the colour bar is not offered
 };
 
 // Writes the image view (.png, .svg, .pdf) for a picture already analysed by the model.
