@@ -1000,7 +1000,12 @@ int runCli(const QStringList& args) {
     if (!p.positionalArguments().isEmpty())
         return fail(
             QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
-    if (command != QLatin1String("dump") && wantsAnalysisDump(p, o.analyses))
+    // export --view rollout|flow takes the rollout options (and nothing else of --analysis).
+    const bool rolloutFigure =
+        command == QLatin1String("export") &&
+        (p.value(o.view) == QLatin1String("rollout") || p.value(o.view) == QLatin1String("flow")) &&
+        !p.isSet(o.analyses.analysis) && !p.isSet(o.analyses.inputList);
+    if (command != QLatin1String("dump") && !rolloutFigure && wantsAnalysisDump(p, o.analyses))
         return fail(QStringLiteral("--analysis and its options apply to `dump`"));
     if (command == QLatin1String("info")) return cmdInfo(p, o);
     if (command == QLatin1String("tokenize")) return cmdTokenize(p, o);
