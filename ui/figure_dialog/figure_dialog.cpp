@@ -55,9 +55,7 @@ FigureDialog::FigureDialog(CurrentFigureSource source, QWidget* parent)
     m_captionText = new QLineEdit;
     m_captionText->setObjectName(QStringLiteral("figureCaptionText"));
     m_captionText->setEnabled(false);
-    auto* captionRow = new QHBoxLayout;
-    captionRow->addWidget(m_caption);
-    captionRow->addWidget(m_captionText, 1);
+    m_captionText->setPlaceholderText(tr("caption text"));
     m_colorBar = new QComboBox;
     m_colorBar->setObjectName(QStringLiteral("figureColorBar"));
     m_colorBar->addItems({tr("As the view draws it"), tr("On, labelled"), tr("Off")});
@@ -81,7 +79,8 @@ FigureDialog::FigureDialog(CurrentFigureSource source, QWidget* parent)
     auto* form = new QFormLayout;
     form->addRow(tr("File:"), pathRow);
     form->addRow(tr("Title:"), m_title);
-    form->addRow(tr("Caption:"), captionRow);
+    form->addRow(tr("Caption:"), m_caption);
+    form->addRow(QString(), m_captionText); // its own row: a caption is a sentence or two
     form->addRow(tr("Colour bar:"), m_colorBar);
     form->addRow(tr("Theme:"), m_theme);
     form->addRow(QString(), m_transparent);
