@@ -688,8 +688,7 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
             return fail(status.message());
         return 0;
     }
-    if (auto status = exportFigure(shared, figure, output); !status)
-        return fail(status.message());
+    if (auto status = exportFigure(shared, figure, output); !status) return fail(status.message());
     return 0;
 }
 
@@ -987,12 +986,13 @@ int runCli(const QStringList& args) {
         return runPredictCommand(args); // cli_predict.cpp
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,      o.ids,     o.typeIds,
-                  o.image,   o.pixels,    o.output,    o.layer,     o.head,    o.size,
-                  o.tokens,  o.threads,   o.repeats,   o.torchJson, o.view,    o.heads,
-                  o.compare, o.against,   o.theme,     o.scale,     o.special, o.threshold,
-                  o.guiGrid, o.paneViews, o.attention, o.layers,    o.token,   o.patch,
-                  o.cls,     o.opacity,   o.topMass,   o.upsample, o.title,     o.caption,   o.colorbar,  o.transparent});
+    p.addOptions({o.model,    o.text,       o.textFile,  o.pair,      o.ids,     o.typeIds,
+                  o.image,    o.pixels,     o.output,    o.layer,     o.head,    o.size,
+                  o.tokens,   o.threads,    o.repeats,   o.torchJson, o.view,    o.heads,
+                  o.compare,  o.against,    o.theme,     o.scale,     o.special, o.threshold,
+                  o.guiGrid,  o.paneViews,  o.attention, o.layers,    o.token,   o.patch,
+                  o.cls,      o.opacity,    o.topMass,   o.upsample,  o.title,   o.caption,
+                  o.colorbar, o.transparent});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;

@@ -88,8 +88,8 @@ Status exportExplain(const LoadedModel& model, AnalysisRequest request, int laye
         const QRectF content = figureFrameLayout(frame, QSizeF(size)).content;
         size.rheight() += size.height() - int(std::floor(content.height()));
     }
-    const PaintFunction paint = framedPainting(
-        frame, [&](QPainter& p, const QRectF& area, bool vectorOutput) {
+    const PaintFunction paint =
+        framedPainting(frame, [&](QPainter& p, const QRectF& area, bool vectorOutput) {
             renderer.paint(p, area, vectorOutput);
         });
     return exportPainting(paint, options.title.isEmpty() ? renderer.title() : options.title,

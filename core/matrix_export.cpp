@@ -109,14 +109,13 @@ Status writeLabelledMatrix(const QString& path, const LabelledMatrix& m) {
         return writeText(path, QJsonDocument(object).toJson(QJsonDocument::Indented));
     }
     if (suffix == QLatin1String("safetensors"))
-        return writeSafeTensors(path, {makeF32(m.name, tensor.shape, tensor.data.data())},
-                                {{QStringLiteral("title"), m.title},
-                                 {QStringLiteral("row_labels"), compactJson(labelsJson(m.rowLabels))},
-                                 {QStringLiteral("column_labels"),
-                                  compactJson(labelsJson(m.columnLabels))},
-                                 {QStringLiteral("row_tokens"), compactJson(indexJson(m.rowTokens))},
-                                 {QStringLiteral("column_tokens"),
-                                  compactJson(indexJson(m.columnTokens))}});
+        return writeSafeTensors(
+            path, {makeF32(m.name, tensor.shape, tensor.data.data())},
+            {{QStringLiteral("title"), m.title},
+             {QStringLiteral("row_labels"), compactJson(labelsJson(m.rowLabels))},
+             {QStringLiteral("column_labels"), compactJson(labelsJson(m.columnLabels))},
+             {QStringLiteral("row_tokens"), compactJson(indexJson(m.rowTokens))},
+             {QStringLiteral("column_tokens"), compactJson(indexJson(m.columnTokens))}});
     return makeError(QStringLiteral("cannot write the numbers to \"%1\": the file name must end in "
                                     ".csv, .npy, .json or .safetensors")
                          .arg(path));

@@ -15,7 +15,7 @@ struct LabelledMatrix {
     Mat values;               // [rows, columns]; row = query (output) token, column = key (input)
     QStringList rowLabels;    // one per row: the tokens as the view labels them
     QStringList columnLabels; // one per column
-    std::vector<int> rowTokens, columnTokens; // token index in the analysis of each row / column
+    std::vector<int> rowTokens, columnTokens;   // token index in the analysis of each row / column
     QString name = QStringLiteral("attention"); // safetensors tensor name ("rollout", "norms" …)
     QString title;                              // what the figure's title says
     QString corner = QStringLiteral("query\\key"); // the CSV's top-left cell

@@ -1,8 +1,8 @@
 #include "figure_export.h"
 
+#include "analyses/flow.h"
 #include "figures.h"
 #include "grid/grid_renderer.h"
-#include "analyses/flow.h"
 #include "heatmap_export.h"
 
 #include <QPainter>
@@ -193,7 +193,8 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
         HeatmapRenderer r;
         configureHeatmap(r, m, s);
         HeatmapOptions o = r.options();
-        if (!options.queryTokens.empty()) o.markedRows = markedRowsFor(m.tokens, options.queryTokens);
+        if (!options.queryTokens.empty())
+            o.markedRows = markedRowsFor(m.tokens, options.queryTokens);
         r.setOptions(o);
         applyColorBar(r, options.colorBar, colorBarLabelFor(request.view));
         viewName = figure.title = r.title();
@@ -227,10 +228,9 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
         if (!size.isValid())
             size = QSize(900, std::clamp(int(std::ceil(r.preferredHeight())), 300, 20000));
         if (options.colorBar == ColorBarMode::On) // line opacity is the weight
-            frame.colorBar = ColorScale{ColorMap::Viridis, 0.0, 1.0,
-                                        QStringLiteral("line opacity = attention weight"),
-                                        r.heads().size() == 1 ? r.heads().front().color
-                                                              : s.chrome().text};
+            frame.colorBar = ColorScale{
+                ColorMap::Viridis, 0.0, 1.0, QStringLiteral("line opacity = attention weight"),
+                r.heads().size() == 1 ? r.heads().front().color : s.chrome().text};
         viewName = figure.title = r.title();
         figure.paint = [r = std::move(r)](QPainter& p, const QRectF& area, bool) {
             r.paint(p, area);
@@ -281,11 +281,10 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
         for (size_t i = 0; i < panes.size(); ++i) {
             HeatmapOptions o = panes[i].options();
             if (!options.queryTokens.empty())
-                o.markedRows =
-                    markedRowsFor(paneMatrix(*analysis, s, request.panes[i].first,
-                                             request.panes[i].second)
-                                      .tokens,
-                                  options.queryTokens);
+                o.markedRows = markedRowsFor(
+                    paneMatrix(*analysis, s, request.panes[i].first, request.panes[i].second)
+                        .tokens,
+                    options.queryTokens);
             // On: one bar beside all panes (they share one scale); Off: none at all.
             if (options.colorBar != ColorBarMode::ViewDefault) o.showColorBar = false;
             panes[i].setOptions(o);

@@ -14,9 +14,9 @@ namespace {
 
 constexpr double kMargin = 10.0;
 constexpr double kBarWidth = 14.0;
-constexpr double kBarGap = 12.0;  // between the view and the bar
-constexpr int kCaptionLines = 4;  // longer captions are elided
-constexpr int kTitlePixels = 20;  // above the view's own title (15 px)
+constexpr double kBarGap = 12.0; // between the view and the bar
+constexpr int kCaptionLines = 4; // longer captions are elided
+constexpr int kTitlePixels = 20; // above the view's own title (15 px)
 constexpr int kCaptionPixels = 13;
 
 QFont pixelFont(int pixels, bool bold = false, bool italic = false) {
@@ -129,7 +129,8 @@ FigureFrameLayout figureFrameLayout(const FigureFrame& frame, QSizeF size) {
     }
     if (!frame.caption.isEmpty()) {
         L.captionText = wrapText(frame.caption, cfm, width, kCaptionLines);
-        const double h = std::ceil(cfm.lineSpacing() * (L.captionText.count(QLatin1Char('\n')) + 1));
+        const double h =
+            std::ceil(cfm.lineSpacing() * (L.captionText.count(QLatin1Char('\n')) + 1));
         L.caption = QRectF(kMargin, bottom - kMargin / 2 - h, width, h);
         bottom = L.caption.top() - 4;
     }
@@ -144,7 +145,8 @@ FigureFrameLayout figureFrameLayout(const FigureFrame& frame, QSizeF size) {
         const double band = kBarGap + kBarWidth + 6 + tickW + 6 + labelH + kMargin;
         right = size.width() - band;
         const double barTop = top + kMargin + kfm.height();
-        const double barH = std::max(1.0, std::min(bottom - barTop - kMargin - kfm.height(), 480.0));
+        const double barH =
+            std::max(1.0, std::min(bottom - barTop - kMargin - kfm.height(), 480.0));
         const double barY = barTop + std::max(0.0, (bottom - barTop - kfm.height() - barH) / 2);
         L.colorBar = QRectF(right + kBarGap, barY, kBarWidth, barH);
         if (labelH > 0) {
@@ -210,8 +212,8 @@ PaintFunction framedPainting(const FigureFrame& frame, PaintFunction view) {
             const int decimals = tickDecimals(scale.low, scale.high);
             for (double v : colorScaleTicks(scale.low, scale.high)) {
                 const double range = scale.high - scale.low;
-                const double y =
-                    range > 0 ? bar.bottom() - (v - scale.low) / range * bar.height() : bar.bottom();
+                const double y = range > 0 ? bar.bottom() - (v - scale.low) / range * bar.height()
+                                           : bar.bottom();
                 p.setPen(QPen(frame.chrome.frame, 0));
                 p.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 3, y));
                 p.setPen(frame.chrome.text);

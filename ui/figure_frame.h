@@ -33,8 +33,8 @@ enum class ColorBarMode {
 struct FigureOptions {
     QString title; // drawn above the view (empty: none)
     CaptionMode caption = CaptionMode::None;
-    QString captionText;    // CaptionMode::Text
-    QString modelName;      // for CaptionMode::Auto ("gpt2", "default", a folder's name)
+    QString captionText; // CaptionMode::Text
+    QString modelName;   // for CaptionMode::Auto ("gpt2", "default", a folder's name)
     ColorBarMode colorBar = ColorBarMode::ViewDefault;
     std::vector<int> queryTokens; // token indices kept highlighted, as selected on screen
 };

@@ -439,8 +439,8 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
             L.ticks.push_back({v, y, tickTexts.back(), r});
     }
     if (barLabel) {
-        const double lw = std::min(cfm.horizontalAdvance(m_options.colorBarLabel),
-                                   std::max(gridH, 1.0));
+        const double lw =
+            std::min(cfm.horizontalAdvance(m_options.colorBarLabel), std::max(gridH, 1.0));
         L.colorBarLabel = QRectF(L.colorBar.right() + 6 + tickW + kCaptionGap,
                                  L.colorBar.center().y() - lw / 2, capH, lw);
     }

@@ -88,8 +88,8 @@ struct HeatmapLayout {
     QString titleText;        // elided to fit
     QRectF rowCaptionRect;    // "query", rotated; bounding box
     QRectF columnCaptionRect; // "key"
-    QRectF colorBar;      // empty without a colour bar
-    QRectF colorBarLabel; // colorBarLabel, rotated; bounding box (empty when none)
+    QRectF colorBar;          // empty without a colour bar
+    QRectF colorBarLabel;     // colorBarLabel, rotated; bounding box (empty when none)
     std::vector<HeatmapTick> ticks;
     std::vector<HeatmapLabel> rowLabels;
     std::vector<HeatmapLabel> columnLabels;

@@ -94,8 +94,7 @@ QVector<double> expectedMatrix(const QVector<float>& a, int heads, int T, int la
         for (int c = 0; c < n; ++c) {
             double v = reduce == QLatin1String("max") ? -1e300 : 0.0;
             for (int h : which) {
-                const double x =
-                    a[((qint64(layer) * heads + h) * T + keep[r]) * T + keep[c]];
+                const double x = a[((qint64(layer) * heads + h) * T + keep[r]) * T + keep[c]];
                 v = reduce == QLatin1String("max") ? std::max(v, x) : v + x;
             }
             m[r * n + c] = reduce == QLatin1String("max") ? v : v / which.size();
@@ -227,8 +226,8 @@ void TestCliFigures::figureFiles() {
         QVERIFY(image.loadFromData(bytes, "PNG"));
         QCOMPARE(image.size(), QSize(640, 480) * scale); // --size is the layout, --scale pixels
         const QColor corner = image.pixelColor(1, 1);
-        const QColor expected = theme == QLatin1String("dark") ? QColor(0x1e, 0x1f, 0x22)
-                                                               : QColor(Qt::white);
+        const QColor expected =
+            theme == QLatin1String("dark") ? QColor(0x1e, 0x1f, 0x22) : QColor(Qt::white);
         QCOMPARE(corner, expected); // print: white paper, as light
         // Print: nothing in the theme's colours is tinted except the data (no yellow marks):
         // every pixel of the top band (title) is grey (r = g = b), as black text on white is.
@@ -283,14 +282,14 @@ void TestCliFigures::figureFiles() {
 
 void TestCliFigures::transparentBackground() {
     const QString png = m_dir.filePath(QStringLiteral("transparent.png"));
-    const CliRun run = runCli({"export", "--model", gpt2(), "--text", kText, "--layer", "1",
-                               "--head", "2", "--transparent", "--title", "T", "--size",
-                               "500x400", "-o", png});
+    const CliRun run =
+        runCli({"export", "--model", gpt2(), "--text", kText, "--layer", "1", "--head", "2",
+                "--transparent", "--title", "T", "--size", "500x400", "-o", png});
     QVERIFY2(run.exitCode == 0 && run.err.isEmpty(), qPrintable(run.describe()));
     const QImage image(png);
     QCOMPARE(image.size(), QSize(500, 400));
     QVERIFY(image.hasAlphaChannel());
-    QCOMPARE(qAlpha(image.pixel(1, 1)), 0);                              // background
+    QCOMPARE(qAlpha(image.pixel(1, 1)), 0);                                  // background
     QCOMPARE(qAlpha(image.pixel(image.width() - 2, image.height() - 2)), 0); // corner
     // The cells stay opaque: the middle of the figure is inside the grid of 11 × 11 cells.
     int opaque = 0;
@@ -301,9 +300,9 @@ void TestCliFigures::transparentBackground() {
 
     // SVG: no background either; drawn onto a transparent image, the margins stay clear.
     const QString svg = m_dir.filePath(QStringLiteral("transparent.svg"));
-    QCOMPARE(runCli({"export", "--model", gpt2(), "--text", kText, "--transparent", "-o", svg})
-                 .exitCode,
-             0);
+    QCOMPARE(
+        runCli({"export", "--model", gpt2(), "--text", kText, "--transparent", "-o", svg}).exitCode,
+        0);
     QSvgRenderer renderer(svg);
     QVERIFY(renderer.isValid());
     QImage drawn(renderer.defaultSize(), QImage::Format_ARGB32_Premultiplied);
@@ -321,20 +320,20 @@ void TestCliFigures::numbers_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<int>("layer");
     QTest::addColumn<QList<int>>("heads");
-    QTest::addColumn<QString>("reduce");     // "mean" (one head: its mean) or "max"
-    QTest::addColumn<QList<int>>("hidden");  // token indices hidden (special tokens)
+    QTest::addColumn<QString>("reduce");    // "mean" (one head: its mean) or "max"
+    QTest::addColumn<QList<int>>("hidden"); // token indices hidden (special tokens)
     QTest::addColumn<QString>("format");
     const QString caseFile;
     for (const QString format : {"csv", "npy", "json", "safetensors"}) {
         QTest::addRow("gpt2-L1H2.%s", qPrintable(format))
-            << "gpt2" << QStringList{"--layer", "1", "--head", "2"} << 1 << QList<int>{2}
-            << "mean" << QList<int>{} << format;
+            << "gpt2" << QStringList{"--layer", "1", "--head", "2"} << 1 << QList<int>{2} << "mean"
+            << QList<int>{} << format;
         QTest::addRow("gpt2-L1-mean-0-2.%s", qPrintable(format))
             << "gpt2" << QStringList{"--layer", "1", "--head", "mean", "--heads", "0,2"} << 1
             << QList<int>{0, 2} << "mean" << QList<int>{} << format;
         QTest::addRow("gpt2-L0-max.%s", qPrintable(format))
-            << "gpt2" << QStringList{"--layer", "0", "--head", "max"} << 0
-            << QList<int>{0, 1, 2, 3} << "max" << QList<int>{} << format;
+            << "gpt2" << QStringList{"--layer", "0", "--head", "max"} << 0 << QList<int>{0, 1, 2, 3}
+            << "max" << QList<int>{} << format;
         // [CLS] and [SEP] hidden, rows renormalised over the remaining keys.
         QTest::addRow("bert-L0H3-hide.%s", qPrintable(format))
             << "bert" << QStringList{"--layer", "0", "--head", "3", "--special", "hide"} << 0
@@ -352,10 +351,9 @@ void TestCliFigures::numbers() {
     QFETCH(QString, format);
     const QString out =
         m_dir.filePath(QStringLiteral("numbers-%1.%2").arg(QTest::currentDataTag()).arg(format));
-    const CliRun run =
-        runCli(QStringList{"export", "--model", oraclePath(model + "/model"), "--text", kText,
-                           "--view", "heatmap"} +
-               args + QStringList{"-o", out});
+    const CliRun run = runCli(QStringList{"export", "--model", oraclePath(model + "/model"),
+                                          "--text", kText, "--view", "heatmap"} +
+                              args + QStringList{"-o", out});
     QVERIFY2(run.exitCode == 0 && run.err.isEmpty(), qPrintable(run.describe()));
 
     // Reference: Hugging Face's attention for this text, and the tokens it was given.
@@ -364,11 +362,10 @@ void TestCliFigures::numbers() {
     const StTensor& ra = ref.tensors[QStringLiteral("attentions")];
     const int H = int(ra.shape[1]), T = int(ra.shape[2]);
     int n = 0;
-    const QVector<double> want =
-        expectedMatrix(ra.f32(), H, T, layer, heads, reduce, hidden, &n);
-    const QVector<double> own = expectedMatrix(model == QLatin1String("gpt2") ? m_dumpGpt2
-                                                                              : m_dumpBert,
-                                               H, T, layer, heads, reduce, hidden, &n);
+    const QVector<double> want = expectedMatrix(ra.f32(), H, T, layer, heads, reduce, hidden, &n);
+    const QVector<double> own =
+        expectedMatrix(model == QLatin1String("gpt2") ? m_dumpGpt2 : m_dumpBert, H, T, layer, heads,
+                       reduce, hidden, &n);
     QStringList labels;
     const QJsonArray cases =
         readJsonFile(oraclePath(model + "/cases.json")).object()[QStringLiteral("cases")].toArray();
@@ -423,9 +420,9 @@ void TestCliFigures::numbers() {
         QCOMPARE(t.shape, (QVector<qint64>{n, n}));
         got = t.f32();
         const auto labelsOf = [&](const char* key) {
-            return jsonStrings(QJsonDocument::fromJson(
-                                   st.metadata[QLatin1String(key)].toString().toUtf8())
-                                   .array());
+            return jsonStrings(
+                QJsonDocument::fromJson(st.metadata[QLatin1String(key)].toString().toUtf8())
+                    .array());
         };
         rowLabels = labelsOf("row_labels");
         columnLabels = labelsOf("column_labels");
@@ -458,7 +455,7 @@ void TestCliFigures::csvQuoting() {
     QFile file(out);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QByteArray bytes = file.readAll();
-    QVERIFY(bytes.contains(",\",\",")); // the comma token, quoted
+    QVERIFY(bytes.contains(",\",\","));  // the comma token, quoted
     QVERIFY(bytes.contains("\"\"\"\"")); // the quote token: "" inside quotes
     QVERIFY(bytes.contains("\"\n\""));   // the line-break token, quoted
     const QList<QStringList> rows = parseCsv(QString::fromUtf8(bytes));
@@ -482,10 +479,11 @@ void TestCliFigures::errors_data() {
                                << "light, dark or print";
     QTest::newRow("token past the end") << QStringList{"--token", "99"} << "never.png"
                                         << "--token must be 0..2";
-    QTest::newRow("numbers of the grid")
-        << QStringList{"--view", "grid"} << "never.csv" << "the numbers are written for";
+    QTest::newRow("numbers of the grid") << QStringList{"--view", "grid"} << "never.csv"
+                                         << "the numbers are written for";
     QTest::newRow("numbers to an unknown format")
-        << QStringList{"--view", "heatmap"} << "never.xlsx" << ".png, .svg or .pdf";
+        << QStringList{"--view", "heatmap"} << "never.xlsx"
+        << ".png, .svg or .pdf";
     QTest::newRow("rollout discard")
         << QStringList{"--view", "rollout", "--rollout-discard", "2"} << "never.png"
         << "--rollout-discard";

@@ -87,8 +87,8 @@ void TestFigures::initTestCase() {
     auto analysis = m_gpt2->analyze(request);
     QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
     m_analysis = std::make_shared<const Analysis>(std::move(*analysis));
-    auto file = SafeTensorsFile::open(QStringLiteral(ATTNSCOPE_TEST_DATA
-                                                     "/oracle/gpt2/case0.safetensors"));
+    auto file =
+        SafeTensorsFile::open(QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/gpt2/case0.safetensors"));
     QVERIFY2(file.ok(), qPrintable(file.message()));
     auto tensor = (*file)->floatTensor(QStringLiteral("attentions"));
     QVERIFY2(tensor.ok(), qPrintable(tensor.message()));
@@ -106,9 +106,7 @@ std::unique_ptr<MainWindow> TestFigures::readyWindow() {
         [&] { return w->heatmap()->tokenCount() > 0 && !w->controller()->isBusy(); }, kTimeout);
     w->setText(kText);
     (void)QTest::qWaitFor(
-        [&] {
-            return w->analysis() && w->analysis()->text == kText && !w->controller()->isBusy();
-        },
+        [&] { return w->analysis() && w->analysis()->text == kText && !w->controller()->isBusy(); },
         kTimeout);
     return w;
 }
@@ -141,7 +139,8 @@ void TestFigures::cellColours() {
         request.options.captionText = QStringLiteral("GPT-2 fixture, layer 1 head 2");
         request.options.colorBar = ColorBarMode::On;
     }
-    const QString path = m_dir.filePath(QStringLiteral("cells-%1.png").arg(QTest::currentDataTag()));
+    const QString path =
+        m_dir.filePath(QStringLiteral("cells-%1.png").arg(QTest::currentDataTag()));
     const Status status = exportFigure(m_analysis, request, path);
     QVERIFY2(status.ok(), qPrintable(status.message()));
     const QImage image(path);
@@ -246,10 +245,11 @@ void TestFigures::dialogWritesSameFileAsCli() {
     if (token >= 0) w->selectToken(token, Qt::NoModifier);
     FigureDialog* dialog = w->openFigureDialog();
     QVERIFY(dialog && dialog->isVisible());
-    dialog->findChild<QLineEdit*>(QStringLiteral("figureTitle"))->setText(QStringLiteral("Head 1.2"));
-    dialog->findChild<QComboBox*>(QStringLiteral("figureCaption"))->setCurrentIndex(1); // auto
+    dialog->findChild<QLineEdit*>(QStringLiteral("figureTitle"))
+        ->setText(QStringLiteral("Head 1.2"));
+    dialog->findChild<QComboBox*>(QStringLiteral("figureCaption"))->setCurrentIndex(1);  // auto
     dialog->findChild<QComboBox*>(QStringLiteral("figureColorBar"))->setCurrentIndex(1); // on
-    dialog->findChild<QComboBox*>(QStringLiteral("figureTheme"))->setCurrentIndex(3); // print
+    dialog->findChild<QComboBox*>(QStringLiteral("figureTheme"))->setCurrentIndex(3);    // print
     dialog->findChild<QSpinBox*>(QStringLiteral("figureWidth"))->setValue(1000);
     dialog->findChild<QSpinBox*>(QStringLiteral("figureHeight"))->setValue(900);
     const QString gui = m_dir.filePath(QStringLiteral("gui-%1.%2").arg(token).arg(format));
@@ -259,10 +259,10 @@ void TestFigures::dialogWritesSameFileAsCli() {
     QVERIFY(QFile::exists(gui));
 
     const QString cli = m_dir.filePath(QStringLiteral("cli-%1.%2").arg(token).arg(format));
-    QStringList args{"export",  "--model",   gpt2Path(), "--text",    kText,   "--view",
-                     "heatmap", "--layer",   "1",        "--head",    "2",     "--title",
-                     "Head 1.2", "--caption", "auto",     "--colorbar", "on",   "--theme",
-                     "print",   "--size",    "1000x900", "-o",        cli};
+    QStringList args{"export",   "--model",   gpt2Path(), "--text",     kText, "--view",
+                     "heatmap",  "--layer",   "1",        "--head",     "2",   "--title",
+                     "Head 1.2", "--caption", "auto",     "--colorbar", "on",  "--theme",
+                     "print",    "--size",    "1000x900", "-o",         cli};
     if (token >= 0) args << "--token" << QString::number(token);
     QByteArray err;
     QCOMPARE(runCli(args, &err), 0);

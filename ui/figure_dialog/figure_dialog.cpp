@@ -149,10 +149,17 @@ void FigureDialog::applyOptions(FigureRequest& request) const {
                  : m_colorBar->currentIndex() == 2 ? ColorBarMode::Off
                                                    : ColorBarMode::ViewDefault;
     switch (m_theme->currentIndex()) {
-    case 1: (void)applyThemeName(request.state, QStringLiteral("light")); break;
-    case 2: (void)applyThemeName(request.state, QStringLiteral("dark")); break;
-    case 3: (void)applyThemeName(request.state, QStringLiteral("print")); break;
-    default: break; // as the window
+    case 1:
+        (void)applyThemeName(request.state, QStringLiteral("light"));
+        break;
+    case 2:
+        (void)applyThemeName(request.state, QStringLiteral("dark"));
+        break;
+    case 3:
+        (void)applyThemeName(request.state, QStringLiteral("print"));
+        break;
+    default:
+        break; // as the window
     }
     request.state.transparent = m_transparent->isChecked();
     request.scale = m_scale->value();
@@ -161,7 +168,8 @@ void FigureDialog::applyOptions(FigureRequest& request) const {
         QSize size = request.size;
         if (m_width->value() > 0) size.setWidth(m_width->value());
         if (m_height->value() > 0) size.setHeight(m_height->value());
-        if (!size.isValid()) size = QSize(std::max(size.width(), 1000), std::max(size.height(), 900));
+        if (!size.isValid())
+            size = QSize(std::max(size.width(), 1000), std::max(size.height(), 900));
         request.size = size;
     }
 }
@@ -191,8 +199,8 @@ void FigureDialog::refresh() {
     }
     m_preview = figureImage(*prepared, 1);
     const qreal ratio = devicePixelRatioF();
-    QImage fitted = m_preview.scaled(kPreviewSize * ratio, Qt::KeepAspectRatio,
-                                     Qt::SmoothTransformation);
+    QImage fitted =
+        m_preview.scaled(kPreviewSize * ratio, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     fitted.setDevicePixelRatio(ratio);
     m_previewLabel->setPixmap(QPixmap::fromImage(fitted));
 }

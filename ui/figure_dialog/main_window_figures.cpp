@@ -21,8 +21,8 @@
 namespace attnscope {
 
 void MainWindow::addFigureActions(QMenu* file) {
-    QAction* figure = file->addAction(tr("Export &Figure…"), this,
-                                      [this] { (void)openFigureDialog(); });
+    QAction* figure =
+        file->addAction(tr("Export &Figure…"), this, [this] { (void)openFigureDialog(); });
     figure->setObjectName(QStringLiteral("exportFigureAction"));
     figure->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     QAction* numbers =

@@ -2,11 +2,11 @@
 // Image mode's figures from an analysis: the patch layout of an image model, the attention row
 // of a query token ([CLS] or a patch) over the patches for one head or an aggregate of heads,
 // and the export of the image view (used by `attnscope export --view image` and the window).
+#include "figure_frame.h"
 #include "image.h"
 #include "image/image_attention_renderer.h"
 #include "result.h"
 #include "session.h"
-#include "figure_frame.h"
 #include "view_state.h"
 
 #include <QImage>
