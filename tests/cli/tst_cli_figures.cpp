@@ -151,6 +151,8 @@ private slots:
     void figureFiles_data();
     void figureFiles();
     void transparentBackground();
+    void explainAndImage_data();
+    void explainAndImage();
     void numbers_data();
     void numbers();
     void csvQuoting();
@@ -313,6 +315,59 @@ void TestCliFigures::transparentBackground() {
     }
     QCOMPARE(qAlpha(drawn.pixel(1, 1)), 0);
     QCOMPARE(qAlpha(drawn.pixel(drawn.width() / 2, drawn.height() / 2)), 255); // a cell
+}
+
+void TestCliFigures::explainAndImage_data() {
+    // The two views with their own export paths take the title, caption, print theme and
+    // transparent background too.
+    QTest::addColumn<QStringList>("args");
+    const QStringList image{"--model", "default-vision", "--image",
+                            QStringLiteral(ATTNSCOPE_TEST_DATA "/images/detail-50x37.png"),
+                            "--view", "image", "--layer", "3", "--head", "mean"};
+    const QStringList explain{"--model", gpt2(), "--text", kText, "--view", "explain",
+                              "--layer", "1", "--head", "2", "--token", "5"};
+    for (const QString format : {"png", "svg", "pdf"}) {
+        QTest::addRow("explain.%s", qPrintable(format)) << explain + QStringList{"-o", format};
+        QTest::addRow("image.%s", qPrintable(format)) << image + QStringList{"-o", format};
+    }
+    QTest::addRow("image-transparent.png") << image + QStringList{"--transparent", "-o", "png"};
+}
+
+void TestCliFigures::explainAndImage() {
+    QFETCH(QStringList, args);
+    const QString format = args.takeLast();
+    const QString out = m_dir.filePath(QStringLiteral("%1.%2")
+                                           .arg(QString::fromLatin1(QTest::currentDataTag())
+                                                    .section(QLatin1Char('.'), 0, 0),
+                                                format));
+    const bool transparent = args.contains(QStringLiteral("--transparent"));
+    const CliRun run = runCli(QStringList{"export"} + args +
+                              QStringList{"--title", "Teaching figure", "--caption",
+                                          "A caption, with a comma", "--theme",
+                                          transparent ? "light" : "print", "-o", out});
+    QVERIFY2(run.exitCode == 0 && run.err.isEmpty(), qPrintable(run.describe()));
+    QFile file(out);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray bytes = file.readAll();
+    if (format == QLatin1String("svg")) {
+        QVERIFY(QSvgRenderer(bytes).isValid());
+        QVERIFY(bytes.contains(">Teaching figure</text>"));
+        QVERIFY(bytes.contains(">A caption, with a comma</text>"));
+    } else if (format == QLatin1String("png")) {
+        QImage image;
+        QVERIFY(image.loadFromData(bytes, "PNG"));
+        if (transparent) {
+            QCOMPARE(qAlpha(image.pixel(1, 1)), 0);
+            // The picture itself stays opaque.
+            QCOMPARE(qAlpha(image.pixel(image.width() / 2, image.height() / 2)), 255);
+        } else {
+            QCOMPARE(image.pixelColor(1, 1), QColor(Qt::white)); // print: white paper
+            QCOMPARE(image.pixelColor(image.width() - 2, image.height() - 2), QColor(Qt::white));
+        }
+    } else {
+        QVERIFY(bytes.startsWith("%PDF-"));
+        QVERIFY(bytes.contains("/ToUnicode"));
+    }
 }
 
 void TestCliFigures::numbers_data() {
