@@ -320,31 +320,32 @@ void TestCliFigures::transparentBackground() {
 void TestCliFigures::explainAndImage_data() {
     // The two views with their own export paths take the title, caption, print theme and
     // transparent background too.
-    QTest::addColumn<QStringList>("args");
-    const QStringList image{"--model", "default-vision", "--image",
-                            QStringLiteral(ATTNSCOPE_TEST_DATA "/images/detail-50x37.png"),
-                            "--view", "image", "--layer", "3", "--head", "mean"};
-    const QStringList explain{"--model", gpt2(), "--text", kText, "--view", "explain",
-                              "--layer", "1", "--head", "2", "--token", "5"};
+    QTest::addColumn<QStringList>("args"); // the last one is the output format
+    const QStringList image{
+        "--model", "default-vision",
+        "--image", QStringLiteral(ATTNSCOPE_TEST_DATA "/images/detail-50x37.png"),
+        "--view",  "image",
+        "--layer", "3",
+        "--head",  "mean"};
+    const QStringList explain{"--model", gpt2(), "--text", kText, "--view",  "explain",
+                              "--layer", "1",    "--head", "2",   "--token", "5"};
     for (const QString format : {"png", "svg", "pdf"}) {
-        QTest::addRow("explain.%s", qPrintable(format)) << explain + QStringList{"-o", format};
-        QTest::addRow("image.%s", qPrintable(format)) << image + QStringList{"-o", format};
+        QTest::addRow("explain.%s", qPrintable(format)) << explain + QStringList{format};
+        QTest::addRow("image.%s", qPrintable(format)) << image + QStringList{format};
     }
-    QTest::addRow("image-transparent.png") << image + QStringList{"--transparent", "-o", "png"};
+    QTest::addRow("image-transparent.png") << image + QStringList{"--transparent", "png"};
 }
 
 void TestCliFigures::explainAndImage() {
     QFETCH(QStringList, args);
     const QString format = args.takeLast();
-    const QString out = m_dir.filePath(QStringLiteral("%1.%2")
-                                           .arg(QString::fromLatin1(QTest::currentDataTag())
-                                                    .section(QLatin1Char('.'), 0, 0),
-                                                format));
+    const QString out = m_dir.filePath(QStringLiteral("%1.%2").arg(
+        QString::fromLatin1(QTest::currentDataTag()).section(QLatin1Char('.'), 0, 0), format));
     const bool transparent = args.contains(QStringLiteral("--transparent"));
-    const CliRun run = runCli(QStringList{"export"} + args +
-                              QStringList{"--title", "Teaching figure", "--caption",
-                                          "A caption, with a comma", "--theme",
-                                          transparent ? "light" : "print", "-o", out});
+    const CliRun run =
+        runCli(QStringList{"export"} + args +
+               QStringList{"--title", "Teaching figure", "--caption", "A caption, with a comma",
+                           "--theme", transparent ? "light" : "print", "-o", out});
     QVERIFY2(run.exitCode == 0 && run.err.isEmpty(), qPrintable(run.describe()));
     QFile file(out);
     QVERIFY(file.open(QIODevice::ReadOnly));
