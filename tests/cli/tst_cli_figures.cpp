@@ -127,7 +127,7 @@ QByteArray pdfStreams(const QByteArray& pdf) {
         const qsizetype end = pdf.indexOf("endstream", begin);
         if (end < 0) break;
         const QByteArray body = pdf.mid(begin, end - begin);
-        if (body.startsWith("\xff\xd8")) { // a JPEG (DCTDecode): not text
+        if (body.isEmpty() || uchar(body[0]) != 0x78) { // not zlib (JPEG, raw): no page text
             at = end + 9;
             continue;
         }
@@ -184,8 +184,8 @@ void TestCliFigures::figureFiles_data() {
     const QList<QPair<QString, QStringList>> views{
         {"heatmap", {"--view", "heatmap", "--layer", "1", "--head", "2", "--token", "5"}},
         {"heatmap-mean", {"--view", "heatmap", "--layer", "1", "--head", "mean"}},
-        {"links", {"--view", "links", "--layer", "1", "--token", "5"}},
         {"grid", {"--view", "grid"}},
+        {"links", {"--view", "links", "--layer", "1", "--token", "5"}},
         {"compare", {"--view", "compare", "--compare", "0:0,0:1,1:2,1:3"}},
         {"heads", {"--view", "compare", "--compare", "0:0,0:1,0:2,0:3,1:0,1:1,1:2,1:3"}},
         {"diff", {"--view", "diff", "--compare", "0:0,1:2"}},
@@ -193,20 +193,23 @@ void TestCliFigures::figureFiles_data() {
         {"flow", {"--view", "flow"}},
         {"norms", {"--view", "norms", "--layer", "1"}},
     };
+    // Each view in one format, the formats and themes taking turns (so every format sees
+    // several views, PNG every theme and both scales); tst_cli_export_views writes every view in
+    // every format without these options, tst_figures checks pixels in-process.
     const QStringList themes{"light", "dark", "print"};
+    const QStringList formats{"png", "svg", "pdf"};
     int row = 0;
     for (const auto& [name, args] : views) {
-        for (const QString format : {"png", "svg", "pdf"}) {
-            const QString theme = themes[row % 3];
-            const int scale = format == QLatin1String("png") ? (row % 2 ? 4 : 1) : 1;
-            ++row;
-            QTest::addRow("%s.%s.%s", qPrintable(name), qPrintable(theme), qPrintable(format))
-                << (QStringList{"--text", kText, "--title", "Figure " + name, "--caption", "auto",
-                                "--colorbar", "on", "--theme", theme, "--scale",
-                                QString::number(scale), "--size", "640x480"} +
-                    args + QStringList{"-o", name + "." + theme + "." + format})
-                << theme << scale << (name == QLatin1String("grid") ? QString() : "mat");
-        }
+        const QString format = formats[row % 3];
+        const QString theme = themes[(row / 3) % 3];
+        const int scale = format == QLatin1String("png") && (row / 3) % 2 ? 4 : 1;
+        ++row;
+        QTest::addRow("%s.%s.%s", qPrintable(name), qPrintable(theme), qPrintable(format))
+            << (QStringList{"--text", kText, "--title", "Figure " + name, "--caption", "auto",
+                            "--colorbar", "on", "--theme", theme, "--scale", QString::number(scale),
+                            "--size", "640x480"} +
+                args + QStringList{"-o", name + "." + theme + "." + format})
+            << theme << scale << (name == QLatin1String("grid") ? QString() : "mat");
     }
 }
 
@@ -379,22 +382,42 @@ void TestCliFigures::numbers_data() {
     QTest::addColumn<QString>("reduce");    // "mean" (one head: its mean) or "max"
     QTest::addColumn<QList<int>>("hidden"); // token indices hidden (special tokens)
     QTest::addColumn<QString>("format");
-    const QString caseFile;
-    for (const QString format : {"csv", "npy", "json", "safetensors"}) {
-        QTest::addRow("gpt2-L1H2.%s", qPrintable(format))
-            << "gpt2" << QStringList{"--layer", "1", "--head", "2"} << 1 << QList<int>{2} << "mean"
-            << QList<int>{} << format;
-        QTest::addRow("gpt2-L1-mean-0-2.%s", qPrintable(format))
-            << "gpt2" << QStringList{"--layer", "1", "--head", "mean", "--heads", "0,2"} << 1
-            << QList<int>{0, 2} << "mean" << QList<int>{} << format;
-        QTest::addRow("gpt2-L0-max.%s", qPrintable(format))
-            << "gpt2" << QStringList{"--layer", "0", "--head", "max"} << 0 << QList<int>{0, 1, 2, 3}
-            << "max" << QList<int>{} << format;
+    // Every case in two formats and every format with two cases (each row runs the CLI).
+    struct Case {
+        const char* name;
+        QString model;
+        QStringList args;
+        int layer;
+        QList<int> heads;
+        QString reduce;
+        QList<int> hidden;
+    };
+    const QList<Case> cases{
+        {"gpt2-L1H2", "gpt2", {"--layer", "1", "--head", "2"}, 1, {2}, "mean", {}},
+        {"gpt2-L1-mean-0-2",
+         "gpt2",
+         {"--layer", "1", "--head", "mean", "--heads", "0,2"},
+         1,
+         {0, 2},
+         "mean",
+         {}},
+        {"gpt2-L0-max", "gpt2", {"--layer", "0", "--head", "max"}, 0, {0, 1, 2, 3}, "max", {}},
         // [CLS] and [SEP] hidden, rows renormalised over the remaining keys.
-        QTest::addRow("bert-L0H3-hide.%s", qPrintable(format))
-            << "bert" << QStringList{"--layer", "0", "--head", "3", "--special", "hide"} << 0
-            << QList<int>{3} << "mean" << QList<int>{0, 16} << format;
-    }
+        {"bert-L0H3-hide",
+         "bert",
+         {"--layer", "0", "--head", "3", "--special", "hide"},
+         0,
+         {3},
+         "mean",
+         {0, 16}},
+    };
+    const QStringList formats{"csv", "npy", "json", "safetensors"};
+    for (int c = 0; c < cases.size(); ++c)
+        for (int f = 0; f < formats.size(); ++f)
+            if ((c + f) % 2 == 0)
+                QTest::addRow("%s.%s", cases[c].name, qPrintable(formats[f]))
+                    << cases[c].model << cases[c].args << cases[c].layer << cases[c].heads
+                    << cases[c].reduce << cases[c].hidden << formats[f];
 }
 
 void TestCliFigures::numbers() {
