@@ -59,6 +59,8 @@ class TestFigures : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase();
+    void autoCaptionShortens_data();
+    void autoCaptionShortens();
     void cellColours_data();
     void cellColours();
     void sharedColorBar_data();
@@ -95,6 +97,32 @@ void TestFigures::initTestCase() {
     m_reference.shape = tensor->shape;
     m_reference.data.assign(tensor->data, tensor->data + tensor->numel());
     QCOMPARE(m_reference.shape, (std::vector<int64_t>{2, 4, 11, 11}));
+}
+
+void TestFigures::autoCaptionShortens_data() {
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("expected");
+    const QString word = QStringLiteral("attention ");
+    QTest::newRow("short") << QStringLiteral("The cat sat.")
+                           << QStringLiteral("gpt2 · Layer 1 · Head 2 · “The cat sat.”");
+    QTest::newRow("line breaks flattened")
+        << QStringLiteral("The cat\n\n  sat.\t")
+        << QStringLiteral("gpt2 · Layer 1 · Head 2 · “The cat sat.”");
+    // 13 words, 129 characters: cut at the last space at or before 120 (after the 12th word).
+    QTest::newRow("long, cut at a word")
+        << word.repeated(13).trimmed()
+        << QStringLiteral("gpt2 · Layer 1 · Head 2 · “%1 …”").arg(word.repeated(12).trimmed());
+    QTest::newRow("one long word")
+        << QString(130, QLatin1Char('x'))
+        << QStringLiteral("gpt2 · Layer 1 · Head 2 · “%1 …”").arg(QString(120, QLatin1Char('x')));
+    QTest::newRow("no text") << QString() << QStringLiteral("gpt2 · Layer 1 · Head 2");
+}
+
+void TestFigures::autoCaptionShortens() {
+    QFETCH(QString, text);
+    QFETCH(QString, expected);
+    QCOMPARE(autoCaption(QStringLiteral("gpt2"), QStringLiteral("Layer 1 · Head 2"), text),
+             expected);
 }
 
 std::unique_ptr<MainWindow> TestFigures::readyWindow() {
