@@ -9,6 +9,7 @@
 #include "cli_explain.h"
 #include "dump.h"
 #include "figure_export.h"
+#include "figures.h"
 #include "file_limits.h"
 #include "gui_bench.h"
 #include "heatmap_export.h"
@@ -76,6 +77,10 @@ const char* kUsage =
     "       attnscope export --session FILE.attnscope -o OUT.{png,svg,pdf} [--size WxH] [--scale "
     "1..4]\n"
     "                      [--theme light|dark]   the view a saved session shows\n"
+    "                      [--view rollout|flow|norms] [--rollout-fusion F] [--rollout-discard D]\n"
+    "                      [--title T] [--caption auto|none|TEXT] [--colorbar on|off]\n"
+    "                      [--theme print] [--transparent] [--token I]   figure options\n"
+    "                      -o OUT.{csv,npy,json,safetensors}   the numbers of a heatmap view\n"
     "       attnscope predict --model MODEL (--text S | --ids ...) [--position I] [--top K]\n"
     "                      [--temperature T]     most probable next (or masked) tokens, JSON\n"
     "       attnscope generate --model MODEL (--text S | --ids ...) --tokens N [--greedy |\n"
@@ -224,7 +229,20 @@ struct InputOptions : cli::ModelInputOptions {
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
     QCommandLineOption token{QStringLiteral("token"),
-                             QStringLiteral("Query token index (explain)."), QStringLiteral("I")};
+                             QStringLiteral("Query token index (explain; figures: kept "
+                                            "highlighted)."),
+                             QStringLiteral("I")};
+    // Figure options (every --view of export; figure_frame.h)
+    QCommandLineOption title{QStringLiteral("title"), QStringLiteral("Figure title."),
+                             QStringLiteral("TEXT")};
+    QCommandLineOption caption{QStringLiteral("caption"),
+                               QStringLiteral("Figure caption: auto, none or the text."),
+                               QStringLiteral("TEXT")};
+    QCommandLineOption colorbar{QStringLiteral("colorbar"),
+                                QStringLiteral("Colour bar with its scale: on or off."),
+                                QStringLiteral("on|off")};
+    QCommandLineOption transparent{QStringLiteral("transparent"),
+                                   QStringLiteral("PNG / SVG without a background.")};
     QCommandLineOption threshold{QStringLiteral("threshold"),
                                  QStringLiteral("Links at or below this weight are not drawn."),
                                  QStringLiteral("W"), QStringLiteral("0.05")};
@@ -425,14 +443,6 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
     return 0;
 }
 
-// --theme light|dark: whether the figure is dark.
-Result<bool> parseTheme(const QCommandLineParser& p, const InputOptions& o) {
-    const QString theme = p.value(o.theme);
-    if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
-        return Error{QStringLiteral("--theme must be light or dark")};
-    return theme == QLatin1String("dark");
-}
-
 // --scale 1..4: PNG pixels per layout pixel.
 Result<int> parseScale(const QCommandLineParser& p, const InputOptions& o) {
     bool ok = false;
@@ -473,9 +483,11 @@ Status parseLayerAndHead(const QCommandLineParser& p, const InputOptions& o, con
 // The figure options added with the workbench views; without any of them `export` behaves as
 // it always has (one head's heatmap).
 bool usesFigureOptions(const QCommandLineParser& p, const InputOptions& o) {
-    for (const QCommandLineOption* option : {&o.view, &o.heads, &o.compare, &o.against, &o.theme,
-                                             &o.scale, &o.special, &o.threshold, &o.paneViews})
+    for (const QCommandLineOption* option :
+         {&o.view, &o.heads, &o.compare, &o.against, &o.theme, &o.scale, &o.special, &o.threshold,
+          &o.paneViews, &o.title, &o.caption, &o.colorbar, &o.transparent, &o.token})
         if (p.isSet(*option)) return true;
+    if (isNumbersPath(p.value(o.output))) return true;
     const QString head = p.value(o.head);
     return head == QLatin1String("mean") || head == QLatin1String("max");
 }
@@ -523,8 +535,50 @@ Result<std::vector<std::pair<int, int>>> parsePanes(const QString& text, const M
 // and anything else that needs one is refused).
 using Analyse = std::function<Result<Analysis>(const AnalysisRequest&)>;
 
+// --title, --caption, --colorbar, --transparent and --token (checked against T later).
+Status parseFigureOptions(const QCommandLineParser& p, const InputOptions& o, FigureRequest& f) {
+    if (p.isSet(o.title)) f.options.title = p.value(o.title);
+    if (p.isSet(o.caption)) applyCaptionArgument(f.options, p.value(o.caption));
+    if (p.isSet(o.colorbar)) {
+        const QString bar = p.value(o.colorbar);
+        if (bar != QLatin1String("on") && bar != QLatin1String("off"))
+            return makeError(QStringLiteral("--colorbar must be on or off"));
+        f.options.colorBar = bar == QLatin1String("on") ? ColorBarMode::On : ColorBarMode::Off;
+    }
+    f.state.transparent = p.isSet(o.transparent);
+    if (p.isSet(o.token)) {
+        bool ok = false;
+        const int token = p.value(o.token).toInt(&ok);
+        if (!ok || token < 0) return makeError(QStringLiteral("--token must be a token index"));
+        f.options.queryTokens = {token};
+    }
+    return okStatus();
+}
+
+// The matrix of --view norms: norm-based attention of --layer, or of --head H of it.
+Status addNorms(FigureRequest& figure, const QCommandLineParser& p, const InputOptions& o,
+                const Analysis& analysis, const LoadedModel* model) {
+    if (!model) return makeError(QStringLiteral("--view norms needs --model (the weights)"));
+    auto norms = normBasedAttention(analysis, *model);
+    if (!norms) return makeError(norms.message());
+    const int64_t T = analysis.tokenCount();
+    const int layer = figure.state.layer, head = p.isSet(o.head) ? figure.state.head : -1;
+    const Tensor& t = head < 0 ? norms->perLayer : norms->perHead;
+    const int64_t index = head < 0 ? layer : int64_t(layer) * analysis.headCount() + head;
+    figure.norms = std::make_shared<const Mat>(ConstMatMap(t.data.data() + index * T * T, T, T));
+    figure.normsTitle = head < 0 ? QStringLiteral("Norm-based attention, layer %1: ‖Σ_h α_ij "
+                                                  "f_h(x_j)‖")
+                                       .arg(layer)
+                                 : QStringLiteral("Norm-based attention, layer %1 head %2: ‖α_ij "
+                                                  "f(x_j)‖")
+                                       .arg(layer)
+                                       .arg(head);
+    return okStatus();
+}
+
 int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelConfig& c,
-               const Analyse& analyse, const AnalysisRequest& request) {
+               const Analyse& analyse, AnalysisRequest request,
+               const LoadedModel* model = nullptr) {
     FigureRequest figure;
     auto view = figureViewFromName(p.value(o.view));
     if (!view) return fail(view.message());
@@ -555,9 +609,25 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
     } else {
         s.checked.setChecked(s.layer, s.head, true);
     }
-    auto dark = parseTheme(p, o);
-    if (!dark) return fail(dark.message());
-    s.dark = *dark;
+    if (auto st = applyThemeName(s, p.value(o.theme)); !st) return fail(st.message());
+    if (auto st = parseFigureOptions(p, o, figure); !st) return fail(st.message());
+    const QString output = p.value(o.output);
+    if (figure.state.transparent && output.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--transparent needs a .png or .svg file (PDF pages are shown "
+                                   "and printed on white)"));
+    if (model) figure.options.modelName = model->displayName();
+    if (figure.view == FigureView::Rollout || figure.view == FigureView::Flow) {
+        auto fusion = headFusionFromName(p.value(o.analyses.fusion));
+        if (!fusion) return fail(fusion.message());
+        figure.rollout.fusion = *fusion;
+        figure.rollout.discard = p.value(o.analyses.discard).toDouble(&ok);
+        if (!ok || figure.rollout.discard < 0 || figure.rollout.discard >= 1)
+            return fail(QStringLiteral("--rollout-discard must be in [0, 1)"));
+    }
+    if (figure.view == FigureView::Norms) {
+        if (!model) return fail(QStringLiteral("--view norms needs --model (the weights)"));
+        request.keep = normsKeepOptions();
+    }
     const QString special = p.value(o.special);
     if (special == QLatin1String("show"))
         s.specialTokens = SpecialTokenMode::Show;
@@ -583,9 +653,12 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
         if (!panes) return fail(panes.message());
         figure.panes = *panes;
     }
-    if (figure.view == FigureView::Compare && (figure.panes.size() < 2 || figure.panes.size() > 4))
-        return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs, "
-                                   "e.g. --compare 0:1,0:2"));
+    if (figure.view == FigureView::Compare &&
+        (figure.panes.size() < 2 || figure.panes.size() > size_t(kMaxComparePanes)))
+        return fail(QStringLiteral("--view compare needs --compare with 2 to 4 layer:head pairs "
+                                   "(up to %1 for a figure of chosen heads), e.g. --compare "
+                                   "0:1,0:2")
+                        .arg(kMaxComparePanes));
     if (p.isSet(o.paneViews)) {
         const QStringList kinds = p.value(o.paneViews).split(QLatin1Char(','));
         if (figure.view != FigureView::Compare || kinds.size() != qsizetype(figure.panes.size()))
@@ -621,9 +694,20 @@ int exportView(const QCommandLineParser& p, const InputOptions& o, const ModelCo
         if (!against) return fail(against.message());
         figure.against = std::make_shared<const Analysis>(std::move(*against));
     }
+    for (int token : figure.options.queryTokens)
+        if (token >= analysis->tokenCount())
+            return fail(QStringLiteral("--token must be 0..%1 (the input has %2 tokens)")
+                            .arg(analysis->tokenCount() - 1)
+                            .arg(analysis->tokenCount()));
+    if (figure.view == FigureView::Norms)
+        if (auto st = addNorms(figure, p, o, *analysis, model); !st) return fail(st.message());
     const auto shared = std::make_shared<const Analysis>(std::move(*analysis));
-    if (auto status = exportFigure(shared, figure, p.value(o.output)); !status)
-        return fail(status.message());
+    if (isNumbersPath(output)) {
+        if (auto status = exportNumbers(*shared, figure, output); !status)
+            return fail(status.message());
+        return 0;
+    }
+    if (auto status = exportFigure(shared, figure, output); !status) return fail(status.message());
     return 0;
 }
 
@@ -638,15 +722,25 @@ int exportExplainView(const QCommandLineParser& p, const InputOptions& o, const 
         return fail(QStringLiteral("--view explain takes integers --layer L --head H [--token I]"));
     auto scale = parseScale(p, o);
     if (!scale) return fail(scale.message());
-    auto dark = parseTheme(p, o);
-    if (!dark) return fail(dark.message());
+    ViewState theme;
+    if (auto st = applyThemeName(theme, p.value(o.theme)); !st) return fail(st.message());
+    if (p.isSet(o.colorbar))
+        return fail(QStringLiteral("--view explain has no colour bar (its vectors are strips, "
+                                   "values on hover in the window)"));
+    theme.transparent = p.isSet(o.transparent);
+    if (theme.transparent && p.value(o.output).endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--transparent needs a .png or .svg file (PDF pages are shown "
+                                   "and printed on white)"));
+    FigureOptions options;
+    if (p.isSet(o.title)) options.title = p.value(o.title);
+    if (p.isSet(o.caption)) applyCaptionArgument(options, p.value(o.caption));
     const int width =
         p.isSet(o.size) ? p.value(o.size).section(QLatin1Char('x'), 0, 0).toInt() : 900;
     if (width < 360 || width > 20000)
         return fail(QStringLiteral("--size: the explain figure needs a width of 360 to 20000 "
                                    "pixels (its height follows the content)"));
-    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width, *dark,
-                               *scale);
+    if (auto s = exportExplain(model, request, layer, head, token, p.value(o.output), width, theme,
+                               *scale, options);
         !s)
         return fail(s.message());
     return 0;
@@ -667,9 +761,18 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
     if (s.aggregate != Aggregate::SingleHead) // mean / max over every head of the layer
         for (int h = 0; h < c.heads; ++h)
             s.checked.setChecked(s.layer, h, true);
-    auto dark = parseTheme(p, o);
-    if (!dark) return fail(dark.message());
-    s.dark = *dark;
+    if (auto st = applyThemeName(s, p.value(o.theme)); !st) return fail(st.message());
+    if (p.isSet(o.colorbar) || p.isSet(o.token))
+        return fail(QStringLiteral("--view image takes --title, --caption, --theme and "
+                                   "--transparent (its colours run from 0 to the row's maximum; "
+                                   "the query is --patch or --cls)"));
+    if (p.isSet(o.title)) figure.options.title = p.value(o.title);
+    if (p.isSet(o.caption)) applyCaptionArgument(figure.options, p.value(o.caption));
+    figure.options.modelName = model.displayName();
+    s.transparent = p.isSet(o.transparent);
+    if (s.transparent && p.value(o.output).endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--transparent needs a .png or .svg file (PDF pages are shown "
+                                   "and printed on white)"));
     figure.overlay.opacity = p.value(o.opacity).toDouble(&ok);
     if (!ok || figure.overlay.opacity < 0 || figure.overlay.opacity > 1)
         return fail(QStringLiteral("--opacity must be between 0 and 1"));
@@ -722,7 +825,7 @@ int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
          {&o.model,   &o.attention, &o.tokens,    &o.text,    &o.textFile,  &o.pair,  &o.ids,
           &o.typeIds, &o.image,     &o.pixels,    &o.view,    &o.layer,     &o.head,  &o.heads,
           &o.compare, &o.against,   &o.paneViews, &o.special, &o.threshold, &o.token, &o.patch,
-          &o.cls,     &o.opacity,   &o.topMass,   &o.upsample})
+          &o.cls,     &o.opacity,   &o.topMass,   &o.upsample, &o.title,   &o.caption, &o.colorbar, &o.transparent})
         if (p.isSet(*option))
             return fail(QStringLiteral("--session holds the model, input and view; --%1 cannot "
                                        "be given with it (only --size, --scale, --theme)")
@@ -737,9 +840,11 @@ int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
         options.size = *size;
     }
     if (p.isSet(o.theme)) {
-        auto dark = parseTheme(p, o);
-        if (!dark) return fail(dark.message());
-        options.dark = *dark;
+        const QString theme = p.value(o.theme);
+        if (theme != QLatin1String("light") && theme != QLatin1String("dark"))
+            return fail(QStringLiteral("--theme with --session must be light or dark, not \"%1\"")
+                            .arg(theme));
+        options.dark = theme == QLatin1String("dark");
     }
     if (auto st = exportSession(p.value(o.session), options, p.value(o.output)); !st)
         return fail(st.message());
@@ -747,7 +852,9 @@ int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
 }
 
 int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
-    if (!p.isSet(o.output)) return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf)"));
+    if (!p.isSet(o.output))
+        return fail(QStringLiteral("export needs -o OUT (.png, .svg or .pdf; a heatmap's numbers: "
+                                   ".csv, .npy, .json or .safetensors)"));
     if (p.isSet(o.session)) return exportSessionView(p, o);
     if (p.isSet(o.attention)) {
         if (p.isSet(o.against))
@@ -772,7 +879,8 @@ int cmdExport(const QCommandLineParser& p, const InputOptions& o) {
     if (p.value(o.view) == QLatin1String("explain"))
         return exportExplainView(p, o, **model, *request);
     const auto analyse = [&](const AnalysisRequest& r) { return (*model)->analyze(r); };
-    if (usesFigureOptions(p, o)) return exportView(p, o, (*model)->config(), analyse, *request);
+    if (usesFigureOptions(p, o))
+        return exportView(p, o, (*model)->config(), analyse, *request, model->get());
     bool okLayer = false, okHead = false;
     const int layer = p.value(o.layer).toInt(&okLayer), head = p.value(o.head).toInt(&okHead);
     const ModelConfig& c = (*model)->config();
@@ -963,12 +1071,13 @@ int runCli(const QStringList& args) {
         return runPredictCommand(args); // cli_predict.cpp
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,   o.text,      o.textFile,  o.pair,      o.ids,     o.typeIds,
-                  o.image,   o.pixels,    o.output,    o.layer,     o.head,    o.size,
-                  o.tokens,  o.threads,   o.repeats,   o.torchJson, o.view,    o.heads,
-                  o.compare, o.against,   o.theme,     o.scale,     o.special, o.threshold,
-                  o.guiGrid, o.paneViews, o.attention, o.layers,    o.token,   o.patch,
-                  o.cls,     o.opacity,   o.topMass,   o.upsample,  o.session,   o.processDump});
+    p.addOptions({o.model,    o.text,       o.textFile,  o.pair,      o.ids,     o.typeIds,
+                  o.image,    o.pixels,     o.output,    o.layer,     o.head,    o.size,
+                  o.tokens,   o.threads,    o.repeats,   o.torchJson, o.view,    o.heads,
+                  o.compare,  o.against,    o.theme,     o.scale,     o.special, o.threshold,
+                  o.guiGrid,  o.paneViews,  o.attention, o.layers,    o.token,   o.patch,
+                  o.cls,      o.opacity,    o.topMass,   o.upsample,  o.title,   o.caption,
+                  o.colorbar, o.transparent, o.session, o.processDump});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
@@ -976,7 +1085,12 @@ int runCli(const QStringList& args) {
     if (!p.positionalArguments().isEmpty())
         return fail(
             QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()));
-    if (command != QLatin1String("dump") && wantsAnalysisDump(p, o.analyses))
+    // export --view rollout|flow takes the rollout options (and nothing else of --analysis).
+    const bool rolloutFigure =
+        command == QLatin1String("export") &&
+        (p.value(o.view) == QLatin1String("rollout") || p.value(o.view) == QLatin1String("flow")) &&
+        !p.isSet(o.analyses.analysis) && !p.isSet(o.analyses.inputList);
+    if (command != QLatin1String("dump") && !rolloutFigure && wantsAnalysisDump(p, o.analyses))
         return fail(QStringLiteral("--analysis and its options apply to `dump`"));
     if (command != QLatin1String("export") && p.isSet(o.session))
         return fail(QStringLiteral("--session applies to `export` (the GUI opens sessions from "

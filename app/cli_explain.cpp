@@ -68,17 +68,32 @@ Status runExplain(const LoadedModel& model, AnalysisRequest request, int layer, 
 }
 
 Status exportExplain(const LoadedModel& model, AnalysisRequest request, int layer, int head,
-                     int token, const QString& outPath, int width, bool dark, int scale) {
+                     int token, const QString& outPath, int width, const ViewState& theme,
+                     int scale, const FigureOptions& options) {
     auto e = explain(model, std::move(request), layer, head, token);
     if (!e) return e.error();
     ExplainRenderer renderer;
-    renderer.setChrome(ChromePalette::forTheme(dark));
+    renderer.setChrome(theme.chrome());
     renderer.setFigure(
         explainFigure(*e->analysis, model.config(), e->explanation, model.displayName()));
-    const QSize size(width, int(std::ceil(renderer.preferredHeight(width))));
-    return exportPainting([&](QPainter& p, const QRectF& area,
-                              bool vectorOutput) { renderer.paint(p, area, vectorOutput); },
-                          renderer.title(), outPath, size, scale);
+    FigureFrame frame;
+    frame.title = options.title;
+    frame.chrome = theme.chrome();
+    if (options.caption == CaptionMode::Auto)
+        frame.caption = autoCaption(model.displayName(), renderer.title(), e->analysis->text);
+    else if (options.caption == CaptionMode::Text)
+        frame.caption = options.captionText;
+    QSize size(width, int(std::ceil(renderer.preferredHeight(width))));
+    if (!frame.isEmpty()) { // the explanation keeps its height; title and caption come on top
+        const QRectF content = figureFrameLayout(frame, QSizeF(size)).content;
+        size.rheight() += size.height() - int(std::floor(content.height()));
+    }
+    const PaintFunction paint =
+        framedPainting(frame, [&](QPainter& p, const QRectF& area, bool vectorOutput) {
+            renderer.paint(p, area, vectorOutput);
+        });
+    return exportPainting(paint, options.title.isEmpty() ? renderer.title() : options.title,
+                          outPath, size, scale, QString(), theme.transparent);
 }
 
 } // namespace attnscope

@@ -130,6 +130,18 @@ ChromePalette ChromePalette::forTheme(bool dark) {
     return p;
 }
 
+ChromePalette ChromePalette::forPrint() {
+    ChromePalette p;
+    p.background = Qt::white;
+    p.text = Qt::black;
+    p.muted = QColor(0x30, 0x30, 0x30);
+    p.frame = Qt::black;
+    p.highlightBack = QColor(0xd8, 0xd8, 0xd8); // grey, not yellow: survives a photocopier
+    p.masked = QColor(0xf0, 0xf0, 0xf0);
+    p.hatch = QColor(0x90, 0x90, 0x90);
+    return p;
+}
+
 QColor categoricalColor(int index) {
     // Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour
     // vision deficiency. Black is left out (it vanishes on the dark theme).

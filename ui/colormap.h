@@ -30,6 +30,9 @@ struct ChromePalette {
     QColor masked{0xe6, 0xe6, 0xe6};
     QColor hatch{0xb4, 0xb4, 0xb4};
     static ChromePalette forTheme(bool dark);
+    // Paper and greyscale photocopies: white background, black text and frames, masked cells a
+    // light grey that stays distinct from every colour map's low end once photocopied.
+    static ChromePalette forPrint();
 };
 
 // The index-th colour of a categorical, colour-blind-safe palette (Okabe–Ito), cycling.

@@ -103,12 +103,24 @@ std::vector<QRectF> paneRects(QSizeF size, int panes) {
     std::vector<QRectF> out;
     if (panes <= 0) return out;
     const bool square = panes == 4 && size.width() < 2.2 * size.height();
-    const int columns = square ? 2 : panes, rows = square ? 2 : 1;
+    int columns = square ? 2 : panes, rows = square ? 2 : 1;
+    if (panes > 4) {
+        columns = int(std::ceil(std::sqrt(double(panes))));
+        rows = (panes + columns - 1) / columns;
+    }
     const double w = size.width() / columns, h = size.height() / rows;
     for (int i = 0; i < panes; ++i)
         out.emplace_back(std::floor((i % columns) * w), std::floor((i / columns) * h),
                          std::floor(w), std::floor(h));
     return out;
+}
+
+HeatmapOptions derivedHeatmapOptions(const ViewState& state) {
+    HeatmapOptions o = state.heatmapOptions();
+    o.autoRange = true; // rollout spreads over many tokens: its own range shows more
+    o.rowCaption = QStringLiteral("output token");
+    o.columnCaption = QStringLiteral("input token");
+    return o;
 }
 
 Result<HeatmapRenderer> differenceFigure(const ViewMatrix& a, const ViewMatrix& b,

@@ -34,8 +34,13 @@ std::vector<HeatmapRenderer> comparePanes(const Analysis& analysis, const ViewSt
                                           const std::vector<std::pair<int, int>>& panes);
 void shareColorRange(std::vector<HeatmapRenderer>& panes, bool stretch);
 // Where pane i goes in a target of this size: one row for 2–3 panes, 2 × 2 for 4 when that is
-// closer to square.
+// closer to square; more panes (exported figures of chosen heads) fill a near-square grid.
 std::vector<QRectF> paneRects(QSizeF size, int panes);
+constexpr int kMaxComparePanes = 16; // exported figures; the window shows 2–4
+
+// The Rollout and flow dock's heatmaps (rollout, flow, norms): each matrix to its own range,
+// rows = output tokens, columns = input tokens.
+HeatmapOptions derivedHeatmapOptions(const ViewState& state);
 
 // Difference a − b on a diverging map centred on 0, as a heatmap.
 Result<HeatmapRenderer> differenceFigure(const ViewMatrix& a, const ViewMatrix& b,

@@ -63,7 +63,7 @@ QString figureDescription(const Analysis& analysis) {
 }
 
 Status exportPainting(const PaintFunction& paint, const QString& title, const QString& outPath,
-                      QSize size, int scale, const QString& description) {
+                      QSize size, int scale, const QString& description, bool transparent) {
     if (size.width() < 16 || size.height() < 16 || size.width() > 20000 || size.height() > 20000)
         return makeError(QStringLiteral("export size %1x%2 is out of range (16..20000)")
                              .arg(size.width())
@@ -79,6 +79,9 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
         return makeError(
             QStringLiteral("cannot export \"%1\": the file name must end in .png, .svg or .pdf")
                 .arg(outPath));
+    if (transparent && suffix == QLatin1String("pdf"))
+        return makeError(QStringLiteral("a transparent background needs a .png or .svg file (PDF "
+                                        "pages are shown and printed on white)"));
     GuiGuard guard;
     if (!guard.error.isEmpty()) return makeError(guard.error);
 
@@ -93,7 +96,7 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
         // scale > 1: more pixels for the same layout (device pixel ratio), like a HiDPI screen.
         QImage image(size * scale, QImage::Format_ARGB32_Premultiplied);
         image.setDevicePixelRatio(scale);
-        image.fill(Qt::white);
+        image.fill(transparent ? Qt::transparent : Qt::white);
         {
             QPainter painter(&image);
             paint(painter, area, false);

@@ -37,8 +37,11 @@ QString figureDescription(const Analysis& analysis);
 // Any painting to a .png, .svg or .pdf file, written atomically. paint() gets the painter, the
 // target area (origin 0, 0; `size` in logical pixels) and whether the output is a vector format.
 using PaintFunction = std::function<void(QPainter&, const QRectF&, bool vectorOutput)>;
-// description: the SVG's <desc> (default: "attnscope attention figure").
+// description: the SVG's <desc> (default: "attnscope attention figure"). transparent: a PNG's
+// untouched pixels stay alpha 0 (the painting must leave its background out too); refused for
+// PDF, whose viewers and printers show pages on white anyway.
 Status exportPainting(const PaintFunction& paint, const QString& title, const QString& outPath,
-                      QSize size, int scale = 1, const QString& description = {});
+                      QSize size, int scale = 1, const QString& description = {},
+                      bool transparent = false);
 
 } // namespace attnscope

@@ -278,7 +278,11 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         tickTexts << QString::number(v, 'f', decimals);
     const double tickW =
         std::max(maxAdvance(kfm, tickTexts), kfm.horizontalAdvance(QStringLiteral("masked")) - 4);
-    const double rightW = kBarGap + kBarWidth + 3 + 3 + tickW + kMargin;
+    const bool bar = m_options.showColorBar;
+    const bool barLabel = bar && !m_options.colorBarLabel.isEmpty();
+    const double rightW = !bar ? kMargin
+                               : kBarGap + kBarWidth + 3 + 3 + tickW + kMargin +
+                                     (barLabel ? kCaptionGap + capH : 0.0);
 
     const int rows = int(m_matrix.rows());
     const int cols = int(m_matrix.cols());
@@ -407,6 +411,10 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
     L.columnCaptionRect = QRectF(L.grid.center().x() - kw / 2,
                                  L.grid.bottom() + kLabelGap + g.colW + kCaptionGap, kw, capH);
 
+    L.drawValues = m_options.showCellValues && g.cell >= 30;
+    L.valueFont = makeFont(family, std::clamp(int(g.cell * 0.28), 9, 13));
+    if (!bar) return L;
+
     // Colour bar and its ticks (thinned so their texts never overlap).
     L.colorBar = QRectF(L.grid.right() + kBarGap, L.grid.top(), kBarWidth, std::max(gridH, 1.0));
     const double th = kfm.height();
@@ -430,9 +438,12 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         if (L.ticks.empty() || !L.ticks.back().rect.intersects(r))
             L.ticks.push_back({v, y, tickTexts.back(), r});
     }
-
-    L.drawValues = m_options.showCellValues && g.cell >= 30;
-    L.valueFont = makeFont(family, std::clamp(int(g.cell * 0.28), 9, 13));
+    if (barLabel) {
+        const double lw =
+            std::min(cfm.horizontalAdvance(m_options.colorBarLabel), std::max(gridH, 1.0));
+        L.colorBarLabel = QRectF(L.colorBar.right() + 6 + tickW + kCaptionGap,
+                                 L.colorBar.center().y() - lw / 2, capH, lw);
+    }
     return L;
 }
 
@@ -590,6 +601,23 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
     }
     painter.drawText(L.columnCaptionRect, Qt::AlignCenter, m_options.columnCaption);
 
+    if (L.colorBar.isEmpty()) {
+        painter.restore();
+        return;
+    }
+    if (!L.colorBarLabel.isEmpty()) { // read bottom to top, like the row caption
+        painter.save();
+        painter.setFont(L.captionFont);
+        painter.setPen(textColor);
+        painter.translate(L.colorBarLabel.center());
+        painter.rotate(-90);
+        const QRectF local(-L.colorBarLabel.height() / 2, -L.colorBarLabel.width() / 2,
+                           L.colorBarLabel.height(), L.colorBarLabel.width());
+        painter.drawText(local, Qt::AlignCenter,
+                         QFontMetricsF(L.captionFont)
+                             .elidedText(m_options.colorBarLabel, Qt::ElideRight, local.width()));
+        painter.restore();
+    }
     // Colour bar.
     // Stacked bands rather than a gradient: identical on screen, PNG, SVG and PDF viewers.
     const int bands = std::clamp(int(L.colorBar.height()), 1, 128);

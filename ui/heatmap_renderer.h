@@ -58,6 +58,8 @@ struct HeatmapOptions {
     QString columnCaption = QStringLiteral("key");
     // Rows whose labels are marked like the highlighted one (queries selected together).
     std::vector<bool> markedRows;
+    bool showColorBar = true; // false: no colour bar, the grid takes its room
+    QString colorBarLabel;    // written along the colour bar, right of its ticks (empty: none)
 };
 
 struct HeatmapLabel {
@@ -86,7 +88,8 @@ struct HeatmapLayout {
     QString titleText;        // elided to fit
     QRectF rowCaptionRect;    // "query", rotated; bounding box
     QRectF columnCaptionRect; // "key"
-    QRectF colorBar;
+    QRectF colorBar;          // empty without a colour bar
+    QRectF colorBarLabel;     // colorBarLabel, rotated; bounding box (empty when none)
     std::vector<HeatmapTick> ticks;
     std::vector<HeatmapLabel> rowLabels;
     std::vector<HeatmapLabel> columnLabels;

@@ -5,6 +5,7 @@
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "explain/explain_panel.h"
+#include "figure_dialog/figure_dialog.h"
 #include "figure_export.h"
 #include "figures.h"
 #include "grid/grid_widget.h"
@@ -389,6 +390,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         file->addAction(tr("&Export view as PNG/SVG/PDF…"), this, &MainWindow::chooseExportFile);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setObjectName(QStringLiteral("exportAction"));
+    addFigureActions(file);
     file->addSeparator();
     QMenu* viewMenu = menuBar()->addMenu(tr("&View"));
     const QStringList viewNames{tr("&Heatmap"),      tr("Token &links"), tr("&All heads"),
@@ -753,6 +755,7 @@ void MainWindow::refreshViews() {
     // The heatmap view marks its hovered tokens itself; the others show the strip unmarked.
     if (currentView() != View::Heatmap) updateTokenStrip(-1, -1);
     refreshSelection();
+    if (m_figureDialog) m_figureDialog->refresh(); // its preview shows the view on screen
 }
 
 void MainWindow::refreshView(View view) {
@@ -1090,40 +1093,7 @@ Status MainWindow::exportCurrentHeatmap(const QString& path, QSize size) const {
 Status MainWindow::exportCurrentView(const QString& path, QSize size) const {
     if (!m_analysis || m_analysis->tokenCount() == 0)
         return makeError(tr("There is nothing to export yet."));
-    FigureRequest request;
-    request.state = m_state;
-    request.state.hoveredToken = -1;
-    request.size = size;
-    switch (currentView()) {
-    case View::Heatmap:
-        request.view = FigureView::Heatmap;
-        break;
-    case View::Links:
-        request.view = FigureView::Links;
-        break;
-    case View::Grid:
-        request.view = FigureView::Grid;
-        break;
-    case View::Compare:
-        request.view = FigureView::Compare;
-        for (int i = 0; i < m_compare->paneCount(); ++i) {
-            request.panes.push_back(m_compare->paneHead(i));
-            request.linkPanes.push_back(m_compare->paneView(i) == CompareView::PaneView::Links);
-        }
-        break;
-    case View::Difference:
-        request.view = FigureView::Difference;
-        if (m_diff->mode() == DiffView::Mode::Heads) {
-            request.panes = {m_diff->headA(), m_diff->headB()};
-        } else {
-            if (!m_diff->againstAnalysis())
-                return makeError(tr("Type the other text of the difference first."));
-            request.against = m_diff->againstAnalysis();
-            std::tie(request.state.layer, request.state.head) = m_diff->headA();
-            request.state.aggregate = Aggregate::SingleHead;
-        }
-        break;
-    case View::Image: {
+    if (currentView() == View::Image) {
         if (!m_controller->model()) return makeError(tr("There is nothing to export yet."));
         ImageFigureRequest image;
         image.state = m_state;
@@ -1134,8 +1104,10 @@ Status MainWindow::exportCurrentView(const QString& path, QSize size) const {
                                  m_imageView->processor(), m_controller->model()->config(), image,
                                  path);
     }
-    }
-    return exportFigure(m_analysis, request, path);
+    auto figure = currentFigure(size);
+    if (!figure) return makeError(figure.message());
+    figure->request.options.queryTokens.clear(); // as before: the view without its selection
+    return exportFigure(figure->analysis, figure->request, path);
 }
 
 void MainWindow::chooseExportFile() {

@@ -9,6 +9,7 @@
 #include "view_state.h"
 
 #include <QMainWindow>
+#include <QPointer>
 #include <QThreadPool>
 #include <memory>
 
@@ -21,6 +22,7 @@ class QMenu;
 class QPlainTextEdit;
 class QScrollArea;
 class QSettings;
+class QMenu;
 class QSpinBox;
 class QSplitter;
 class QTabWidget;
@@ -30,8 +32,10 @@ namespace attnscope {
 
 struct SessionFile; // core/session_file.h
 class CompareView;
+struct CurrentFigure;
 class DiffView;
 class ExplainPanel;
+class FigureDialog;
 class GridView;
 class HeadListModel;
 class HeatmapWidget;
@@ -119,6 +123,19 @@ public:
     // size picks one that suits the view.
     Status exportCurrentView(const QString& path, QSize size = {}) const;
 
+    // Figures (ui/figure_dialog/main_window_figures.cpp). The view on screen as a figure: its
+    // request (view, state, panes, selected query tokens, model name); invalid size = the
+    // view's own. Image mode is exported through exportCurrentView only.
+    Result<CurrentFigure> currentFigure(QSize size = {}) const;
+    // File → Export Figure… (non-modal; created on first use).
+    FigureDialog* openFigureDialog();
+    FigureDialog* figureDialog() const;
+    // Edit → Copy Figure: PNG (and SVG as image/svg+xml) of the view, with the dialog's
+    // options when it has been opened.
+    Status copyCurrentFigure();
+    // File → Export Numbers…: the matrix of the heatmap or difference view (.csv, .npy, .json,
+    // .safetensors).
+    Status exportCurrentNumbers(const QString& path) const;
 signals:
     void sessionOpened(const QString& path);
     void sessionFailed(const QString& message); // nothing was changed
@@ -156,6 +173,8 @@ private:
     void updateTokenStrip(int queryToken, int keyToken);
     void highlightTokenText(int queryToken, int keyToken);
     void updateSelectorRanges(int layers, int heads);
+    void addFigureActions(QMenu* file); // Export Figure…, Export Numbers…, Edit → Copy Figure
+    void chooseNumbersFile();
     void chooseImageFile();
     void pasteImage();
     void onPictureLoaded(const QImage& rgb888, const QString& name);
@@ -217,6 +236,7 @@ private:
     void showGeneratedStep(std::shared_ptr<const Analysis> analysis, double computeMs);
     SelectionStrip* m_selection = nullptr; // combined attention of several selected queries
     std::vector<int> m_selectedTokens;
+    QPointer<FigureDialog> m_figureDialog;
     int m_selectionAnchor = -1; // the last clicked token, where shift-click extends from
     void connectSelection();    // main_window_selection.cpp
     void refreshSelection();

@@ -33,6 +33,12 @@ std::vector<std::pair<int, int>> HeadSelection::checkedHeads() const {
     return out;
 }
 
+ChromePalette ViewState::chrome() const {
+    ChromePalette palette = print ? ChromePalette::forPrint() : ChromePalette::forTheme(dark);
+    if (transparent) palette.background = Qt::transparent;
+    return palette;
+}
+
 HeatmapOptions ViewState::heatmapOptions() const {
     HeatmapOptions o;
     o.colorMap = colorMap;

@@ -54,8 +54,12 @@ struct ViewState {
     ColorMap colorMap = ColorMap::Viridis;
     bool autoRange = false;
     double linkThreshold = 0.05; // token links weaker than this are not drawn
+    // Figures only (export, copy): the print theme (overrides dark), and no background at all
+    // (a PNG's background pixels get alpha 0).
+    bool print = false;
+    bool transparent = false;
 
-    ChromePalette chrome() const { return ChromePalette::forTheme(dark); }
+    ChromePalette chrome() const;
     // Heatmap options for this state (colour map, range mode, theme); no greying yet.
     HeatmapOptions heatmapOptions() const;
 };

@@ -4,6 +4,7 @@
 
 #include "analyses/flow.h"
 #include "background_job.h"
+#include "figures.h"
 #include "heatmap_widget.h"
 #include "links/links_widget.h"
 
@@ -103,10 +104,8 @@ RolloutPanel::RolloutPanel(QWidget* parent) : QWidget(parent) {
 
     m_heatmap = new HeatmapWidget;
     m_heatmap->setObjectName(QStringLiteral("rolloutHeatmap"));
-    HeatmapOptions options;
-    options.autoRange = true; // rollout spreads over many tokens: its own range shows more
-    options.rowCaption = tr("output token");
-    options.columnCaption = tr("input token");
+    // The same options as `attnscope export --view rollout|flow|norms` (figures.h).
+    HeatmapOptions options = derivedHeatmapOptions(ViewState{});
     m_heatmap->setOptions(options);
     layout->addWidget(m_heatmap, 3);
     m_links = new LinksWidget;

@@ -119,8 +119,8 @@ static int reusableRows(const Analysis* before, const Analysis& after, const Vie
 }
 
 void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
-    const quint64 key =
-        qHashMulti(0, int(state.colorMap), state.autoRange, int(state.specialTokens), state.dark);
+    const quint64 key = qHashMulti(0, int(state.colorMap), state.autoRange,
+                                   int(state.specialTokens), state.dark, state.print);
     if (analysis == m_analysis && key == m_colourKey) return;
     m_reusableRows = analysis && key == m_colourKey
                          ? reusableRows(m_analysis.get(), *analysis, state)

@@ -170,7 +170,9 @@ void ImageAttentionRenderer::paintPicture(QPainter& painter, const QRectF& targe
 }
 
 void ImageAttentionRenderer::paint(QPainter& painter, const QRectF& area) const {
-    const ChromePalette chrome = ChromePalette::forTheme(m_options.dark);
+    ChromePalette chrome =
+        m_options.print ? ChromePalette::forPrint() : ChromePalette::forTheme(m_options.dark);
+    if (m_options.transparent) chrome.background = Qt::transparent;
     painter.save();
     painter.fillRect(area, chrome.background);
     painter.setFont(m_font);

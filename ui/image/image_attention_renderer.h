@@ -35,6 +35,8 @@ struct ImageOverlayOptions {
     double topMass = 1.0; // keep the patches holding this share of the mass (DINO)
     bool showGrid = true;
     bool dark = false;
+    bool print = false;       // figures: the print theme (overrides dark)
+    bool transparent = false; // figures: no background
 };
 
 // DINO's threshold (Caron et al. 2021, visualize_attention.py): sort the weights ascending,

@@ -2,6 +2,8 @@
 
 #include "heatmap_export.h"
 
+#include <cmath>
+
 #include <QPainter>
 
 namespace attnscope {
@@ -102,6 +104,8 @@ Status exportImageFigure(const Analysis& analysis, const QImage& rgb888,
     r.setQueryPatch(request.queryToken - layout.prefixTokens);
     ImageOverlayOptions o = request.overlay;
     o.dark = s.dark;
+    o.print = s.print;
+    o.transparent = s.transparent;
     o.colorMap = s.colorMap;
     r.setOptions(o);
     const QString head = s.aggregate == Aggregate::SingleHead
@@ -112,8 +116,23 @@ Status exportImageFigure(const Analysis& analysis, const QImage& rgb888,
     if (o.topMass < 1.0)
         title += QStringLiteral(" · top %1 % of the mass").arg(o.topMass * 100, 0, 'g', 3);
     r.setTitle(title);
-    return exportPainting([&](QPainter& p, const QRectF& area, bool) { r.paint(p, area); }, title,
-                          outPath, size, request.scale);
+    FigureFrame frame;
+    frame.title = request.options.title;
+    frame.chrome = s.chrome();
+    if (request.options.caption == CaptionMode::Auto)
+        frame.caption = autoCaption(request.options.modelName, title, QString());
+    else if (request.options.caption == CaptionMode::Text)
+        frame.caption = request.options.captionText;
+    QSize framedSize = size;
+    if (!frame.isEmpty() && !request.size.isValid()) { // room for the title and caption
+        const QRectF content = figureFrameLayout(frame, QSizeF(size)).content;
+        framedSize += QSize(size.width() - int(content.width()),
+                            size.height() - int(std::floor(content.height())));
+    }
+    const PaintFunction paint =
+        framedPainting(frame, [&](QPainter& p, const QRectF& area, bool) { r.paint(p, area); });
+    return exportPainting(paint, request.options.title.isEmpty() ? title : request.options.title,
+                          outPath, framedSize, request.scale, QString(), s.transparent);
 }
 
 } // namespace attnscope

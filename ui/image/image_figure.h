@@ -2,6 +2,7 @@
 // Image mode's figures from an analysis: the patch layout of an image model, the attention row
 // of a query token ([CLS] or a patch) over the patches for one head or an aggregate of heads,
 // and the export of the image view (used by `attnscope export --view image` and the window).
+#include "figure_frame.h"
 #include "image.h"
 #include "image/image_attention_renderer.h"
 #include "result.h"
@@ -48,6 +49,7 @@ struct ImageFigureRequest {
     ImageOverlayOptions overlay;
     QSize size;    // invalid: 760 x 660
     int scale = 1; // PNG pixels per layout pixel
+    FigureOptions options; // title and caption (figure_frame.h); the colour bar is not offered
 };
 
 // Writes the image view (.png, .svg, .pdf) for a picture already analysed by the model.
