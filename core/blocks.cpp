@@ -192,6 +192,65 @@ void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, i
     }
 }
 
+// Rows [P, T) of one head's scaled scores and softmax probabilities ([T, T] each), from q
+// [T - P, H*d] (the rows after P) and k [T, KV*d]. The kept heads of a pass and the heads
+// computed on demand (lazy_heads.h) both go through here, so their values agree to the bit.
+static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int headDim,
+                              bool causal, Eigen::Index P, Mat& scores, Mat& probs) {
+    const Eigen::Index T = k.rows(), Tq = q.rows();
+    const float scale = attentionScale(headDim);
+    const float minusInf = -std::numeric_limits<float>::infinity();
+    const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
+    const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
+    // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1), so
+    // the products skip (most of) the masked upper triangle.
+    const Eigen::Index block = causal ? 128 : Tq;
+    for (Eigen::Index r0 = P; r0 < T; r0 += block) {
+        const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
+        scores.block(r0, 0, n, keys).noalias() =
+            (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
+    }
+    for (Eigen::Index i = P; i < T; ++i) {
+        const Eigen::Index visible = causal ? i + 1 : T;
+        scores.row(i).tail(T - visible).setConstant(minusInf);
+        const float rowMax = scores.row(i).head(visible).maxCoeff();
+        auto row = probs.row(i).head(visible).array();
+        row = (scores.row(i).head(visible).array() - rowMax).exp(); // vectorised
+        row *= 1.0f / row.sum();
+        probs.row(i).tail(T - visible).setZero();
+    }
+}
+
+namespace {
+
+// Heads of a lazy pass, recomputed from the layer's kept Q and K.
+class RecomputedHeads final : public HeadSource {
+public:
+    Mat head(const ForwardResult& forward, int layer, int head) const override {
+        const LayerTrace& trace = forward.layers[size_t(layer)];
+        const AttentionGeometry& g = trace.geometry;
+        const Eigen::Index T = trace.k.rows();
+        Mat scores(T, T), probs(T, T); // [T, T] each
+        const int kvh = ForwardResult::kvHeadFor(head, g.heads, g.kvHeads);
+        // As in the pass: products of long inputs run on one thread (there, one thread per
+        // head), so that Eigen splits nothing differently.
+        if (T * T >= 1024) {
+#pragma omp parallel num_threads(1)
+            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, scores, probs);
+        } else {
+            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, scores, probs);
+        }
+        return probs;
+    }
+};
+
+} // namespace
+
+std::shared_ptr<const HeadSource> recomputedHeads() {
+    static const auto source = std::make_shared<const RecomputedHeads>();
+    return source;
+}
+
 Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int kvHeads,
                        int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep,
                        const LayerTrace* earlier) {
@@ -199,6 +258,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     const float scale = attentionScale(headDim);
     const float minusInf = -std::numeric_limits<float>::infinity();
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
+    trace.geometry = AttentionGeometry{heads, kvHeads, headDim, causal};
     trace.attention.resize(size_t(heads));
     if (keep.scores) trace.scores.resize(size_t(heads));
     if (!keep.keepsAllAttention()) {
@@ -237,19 +297,10 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     for (int h = 0; h < heads; ++h) {
         if (!keep.keepsAttention(keep.layer, h)) continue; // done above, row block by block
         const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
-        const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
-        const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
         const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
-        // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1), so
-        // the products skip (most of) the masked upper triangle.
         const Eigen::Index block = causal ? 128 : Tq;
         Mat scores(T, T); // [T, T] = Q_h K_h^T / sqrt(d); rows < P reused
-        for (Eigen::Index r0 = P; r0 < T; r0 += block) {
-            const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
-            scores.block(r0, 0, n, keys).noalias() =
-                (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
-        }
-        Mat probs(T, T);
+        Mat probs(T, T);  // [T, T] softmax of scores
         if (P > 0) {
             probs.topRows(P).setZero();
             probs.topLeftCorner(P, P) = earlier->attention[size_t(h)].topLeftCorner(P, P);
@@ -259,15 +310,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
                     scores.topLeftCorner(P, P) = earlier->scores[size_t(h)].topLeftCorner(P, P);
             }
         }
-        for (Eigen::Index i = P; i < T; ++i) {
-            const Eigen::Index visible = causal ? i + 1 : T;
-            scores.row(i).tail(T - visible).setConstant(minusInf);
-            const float rowMax = scores.row(i).head(visible).maxCoeff();
-            auto row = probs.row(i).head(visible).array();
-            row = (scores.row(i).head(visible).array() - rowMax).exp(); // vectorised
-            row *= 1.0f / row.sum();
-            probs.row(i).tail(T - visible).setZero();
-        }
+        headAttentionRows(q, k, h, kvh, headDim, causal, P, scores, probs);
         for (Eigen::Index r0 = P; r0 < T; r0 += block) {
             const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
             context.block(r0 - P, h * headDim, n, headDim).noalias() =

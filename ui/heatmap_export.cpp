@@ -26,7 +26,7 @@ void configureRenderer(HeatmapRenderer& renderer, const Analysis& analysis, int 
             labels << (i < analysis.encoding.tokens.size() ? analysis.encoding.tokens[i]
                                                            : QString::number(i));
     }
-    renderer.setMatrix(analysis.attention(layer, head));
+    renderer.setMatrix(*analysis.attention(layer, head));
     renderer.setLabels(labels);
     renderer.setTitle(heatmapTitle(layer, head));
 }

@@ -42,12 +42,13 @@ Result<Explanation> explainHead(const Analysis& analysis,
     e.masked.resize(size_t(T));
     for (int j = 0; j < T; ++j)
         e.masked[size_t(j)] = causal && j > token;
-    e.weights = analysis.attention(layer, head).row(token);
+    e.weights = analysis.attention(layer, head)->row(token);
     // Every head's output for this token through its own rows of W_O.
     e.contributions.resize(H, layerWeights[0].wo.cols());
     for (int h = 0; h < H; ++h) {
         const int kv = layerWeights[size_t(h)].kvHead;
-        const Vec out = analysis.attention(layer, h).row(token) * trace.v.middleCols(kv * d, d);
+        const Vec out =
+            analysis.streamedAttention(layer, h)->row(token) * trace.v.middleCols(kv * d, d);
         if (h == head) e.output = out;
         e.contributions.row(h) = out * layerWeights[size_t(h)].wo;
     }
