@@ -247,12 +247,12 @@ private slots:
         QVERIFY2(some.ok(), qPrintable(some.message()));
         for (int l = 0; l < L; ++l)
             for (int h = 0; h < H; ++h) {
-                const Mat& a = some->attention(l, h);
+                const Mat& a = (*some->attention(l, h));
                 if (l != L - 1 || (h != 0 && h != H - 1)) {
                     QCOMPARE(a.size(), Eigen::Index(0));
                     continue;
                 }
-                const Mat& b = full->attention(l, h);
+                const Mat& b = (*full->attention(l, h));
                 QCOMPARE(a.rows(), b.rows());
                 QVERIFY2(maxAbsDiff(a.data(), b.data(), b.size()) == 0, // bit for bit
                          qPrintable(QString::number(maxAbsDiff(a.data(), b.data(), b.size()))));
@@ -264,7 +264,7 @@ private slots:
         QCOMPARE(full->forward.keptAttention().heads.size(), size_t(H));
         const Tensor t = some->forward.attentionTensor();
         QCOMPARE(t.shape, (std::vector<int64_t>{1, 2, tokens, tokens}));
-        QCOMPARE(t.data[size_t(tokens * tokens) + 1], full->attention(L - 1, H - 1)(0, 1));
+        QCOMPARE(t.data[size_t(tokens * tokens) + 1], (*full->attention(L - 1, H - 1))(0, 1));
     }
 
     void prefixReuseIgnoredForBidirectionalModels() {

@@ -69,12 +69,12 @@ private slots:
         // The text was analysed again, keeping the inputs; the panel explains that very pass.
         QCOMPARE(w.analysis()->forward.layers[0].input.rows(), 6);
         const Explanation* e = shown(w);
-        QVERIFY(e->weights == w.analysis()->attention(e->layer, e->head).row(5));
+        QVERIFY(e->weights == (*w.analysis()->attention(e->layer, e->head)).row(5));
 
         // Another head of the window: the panel follows.
         w.setLayerHead(1, 3);
         QVERIFY(waitForExplanation(w, 5));
-        QVERIFY(shown(w)->weights == w.analysis()->attention(1, 3).row(5));
+        QVERIFY(shown(w)->weights == (*w.analysis()->attention(1, 3)).row(5));
 
         // A click on a heatmap row explains that row's query token.
         auto* heatmap = w.heatmap();
@@ -100,7 +100,7 @@ private slots:
         w.setText(QStringLiteral("The cat sat on the mat today"));
         QVERIFY(QTest::qWaitFor([&] { return w.analysis()->tokenCount() == 7; }, kTimeout));
         QVERIFY(waitForExplanation(w, 1));
-        QVERIFY(shown(w)->weights == w.analysis()->attention(1, 3).row(1));
+        QVERIFY(shown(w)->weights == (*w.analysis()->attention(1, 3)).row(1));
         QCOMPARE(shown(w)->tokenCount(), 7);
 
         // Closed again: later analyses stop keeping the inputs.

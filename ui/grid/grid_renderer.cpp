@@ -159,12 +159,12 @@ int GridRenderer::readyThumbnails() const {
 }
 
 QImage GridRenderer::colourTile(const Analysis& analysis, const ViewState& state, int layer,
-                                int head) {
+                                int head, int maxCells) {
     const auto full = analysis.streamedAttention(layer, head); // [T, T]
     ViewMatrix m = shapeMatrix(analysis, state, *full, headTitle(layer, head));
     HeatmapOptions o = state.heatmapOptions();
-    if (m.size() > kMaxTileCells)
-        m.values = maxPool(m.values, kMaxTileCells); // [256, 256]
+    if (m.size() > maxCells)
+        m.values = maxPool(m.values, maxCells); // [maxCells, maxCells]
     else
         o.greyedTokens = m.greyed;
     HeatmapRenderer colours;

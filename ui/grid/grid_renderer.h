@@ -81,11 +81,13 @@ public:
     int readyThumbnails() const;
     // Largest side of a background tile: longer inputs are max-pooled to it.
     static constexpr int kMaxTileCells = 256;
+    void setMaxTileCells(int cells) { m_maxTileCells = std::max(1, cells); }
+    int maxTileCells() const { return m_maxTileCells; }
     // A head's tile, thread-safe: the heatmap's colours of headMatrix(), its cells max-pooled
-    // to kMaxTileCells when the input is longer (greying then left out). Reads lazy heads
-    // without caching them, so tiles of every head pass through memory one at a time.
+    // to maxCells when the input is longer (greying then left out). Reads lazy heads without
+    // caching them, so tiles of every head pass through memory one at a time.
     static QImage colourTile(const Analysis& analysis, const ViewState& state, int layer,
-                             int head);
+                             int head, int maxCells = kMaxTileCells);
     int thumbnailBuilds() const { return m_builds; } // heads coloured so far (all analyses)
     int reusedRows() const { return m_reusableRows; } // rows kept from the previous analysis
 
@@ -104,6 +106,7 @@ private:
     quint64 m_colourKey = 0; // hash of the colouring inputs of the current thumbnails
     int m_layers = 0, m_heads = 0;
     bool m_backgroundTiles = false;
+    int m_maxTileCells = kMaxTileCells;
     ViewState m_state;                        // colouring inputs
     mutable std::vector<QImage> m_thumbnails; // [layer * heads + head]; null until painted
     // After an edit at the end of a causal model's text, the previous analysis's thumbnails:

@@ -140,14 +140,14 @@ void GridView::startBackgroundTiles(const ViewState& state) {
     m_tilesCancel = cancel;
     QPointer<GridView> self(this);
     QThreadPool::globalInstance()->start([self, cancel, analysis = m_analysis, state, layers,
-                                          heads] {
+                                          heads, cells = r.maxTileCells()] {
         for (int l = 0; l < layers && !cancel->load(); ++l) {
             auto tiles = std::make_shared<std::vector<QImage>>(size_t(heads));
             // Heads in parallel: each holds one [T, T] head (computed, not cached) at a time.
 #pragma omp parallel for schedule(dynamic)
             for (int h = 0; h < heads; ++h)
                 if (!cancel->load())
-                    (*tiles)[size_t(h)] = GridRenderer::colourTile(*analysis, state, l, h);
+                    (*tiles)[size_t(h)] = GridRenderer::colourTile(*analysis, state, l, h, cells);
             if (cancel->load()) return;
             QMetaObject::invokeMethod(
                 qApp,
