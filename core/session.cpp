@@ -222,6 +222,15 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
                                            : 0.0;
     const double needed = perMatrix * matrices + activations + output + lazy;
     const double budget = memoryBudgetBytes();
+    if (needed > budget && keep.lazyAttention)
+        return Error{QStringLiteral("%1 tokens would need %2 GB even computing its heads on "
+                                    "demand (one head's attention alone is %3 GB; this computer "
+                                    "allows %4 GB); use a shorter text, or dump fewer heads "
+                                    "(--layers, --heads)")
+                         .arg(tokens)
+                         .arg(needed / 1e9, 0, 'f', 1)
+                         .arg(perMatrix / 1e9, 0, 'f', 1)
+                         .arg(budget / 1e9, 0, 'f', 1)};
     if (needed > budget)
         return Error{
             QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "

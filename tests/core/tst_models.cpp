@@ -407,7 +407,14 @@ private slots:
         AnalysisRequest request;
         request.ids.assign(size_t(P), 1);
         qputenv("ATTNSCOPE_MEMORY_LIMIT_MB", "16384"); // the same limit on any machine
+        // Lazy heads need one [T, T] head at a time: 40 GB here, refused too, saying so.
+        auto lazy = (*model)->analyze(request);
+        QVERIFY(!lazy.ok());
+        QVERIFY2(lazy.message().contains(QStringLiteral("computing its heads on demand")),
+                 qPrintable(lazy.message()));
+        qputenv("ATTNSCOPE_EAGER_ATTENTION_MB", "1e12"); // every head kept: the eager estimate
         auto a = (*model)->analyze(request);
+        qunsetenv("ATTNSCOPE_EAGER_ATTENTION_MB");
         qunsetenv("ATTNSCOPE_MEMORY_LIMIT_MB");
         QVERIFY(!a.ok());
         QVERIFY2(a.message().contains(QStringLiteral("allows 17.2 GB")), qPrintable(a.message()));
