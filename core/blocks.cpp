@@ -195,8 +195,8 @@ void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, i
 // Rows [P, T) of one head's scaled scores and softmax probabilities ([T, T] each), from q
 // [T - P, H*d] (the rows after P) and k [T, KV*d]. The kept heads of a pass and the heads
 // computed on demand (lazy_heads.h) both go through here, so their values agree to the bit.
-static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int headDim,
-                              bool causal, Eigen::Index P, Mat& scores, Mat& probs) {
+static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int headDim, bool causal,
+                              Eigen::Index P, Mat& scores, Mat& probs) {
     const Eigen::Index T = k.rows(), Tq = q.rows();
     const float scale = attentionScale(headDim);
     const float minusInf = -std::numeric_limits<float>::infinity();

@@ -148,8 +148,7 @@ Result<Encoding> LoadedModel::tokenize(const QString& text,
         return Error{
             QStringLiteral("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt)")
                 .arg(m_path)};
-    if (auto s = checkTokenizeMemory(text.size() + (pair ? pair->size() : 0)); !s)
-        return s.error();
+    if (auto s = checkTokenizeMemory(text.size() + (pair ? pair->size() : 0)); !s) return s.error();
     return m_tokenizer->encode(text, pair);
 }
 

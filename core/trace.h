@@ -66,11 +66,11 @@ struct LayerTrace {
     // H x [T, T], softmax probabilities; row = query, column = key. Empty matrices for heads
     // not kept; read through ForwardResult::attention(), which computes lazy heads.
     std::vector<Mat> attention;
-    std::vector<Mat> scores;    // H x [T, T], before softmax (empty if not kept)
-    Mat q;                      // [T, H*d]  (after rotary where the family has it)
-    Mat k;                      // [T, KV*d]
-    Mat v;                      // [T, KV*d]
-    Mat hidden;                 // [T, D], this layer's output (empty if not kept)
+    std::vector<Mat> scores; // H x [T, T], before softmax (empty if not kept)
+    Mat q;                   // [T, H*d]  (after rotary where the family has it)
+    Mat k;                   // [T, KV*d]
+    Mat v;                   // [T, KV*d]
+    Mat hidden;              // [T, D], this layer's output (empty if not kept)
     // Kept with KeepOptions::attentionInputs, else empty:
     Mat input;      // [T, D], the layer's input (the previous layer's output)
     Mat normed;     // [T, D], input after the pre-attention norm; empty where the family

@@ -111,9 +111,8 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
             svg->setViewBox(QRect(QPoint(0, 0), size));
             svg->setResolution(96);
             svg->setTitle(title);
-            svg->setDescription(description.isEmpty()
-                                    ? QStringLiteral("attnscope attention figure")
-                                    : description);
+            svg->setDescription(description.isEmpty() ? QStringLiteral("attnscope attention figure")
+                                                      : description);
             if (!painter.begin(svg.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         } else {

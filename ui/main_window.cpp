@@ -810,25 +810,25 @@ void MainWindow::refreshHeatmapInBackground() {
     const bool single = m_state.aggregate == Aggregate::SingleHead;
     if (!single || !m_analysis->isAttentionReady(m_state.layer, m_state.head)) {
         m_heatmapTokens.clear();
-        m_heatmap->clear(single ? tr("Computing layer %1, head %2 of %3 tokens…")
-                                      .arg(m_state.layer)
-                                      .arg(m_state.head)
-                                      .arg(m_analysis->tokenCount())
-                                : tr("Computing the %1 of the checked heads…")
-                                      .arg(m_state.aggregate == Aggregate::Max ? tr("maximum")
-                                                                               : tr("mean")));
+        m_heatmap->clear(
+            single ? tr("Computing layer %1, head %2 of %3 tokens…")
+                         .arg(m_state.layer)
+                         .arg(m_state.head)
+                         .arg(m_analysis->tokenCount())
+                   : tr("Computing the %1 of the checked heads…")
+                         .arg(m_state.aggregate == Aggregate::Max ? tr("maximum") : tr("mean")));
     }
-    m_heatmapPool.start([this, request, latest = m_heatmapRequest, analysis = m_analysis,
-                         state = m_state] {
-        if (*latest != request) return; // a newer head was asked for meanwhile
-        auto matrix = std::make_shared<const ViewMatrix>(viewMatrix(*analysis, state));
-        QMetaObject::invokeMethod(
-            this,
-            [this, request, latest, analysis, matrix] {
-                if (*latest == request && analysis == m_analysis) showHeatmapMatrix(*matrix);
-            },
-            Qt::QueuedConnection);
-    });
+    m_heatmapPool.start(
+        [this, request, latest = m_heatmapRequest, analysis = m_analysis, state = m_state] {
+            if (*latest != request) return; // a newer head was asked for meanwhile
+            auto matrix = std::make_shared<const ViewMatrix>(viewMatrix(*analysis, state));
+            QMetaObject::invokeMethod(
+                this,
+                [this, request, latest, analysis, matrix] {
+                    if (*latest == request && analysis == m_analysis) showHeatmapMatrix(*matrix);
+                },
+                Qt::QueuedConnection);
+        });
 }
 
 void MainWindow::setView(View view) {

@@ -125,7 +125,7 @@ private:
     // Analyses with lazy heads: the heatmap's matrix is built on m_heatmapPool (a head not in
     // the cache is computed there, "Computing …" shown meanwhile); stale requests are dropped.
     void refreshHeatmapInBackground();
-    void syncState();            // m_state from the controls
+    void syncState(); // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices

@@ -76,7 +76,7 @@ Mat aggregateAttention(const Analysis& analysis, const HeadSelection& heads, Agg
     for (const auto& [layer, head] : heads.checkedHeads()) {
         if (!hasHead(analysis, layer, head)) continue;
         const auto matrix = analysis.streamedAttention(layer, head); // lazy: one at a time
-        const Mat& m = *matrix;                                       // [T, T]
+        const Mat& m = *matrix;                                      // [T, T]
         if (n == 0)
             out = m;
         else if (aggregate == Aggregate::Max)

@@ -9,7 +9,8 @@ Result<Explanation> explainHead(const Analysis& analysis,
                                 int layer, int head, int token) {
     const int T = analysis.tokenCount(), H = analysis.headCount();
     if (layer < 0 || layer >= analysis.layerCount())
-        return Error{QStringLiteral("layer %1 is outside 0..%2").arg(layer).arg(analysis.layerCount() - 1)};
+        return Error{
+            QStringLiteral("layer %1 is outside 0..%2").arg(layer).arg(analysis.layerCount() - 1)};
     if (head < 0 || head >= H)
         return Error{QStringLiteral("head %1 is outside 0..%2").arg(head).arg(H - 1)};
     if (token < 0 || token >= T)

@@ -110,7 +110,7 @@ std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const Token
     for (int l = 0; l < analysis.layerCount(); ++l) {
         for (int h = 0; h < analysis.headCount(); ++h) {
             const auto head = analysis.streamedAttention(l, h); // lazy heads one at a time
-            const Mat& a = *head;                                // [T, T]
+            const Mat& a = *head;                               // [T, T]
             HeadStatistics s{l, h};
             for (int i = 1; i < T; ++i) {
                 s.previousToken += a(i, i - 1);

@@ -44,7 +44,7 @@ Result<NormAttention> normBasedAttention(const Analysis& analysis, const LoadedM
             }
         float* perHead = out.perHead.data.data() + l * H * T * T;
         float* perLayer = out.perLayer.data.data() + l * T * T;
-        const bool causal = model.config().causal; // keys after the query stay 0
+        const bool causal = model.config().causal;      // keys after the query stay 0
         std::vector<std::shared_ptr<const Mat>> alphas; // H x [T, T], this layer's attention
         for (int64_t h = 0; h < H; ++h)
             alphas.push_back(analysis.streamedAttention(int(l), int(h)));

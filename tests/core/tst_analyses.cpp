@@ -588,7 +588,8 @@ private slots:
         for (int l = 0; l < a.layerCount(); ++l)
             for (int h = 0; h < a.headCount(); ++h) {
                 const double want = plainJs(a, 0, 0, l, h);
-                const double got = jensenShannonDivergence((*a.attention(0, 0)), (*a.attention(l, h)));
+                const double got =
+                    jensenShannonDivergence((*a.attention(0, 0)), (*a.attention(l, h)));
                 QVERIFY(std::abs(got - want) <= 1e-9);
                 QVERIFY(got >= 0 && got <= std::log(2.0) + 1e-12);
             }

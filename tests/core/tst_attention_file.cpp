@@ -309,8 +309,8 @@ void TestAttentionFile::layouts() {
             for (int64_t r = 0; r < T; ++r)
                 for (int64_t c = 0; c < T; ++c) {
                     const size_t i = size_t(((l * H + h) * T + r) * T + c);
-                    worst = std::max(
-                        worst, double(std::abs((*a.attention(int(l), int(h)))(r, c) - expected[i])));
+                    worst = std::max(worst, double(std::abs((*a.attention(int(l), int(h)))(r, c) -
+                                                            expected[i])));
                 }
     QCOMPARE(worst, 0.0); // exactly the stored values, widened
     // And those are the reference within the stored precision.

@@ -60,8 +60,8 @@ private slots:
     void lazyEqualsEager_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<int>("tokens");
-        for (const char* family : {"gpt2", "llama", "qwen2", "gpt_neox", "bert", "roberta",
-                                   "distilbert", "vit"})
+        for (const char* family :
+             {"gpt2", "llama", "qwen2", "gpt_neox", "bert", "roberta", "distilbert", "vit"})
             QTest::newRow(family) << QString(family) << 12;
         // Causal rows run in blocks of 128: past one block, and GQA (4 heads on 2 KV heads).
         QTest::newRow("llama past one row block") << QStringLiteral("llama") << 200;
@@ -124,7 +124,7 @@ private slots:
         QVERIFY(!lazy.isAttentionReady(0, 0));
         QVERIFY(lazy.isAttentionReady(0, 2));
         QVERIFY(sameBits(*first, *eager.attention(0, 0))); // still valid: the caller holds it
-        const auto again = lazy.attention(0, 0);            // recomputed
+        const auto again = lazy.attention(0, 0);           // recomputed
         QCOMPARE(lazy.forward.headCache.insertions(), int64_t(4));
         QVERIFY(again.get() != first.get());
         QVERIFY(sameBits(*again, *first));
@@ -154,7 +154,8 @@ private slots:
                 std::mt19937 rng(t);
                 for (int i = 0; i < 60; ++i) {
                     const int l = int(rng() % L), h = int(rng() % H);
-                    const auto a = (i % 3 == 0) ? lazy.streamedAttention(l, h) : lazy.attention(l, h);
+                    const auto a =
+                        (i % 3 == 0) ? lazy.streamedAttention(l, h) : lazy.attention(l, h);
                     if (!sameBits(*a, *eager.attention(l, h))) ++mismatches;
                     ++requests;
                 }

@@ -164,8 +164,9 @@ void TestAnalysisController::typingAtTheEndReusesPrefix() {
     QCOMPARE(fresh->reusedTokens, 0);
     for (int l = 0; l < m_model->config().layers; ++l)
         for (int h = 0; h < m_model->config().heads; ++h)
-            QVERIFY(((*incremental->attention(l, h)) - (*fresh->attention(l, h))).cwiseAbs().maxCoeff() <=
-                    1e-6f);
+            QVERIFY(((*incremental->attention(l, h)) - (*fresh->attention(l, h)))
+                        .cwiseAbs()
+                        .maxCoeff() <= 1e-6f);
 }
 
 void TestAnalysisController::isolatedEditStartsAtOnce() {

@@ -34,8 +34,7 @@ bool waitForExplanation(const MainWindow& w, int token) {
         [&] {
             const Explanation* e = shown(w);
             return e && !w.controller()->isBusy() && !w.explainPanel()->isComputing() &&
-                   e->layer == w.currentLayer() && e->head == w.currentHead() &&
-                   e->token == token;
+                   e->layer == w.currentLayer() && e->head == w.currentHead() && e->token == token;
         },
         kTimeout);
 }
@@ -51,8 +50,9 @@ private slots:
         w.setText(QStringLiteral("The cat sat on the mat"));
         w.show();
         QVERIFY(QTest::qWaitFor(
-            [&] { return w.analysis() && w.analysis()->tokenCount() == 6 &&
-                         !w.controller()->isBusy(); },
+            [&] {
+                return w.analysis() && w.analysis()->tokenCount() == 6 && !w.controller()->isBusy();
+            },
             kTimeout));
         // Closed: the analyses keep nothing extra.
         QVERIFY(!w.controller()->keepsAttentionInputs());
@@ -79,12 +79,11 @@ private slots:
         // A click on a heatmap row explains that row's query token.
         auto* heatmap = w.heatmap();
         const HeatmapLayout layout = heatmap->currentLayout();
-        QTest::mouseClick(heatmap, Qt::LeftButton, {},
-                          layout.cellRect(2, 1).center().toPoint());
+        QTest::mouseClick(heatmap, Qt::LeftButton, {}, layout.cellRect(2, 1).center().toPoint());
         QVERIFY(waitForExplanation(w, 2));
-        QCOMPARE(w.explainPanel()->findChild<QComboBox*>(QStringLiteral("explainToken"))
-                     ->currentIndex(),
-                 2);
+        QCOMPARE(
+            w.explainPanel()->findChild<QComboBox*>(QStringLiteral("explainToken"))->currentIndex(),
+            2);
         QVERIFY(shown(w)->masked[3] && !shown(w)->masked[2]); // causal: keys after 2 masked
 
         // Up and Down in the figure step through the tokens.
@@ -182,8 +181,8 @@ private slots:
         auto e = explainHead(*analysis, *weights, false, 0, 1, 1);
         QVERIFY(e.ok());
         ExplainRenderer r;
-        r.setFigure(explainFigure(*analysis, (*model)->config(),
-                                  std::make_shared<const Explanation>(*e)));
+        r.setFigure(
+            explainFigure(*analysis, (*model)->config(), std::make_shared<const Explanation>(*e)));
         QVERIFY(r.figure().norm.isEmpty());
         QCOMPARE(r.figure().rotaryDims, 0);
         QImage image(700, int(r.preferredHeight(700)), QImage::Format_ARGB32);

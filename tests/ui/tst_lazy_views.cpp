@@ -2,11 +2,11 @@
 // heatmap renderer and the grid's tiles give the same pixels as with eager attention, the grid
 // colours its tiles in the background with progress, and the window shows a head computed off
 // the GUI thread ("Computing …" meanwhile).
+#include "analysis_controller.h"
 #include "grid/grid_widget.h"
 #include "heatmap_export.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
-#include "analysis_controller.h"
 
 #include <QLabel>
 #include <QPainter>

@@ -364,7 +364,6 @@ void TestMainWindow::exportFromWindow() {
     QVERIFY(QFileInfo(dir.filePath(file)).size() > 1000);
 }
 
-
 void TestMainWindow::opensOnPatternedHead_data() {
     QTest::addColumn<QString>("model");
     QTest::addColumn<double>("minPreviousToken"); // what the chosen head must show
@@ -391,7 +390,8 @@ void TestMainWindow::opensOnPatternedHead() {
     const auto [layer, head] = mostPatternedHead(*analysis);
     QCOMPARE(w.currentLayer(), layer);
     QCOMPARE(w.currentHead(), head);
-    QVERIFY((heatmap->matrix() - (*analysis->attention(layer, head))).cwiseAbs().maxCoeff() == 0.0f);
+    QVERIFY((heatmap->matrix() - (*analysis->attention(layer, head))).cwiseAbs().maxCoeff() ==
+            0.0f);
     const auto stats = headStatistics(*analysis);
     QVERIFY(stats[size_t(layer * analysis->headCount() + head)].previousToken >= minPreviousToken);
     // Typing afterwards keeps the user's head: only a model change picks again.

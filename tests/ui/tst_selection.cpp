@@ -82,10 +82,10 @@ private slots:
         // Another head: the strip follows the view.
         w.setLayerHead(1, 2);
         QTest::qWait(20);
-        QVERIFY(
-            std::abs(strip->cells()->values()[2] - (double((*w.analysis()->attention(1, 2))(3, 2)) +
-                                                    double((*w.analysis()->attention(1, 2))(5, 2))) /
-                                                       2) < 1e-6);
+        QVERIFY(std::abs(strip->cells()->values()[2] -
+                         (double((*w.analysis()->attention(1, 2))(3, 2)) +
+                          double((*w.analysis()->attention(1, 2))(5, 2))) /
+                             2) < 1e-6);
         w.clearTokenSelection();
         QVERIFY(!strip->isVisible());
     }

@@ -282,7 +282,8 @@ void TestWorkbench::windowTogglesHeadsWithoutRecomputing() {
     QCOMPARE(QColor(shot.pixel((corner * dpr).toPoint())).rgb() & 0xffffff,
              rgbAt(ColorMap::Viridis, max(5, 1)) & 0xffffff);
     w->setAggregate(Aggregate::SingleHead);
-    QVERIFY((w->heatmap()->matrix() - (*w->analysis()->attention(0, 0))).cwiseAbs().maxCoeff() == 0);
+    QVERIFY((w->heatmap()->matrix() - (*w->analysis()->attention(0, 0))).cwiseAbs().maxCoeff() ==
+            0);
     QCOMPARE(w->controller()->completedJobs(), jobs); // no model pass for any of this
 }
 
@@ -735,7 +736,8 @@ void TestWorkbench::keyboardNavigation() {
     QTest::keyClick(w.get(), Qt::Key_Right, Qt::AltModifier);
     QTest::keyClick(w.get(), Qt::Key_Right, Qt::AltModifier);
     QCOMPARE(w->currentHead(), 2);
-    QVERIFY((w->heatmap()->matrix() - (*w->analysis()->attention(1, 2))).cwiseAbs().maxCoeff() == 0);
+    QVERIFY((w->heatmap()->matrix() - (*w->analysis()->attention(1, 2))).cwiseAbs().maxCoeff() ==
+            0);
     QTest::keyClick(w.get(), Qt::Key_3, Qt::ControlModifier);
     QCOMPARE(w->currentView(), MainWindow::View::Grid);
     QTest::keyClick(w.get(), Qt::Key_2, Qt::ControlModifier);

@@ -28,11 +28,11 @@ double headerWidth(const QFontMetricsF& fm, int layers) {
 } // namespace
 
 QStringList tileStatisticNames() {
-    return {QStringLiteral("No frames"),      QStringLiteral("Previous token"),
-            QStringLiteral("First token"),    QStringLiteral("Confidence"),
-            QStringLiteral("Focus"),          QStringLiteral("Same token"),
-            QStringLiteral("Next token"),     QStringLiteral("Special tokens"),
-            QStringLiteral("Punctuation"),    QStringLiteral("Attention distance")};
+    return {QStringLiteral("No frames"),   QStringLiteral("Previous token"),
+            QStringLiteral("First token"), QStringLiteral("Confidence"),
+            QStringLiteral("Focus"),       QStringLiteral("Same token"),
+            QStringLiteral("Next token"),  QStringLiteral("Special tokens"),
+            QStringLiteral("Punctuation"), QStringLiteral("Attention distance")};
 }
 
 std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic statistic) {
@@ -122,9 +122,8 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
     const quint64 key =
         qHashMulti(0, int(state.colorMap), state.autoRange, int(state.specialTokens), state.dark);
     if (analysis == m_analysis && key == m_colourKey) return;
-    m_reusableRows = analysis && key == m_colourKey
-                         ? reusableRows(m_analysis.get(), *analysis, state)
-                         : 0;
+    m_reusableRows =
+        analysis && key == m_colourKey ? reusableRows(m_analysis.get(), *analysis, state) : 0;
     m_previousThumbnails.clear();
     if (m_reusableRows > 0) m_previousThumbnails = std::move(m_thumbnails);
     m_analysis = std::move(analysis);
@@ -324,7 +323,7 @@ void GridRenderer::paint(QPainter& painter, const GridLayout& L, const QRectF& e
             if (!r.adjusted(-3, -3, 3, 3).intersects(area)) continue;
             const bool checked = m_checked.layers() == 0 || m_checked.isChecked(l, h);
             painter.setOpacity(checked ? 1.0 : 0.3); // unchecked heads fade, still visible
-            if (thumbnail(l, h).isNull()) { // a background tile on its way: an empty frame
+            if (thumbnail(l, h).isNull()) {          // a background tile on its way: an empty frame
                 painter.setPen(QPen(m_chrome.frame, 1, Qt::DashLine));
                 painter.setBrush(Qt::NoBrush);
                 painter.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5));

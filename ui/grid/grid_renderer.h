@@ -86,9 +86,9 @@ public:
     // A head's tile, thread-safe: the heatmap's colours of headMatrix(), its cells max-pooled
     // to maxCells when the input is longer (greying then left out). Reads lazy heads without
     // caching them, so tiles of every head pass through memory one at a time.
-    static QImage colourTile(const Analysis& analysis, const ViewState& state, int layer,
-                             int head, int maxCells = kMaxTileCells);
-    int thumbnailBuilds() const { return m_builds; } // heads coloured so far (all analyses)
+    static QImage colourTile(const Analysis& analysis, const ViewState& state, int layer, int head,
+                             int maxCells = kMaxTileCells);
+    int thumbnailBuilds() const { return m_builds; }  // heads coloured so far (all analyses)
     int reusedRows() const { return m_reusableRows; } // rows kept from the previous analysis
 
     QSizeF preferredSize() const; // every tile at tileSize()

@@ -2,13 +2,13 @@
 
 #include <QApplication>
 #include <QElapsedTimer>
-#include <QLabel>
-#include <QPointer>
-#include <QThreadPool>
 #include <QKeyEvent>
+#include <QLabel>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QPointer>
 #include <QScrollBar>
+#include <QThreadPool>
 #include <QToolTip>
 #include <QWheelEvent>
 
@@ -102,9 +102,8 @@ void GridView::setTileStatistic(TileStatistic statistic) {
         m_canvas->update();
         return;
     }
-    r.setFrameValues(m_analysis ? tileStatisticValues(*m_analysis, statistic)
-                                : std::vector<double>(),
-                     name);
+    r.setFrameValues(
+        m_analysis ? tileStatisticValues(*m_analysis, statistic) : std::vector<double>(), name);
     m_canvas->update();
 }
 
@@ -139,8 +138,8 @@ void GridView::startBackgroundTiles(const ViewState& state) {
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     m_tilesCancel = cancel;
     QPointer<GridView> self(this);
-    QThreadPool::globalInstance()->start([self, cancel, analysis = m_analysis, state, layers,
-                                          heads, cells = r.maxTileCells()] {
+    QThreadPool::globalInstance()->start([self, cancel, analysis = m_analysis, state, layers, heads,
+                                          cells = r.maxTileCells()] {
         for (int l = 0; l < layers && !cancel->load(); ++l) {
             auto tiles = std::make_shared<std::vector<QImage>>(size_t(heads));
             // Heads in parallel: each holds one [T, T] head (computed, not cached) at a time.
