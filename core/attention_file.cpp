@@ -376,6 +376,41 @@ bool looksSpecial(const QString& token) {
     return special.match(token).hasMatch();
 }
 
+// Heads of a file too big to convert whole: converted from the mapping when asked for, so only
+// the heads in use are resident. Non-finite values (which the eager loader refuses up front,
+// having read everything) are drawn as 0 rather than read at open.
+class MappedHeads final : public HeadSource {
+public:
+    MappedHeads(std::vector<LayerBlock> layers, std::shared_ptr<const void> mapping)
+        : m_layers(std::move(layers)), m_mapping(std::move(mapping)) {}
+    Mat head(const ForwardResult&, int layer, int head) const override {
+        const LayerBlock& block = m_layers[size_t(layer)];
+        const int64_t T = block.tokens, cells = T * T;
+        Mat m(T, T); // [T, T]
+        convertHead(block, head, m);
+        for (int64_t i = 0; i < cells; ++i)
+            if (!std::isfinite(m.data()[i])) m.data()[i] = 0;
+        return m;
+    }
+    // Converts head h of `block` into m [T, T]; false when a value is NaN or infinite.
+    static bool convertHead(const LayerBlock& block, int64_t h, Mat& m) {
+        const int64_t cells = block.tokens * block.tokens;
+        const int size = dtypeSize(block.dtype);
+        const uchar* src = block.data + h * cells * size;
+        float* dst = m.data();
+        bool finite = true;
+        for (int64_t i = 0; i < cells; ++i) {
+            dst[i] = readFloat(src + i * size, block.dtype);
+            finite = finite && std::isfinite(dst[i]);
+        }
+        return finite;
+    }
+
+private:
+    std::vector<LayerBlock> m_layers;
+    std::shared_ptr<const void> m_mapping; // keeps the file mapped while heads are read
+};
+
 } // namespace
 
 QStringList displayTokensWithoutTokenizer(const QStringList& tokens) {
@@ -416,7 +451,11 @@ Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPat
                              .arg(H)
                              .arg(T)};
     const double bytes = double(L) * double(H) * double(T) * double(T) * 4.0;
-    if (bytes > memoryBudgetBytes())
+    // Bigger than eager attention may be: heads stay in the mapping, converted on demand, and
+    // only the cache of converted heads (plus one head per reader) counts as resident.
+    const bool mapped = bytes > eagerAttentionBudgetBytes();
+    const double resident = headCacheBytes(T) + 4.0 * double(T) * double(T) * 4.0;
+    if ((mapped ? resident : bytes) > memoryBudgetBytes())
         return Error{
             QStringLiteral("%1: %2 layers × %3 heads × (%4 tokens)² of attention need %5 GB "
                            "as float32, more than this computer allows (%6 GB)")
@@ -495,25 +534,22 @@ Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPat
     }
     if (storedText.isString()) analysis.text = storedText.toString();
 
-    // Converted to float32, one head at a time, straight from the mapping.
+    // Converted to float32, one head at a time, straight from the mapping (or, for a file
+    // bigger than eager attention may be, when a view asks for the head).
     analysis.forward.layers.resize(size_t(L));
-    const int64_t cells = T * T;
-    for (int64_t l = 0; l < L; ++l) {
+    for (int64_t l = 0; l < L; ++l)
+        analysis.forward.layers[size_t(l)].attention.resize(size_t(H));
+    if (mapped) {
+        analysis.forward.lazyHeads = std::make_shared<const MappedHeads>(raw.layers, raw.keep);
+        analysis.forward.headCache.setLimitBytes(headCacheBytes(T));
+    }
+    for (int64_t l = 0; l < L && !mapped; ++l) {
         const LayerBlock& block = raw.layers[size_t(l)];
-        const int size = dtypeSize(block.dtype);
         LayerTrace& trace = analysis.forward.layers[size_t(l)];
-        trace.attention.resize(size_t(H));
         for (int64_t h = 0; h < H; ++h) {
             Mat& m = trace.attention[size_t(h)]; // [T, T]
             m.resize(T, T);
-            const uchar* src = block.data + h * cells * size;
-            float* dst = m.data();
-            bool finite = true;
-            for (int64_t i = 0; i < cells; ++i) {
-                dst[i] = readFloat(src + i * size, block.dtype);
-                finite = finite && std::isfinite(dst[i]);
-            }
-            if (!finite)
+            if (!MappedHeads::convertHead(block, h, m))
                 return Error{QStringLiteral("%1: layer %2, head %3 holds NaN or infinite values")
                                  .arg(path)
                                  .arg(l)

@@ -29,7 +29,10 @@ struct AttentionFileInfo {
 };
 
 // Reads the whole attention into float32 (refused up front when it would not fit the memory
-// budget, as for a model). Values must be finite; shapes must agree across layers.
+// budget, as for a model). Values must be finite; shapes must agree across layers. A file whose
+// float32 attention exceeds eagerAttentionBudgetBytes() stays memory-mapped instead: each head
+// is converted when Analysis::attention() asks for it (lazy_heads.h), so a dump of many GB opens
+// without reading it; its non-finite values are then shown as 0 instead of refused.
 Result<Analysis> openAttentionFile(const QString& path, const QString& tokensPath = {},
                                    AttentionFileInfo* info = nullptr);
 

@@ -194,6 +194,72 @@ void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, i
     }
 }
 
+// Rows [P, T) of one head's softmax probabilities into probs [T, T], from q [T - P, H*d] (the
+// rows after P) and k [T, KV*d]; with `scores`, also its scaled scores [T, T] (-inf where
+// masked). Without it the scores of one row block live in blockScores, a caller's [block, T]
+// scratch with the row stride of a full [T, T] matrix, so the products are the same to the
+// bit. The kept heads of a pass and the heads computed on demand (lazy_heads.h) both go
+// through here, so their values agree to the bit. Every entry of rows [P, T) is written once
+// (no zeroing first).
+static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int headDim, bool causal,
+                              Eigen::Index P, Mat* scores, Mat& blockScores, Mat& probs) {
+    const Eigen::Index T = k.rows(), Tq = q.rows();
+    const float scale = attentionScale(headDim);
+    const float minusInf = -std::numeric_limits<float>::infinity();
+    const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
+    const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
+    // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1), so
+    // the products skip (most of) the masked upper triangle.
+    const Eigen::Index block = causal ? 128 : Tq;
+    if (!scores) blockScores.resize(std::min(block, Tq), T);
+    for (Eigen::Index r0 = P; r0 < T; r0 += block) {
+        const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
+        auto s = scores ? scores->block(r0, 0, n, keys) : blockScores.topLeftCorner(n, keys);
+        s.noalias() = (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
+        for (Eigen::Index i = 0; i < n; ++i) {
+            const Eigen::Index row = r0 + i, visible = causal ? row + 1 : T;
+            const float rowMax = s.row(i).head(visible).maxCoeff();
+            auto p = probs.row(row).head(visible).array();
+            p = (s.row(i).head(visible).array() - rowMax).exp(); // vectorised
+            p *= 1.0f / p.sum();
+            probs.row(row).tail(T - visible).setZero();
+            if (scores) scores->row(row).tail(T - visible).setConstant(minusInf);
+        }
+    }
+}
+
+namespace {
+
+// Heads of a lazy pass, recomputed from the layer's kept Q and K.
+class RecomputedHeads final : public HeadSource {
+public:
+    Mat head(const ForwardResult& forward, int layer, int head) const override {
+        const LayerTrace& trace = forward.layers[size_t(layer)];
+        const AttentionGeometry& g = trace.geometry;
+        const Eigen::Index T = trace.k.rows();
+        Mat blockScores, probs(T, T); // [block, T] scratch, [T, T]
+        const int kvh = ForwardResult::kvHeadFor(head, g.heads, g.kvHeads);
+        // As in the pass: products of long inputs run on one thread (there, one thread per
+        // head), so that Eigen splits nothing differently.
+        if (T * T >= 1024) {
+#pragma omp parallel num_threads(1)
+            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr, blockScores,
+                              probs);
+        } else {
+            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr, blockScores,
+                              probs);
+        }
+        return probs;
+    }
+};
+
+} // namespace
+
+std::shared_ptr<const HeadSource> recomputedHeads() {
+    static const auto source = std::make_shared<const RecomputedHeads>();
+    return source;
+}
+
 Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int kvHeads,
                        int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep,
                        const LayerTrace* earlier) {
@@ -201,6 +267,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     const float scale = attentionScale(headDim);
     const float minusInf = -std::numeric_limits<float>::infinity();
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
+    trace.geometry = AttentionGeometry{heads, kvHeads, headDim, causal};
     trace.attention.resize(size_t(heads));
     if (keep.scores) trace.scores.resize(size_t(heads));
     if (!keep.keepsAllAttention()) {
@@ -238,26 +305,16 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     // An edit at the end (Tq = 1) still copies P x P earlier rows per head: parallel too.
 #pragma omp parallel if (Tq * T >= 1024 || P * P >= 65536)
     {
-        // Scores of one row block when they are not kept, reused from head to head: [block, T]
-        // with the row stride of a full [T, T] matrix, so the products are the same to the bit.
-        Mat blockScores;
+        Mat blockScores; // [block, T] scores of one row block when they are not kept
 #pragma omp for schedule(dynamic)
         for (int h = 0; h < heads; ++h) {
             if (!keep.keepsAttention(keep.layer, h)) continue; // done above, row block by block
             const int kvh = ForwardResult::kvHeadFor(h, heads, kvHeads);
-            const auto qh = q.middleCols(h * headDim, headDim);   // [Tq, d]
-            const auto kh = k.middleCols(kvh * headDim, headDim); // [T, d]
             const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
-            // Query rows go in blocks; a causal block of rows [r0, r1) only sees keys [0, r1),
-            // so the products skip (most of) the masked upper triangle.
             const Eigen::Index block = causal ? 128 : Tq;
-            // [T, T] probabilities; every entry is written exactly once below (no zeroing first).
-            Mat probs(T, T);
-            Mat scores; // [T, T] = Q_h K_h^T / sqrt(d) (masked = -inf), only when kept
-            if (keep.scores)
-                scores.resize(T, T);
-            else
-                blockScores.resize(std::min(block, Tq), T);
+            Mat probs(T, T); // [T, T] probabilities
+            Mat scores;      // [T, T] = Q_h K_h^T / sqrt(d) (masked = -inf), only when kept
+            if (keep.scores) scores.resize(T, T);
             if (P > 0) { // rows [0, P) from the earlier pass
                 probs.topLeftCorner(P, P) = earlier->attention[size_t(h)].topLeftCorner(P, P);
                 probs.topRightCorner(P, T - P).setZero();
@@ -270,26 +327,17 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
                     }
                 }
             }
+            headAttentionRows(q, k, h, kvh, headDim, causal, P, keep.scores ? &scores : nullptr,
+                              blockScores, probs);
             for (Eigen::Index r0 = P; r0 < T; r0 += block) {
                 const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
-                auto s =
-                    keep.scores ? scores.block(r0, 0, n, keys) : blockScores.topLeftCorner(n, keys);
-                s.noalias() = (qh.middleRows(r0 - P, n) * kh.topRows(keys).transpose()) * scale;
-                for (Eigen::Index i = 0; i < n; ++i) {
-                    const Eigen::Index row = r0 + i, visible = causal ? row + 1 : T;
-                    const float rowMax = s.row(i).head(visible).maxCoeff();
-                    auto p = probs.row(row).head(visible).array();
-                    p = (s.row(i).head(visible).array() - rowMax).exp(); // vectorised
-                    p *= 1.0f / p.sum();
-                    probs.row(row).tail(T - visible).setZero();
-                    if (keep.scores) scores.row(row).tail(T - visible).setConstant(minusInf);
-                }
                 context.block(r0 - P, h * headDim, n, headDim).noalias() =
                     probs.block(r0, 0, n, keys) * vh.topRows(keys);
             }
             trace.attention[size_t(h)] = std::move(probs);
             if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
         }
+    }
     }
     return context;
 }

@@ -63,6 +63,10 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
                        int headDim, bool causal, LayerTrace& trace, const KeepOptions& keep,
                        const LayerTrace* earlier = nullptr);
 
+// The HeadSource of passes run with KeepOptions::lazyAttention: a head's [T, T] attention
+// recomputed from the layer's kept Q and K by the code multiHeadAttention uses for kept heads.
+std::shared_ptr<const HeadSource> recomputedHeads();
+
 // [earlier rows 0..P) ; rows] — the full matrix when a prefix was reused, else `rows` as is.
 Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows);
 

@@ -218,11 +218,12 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             root.insert(QStringLiteral("generated"), analysis.generatedTokens);
         root.insert(QStringLiteral("attentions_shape"), int64Json(attentionsShape));
         QJsonArray layers;
-        for (const LayerTrace& layer : analysis.forward.layers) {
+        const auto kept = analysis.forward.keptAttention(); // all, or --layers/--heads
+        for (int l : kept.layers) {
             QJsonArray heads;
-            for (const Mat& a : layer.attention)
-                if (a.size() > 0) heads.append(matrixJson(a)); // kept heads only (--heads)
-            if (!heads.isEmpty()) layers.append(heads);
+            for (int h : kept.heads)
+                heads.append(matrixJson(*analysis.forward.attentionUncached(l, h)));
+            layers.append(heads);
         }
         root.insert(QStringLiteral("attentions"), layers);
         root.insert(QStringLiteral("last_hidden_state"), matrixJson(last));

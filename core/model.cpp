@@ -58,7 +58,7 @@ ForwardResult::KeptAttention ForwardResult::keptAttention() const {
     for (size_t l = 0; l < layers.size(); ++l) {
         std::vector<int> heads;
         for (size_t h = 0; h < layers[l].attention.size(); ++h)
-            if (layers[l].attention[h].size() > 0) heads.push_back(int(h));
+            if (isLazy() || layers[l].attention[h].size() > 0) heads.push_back(int(h));
         if (heads.empty()) continue;
         if (kept.layers.empty()) kept.heads = std::move(heads);
         kept.layers.push_back(int(l));
@@ -71,13 +71,15 @@ Tensor ForwardResult::attentionTensor() const {
     const KeptAttention kept = keptAttention();
     if (kept.layers.empty()) return out;
     const int64_t L = int64_t(kept.layers.size()), H = int64_t(kept.heads.size());
-    const int64_t T = layers[size_t(kept.layers[0])].attention[size_t(kept.heads[0])].rows();
+    const int64_t T = attention(kept.layers[0], kept.heads[0])->rows();
     out.shape = {L, H, T, T};
     out.data.resize(size_t(L * H * T * T));
     float* dst = out.data.data();
     for (int l : kept.layers)
         for (int h : kept.heads) {
-            const Mat& a = layers[size_t(l)].attention[size_t(h)];
+            // [T, T]: stored, or a lazy head computed on its own (not kept in the cache)
+            const auto head = attentionUncached(l, h);
+            const Mat& a = *head;
             std::copy(a.data(), a.data() + T * T, dst); // row-major [T, T]
             dst += T * T;
         }

@@ -1,6 +1,8 @@
 #include "session.h"
 #include "file_limits.h"
 
+#include "blocks.h"
+
 #include "model.h"
 #include "predict.h"
 #include "weights.h"
@@ -222,8 +224,23 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
     // value again: bytes per value from the caller, for the attention and the last state.
     const double output = outputBytesPerValue * (double(keptHeads) * double(tokens) * tokens +
                                                  double(tokens) * m_config.hidden);
-    const double needed = perMatrix * matrices + activations + output;
+    // Lazy heads: a [128, T] row block per thread, the cache of viewed heads, and the scores and
+    // probabilities of heads being computed on demand (two threads at once).
+    const double lazy = keep.lazyAttention ? double(std::max(1, omp_get_max_threads())) * 128 *
+                                                     double(tokens) * sizeof(float) +
+                                                 headCacheBytes(tokens) + 2 * 2 * perMatrix
+                                           : 0.0;
+    const double needed = perMatrix * matrices + activations + output + lazy;
     const double budget = memoryBudgetBytes();
+    if (needed > budget && keep.lazyAttention)
+        return Error{QStringLiteral("%1 tokens would need %2 GB even computing its heads on "
+                                    "demand (one head's attention alone is %3 GB; this computer "
+                                    "allows %4 GB); use a shorter text, or dump fewer heads "
+                                    "(--layers, --heads)")
+                         .arg(tokens)
+                         .arg(needed / 1e9, 0, 'f', 1)
+                         .arg(perMatrix / 1e9, 0, 'f', 1)
+                         .arg(budget / 1e9, 0, 'f', 1)};
     if (needed > budget)
         return Error{
             QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "
@@ -253,11 +270,17 @@ PrefixReuse LoadedModel::reusablePrefix(const AnalysisRequest& request,
         (keep.hiddenStates && (f.layers[0].hidden.rows() == 0 || f.embeddings.rows() == 0)) ||
         (keep.attentionInputs && f.layers[0].input.rows() == 0))
         return {};
-    // Earlier rows are copied from kept attention: both passes must keep every head.
-    if (!keep.keepsAllAttention()) return {};
-    for (const LayerTrace& layer : f.layers)
-        for (const Mat& a : layer.attention)
-            if (a.size() == 0) return {};
+    // Earlier rows are copied from kept attention: both passes must keep every head, or both
+    // compute heads on demand (then only Q, K and V are taken from the earlier pass).
+    if (keep.lazyAttention) {
+        if (!f.isLazy() || f.layers[0].q.rows() == 0) return {};
+    } else if (!keep.keepsAllAttention()) {
+        return {};
+    }
+    if (!keep.lazyAttention)
+        for (const LayerTrace& layer : f.layers)
+            for (const Mat& a : layer.attention)
+                if (a.size() == 0) return {};
     const std::vector<int64_t>& before = earlier->encoding.ids;
     size_t shared = 0;
     while (shared < before.size() && shared < ids.size() && before[shared] == ids[shared])
@@ -278,6 +301,19 @@ Result<std::vector<HeadWeights>> LoadedModel::attentionWeights(int layer) const 
     return heads;
 }
 
+KeepOptions LoadedModel::keepFor(int64_t tokens, const KeepOptions& asked) const {
+    KeepOptions keep = asked;
+    const double eager = double(m_config.layers) * m_config.heads * double(tokens) *
+                         double(tokens) * sizeof(float) * (asked.scores ? 2 : 1);
+    if (!asked.keepsAllAttention() || eager <= eagerAttentionBudgetBytes()) return keep;
+    // Too big to keep every head: keep Q, K (and V, for the explainer) and compute heads on
+    // demand. Pre-softmax scores are not kept then (another [T, T] per head).
+    keep.lazyAttention = true;
+    keep.qkv = true;
+    keep.scores = false;
+    return keep;
+}
+
 Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const {
     try {
@@ -295,10 +331,13 @@ Status LoadedModel::checkFinite(const Analysis& analysis) const {
     for (size_t l = 0; l < layers.size(); ++l)
         for (size_t h = 0; h < layers[l].attention.size(); ++h)
             // Rows taken from an earlier analysis were checked with it: only the new ones here.
+            // Lazy heads: finite Q and K give finite probabilities (softmax of finite scores).
             if (const Mat& a = layers[l].attention[h];
-                a.size() > 0 &&
-                !a.bottomRows(a.rows() - std::min<Eigen::Index>(analysis.reusedTokens, a.rows()))
-                     .allFinite())
+                (a.size() > 0 &&
+                 !a.bottomRows(a.rows() - std::min<Eigen::Index>(analysis.reusedTokens, a.rows()))
+                      .allFinite()) ||
+                (analysis.forward.isLazy() && h == 0 &&
+                 (!layers[l].q.allFinite() || !layers[l].k.allFinite())))
                 return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
                                             "head %3): its weights or config.json (e.g. "
                                             "rope_theta, norm epsilon) are invalid")
@@ -361,12 +400,18 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
 
     const int64_t tokens = m_config.modality == Modality::Image ? int64_t(m_config.maxPositions)
                                                                 : int64_t(input.ids.size());
-    if (auto s = checkMemory(tokens, request.keep, request.outputBytesPerValue); !s)
-        return s.error();
-    input.prefix = reusablePrefix(request, input.ids);
+    const KeepOptions keep = keepFor(tokens, request.keep);
+    if (auto s = checkMemory(tokens, keep, request.outputBytesPerValue); !s) return s.error();
+    AnalysisRequest reuse = request;
+    reuse.keep = keep;
+    input.prefix = reusablePrefix(reuse, input.ids);
     analysis.reusedTokens = input.prefix.rows;
     analysis.producedBy = m_instanceId;
-    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, request.keep, progress));
+    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, keep, progress));
+    if (keep.lazyAttention) {
+        analysis.forward.lazyHeads = recomputedHeads();
+        analysis.forward.headCache.setLimitBytes(headCacheBytes(tokens));
+    }
 
     if (m_config.modality == Modality::Image) {
         // Tokens are [CLS] (DeiT: then [DIST]) and the patches, row-major.

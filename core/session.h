@@ -66,9 +66,20 @@ struct Analysis {
     int headCount() const {
         return forward.layers.empty() ? 0 : int(forward.layers[0].attention.size());
     }
-    // Views read attention only through this (a later version may compute heads on demand).
-    const Mat& attention(int layer, int head) const {
-        return forward.layers[layer].attention[head];
+    // Views read attention only through this: [T, T], stored, or computed on demand and cached
+    // when the pass kept no [T, T] matrices (lazy_heads.h). Hold the pointer while using it;
+    // safe from any thread. isAttentionReady() says whether the call would compute.
+    std::shared_ptr<const Mat> attention(int layer, int head) const {
+        return forward.attention(layer, head);
+    }
+    bool isAttentionReady(int layer, int head) const {
+        return forward.isAttentionReady(layer, head);
+    }
+    bool hasLazyAttention() const { return forward.isLazy(); }
+    // For passes over every head (statistics, rollout, thumbnails): a lazy head not in the cache
+    // is computed for this caller only, so memory holds one head at a time per caller.
+    std::shared_ptr<const Mat> streamedAttention(int layer, int head) const {
+        return forward.attentionUncached(layer, head);
     }
 };
 
@@ -104,6 +115,9 @@ public:
 private:
     LoadedModel() = default;
     QStringList displayTokens(const Encoding& encoding, const QString& text) const;
+    // The request's KeepOptions, switched to lazy heads when every head's [T, T] would exceed
+    // eagerAttentionBudgetBytes().
+    KeepOptions keepFor(int64_t tokens, const KeepOptions& asked) const;
     Status checkMemory(int64_t tokens, const KeepOptions& keep,
                        double outputBytesPerValue = 0) const;
     Status checkFinite(const Analysis& analysis) const;

@@ -1,6 +1,7 @@
 #pragma once
 // Run state of one forward pass: what to keep, what each layer recorded, progress reports.
 // The engine's low layers (model.h, blocks.h) need only these, not the session front door.
+#include "lazy_heads.h"
 #include "tensor.h"
 
 #include <algorithm>
@@ -20,14 +21,21 @@ struct KeepOptions {
     std::vector<int> onlyLayers;
     std::vector<int> onlyHeads;
     int layer = -1; // the layer being computed (set by forLayer for multiHeadAttention)
+    // No head's [T, T] matrix is kept: every head runs row block by row block, Q and K are
+    // kept, and ForwardResult::attention() computes a head when asked (lazy_heads.h). Set by
+    // LoadedModel::analyze when every head's attention would exceed eagerAttentionBudgetBytes().
+    bool lazyAttention = false;
 
     bool keepsAttention(int l, int h) const {
+        if (lazyAttention) return false;
         auto has = [](const std::vector<int>& list, int x) {
             return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
         };
         return has(onlyLayers, l) && has(onlyHeads, h);
     }
-    bool keepsAllAttention() const { return onlyLayers.empty() && onlyHeads.empty(); }
+    bool keepsAllAttention() const {
+        return !lazyAttention && onlyLayers.empty() && onlyHeads.empty();
+    }
     // Attention (always kept) and nothing else: dumps, statistics, benchmarks.
     static KeepOptions attentionOnly() {
         KeepOptions keep;
@@ -45,20 +53,30 @@ struct KeepOptions {
     bool attentionInputs = false;
 };
 
+// How a layer's attention was computed (set by multiHeadAttention), so that a head can be
+// computed again from the kept Q and K.
+struct AttentionGeometry {
+    int heads = 0, kvHeads = 0, headDim = 0;
+    bool causal = false;
+};
+
 // Per-layer record of one forward pass. Shapes: T tokens, H query heads, KV key/value heads,
 // d = head_dim, D = hidden.
 struct LayerTrace {
-    std::vector<Mat> attention; // H x [T, T], softmax probabilities; row = query, column = key
-    std::vector<Mat> scores;    // H x [T, T], before softmax (empty if not kept)
-    Mat q;                      // [T, H*d]  (after rotary where the family has it)
-    Mat k;                      // [T, KV*d]
-    Mat v;                      // [T, KV*d]
-    Mat hidden;                 // [T, D], this layer's output (empty if not kept)
+    // H x [T, T], softmax probabilities; row = query, column = key. Empty matrices for heads
+    // not kept; read through ForwardResult::attention(), which computes lazy heads.
+    std::vector<Mat> attention;
+    std::vector<Mat> scores; // H x [T, T], before softmax (empty if not kept)
+    Mat q;                   // [T, H*d]  (after rotary where the family has it)
+    Mat k;                   // [T, KV*d]
+    Mat v;                   // [T, KV*d]
+    Mat hidden;              // [T, D], this layer's output (empty if not kept)
     // Kept with KeepOptions::attentionInputs, else empty:
     Mat input;      // [T, D], the layer's input (the previous layer's output)
     Mat normed;     // [T, D], input after the pre-attention norm; empty where the family
                     // normalises after attention (BERT family): attention reads `input` there
     Mat qPreRotary; // [T, H*d], queries before rotary; empty in families without rotary
+    AttentionGeometry geometry;
     const Mat& attentionInput() const { return normed.rows() ? normed : input; }
     const Mat& queriesBeforeRotary() const { return qPreRotary.rows() ? qPreRotary : q; }
 };
@@ -67,11 +85,27 @@ struct ForwardResult {
     std::vector<LayerTrace> layers; // L entries
     Mat embeddings;                 // [T, D], input to the first layer (empty if not kept)
     Mat lastHiddenState;            // [T, D], after the final norm where the family has one
+    // Non-null when heads are computed on demand (KeepOptions::lazyAttention, or a mapped
+    // attention file); their matrices then go through headCache.
+    std::shared_ptr<const HeadSource> lazyHeads;
+    HeadCache headCache;
+
+    // Head `head` of `layer` as [T, T]: the stored matrix (valid while this result lives), or
+    // computed on demand and cached. An empty matrix for a head a pass did not keep. Safe to
+    // call from several threads at once.
+    std::shared_ptr<const Mat> attention(int layer, int head) const;
+    // As attention(), but a lazy head that is not cached is computed without being cached
+    // (thumbnails, statistics and dumps over every head, so that they go head by head and do
+    // not evict the heads a view shows).
+    std::shared_ptr<const Mat> attentionUncached(int layer, int head) const;
+    bool isLazy() const { return lazyHeads != nullptr; }
+    // Whether attention(layer, head) returns without computing (stored or cached).
+    bool isAttentionReady(int layer, int head) const;
 
     // Which key/value head query head h reads (grouped-query attention).
     static int kvHeadFor(int h, int heads, int kvHeads) { return h / (heads / kvHeads); }
-    // The layers and heads whose attention was kept (ascending): all, or those of
-    // KeepOptions::onlyLayers / onlyHeads (the other heads' matrices are empty).
+    // The layers and heads whose attention was kept (ascending): all (also when lazy), or those
+    // of KeepOptions::onlyLayers / onlyHeads (the other heads' matrices are empty).
     struct KeptAttention {
         std::vector<int> layers, heads;
     };

@@ -26,7 +26,7 @@ void configureRenderer(HeatmapRenderer& renderer, const Analysis& analysis, int 
             labels << (i < analysis.encoding.tokens.size() ? analysis.encoding.tokens[i]
                                                            : QString::number(i));
     }
-    renderer.setMatrix(analysis.attention(layer, head));
+    renderer.setMatrix(*analysis.attention(layer, head));
     renderer.setLabels(labels);
     renderer.setTitle(heatmapTitle(layer, head));
 }
@@ -114,9 +114,8 @@ Status exportPainting(const PaintFunction& paint, const QString& title, const QS
             svg->setViewBox(QRect(QPoint(0, 0), size));
             svg->setResolution(96);
             svg->setTitle(title);
-            svg->setDescription(description.isEmpty()
-                                    ? QStringLiteral("attnscope attention figure")
-                                    : description);
+            svg->setDescription(description.isEmpty() ? QStringLiteral("attnscope attention figure")
+                                                      : description);
             if (!painter.begin(svg.get()))
                 return makeError(QStringLiteral("cannot write \"%1\"").arg(outPath));
         } else {

@@ -510,6 +510,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connectPredictions();
     connectSelection();
 
+    m_heatmapPool.setMaxThreadCount(1); // one head at a time; stale requests are skipped
     resize(1100, 800);
     setText(sampleText());
     m_text->setFocus();
@@ -518,6 +519,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 MainWindow::~MainWindow() {
     m_statisticsPool.waitForDone(); // its jobs post back to this window
     m_sessionPool.waitForDone();
+    ++*m_heatmapRequest;            // queued heatmap jobs return at once
+    m_heatmapPool.waitForDone();
 }
 
 void MainWindow::openModel(const QString& path) {
@@ -660,6 +663,10 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
         m_imageView->setAnalysis(m_analysis, m_controller->model()->config());
     updateSelectorRanges(m_analysis->layerCount(), m_analysis->headCount());
     m_heads->setShape(m_analysis->layerCount(), m_analysis->headCount());
+    if (m_selectPatternedHead && m_analysis->hasLazyAttention()) {
+        // Finding it reads every head: too long on the GUI thread for lazy heads; keep the head.
+        m_selectPatternedHead = false;
+    }
     if (m_selectPatternedHead) {
         // First analysis by a newly opened model: show a head with a clear pattern (found by a
         // statistic of this input), not whichever head happens to be first.
@@ -768,26 +775,12 @@ void MainWindow::refreshView(View view) {
         return;
     }
     switch (view) {
-    case View::Heatmap: {
-        const ViewMatrix matrix = viewMatrix(*m_analysis, m_state);
-        m_heatmapTokens = matrix.tokens;
-        if (matrix.isEmpty()) {
-            m_heatmap->clear(matrix.emptyReason);
-            break;
-        }
-        HeatmapRenderer r;
-        configureHeatmap(r, matrix, m_state);
-        HeatmapOptions options = r.options();
-        options.markedRows = selectedHeatmapRows(); // queries selected together
-        m_heatmap->setOptions(options);
-        m_heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
-        const HeatmapCell h = m_heatmap->hoveredCell();
-        auto token = [&](int i) {
-            return i >= 0 && size_t(i) < m_heatmapTokens.size() ? m_heatmapTokens[size_t(i)] : -1;
-        };
-        updateTokenStrip(token(h.row), token(h.column));
+    case View::Heatmap:
+        if (m_analysis->hasLazyAttention())
+            refreshHeatmapInBackground();
+        else
+            showHeatmapMatrix(viewMatrix(*m_analysis, m_state));
         break;
-    }
     case View::Links: {
         std::vector<int> tokens;
         ViewState state = m_state;
@@ -812,6 +805,51 @@ void MainWindow::refreshView(View view) {
         m_imageView->setState(m_state);
         break;
     }
+}
+
+void MainWindow::showHeatmapMatrix(const ViewMatrix& matrix) {
+    m_heatmapTokens = matrix.tokens;
+    if (matrix.isEmpty()) {
+        m_heatmap->clear(matrix.emptyReason);
+        return;
+    }
+    HeatmapRenderer r;
+    configureHeatmap(r, matrix, m_state);
+    HeatmapOptions options = r.options();
+    options.markedRows = selectedHeatmapRows(); // queries selected together
+    m_heatmap->setOptions(options);
+    m_heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
+    const HeatmapCell h = m_heatmap->hoveredCell();
+    auto token = [&](int i) {
+        return i >= 0 && size_t(i) < m_heatmapTokens.size() ? m_heatmapTokens[size_t(i)] : -1;
+    };
+    updateTokenStrip(token(h.row), token(h.column));
+}
+
+void MainWindow::refreshHeatmapInBackground() {
+    const quint64 request = ++*m_heatmapRequest;
+    const bool single = m_state.aggregate == Aggregate::SingleHead;
+    if (!single || !m_analysis->isAttentionReady(m_state.layer, m_state.head)) {
+        m_heatmapTokens.clear();
+        m_heatmap->clear(
+            single ? tr("Computing layer %1, head %2 of %3 tokens…")
+                         .arg(m_state.layer)
+                         .arg(m_state.head)
+                         .arg(m_analysis->tokenCount())
+                   : tr("Computing the %1 of the checked heads…")
+                         .arg(m_state.aggregate == Aggregate::Max ? tr("maximum") : tr("mean")));
+    }
+    m_heatmapPool.start(
+        [this, request, latest = m_heatmapRequest, analysis = m_analysis, state = m_state] {
+            if (*latest != request) return; // a newer head was asked for meanwhile
+            auto matrix = std::make_shared<const ViewMatrix>(viewMatrix(*analysis, state));
+            QMetaObject::invokeMethod(
+                this,
+                [this, request, latest, analysis, matrix] {
+                    if (*latest == request && analysis == m_analysis) showHeatmapMatrix(*matrix);
+                },
+                Qt::QueuedConnection);
+        });
 }
 
 void MainWindow::setView(View view) {

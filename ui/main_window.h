@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 // The attnscope main window: text (and a pair text for models with token types) at the top,
 // layer/head/aggregate/special-token selectors, the head list on the left and the views in tabs
 // (heatmap, token links, all heads, side by side, difference); model/token/timing/hover
@@ -162,7 +163,11 @@ protected:
 private:
     void refreshViews();         // rebuilds the state, then the current view
     void refreshView(View view); // one view from m_state
-    void syncState();            // m_state from the controls
+    void showHeatmapMatrix(const ViewMatrix& matrix);
+    // Analyses with lazy heads: the heatmap's matrix is built on m_heatmapPool (a head not in
+    // the cache is computed there, "Computing …" shown meanwhile); stale requests are dropped.
+    void refreshHeatmapInBackground();
+    void syncState(); // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices
@@ -226,6 +231,9 @@ private:
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
     QThreadPool m_statisticsPool;                    // computes those columns off the GUI thread
+    QThreadPool m_heatmapPool;                       // lazy heads of the heatmap
+    std::shared_ptr<std::atomic<quint64>> m_heatmapRequest =
+        std::make_shared<std::atomic<quint64>>(0); // the newest heatmap request
     ImageView* m_imageView = nullptr;
     PictureLoader* m_pictureLoader = nullptr;
     quint64 m_modeForModel = 0; // LoadedModel::instanceId() that image / text mode was set for

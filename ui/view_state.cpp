@@ -81,7 +81,8 @@ Mat aggregateAttention(const Analysis& analysis, const HeadSelection& heads, Agg
     int n = 0;
     for (const auto& [layer, head] : heads.checkedHeads()) {
         if (!hasHead(analysis, layer, head)) continue;
-        const Mat& m = analysis.attention(layer, head);
+        const auto matrix = analysis.streamedAttention(layer, head); // lazy: one at a time
+        const Mat& m = *matrix;                                      // [T, T]
         if (n == 0)
             out = m;
         else if (aggregate == Aggregate::Max)
@@ -166,7 +167,7 @@ ViewMatrix headMatrix(const Analysis& analysis, const ViewState& state, int laye
             QStringLiteral("Layer %1, head %2 is not in this analysis.").arg(layer).arg(head);
         return empty;
     }
-    return shapeMatrix(analysis, state, analysis.attention(layer, head), headTitle(layer, head));
+    return shapeMatrix(analysis, state, *analysis.attention(layer, head), headTitle(layer, head));
 }
 
 ViewMatrix paneMatrix(const Analysis& analysis, const ViewState& state, int layer, int head) {

@@ -9,7 +9,8 @@ Result<Explanation> explainHead(const Analysis& analysis,
                                 int layer, int head, int token) {
     const int T = analysis.tokenCount(), H = analysis.headCount();
     if (layer < 0 || layer >= analysis.layerCount())
-        return Error{QStringLiteral("layer %1 is outside 0..%2").arg(layer).arg(analysis.layerCount() - 1)};
+        return Error{
+            QStringLiteral("layer %1 is outside 0..%2").arg(layer).arg(analysis.layerCount() - 1)};
     if (head < 0 || head >= H)
         return Error{QStringLiteral("head %1 is outside 0..%2").arg(head).arg(H - 1)};
     if (token < 0 || token >= T)
@@ -42,12 +43,13 @@ Result<Explanation> explainHead(const Analysis& analysis,
     e.masked.resize(size_t(T));
     for (int j = 0; j < T; ++j)
         e.masked[size_t(j)] = causal && j > token;
-    e.weights = analysis.attention(layer, head).row(token);
+    e.weights = analysis.attention(layer, head)->row(token);
     // Every head's output for this token through its own rows of W_O.
     e.contributions.resize(H, layerWeights[0].wo.cols());
     for (int h = 0; h < H; ++h) {
         const int kv = layerWeights[size_t(h)].kvHead;
-        const Vec out = analysis.attention(layer, h).row(token) * trace.v.middleCols(kv * d, d);
+        const Vec out =
+            analysis.streamedAttention(layer, h)->row(token) * trace.v.middleCols(kv * d, d);
         if (h == head) e.output = out;
         e.contributions.row(h) = out * layerWeights[size_t(h)].wo;
     }

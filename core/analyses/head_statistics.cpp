@@ -109,7 +109,8 @@ std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const Token
     const bool pixels = classes.patchPixels > 0 && side * side == T - 1;
     for (int l = 0; l < analysis.layerCount(); ++l) {
         for (int h = 0; h < analysis.headCount(); ++h) {
-            const Mat& a = analysis.attention(l, h); // [T, T]
+            const auto head = analysis.streamedAttention(l, h); // lazy heads one at a time
+            const Mat& a = *head;                               // [T, T]
             HeadStatistics s{l, h};
             for (int i = 1; i < T; ++i) {
                 s.previousToken += a(i, i - 1);
@@ -204,7 +205,8 @@ std::vector<double> inductionScores(const Analysis& analysis, int n) {
     if (n < 2 || 2 * n > T) return out;
     for (int l = 0; l < analysis.layerCount(); ++l)
         for (int h = 0; h < analysis.headCount(); ++h) {
-            const Mat& a = analysis.attention(l, h);
+            const auto head = analysis.streamedAttention(l, h);
+            const Mat& a = *head; // [T, T]
             double sum = 0;
             for (int i = T - n; i < T; ++i)
                 sum += a(i, i - n + 1);
@@ -248,11 +250,12 @@ std::vector<SimilarHead> headsLike(const Analysis& analysis, int layer, int head
     std::vector<SimilarHead> out;
     if (layer < 0 || head < 0 || layer >= analysis.layerCount() || head >= analysis.headCount())
         return out;
-    const Mat& reference = analysis.attention(layer, head);
+    const auto reference = analysis.attention(layer, head); // [T, T]
     for (int l = 0; l < analysis.layerCount(); ++l)
         for (int h = 0; h < analysis.headCount(); ++h)
             if (l != layer || h != head)
-                out.push_back({l, h, jensenShannonDivergence(reference, analysis.attention(l, h))});
+                out.push_back(
+                    {l, h, jensenShannonDivergence(*reference, *analysis.streamedAttention(l, h))});
     std::stable_sort(out.begin(), out.end(), [](const SimilarHead& x, const SimilarHead& y) {
         return x.distance < y.distance;
     });

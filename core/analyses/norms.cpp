@@ -44,13 +44,16 @@ Result<NormAttention> normBasedAttention(const Analysis& analysis, const LoadedM
             }
         float* perHead = out.perHead.data.data() + l * H * T * T;
         float* perLayer = out.perLayer.data.data() + l * T * T;
-        const bool causal = model.config().causal; // keys after the query stay 0
+        const bool causal = model.config().causal;      // keys after the query stay 0
+        std::vector<std::shared_ptr<const Mat>> alphas; // H x [T, T], this layer's attention
+        for (int64_t h = 0; h < H; ++h)
+            alphas.push_back(analysis.streamedAttention(int(l), int(h)));
 #pragma omp parallel for schedule(dynamic, 16) if (T >= 64)
         for (int64_t i = 0; i < T; ++i) {
             Eigen::VectorXd a(H);
             for (int64_t j = 0; j < (causal ? i + 1 : T); ++j) {
                 for (int64_t h = 0; h < H; ++h) {
-                    const float alpha = analysis.attention(int(l), int(h))(i, j);
+                    const float alpha = (*alphas[size_t(h)])(i, j);
                     a[h] = alpha;
                     perHead[(h * T + i) * T + j] = alpha * fNorm[size_t(h)][j];
                 }

@@ -68,9 +68,10 @@ QString headFusionName(HeadFusion fusion) {
 
 Mat fuseHeads(const Analysis& analysis, int layer, HeadFusion fusion) {
     const int heads = analysis.headCount();
-    Mat fused = analysis.attention(layer, 0); // [T, T]
+    Mat fused = *analysis.streamedAttention(layer, 0); // [T, T]
     for (int h = 1; h < heads; ++h) {
-        const Mat& a = analysis.attention(layer, h); // [T, T]
+        const auto head = analysis.streamedAttention(layer, h);
+        const Mat& a = *head; // [T, T]
         if (fusion == HeadFusion::Max)
             fused = fused.cwiseMax(a);
         else if (fusion == HeadFusion::Min)

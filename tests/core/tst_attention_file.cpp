@@ -309,8 +309,8 @@ void TestAttentionFile::layouts() {
             for (int64_t r = 0; r < T; ++r)
                 for (int64_t c = 0; c < T; ++c) {
                     const size_t i = size_t(((l * H + h) * T + r) * T + c);
-                    worst = std::max(
-                        worst, double(std::abs(a.attention(int(l), int(h))(r, c) - expected[i])));
+                    worst = std::max(worst, double(std::abs((*a.attention(int(l), int(h)))(r, c) -
+                                                            expected[i])));
                 }
     QCOMPARE(worst, 0.0); // exactly the stored values, widened
     // And those are the reference within the stored precision.
@@ -319,6 +319,28 @@ void TestAttentionFile::layouts() {
         QVERIFY(std::abs(expected[i] - ref.values[i]) <= tolerance);
     // No tokens anywhere: positions.
     QCOMPARE(a.displayTokens.first(), QStringLiteral("0"));
+
+    // Over the eager-attention budget (forced to 0 here) the file stays mapped: nothing is
+    // converted at open, and each head converted on demand equals the loader's above exactly.
+    qputenv("ATTNSCOPE_EAGER_ATTENTION_MB", "0");
+    auto mapped = openAttentionFile(path);
+    qunsetenv("ATTNSCOPE_EAGER_ATTENTION_MB");
+    QVERIFY2(mapped.ok(), qPrintable(mapped.message()));
+    QVERIFY(mapped->hasLazyAttention());
+    QVERIFY(!a.hasLazyAttention());
+    QCOMPARE(mapped->layerCount(), int(L));
+    QCOMPARE(mapped->headCount(), int(H));
+    for (const LayerTrace& layer : mapped->forward.layers)
+        for (const Mat& m : layer.attention)
+            QCOMPARE(m.size(), Eigen::Index(0)); // not converted at open
+    for (int64_t l = 0; l < L; ++l)
+        for (int64_t h = 0; h < H; ++h) {
+            const auto lazy = mapped->attention(int(l), int(h));
+            const auto eager = a.attention(int(l), int(h));
+            QCOMPARE(lazy->rows(), eager->rows());
+            QVERIFY(std::memcmp(lazy->data(), eager->data(), size_t(eager->size()) * 4) == 0);
+        }
+    QCOMPARE(mapped->forward.attentionTensor().data, a.forward.attentionTensor().data);
 }
 
 void TestAttentionFile::tokensAndLabels() {

@@ -120,7 +120,8 @@ private slots:
         QVERIFY(once);
         for (int l = 0; l < g.layerCount(); ++l)
             for (int h = 0; h < g.headCount(); ++h)
-                QVERIFY((g.attention(l, h) - once->attention(l, h)).cwiseAbs().maxCoeff() <= 1e-5);
+                QVERIFY(((*g.attention(l, h)) - (*once->attention(l, h))).cwiseAbs().maxCoeff() <=
+                        1e-5);
         QVERIFY((g.forward.lastHiddenState - once->forward.lastHiddenState).cwiseAbs().maxCoeff() <=
                 1e-4 * once->forward.lastHiddenState.cwiseAbs().maxCoeff());
 

@@ -93,8 +93,8 @@ void TestAnalysisController::latestOnlyDelivered() {
         QCOMPARE(delivered->forward.layers[l].attention.size(),
                  direct->forward.layers[l].attention.size());
         for (size_t h = 0; h < direct->forward.layers[l].attention.size(); ++h) {
-            const Mat& a = delivered->attention(int(l), int(h));
-            const Mat& b = direct->attention(int(l), int(h));
+            const Mat& a = (*delivered->attention(int(l), int(h)));
+            const Mat& b = (*direct->attention(int(l), int(h)));
             QCOMPARE(a.rows(), b.rows());
             QCOMPARE(a.cols(), b.cols());
             QVERIFY2((a - b).cwiseAbs().maxCoeff() <= 1e-6f,
@@ -164,8 +164,9 @@ void TestAnalysisController::typingAtTheEndReusesPrefix() {
     QCOMPARE(fresh->reusedTokens, 0);
     for (int l = 0; l < m_model->config().layers; ++l)
         for (int h = 0; h < m_model->config().heads; ++h)
-            QVERIFY((incremental->attention(l, h) - fresh->attention(l, h)).cwiseAbs().maxCoeff() <=
-                    1e-6f);
+            QVERIFY(((*incremental->attention(l, h)) - (*fresh->attention(l, h)))
+                        .cwiseAbs()
+                        .maxCoeff() <= 1e-6f);
 }
 
 void TestAnalysisController::isolatedEditStartsAtOnce() {

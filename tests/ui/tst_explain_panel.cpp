@@ -34,8 +34,7 @@ bool waitForExplanation(const MainWindow& w, int token) {
         [&] {
             const Explanation* e = shown(w);
             return e && !w.controller()->isBusy() && !w.explainPanel()->isComputing() &&
-                   e->layer == w.currentLayer() && e->head == w.currentHead() &&
-                   e->token == token;
+                   e->layer == w.currentLayer() && e->head == w.currentHead() && e->token == token;
         },
         kTimeout);
 }
@@ -51,8 +50,9 @@ private slots:
         w.setText(QStringLiteral("The cat sat on the mat"));
         w.show();
         QVERIFY(QTest::qWaitFor(
-            [&] { return w.analysis() && w.analysis()->tokenCount() == 6 &&
-                         !w.controller()->isBusy(); },
+            [&] {
+                return w.analysis() && w.analysis()->tokenCount() == 6 && !w.controller()->isBusy();
+            },
             kTimeout));
         // Closed: the analyses keep nothing extra.
         QVERIFY(!w.controller()->keepsAttentionInputs());
@@ -69,22 +69,21 @@ private slots:
         // The text was analysed again, keeping the inputs; the panel explains that very pass.
         QCOMPARE(w.analysis()->forward.layers[0].input.rows(), 6);
         const Explanation* e = shown(w);
-        QVERIFY(e->weights == w.analysis()->attention(e->layer, e->head).row(5));
+        QVERIFY(e->weights == (*w.analysis()->attention(e->layer, e->head)).row(5));
 
         // Another head of the window: the panel follows.
         w.setLayerHead(1, 3);
         QVERIFY(waitForExplanation(w, 5));
-        QVERIFY(shown(w)->weights == w.analysis()->attention(1, 3).row(5));
+        QVERIFY(shown(w)->weights == (*w.analysis()->attention(1, 3)).row(5));
 
         // A click on a heatmap row explains that row's query token.
         auto* heatmap = w.heatmap();
         const HeatmapLayout layout = heatmap->currentLayout();
-        QTest::mouseClick(heatmap, Qt::LeftButton, {},
-                          layout.cellRect(2, 1).center().toPoint());
+        QTest::mouseClick(heatmap, Qt::LeftButton, {}, layout.cellRect(2, 1).center().toPoint());
         QVERIFY(waitForExplanation(w, 2));
-        QCOMPARE(w.explainPanel()->findChild<QComboBox*>(QStringLiteral("explainToken"))
-                     ->currentIndex(),
-                 2);
+        QCOMPARE(
+            w.explainPanel()->findChild<QComboBox*>(QStringLiteral("explainToken"))->currentIndex(),
+            2);
         QVERIFY(shown(w)->masked[3] && !shown(w)->masked[2]); // causal: keys after 2 masked
 
         // Up and Down in the figure step through the tokens.
@@ -100,7 +99,7 @@ private slots:
         w.setText(QStringLiteral("The cat sat on the mat today"));
         QVERIFY(QTest::qWaitFor([&] { return w.analysis()->tokenCount() == 7; }, kTimeout));
         QVERIFY(waitForExplanation(w, 1));
-        QVERIFY(shown(w)->weights == w.analysis()->attention(1, 3).row(1));
+        QVERIFY(shown(w)->weights == (*w.analysis()->attention(1, 3)).row(1));
         QCOMPARE(shown(w)->tokenCount(), 7);
 
         // Closed again: later analyses stop keeping the inputs.
@@ -182,8 +181,8 @@ private slots:
         auto e = explainHead(*analysis, *weights, false, 0, 1, 1);
         QVERIFY(e.ok());
         ExplainRenderer r;
-        r.setFigure(explainFigure(*analysis, (*model)->config(),
-                                  std::make_shared<const Explanation>(*e)));
+        r.setFigure(
+            explainFigure(*analysis, (*model)->config(), std::make_shared<const Explanation>(*e)));
         QVERIFY(r.figure().norm.isEmpty());
         QCOMPARE(r.figure().rotaryDims, 0);
         QImage image(700, int(r.preferredHeight(700)), QImage::Format_ARGB32);

@@ -409,7 +409,8 @@ void TestHeatmapRenderer::exportFiles() {
         configureRenderer(r, a, 1, 2);
         const HeatmapLayout l = r.layout(QSizeF(900, 800));
         const QPoint c = l.cellRect(tokens - 1, 0).center().toPoint();
-        QCOMPARE(QColor(image.pixel(c)), QColor(r.colorForValue(a.attention(1, 2)(tokens - 1, 0))));
+        QCOMPARE(QColor(image.pixel(c)),
+                 QColor(r.colorForValue((*a.attention(1, 2))(tokens - 1, 0))));
     } else if (file.endsWith("pdf")) {
         QFile f(path);
         QVERIFY(f.open(QIODevice::ReadOnly));

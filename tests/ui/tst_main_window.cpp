@@ -81,7 +81,7 @@ void TestMainWindow::startsWithSampleAnalysed() {
     const auto direct = m_model->analyze(request);
     QVERIFY(direct.ok());
     QCOMPARE(heatmap->tokenCount(), direct->tokenCount());
-    QVERIFY((heatmap->matrix() - direct->attention(0, 0)).cwiseAbs().maxCoeff() <= 1e-6f);
+    QVERIFY((heatmap->matrix() - (*direct->attention(0, 0))).cwiseAbs().maxCoeff() <= 1e-6f);
     // Status bar: model name, family, layers × heads, token count, time.
     const QString model = w->findChild<QLabel*>(QStringLiteral("modelLabel"))->text();
     QVERIFY2(model.contains(familyName(m_model->config().family)), qPrintable(model));
@@ -120,7 +120,7 @@ void TestMainWindow::typingUpdatesHeatmap() {
     QCOMPARE(heatmap->tokenCount(), direct->tokenCount());
     const Mat& after = heatmap->matrix();
     QVERIFY(
-        (after - direct->attention(w->currentLayer(), w->currentHead())).cwiseAbs().maxCoeff() <=
+        (after - (*direct->attention(w->currentLayer(), w->currentHead()))).cwiseAbs().maxCoeff() <=
         1e-6f);
     // The shared prefix of a causal model's attention is unchanged; the matrix as a whole is not.
     QVERIFY(after.rows() != matrixBefore.rows());
@@ -160,7 +160,7 @@ void TestMainWindow::selectorsChangeMatrix() {
     QCOMPARE(spin->value(), 1);
     const auto analysis = w->analysis();
     QVERIFY(analysis);
-    const Mat& expected = analysis->attention(w->currentLayer(), w->currentHead());
+    const Mat& expected = (*analysis->attention(w->currentLayer(), w->currentHead()));
     QCOMPARE(heatmap->matrix().rows(), before.rows());
     QVERIFY((heatmap->matrix() - expected).cwiseAbs().maxCoeff() == 0.0f);
     QVERIFY((heatmap->matrix() - before).cwiseAbs().maxCoeff() > 0.0f);
@@ -364,7 +364,6 @@ void TestMainWindow::exportFromWindow() {
     QVERIFY(QFileInfo(dir.filePath(file)).size() > 1000);
 }
 
-
 void TestMainWindow::opensOnPatternedHead_data() {
     QTest::addColumn<QString>("model");
     QTest::addColumn<double>("minPreviousToken"); // what the chosen head must show
@@ -391,7 +390,8 @@ void TestMainWindow::opensOnPatternedHead() {
     const auto [layer, head] = mostPatternedHead(*analysis);
     QCOMPARE(w.currentLayer(), layer);
     QCOMPARE(w.currentHead(), head);
-    QVERIFY((heatmap->matrix() - analysis->attention(layer, head)).cwiseAbs().maxCoeff() == 0.0f);
+    QVERIFY((heatmap->matrix() - (*analysis->attention(layer, head))).cwiseAbs().maxCoeff() ==
+            0.0f);
     const auto stats = headStatistics(*analysis);
     QVERIFY(stats[size_t(layer * analysis->headCount() + head)].previousToken >= minPreviousToken);
     // Typing afterwards keeps the user's head: only a model change picks again.

@@ -68,7 +68,7 @@ private slots:
         QVERIFY(strip->isVisible());
         for (const HeatmapLabel& l : w.heatmap()->currentLayout().rowLabels) // marked queries
             QCOMPARE(l.highlighted, l.index == 3 || l.index == 5);
-        const Mat& a = w.analysis()->attention(2, 5); // [T, T]
+        const Mat& a = (*w.analysis()->attention(2, 5)); // [T, T]
         for (RowCombine combine : {RowCombine::Sum, RowCombine::Mean}) {
             strip->setCombine(combine);
             const std::vector<double>& shown = strip->cells()->values();
@@ -82,10 +82,10 @@ private slots:
         // Another head: the strip follows the view.
         w.setLayerHead(1, 2);
         QTest::qWait(20);
-        QVERIFY(
-            std::abs(strip->cells()->values()[2] - (double(w.analysis()->attention(1, 2)(3, 2)) +
-                                                    double(w.analysis()->attention(1, 2)(5, 2))) /
-                                                       2) < 1e-6);
+        QVERIFY(std::abs(strip->cells()->values()[2] -
+                         (double((*w.analysis()->attention(1, 2))(3, 2)) +
+                          double((*w.analysis()->attention(1, 2))(5, 2))) /
+                             2) < 1e-6);
         w.clearTokenSelection();
         QVERIFY(!strip->isVisible());
     }

@@ -191,7 +191,7 @@ void TestWorkbench::headListStatistics() {
     const int t = a.tokenCount();
     for (int l = 0; l < 2; ++l)
         for (int h = 0; h < 4; ++h) {
-            const Mat& m = a.attention(l, h);
+            const Mat& m = (*a.attention(l, h));
             double previous = 0, first = 0, confidence = 0, entropy = 0;
             for (int r = 0; r < t; ++r) {
                 if (r >= 1) previous += m(r, r - 1), first += m(r, 0);
@@ -282,7 +282,8 @@ void TestWorkbench::windowTogglesHeadsWithoutRecomputing() {
     QCOMPARE(QColor(shot.pixel((corner * dpr).toPoint())).rgb() & 0xffffff,
              rgbAt(ColorMap::Viridis, max(5, 1)) & 0xffffff);
     w->setAggregate(Aggregate::SingleHead);
-    QVERIFY((w->heatmap()->matrix() - w->analysis()->attention(0, 0)).cwiseAbs().maxCoeff() == 0);
+    QVERIFY((w->heatmap()->matrix() - (*w->analysis()->attention(0, 0))).cwiseAbs().maxCoeff() ==
+            0);
     QCOMPARE(w->controller()->completedJobs(), jobs); // no model pass for any of this
 }
 
@@ -311,8 +312,8 @@ void TestWorkbench::linksAboveThreshold() {
         expected = countAbove(expectedAggregate(*m_sample, {{1, 0}, {1, 3}}, false), threshold);
         QCOMPARE(int(r.heads().size()), 1);
     } else {
-        expected = countAbove(m_sample->attention(1, 0), threshold) +
-                   countAbove(m_sample->attention(1, 3), threshold);
+        expected = countAbove((*m_sample->attention(1, 0)), threshold) +
+                   countAbove((*m_sample->attention(1, 3)), threshold);
         QCOMPARE(int(r.heads().size()), 2);
         QCOMPARE(r.heads()[0].color, categoricalColor(0));
         QCOMPARE(r.heads()[1].color, categoricalColor(3)); // a head keeps its colour
@@ -343,7 +344,7 @@ void TestWorkbench::linksFocusAndHover() {
     QCOMPARE(hovered.last().at(0).toInt(), token);
     int expected = 0;
     for (int h = 0; h < 4; ++h)
-        expected += countAbove(w->analysis()->attention(0, h).row(token), r.threshold());
+        expected += countAbove((*w->analysis()->attention(0, h)).row(token), r.threshold());
     QCOMPARE(int(links->renderer().visibleLinks().size()), expected);
     for (const LinkLine& line : links->renderer().visibleLinks())
         QCOMPARE(line.query, token);
@@ -424,7 +425,7 @@ void TestWorkbench::gridThumbnailsAndClick() {
     QCOMPARE(g.layers(), 2);
     QCOMPARE(g.heads(), 4);
     // A thumbnail pixel is the colour map at that head's weight.
-    const Mat& a = w->analysis()->attention(1, 2);
+    const Mat& a = (*w->analysis()->attention(1, 2));
     const QImage& thumb = g.thumbnail(1, 2);
     QCOMPARE(thumb.width(), int(a.cols()));
     QCOMPARE(thumb.pixel(1, 3) & 0xffffff, rgbAt(ColorMap::Viridis, a(3, 1)) & 0xffffff);
@@ -451,7 +452,7 @@ void TestWorkbench::gridThumbnailsAndClick() {
         ->setCurrentIndex(int(TileStatistic::PreviousToken));
     for (int l = 0; l < 2; ++l)
         for (int h = 0; h < 4; ++h) {
-            const Mat& m = w->analysis()->attention(l, h);
+            const Mat& m = (*w->analysis()->attention(l, h));
             double previous = 0;
             for (int r = 1; r < m.rows(); ++r)
                 previous += m(r, r - 1);
@@ -524,7 +525,7 @@ void TestWorkbench::compareLinkedHover() {
     compare->setPaneHead(0, 0, 1);
     compare->setPaneHead(1, 1, 2);
     compare->setPaneHead(2, 1, 3);
-    QCOMPARE(compare->paneWidget(1)->matrix(), w->analysis()->attention(1, 2));
+    QCOMPARE(compare->paneWidget(1)->matrix(), (*w->analysis()->attention(1, 2)));
     // One colour scale: every pane maps the same range.
     for (int i = 0; i < 3; ++i) {
         QCOMPARE(compare->paneWidget(i)->renderer().valueRange().first, 0.0);
@@ -543,11 +544,11 @@ void TestWorkbench::compareLinkedHover() {
     compare->setPaneView(2, CompareView::PaneView::Links);
     LinksWidget* links = compare->paneLinks(2);
     QCOMPARE(int(links->renderer().heads().size()), 1);
-    QCOMPARE(links->renderer().heads()[0].weights, w->analysis()->attention(1, 3));
+    QCOMPARE(links->renderer().heads()[0].weights, (*w->analysis()->attention(1, 3)));
     compare->paneWidget(0)->setHoveredCell({5, 1});
     QCOMPARE(links->renderer().focusToken(), 5);
     QCOMPARE(int(links->renderer().visibleLinks().size()),
-             countAbove(w->analysis()->attention(1, 3).row(5), links->renderer().threshold()));
+             countAbove((*w->analysis()->attention(1, 3)).row(5), links->renderer().threshold()));
     compare->paneWidget(0)->setHoveredCell({});
     links->focusIndex(3, LinkSide::Query);
     QCOMPARE(spy.last().at(0).toInt(), 3);
@@ -574,7 +575,7 @@ void TestWorkbench::compareLinkedHover() {
     stretch->setChecked(true);
     double hi = 0;
     for (auto [l, h] : {std::pair{0, 1}, {1, 2}, {1, 3}})
-        hi = std::max(hi, double(w->analysis()->attention(l, h).maxCoeff()));
+        hi = std::max(hi, double((*w->analysis()->attention(l, h)).maxCoeff()));
     for (int i = 0; i < 3; ++i)
         QCOMPARE(compare->paneWidget(i)->renderer().valueRange().second, hi);
 }
@@ -598,8 +599,8 @@ void TestWorkbench::differenceOfHeads() {
     view.resize(900, 700);
     view.setContent(m_sample, ViewState());
     view.setHeads(layerA, headA, layerB, headB);
-    const Mat& a = m_sample->attention(layerA, headA);
-    const Mat& b = m_sample->attention(layerB, headB);
+    const Mat& a = (*m_sample->attention(layerA, headA));
+    const Mat& b = (*m_sample->attention(layerB, headB));
     const Mat& shown = view.heatmap()->matrix();
     QCOMPARE(shown.rows(), a.rows());
     for (int r = 0; r < a.rows(); ++r)
@@ -625,7 +626,7 @@ void TestWorkbench::differenceOfInputs() {
     diff->setAgainstText(QStringLiteral("The dog sat"));
     QTRY_VERIFY_WITH_TIMEOUT(diff->heatmap()->tokenCount() > 0, kTimeout);
     const auto other = analyse(*m_gpt2, QStringLiteral("The dog sat"));
-    const Mat expected = w->analysis()->attention(1, 2) - other->attention(1, 2);
+    const Mat expected = (*w->analysis()->attention(1, 2)) - (*other->attention(1, 2));
     QVERIFY((diff->heatmap()->matrix() - expected).cwiseAbs().maxCoeff() <= 1e-6f);
     QVERIFY(diff->heatmap()->renderer().columnLabels().contains(QStringLiteral("Ġcat|Ġdog")) ||
             diff->heatmap()->renderer().columnLabels().join(' ').contains(QStringLiteral("|")));
@@ -662,7 +663,7 @@ void TestWorkbench::specialTokens() {
     state.head = 1;
     state.specialTokens = SpecialTokenMode(mode);
     const ViewMatrix m = viewMatrix(*a, state);
-    const Mat& full = a->attention(1, 1);
+    const Mat& full = (*a->attention(1, 1));
     const int t = a->tokenCount();
     switch (SpecialTokenMode(mode)) {
     case SpecialTokenMode::Show:
@@ -707,7 +708,7 @@ void TestWorkbench::pairFieldForBert() {
     const auto direct =
         analyse(*m_bert, QStringLiteral("the cat sat"), QStringLiteral("on the mat"));
     QCOMPARE(w->analysis()->encoding.ids, direct->encoding.ids);
-    QVERIFY((w->heatmap()->matrix() - direct->attention(0, 0)).cwiseAbs().maxCoeff() <= 1e-6f);
+    QVERIFY((w->heatmap()->matrix() - (*direct->attention(0, 0))).cwiseAbs().maxCoeff() <= 1e-6f);
     // Hidden special tokens shift the heatmap's rows; hovering still marks the right tokens.
     w->setPairText(QString());
     QTRY_VERIFY_WITH_TIMEOUT(!w->controller()->isBusy() && w->analysis() &&
@@ -735,7 +736,8 @@ void TestWorkbench::keyboardNavigation() {
     QTest::keyClick(w.get(), Qt::Key_Right, Qt::AltModifier);
     QTest::keyClick(w.get(), Qt::Key_Right, Qt::AltModifier);
     QCOMPARE(w->currentHead(), 2);
-    QVERIFY((w->heatmap()->matrix() - w->analysis()->attention(1, 2)).cwiseAbs().maxCoeff() == 0);
+    QVERIFY((w->heatmap()->matrix() - (*w->analysis()->attention(1, 2))).cwiseAbs().maxCoeff() ==
+            0);
     QTest::keyClick(w.get(), Qt::Key_3, Qt::ControlModifier);
     QCOMPARE(w->currentView(), MainWindow::View::Grid);
     QTest::keyClick(w.get(), Qt::Key_2, Qt::ControlModifier);
@@ -817,7 +819,7 @@ void TestWorkbench::darkTheme() {
     QCOMPARE(QColor(shot.pixel(2, 2)).rgb() & 0xffffff,
              ChromePalette::forTheme(true).background.rgb() & 0xffffff);
     // Data colours do not change with the theme.
-    QCOMPARE(r.cellColor(3, 1), rgbAt(ColorMap::Viridis, w->analysis()->attention(0, 0)(3, 1)));
+    QCOMPARE(r.cellColor(3, 1), rgbAt(ColorMap::Viridis, (*w->analysis()->attention(0, 0))(3, 1)));
     w->setDarkTheme(false);
     QCOMPARE(w->heatmap()->renderer().options().chrome.background, QColor(Qt::white));
 }

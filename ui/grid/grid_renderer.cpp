@@ -28,11 +28,11 @@ double headerWidth(const QFontMetricsF& fm, int layers) {
 } // namespace
 
 QStringList tileStatisticNames() {
-    return {QStringLiteral("No frames"),      QStringLiteral("Previous token"),
-            QStringLiteral("First token"),    QStringLiteral("Confidence"),
-            QStringLiteral("Focus"),          QStringLiteral("Same token"),
-            QStringLiteral("Next token"),     QStringLiteral("Special tokens"),
-            QStringLiteral("Punctuation"),    QStringLiteral("Attention distance")};
+    return {QStringLiteral("No frames"),   QStringLiteral("Previous token"),
+            QStringLiteral("First token"), QStringLiteral("Confidence"),
+            QStringLiteral("Focus"),       QStringLiteral("Same token"),
+            QStringLiteral("Next token"),  QStringLiteral("Special tokens"),
+            QStringLiteral("Punctuation"), QStringLiteral("Attention distance")};
 }
 
 std::vector<double> tileStatisticValues(const Analysis& analysis, TileStatistic statistic) {
@@ -122,9 +122,8 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
     const quint64 key = qHashMulti(0, int(state.colorMap), state.autoRange,
                                    int(state.specialTokens), state.dark, state.print);
     if (analysis == m_analysis && key == m_colourKey) return;
-    m_reusableRows = analysis && key == m_colourKey
-                         ? reusableRows(m_analysis.get(), *analysis, state)
-                         : 0;
+    m_reusableRows =
+        analysis && key == m_colourKey ? reusableRows(m_analysis.get(), *analysis, state) : 0;
     m_previousThumbnails.clear();
     if (m_reusableRows > 0) m_previousThumbnails = std::move(m_thumbnails);
     m_analysis = std::move(analysis);
@@ -141,6 +140,43 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
     }
     m_state = state;
     m_thumbnails.assign(size_t(m_layers) * size_t(m_heads), QImage());
+    m_backgroundTiles = m_analysis->hasLazyAttention();
+    if (m_backgroundTiles) m_previousThumbnails.clear(), m_reusableRows = 0;
+}
+
+void GridRenderer::setThumbnail(int layer, int head, QImage image) {
+    if (layer < 0 || head < 0 || layer >= m_layers || head >= m_heads) return;
+    const size_t i = size_t(layer) * size_t(m_heads) + size_t(head);
+    m_thumbnails[i] = std::move(image);
+    if (i < m_scaled.size()) m_scaled[i] = QImage();
+    ++m_builds;
+}
+
+int GridRenderer::readyThumbnails() const {
+    return int(std::count_if(m_thumbnails.begin(), m_thumbnails.end(),
+                             [](const QImage& i) { return !i.isNull(); }));
+}
+
+QImage GridRenderer::colourTile(const Analysis& analysis, const ViewState& state, int layer,
+                                int head, int maxCells) {
+    const auto full = analysis.streamedAttention(layer, head); // [T, T]
+    ViewMatrix m = shapeMatrix(analysis, state, *full, headTitle(layer, head));
+    HeatmapOptions o = state.heatmapOptions();
+    if (m.size() > maxCells)
+        m.values = maxPool(m.values, maxCells); // [maxCells, maxCells]
+    else
+        o.greyedTokens = m.greyed;
+    HeatmapRenderer colours;
+    colours.setOptions(o);
+    colours.setMatrix(m.values);
+    const int n = int(m.values.rows());
+    QImage image(n, n, QImage::Format_RGB32);
+    for (int r = 0; r < n; ++r) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
+        for (int c = 0; c < n; ++c)
+            line[c] = colours.cellColor(r, c);
+    }
+    return image;
 }
 
 QImage GridRenderer::colourThumbnail(int layer, int head) const {
@@ -179,7 +215,7 @@ const QImage& GridRenderer::thumbnail(int layer, int head) const {
     static const QImage none;
     if (layer < 0 || head < 0 || layer >= m_layers || head >= m_heads) return none;
     QImage& image = m_thumbnails[size_t(layer) * size_t(m_heads) + size_t(head)];
-    if (image.isNull()) {
+    if (image.isNull() && !m_backgroundTiles) {
         image = colourThumbnail(layer, head);
         ++m_builds;
     }
@@ -187,6 +223,7 @@ const QImage& GridRenderer::thumbnail(int layer, int head) const {
 }
 
 void GridRenderer::colourThumbnails(const std::vector<std::pair<int, int>>& heads) const {
+    if (m_backgroundTiles) return; // GridView colours them off the GUI thread
     std::vector<std::pair<int, int>> missing;
     for (const auto& [l, h] : heads)
         if (m_thumbnails[size_t(l) * size_t(m_heads) + size_t(h)].isNull())
@@ -208,6 +245,7 @@ const QImage& GridRenderer::scaledThumbnail(int layer, int head, int pixels) con
     QImage& scaled = m_scaled[size_t(layer) * size_t(m_heads) + size_t(head)];
     if (scaled.isNull()) {
         const QImage& source = thumbnail(layer, head);
+        if (source.isNull()) return source; // a background tile not computed yet
         // Enlarging keeps cells sharp; shrinking averages so no row or column vanishes.
         scaled = source.scaled(pixels, pixels, Qt::IgnoreAspectRatio,
                                pixels >= source.width() ? Qt::FastTransformation
@@ -285,7 +323,11 @@ void GridRenderer::paint(QPainter& painter, const GridLayout& L, const QRectF& e
             if (!r.adjusted(-3, -3, 3, 3).intersects(area)) continue;
             const bool checked = m_checked.layers() == 0 || m_checked.isChecked(l, h);
             painter.setOpacity(checked ? 1.0 : 0.3); // unchecked heads fade, still visible
-            if (bitmapTarget)
+            if (thumbnail(l, h).isNull()) {          // a background tile on its way: an empty frame
+                painter.setPen(QPen(m_chrome.frame, 1, Qt::DashLine));
+                painter.setBrush(Qt::NoBrush);
+                painter.drawRect(r.adjusted(0.5, 0.5, -0.5, -0.5));
+            } else if (bitmapTarget)
                 painter.drawImage(r, scaledThumbnail(l, h, pixels));
             else
                 painter.drawImage(r, thumbnail(l, h)); // vector output: the exact cells

@@ -64,13 +64,31 @@ public:
     const QString& frameName() const { return m_frameName; }
     double frameValue(int layer, int head) const; // -1 without frames
     double tileSize() const { return m_tileSize; }
+    quint64 colourKey() const { return m_colourKey; }
 
     int layers() const { return m_layers; }
     int heads() const { return m_heads; }
     bool isEmpty() const { return m_thumbnails.empty(); }
-    // One pixel per (query, key) cell, as coloured for the tile.
+    // One pixel per (query, key) cell, as coloured for the tile. With background tiles, a null
+    // image until setThumbnail() delivers it.
     const QImage& thumbnail(int layer, int head) const;
-    int thumbnailBuilds() const { return m_builds; } // heads coloured so far (all analyses)
+
+    // Analyses with lazy heads (core/lazy_heads.h) are not coloured on paint, which would
+    // compute every visible head on the GUI thread: GridView colours them in the background
+    // with colourTile() and hands them over here; tiles not there yet are drawn empty.
+    bool usesBackgroundTiles() const { return m_backgroundTiles; }
+    void setThumbnail(int layer, int head, QImage image);
+    int readyThumbnails() const;
+    // Largest side of a background tile: longer inputs are max-pooled to it.
+    static constexpr int kMaxTileCells = 256;
+    void setMaxTileCells(int cells) { m_maxTileCells = std::max(1, cells); }
+    int maxTileCells() const { return m_maxTileCells; }
+    // A head's tile, thread-safe: the heatmap's colours of headMatrix(), its cells max-pooled
+    // to maxCells when the input is longer (greying then left out). Reads lazy heads without
+    // caching them, so tiles of every head pass through memory one at a time.
+    static QImage colourTile(const Analysis& analysis, const ViewState& state, int layer, int head,
+                             int maxCells = kMaxTileCells);
+    int thumbnailBuilds() const { return m_builds; }  // heads coloured so far (all analyses)
     int reusedRows() const { return m_reusableRows; } // rows kept from the previous analysis
 
     QSizeF preferredSize() const; // every tile at tileSize()
@@ -87,6 +105,8 @@ private:
     std::shared_ptr<const Analysis> m_analysis;
     quint64 m_colourKey = 0; // hash of the colouring inputs of the current thumbnails
     int m_layers = 0, m_heads = 0;
+    bool m_backgroundTiles = false;
+    int m_maxTileCells = kMaxTileCells;
     ViewState m_state;                        // colouring inputs
     mutable std::vector<QImage> m_thumbnails; // [layer * heads + head]; null until painted
     // After an edit at the end of a causal model's text, the previous analysis's thumbnails:

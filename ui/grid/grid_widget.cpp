@@ -1,10 +1,14 @@
 #include "grid_widget.h"
 
+#include <QApplication>
 #include <QElapsedTimer>
 #include <QKeyEvent>
+#include <QLabel>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QPointer>
 #include <QScrollBar>
+#include <QThreadPool>
 #include <QToolTip>
 #include <QWheelEvent>
 
@@ -77,11 +81,94 @@ GridView::GridView(QWidget* parent) : QScrollArea(parent) {
 void GridView::setTileStatistic(TileStatistic statistic) {
     m_statistic = statistic;
     GridRenderer& r = m_canvas->renderer();
-    r.setFrameValues(m_analysis ? tileStatisticValues(*m_analysis, statistic)
-                                : std::vector<double>(),
-                     tileStatisticNames().value(int(statistic)).toLower());
+    const QString name = tileStatisticNames().value(int(statistic)).toLower();
     m_framesFor = m_analysis;
+    if (m_analysis && m_analysis->hasLazyAttention() && statistic != TileStatistic::None) {
+        // Every head computed once, streaming: on a pool thread, not the GUI's.
+        r.setFrameValues({}, name);
+        QPointer<GridView> self(this);
+        QThreadPool::globalInstance()->start([self, analysis = m_analysis, statistic, name] {
+            auto values = tileStatisticValues(*analysis, statistic);
+            QMetaObject::invokeMethod(
+                qApp,
+                [self, analysis, statistic, name, values = std::move(values)]() mutable {
+                    if (!self || self->m_analysis != analysis || self->m_statistic != statistic)
+                        return;
+                    self->m_canvas->renderer().setFrameValues(std::move(values), name);
+                    self->m_canvas->update();
+                },
+                Qt::QueuedConnection);
+        });
+        m_canvas->update();
+        return;
+    }
+    r.setFrameValues(
+        m_analysis ? tileStatisticValues(*m_analysis, statistic) : std::vector<double>(), name);
     m_canvas->update();
+}
+
+GridView::~GridView() {
+    cancelBackgroundTiles();
+}
+
+void GridView::cancelBackgroundTiles() {
+    if (m_tilesCancel) m_tilesCancel->store(true);
+    m_tilesCancel.reset();
+    m_tilesPending = false;
+    if (m_tilesLabel) m_tilesLabel->hide();
+}
+
+void GridView::startBackgroundTiles(const ViewState& state) {
+    cancelBackgroundTiles();
+    const GridRenderer& r = m_canvas->renderer();
+    const int layers = r.layers(), heads = r.heads();
+    if (layers == 0 || heads == 0) return;
+    if (!m_tilesLabel) {
+        m_tilesLabel = new QLabel(this);
+        m_tilesLabel->setObjectName(QStringLiteral("gridTilesProgress"));
+        m_tilesLabel->setAutoFillBackground(true);
+        m_tilesLabel->setMargin(4);
+    }
+    m_tilesLabel->setText(tr("Computing tiles of %1 heads…").arg(layers * heads));
+    m_tilesLabel->adjustSize();
+    m_tilesLabel->move(8, 8);
+    m_tilesLabel->show();
+    m_tilesLabel->raise();
+    m_tilesPending = true;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_tilesCancel = cancel;
+    QPointer<GridView> self(this);
+    QThreadPool::globalInstance()->start([self, cancel, analysis = m_analysis, state, layers, heads,
+                                          cells = r.maxTileCells()] {
+        for (int l = 0; l < layers && !cancel->load(); ++l) {
+            auto tiles = std::make_shared<std::vector<QImage>>(size_t(heads));
+            // Heads in parallel: each holds one [T, T] head (computed, not cached) at a time.
+#pragma omp parallel for schedule(dynamic)
+            for (int h = 0; h < heads; ++h)
+                if (!cancel->load())
+                    (*tiles)[size_t(h)] = GridRenderer::colourTile(*analysis, state, l, h, cells);
+            if (cancel->load()) return;
+            QMetaObject::invokeMethod(
+                qApp,
+                [self, cancel, l, tiles, last = l + 1 == layers] {
+                    if (!self || cancel->load()) return;
+                    GridRenderer& r = self->m_canvas->renderer();
+                    for (int h = 0; h < int(tiles->size()); ++h)
+                        r.setThumbnail(l, h, std::move((*tiles)[size_t(h)]));
+                    const int done = r.readyThumbnails(), total = r.layers() * r.heads();
+                    self->m_tilesLabel->setText(
+                        tr("Computing tiles: %1 of %2 heads…").arg(done).arg(total));
+                    self->m_tilesLabel->adjustSize();
+                    if (last) {
+                        self->m_tilesPending = false;
+                        self->m_tilesLabel->hide();
+                    }
+                    self->m_canvas->update();
+                    emit self->tilesProgress(done, total);
+                },
+                Qt::QueuedConnection);
+        }
+    });
 }
 
 void GridView::setContent(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
@@ -89,6 +176,15 @@ void GridView::setContent(std::shared_ptr<const Analysis> analysis, const ViewSt
     const int layers = r.layers(), heads = r.heads();
     m_analysis = analysis;
     r.setAnalysis(std::move(analysis), state);
+    // setAnalysis() keeps the tiles when neither the analysis nor its colours changed.
+    const std::pair<const Analysis*, quint64> tilesFor{m_analysis.get(), r.colourKey()};
+    if (!r.usesBackgroundTiles()) {
+        cancelBackgroundTiles();
+        m_tilesFor = {};
+    } else if (tilesFor != m_tilesFor) {
+        m_tilesFor = tilesFor;
+        startBackgroundTiles(state);
+    }
     if (m_analysis != m_framesFor) setTileStatistic(m_statistic);
     r.setSelected(state.layer, state.head);
     r.setChecked(state.checked);

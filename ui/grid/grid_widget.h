@@ -6,6 +6,10 @@
 
 #include <QScrollArea>
 #include <QWidget>
+#include <atomic>
+#include <memory>
+
+class QLabel;
 
 namespace attnscope {
 
@@ -50,9 +54,14 @@ public:
     double tilePixels() const { return m_canvas->renderer().tileSize(); }
     void setTileStatistic(TileStatistic statistic);
     TileStatistic tileStatistic() const { return m_statistic; }
+    // Background tiles (lazy heads): whether some are still being computed.
+    bool isComputingTiles() const { return m_tilesPending; }
+    ~GridView() override;
 
 signals:
     void headClicked(int layer, int head);
+    // Background tiles: after each layer's tiles arrived (done = tiles ready so far).
+    void tilesProgress(int done, int total);
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
@@ -61,6 +70,14 @@ protected:
 
 private:
     void setTile(double tile);
+    // Colours every head's tile on a pool thread, layer by layer (heads in parallel), each
+    // layer handed to the renderer as it is done; a newer analysis or colouring cancels it.
+    void startBackgroundTiles(const ViewState& state);
+    void cancelBackgroundTiles();
+    std::shared_ptr<std::atomic<bool>> m_tilesCancel;
+    bool m_tilesPending = false;
+    std::pair<const Analysis*, quint64> m_tilesFor{}; // what the background tiles colour
+    QLabel* m_tilesLabel = nullptr;
     GridCanvas* m_canvas = nullptr;
     bool m_fit = true;
     TileStatistic m_statistic = TileStatistic::None;

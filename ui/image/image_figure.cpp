@@ -43,7 +43,7 @@ std::vector<float> patchColumnsOfRow(const Mat& attention, const PatchLayout& la
 std::vector<float> patchAttentionRowOfHead(const Analysis& analysis, int layer, int head,
                                            const PatchLayout& layout, int queryToken) {
     if (!hasHead(analysis, layer, head)) return {};
-    return patchColumnsOfRow(analysis.attention(layer, head), layout, queryToken);
+    return patchColumnsOfRow(*analysis.attention(layer, head), layout, queryToken);
 }
 
 std::vector<float> patchAttentionRow(const Analysis& analysis, const ViewState& state,
