@@ -84,6 +84,8 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
             path.startsWith(QLatin1String(":/"))
                 ? QStringLiteral("the embedded model \"%1\" is not in this build").arg(pathIn)
                 : QStringLiteral("model folder %1 does not exist").arg(path)};
+    // Pickle weights (pytorch_model.bin, *.pt, ...) are never unpickled: say how to convert.
+    if (const QString pickle = pickleOnlyMessage(path); !pickle.isEmpty()) return Error{pickle};
     if (!info.isDir())
         return Error{
             QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)")
@@ -107,6 +109,15 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                                     "needs %2 GB for them, more than this computer allows (%3 GB)")
                          .arg(model->displayName())
                          .arg(converted / 1e9, 0, 'f', 3)
+                         .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
+    // The weights count against the same budget as the analyses: mapped tensors are resident
+    // once a pass has read them, widened copies from the start.
+    model->m_weightBytes = double(weights.residentBytes());
+    if (model->m_weightBytes > memoryBudgetBytes())
+        return Error{QStringLiteral("%1's weights take %2 GB in memory, more than this computer "
+                                    "allows (%3 GB; ATTNSCOPE_MEMORY_LIMIT_MB sets it)")
+                         .arg(model->displayName())
+                         .arg(model->m_weightBytes / 1e9, 0, 'f', 3)
                          .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
     try {
         ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
@@ -212,13 +223,14 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
     // value again: bytes per value from the caller, for the attention and the last state.
     const double output = outputBytesPerValue * (double(keptHeads) * double(tokens) * tokens +
                                                  double(tokens) * m_config.hidden);
-    const double needed = perMatrix * matrices + activations + output;
+    // The model's own weights are in the same process: counted so the limit bounds its peak.
+    const double needed = perMatrix * matrices + activations + output + m_weightBytes;
     const double budget = memoryBudgetBytes();
     if (needed > budget)
         return Error{
-            QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "
-                           "computer allows %3 GB); use a shorter text, or dump fewer "
-                           "heads (--layers, --heads)")
+            QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5, with the model's "
+                           "weights (this computer allows %3 GB); use a shorter text, or dump "
+                           "fewer heads (--layers, --heads)")
                 .arg(tokens)
                 .arg(needed / 1e9, 0, 'f', 1)
                 .arg(budget / 1e9, 0, 'f', 1)
