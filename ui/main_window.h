@@ -92,6 +92,11 @@ public:
     int currentHead() const;
     void setLayerHead(int layer, int head);
     QString errorText() const;
+    // The amber warnings shown (a cut text, a model's caveats), one per line; empty if none.
+    QString warningText() const;
+    // The smallest size at which every control shows its whole text (they wrap onto more rows)
+    // and the views keep a usable area.
+    static constexpr QSize kMinimumWindowSize{640, 520};
 
     // Writes the current heatmap (.png, .svg or .pdf) at the given size.
     Status exportCurrentHeatmap(const QString& path, QSize size) const;
@@ -128,6 +133,7 @@ private:
     void adjustTokenStripHeight();
     void showError(const QString& message);
     void hideError();
+    void showModelCaveats(const LoadedModel& model);
     void updateTokenStrip(int queryToken, int keyToken);
     void highlightTokenText(int queryToken, int keyToken);
     void updateSelectorRanges(int layers, int heads);
@@ -151,6 +157,7 @@ private:
     QLabel* m_busy = nullptr;
     QLabel* m_errorBanner = nullptr;
     QLabel* m_truncated = nullptr;
+    QLabel* m_modelWarning = nullptr; // caveats of the opened model (warningText())
     QLabel* m_tokenStrip = nullptr;
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
