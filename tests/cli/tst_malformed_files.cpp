@@ -138,7 +138,7 @@ QByteArray withFloat(QByteArray bytes, qint64 at, float value) {
 std::vector<qsizetype> jsonBoundaries(const QByteArray& json) {
     std::vector<qsizetype> at;
     for (qsizetype i = 0; i < json.size(); ++i)
-        if (QByteArrayView("{}[]:,\"").contains(json[i])) at.push_back(i);
+        if (json[i] != '\0' && std::strchr("{}[]:,\"", json[i])) at.push_back(i);
     return at;
 }
 
@@ -884,7 +884,7 @@ private slots:
         QTest::addColumn<int>("index");
         const auto& cases = allCases();
         for (int i = 0; i < int(cases.size()); ++i)
-            QTest::addRow("%s: %s", qPrintable(cases[size_t(i)].reader),
+            QTest::addRow("%d %s: %s", i, qPrintable(cases[size_t(i)].reader),
                           qPrintable(cases[size_t(i)].name.left(90)))
                 << i;
     }
@@ -918,7 +918,7 @@ private slots:
             const size_t take = std::min<size_t>(8, list.size());
             for (size_t k = 0; k < take; ++k) {
                 const int i = list[k * list.size() / take];
-                QTest::addRow("%s: %s", qPrintable(cases[size_t(i)].reader),
+                QTest::addRow("%d %s: %s", i, qPrintable(cases[size_t(i)].reader),
                               qPrintable(cases[size_t(i)].name.left(90)))
                     << i;
             }

@@ -24,6 +24,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+
 using namespace attnscope;
 
 namespace {
@@ -71,7 +73,7 @@ public:
         const int roll = int(m_random.bounded(1000));
         if (roll < 300) { // type a word at a random place
             QTextCursor cursor = text->textCursor();
-            cursor.setPosition(int(m_random.bounded(text->toPlainText().size() + 1)));
+            cursor.setPosition(int(m_random.bounded(int(text->toPlainText().size()) + 1)));
             text->setTextCursor(cursor);
             QTest::keyClicks(text, word() + QLatin1Char(' '));
             return QStringLiteral("type");
@@ -97,7 +99,7 @@ public:
             return QStringLiteral("paste");
         }
         if (roll < 490) { // switch models, a broken folder among them
-            m_window.openModel(m_models[int(m_random.bounded(m_models.size()))]);
+            m_window.openModel(m_models[m_random.bounded(int(m_models.size()))]);
             return QStringLiteral("model");
         }
         if (roll < 580) { // toggle heads
@@ -167,7 +169,7 @@ public:
     int exported() const { return m_exported; }
 
 private:
-    QString word() { return kWords[int(m_random.bounded(kWords.size()))]; }
+    QString word() { return kWords[m_random.bounded(int(kWords.size()))]; }
 
     MainWindow& m_window;
     QRandomGenerator m_random;
