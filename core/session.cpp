@@ -32,6 +32,14 @@ Result<double> memoryLimitMb() {
 }
 } // namespace
 
+namespace {
+// "1.3 MB", "2.41 GB": small models' sizes stay readable (0.001 GB would hide them).
+QString readableBytes(double bytes) {
+    return bytes < 1e9 ? QStringLiteral("%1 MB").arg(bytes / 1e6, 0, 'f', 1)
+                       : QStringLiteral("%1 GB").arg(bytes / 1e9, 0, 'f', 2);
+}
+} // namespace
+
 Status checkMemoryLimitVariable() {
     if (auto mb = memoryLimitMb(); !mb) return mb.error();
     return okStatus();
@@ -114,11 +122,10 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
     // once a pass has read them, widened copies from the start.
     model->m_weightBytes = double(weights.residentBytes());
     if (model->m_weightBytes > memoryBudgetBytes())
-        return Error{QStringLiteral("%1's weights take %2 GB in memory, more than this computer "
-                                    "allows (%3 GB; ATTNSCOPE_MEMORY_LIMIT_MB sets it)")
-                         .arg(model->displayName())
-                         .arg(model->m_weightBytes / 1e9, 0, 'f', 3)
-                         .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
+        return Error{QStringLiteral("%1's weights take %2 in memory, more than this computer "
+                                    "allows (%3; ATTNSCOPE_MEMORY_LIMIT_MB sets it)")
+                         .arg(model->displayName(), readableBytes(model->m_weightBytes),
+                              readableBytes(memoryBudgetBytes()))};
     try {
         ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
         // Without a head the model still shows attention; predictions then say why not.

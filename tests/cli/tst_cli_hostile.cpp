@@ -622,9 +622,9 @@ private slots:
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("limit");
         QTest::addColumn<QString>("error");
-        QTest::newRow("llama under 1 MB") << "llama/model" << "1" << "weights take 0.001 GB";
+        QTest::newRow("llama under 1 MB") << "llama/model" << "1" << "weights take 1.3 MB";
         QTest::newRow("llama under 2 MB") << "llama/model" << "2" << "";
-        QTest::newRow("gpt2 under 8 MB") << "gpt2/model" << "8" << "weights take 0.010 GB";
+        QTest::newRow("gpt2 under 8 MB") << "gpt2/model" << "8" << "weights take 9.8 MB";
         QTest::newRow("gpt2 under 11 MB") << "gpt2/model" << "11" << "";
     }
     void memoryLimitCountsWeights() {
