@@ -119,8 +119,8 @@ void TestWindowHardening::minimumSizeKeepsControlsWhole() {
 void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight_data() {
     QTest::addColumn<QStringList>("labels");
     QTest::newRow("Hebrew first") << QStringList{"שלום", "עולם", "hello", "world", "טוב"};
-    QTest::newRow("Arabic first") << QStringList{"مرحبا", "بالعالم", "and", "سلام", "end"};
-    QTest::newRow("Latin first") << QStringList{"hello", "שלום", "عالم", "x", "y"};
+    QTest::newRow("Arabic first") << QStringList{"مرحبا", "بالعالم", "and", "شمس", "end"};
+    QTest::newRow("Latin first") << QStringList{"hello", "שלום", "عالم", "xyz", "abc"};
 }
 
 // The strip's tokens are placed left to right in token order whatever the first token's
@@ -148,6 +148,13 @@ void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight() {
     document.setDefaultFont(strip->font());
     document.setHtml(strip->text());
     document.setTextWidth(4000); // one line
+    (void)document.documentLayout()->documentSize(); // lays the text out
+    if (qEnvironmentVariableIsSet("ATTNSCOPE_TEST_RTL_WITHOUT_FIX")) // shows the test can fail
+        document.setHtml(QString(strip->text())
+                             .remove(QStringLiteral(" dir='ltr'"))
+                             .remove(QChar(0x200E))
+                             .remove(QStringLiteral("&#x200E;")));
+    (void)document.documentLayout()->documentSize();
     QCOMPARE(document.blockCount(), 1);
     const QTextBlock block = document.begin();
     QCOMPARE(block.textDirection(), Qt::LeftToRight);
@@ -161,9 +168,11 @@ void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight() {
         const qsizetype at = plain.indexOf(label, from);
         QVERIFY2(at >= 0, qPrintable(label));
         from = at + label.size();
-        int cursor = int(at);
+        // Cursor positions inside the token (after its first and before its last character),
+        // where no neighbour's direction makes the edge ambiguous.
+        int cursor = int(at + 1);
         const double first = line.cursorToX(&cursor);
-        cursor = int(at + label.size() - 1); // the last character's leading edge
+        cursor = int(at + label.size() - 1);
         const double last = line.cursorToX(&cursor);
         const double left = std::min(first, last), right = std::max(first, last);
         QVERIFY2(left >= previousRight,
