@@ -18,6 +18,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QRandomGenerator>
@@ -75,7 +76,11 @@ public:
             QTextCursor cursor = text->textCursor();
             cursor.setPosition(int(m_random.bounded(int(text->toPlainText().size()) + 1)));
             text->setTextCursor(cursor);
-            QTest::keyClicks(text, word() + QLatin1Char(' '));
+            // A key event carrying the word, as an input method delivers non-ASCII text
+            // (QTest::keyClicks knows ASCII only).
+            QKeyEvent press(QEvent::KeyPress, Qt::Key_unknown, Qt::NoModifier,
+                            word() + QLatin1Char(' '));
+            QApplication::sendEvent(text, &press);
             return QStringLiteral("type");
         }
         if (roll < 420) { // delete a few characters
@@ -158,7 +163,10 @@ public:
                                      .arg(++m_exports)
                                      .arg(QLatin1String(suffixes[m_random.bounded(3)]));
             const Status status = m_window.exportCurrentView(path, QSize(400, 300));
-            if (status) ++m_exported;
+            if (status)
+                ++m_exported;
+            else if (m_exportProblem.isEmpty())
+                m_exportProblem = status.message();
             return QStringLiteral("export");
         }
         // Let time pass: debounced analyses start, results arrive (some are then stale).
@@ -167,6 +175,7 @@ public:
     }
 
     int exported() const { return m_exported; }
+    QString exportProblem() const { return m_exportProblem; } // the first refused export
 
 private:
     QString word() { return kWords[m_random.bounded(int(kWords.size()))]; }
@@ -177,6 +186,7 @@ private:
     QStringList m_models;
     int m_exports = 0;
     int m_exported = 0;
+    QString m_exportProblem;
 };
 
 } // namespace
@@ -218,6 +228,13 @@ void TestMonkey::survivesRandomActions() {
         kIdleTimeoutMs));
     const qint64 startKb = residentKb();
 
+    // A short debounce: far more analyses start and finish (or go stale) between actions than
+    // with a person's pauses, so dropping stale results is exercised too.
+    window.controller()->setDebounceInterval(3);
+    int analysesShown = 0, errorsShown = 0;
+    connect(window.controller(), &AnalysisController::analysisReady, this,
+            [&] { ++analysesShown; });
+    connect(window.controller(), &AnalysisController::errorOccurred, this, [&] { ++errorsShown; });
     Monkey monkey(window, seed, scratch.path(), models);
     QElapsedTimer timer;
     timer.start();
@@ -249,8 +266,12 @@ void TestMonkey::survivesRandomActions() {
     QStringList summary;
     for (auto it = counts.begin(); it != counts.end(); ++it)
         summary << QStringLiteral("%1 %2").arg(it.key()).arg(it.value());
-    qInfo("%d actions (seed %u) in %lld ms: %s; %d exports written", actions, seed, actingMs,
-          qPrintable(summary.join(QStringLiteral(", "))), monkey.exported());
+    qInfo("%d actions (seed %u) in %lld ms: %s; %d analyses and %d errors shown, %d exports "
+          "written",
+          actions, seed, actingMs, qPrintable(summary.join(QStringLiteral(", "))), analysesShown,
+          errorsShown, monkey.exported());
+    if (!monkey.exportProblem().isEmpty())
+        qInfo("first refused export: %s", qPrintable(monkey.exportProblem()));
     qInfo("resident memory: %lld MB at the start, %lld MB at the end", startKb / 1024,
           endKb / 1024);
     QVERIFY(startKb > 0 && endKb > 0);
