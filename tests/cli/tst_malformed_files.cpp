@@ -761,6 +761,41 @@ QString materialise(const MalformedCase& c, const QString& dir) {
     return c.runner == Runner::Model ? dir : dir + QLatin1Char('/') + c.files.begin()->first;
 }
 
+// ATTNSCOPE_MALFORMED_DUMP=DIR writes every case's malformed file as an input for the fuzz
+// target that reads it (DIR/<target>/<case>), so the fuzzers' sanitizer build can replay them:
+// fuzz/fuzz_<target> -runs=0 DIR/<target>.
+void dumpForFuzzers(const MalformedCase& c, int index) {
+    const QString root = qEnvironmentVariable("ATTNSCOPE_MALFORMED_DUMP");
+    if (root.isEmpty()) return;
+    const auto& base = baseModelFiles();
+    for (const auto& [name, bytes] : c.files) {
+        const auto original = base.find(name);
+        if (original != base.end() && bytes.isSharedWith(original->second)) continue;
+        QString target;
+        QByteArray input = bytes;
+        if (name.endsWith(QLatin1String(".index.json")))
+            target = QStringLiteral("shard_index");
+        else if (c.runner == Runner::Attention) {
+            target = QStringLiteral("attention_file"); // selector byte: the format
+            input.prepend(char(name.endsWith(QLatin1String(".safetensors")) ? 0
+                               : name.endsWith(QLatin1String(".npy"))       ? 1
+                                                                            : 2));
+        } else if (c.runner == Runner::Image)
+            target = QStringLiteral("image");
+        else if (name.endsWith(QLatin1String(".safetensors")))
+            target = QStringLiteral("safetensors");
+        else if (name == QLatin1String("config.json"))
+            target = QStringLiteral("config");
+        else if (name == QLatin1String("tokenizer.json"))
+            target = QStringLiteral("tokenizer_json");
+        else
+            continue;
+        QDir().mkpath(root + QLatin1Char('/') + target);
+        QFile file(QStringLiteral("%1/%2/case-%3").arg(root, target).arg(index));
+        if (file.open(QIODevice::WriteOnly)) file.write(input);
+    }
+}
+
 // The library's answer for a case: an error message, or empty when the case was read fine.
 QString readWithLibrary(const MalformedCase& c, const QString& path) {
     switch (c.runner) {
@@ -911,6 +946,7 @@ private slots:
     void library() {
         QFETCH(int, index);
         const MalformedCase& c = allCases()[size_t(index)];
+        dumpForFuzzers(c, index);
         const QString message = readWithLibrary(c, materialise(c, m_dir.filePath("case")));
         ++m_triedByReader[c.reader];
         if (!message.isEmpty()) ++m_refusedByReader[c.reader];
@@ -925,14 +961,14 @@ private slots:
 
     void cli_data() {
         QTest::addColumn<int>("index");
-        // Up to 8 refused cases per reader, spread over its cases.
+        // Up to 5 refused cases per reader, spread over its cases.
         QHash<QString, std::vector<int>> byReader;
         const auto& cases = allCases();
         for (int i = 0; i < int(cases.size()); ++i)
             if (cases[size_t(i)].mustFail) byReader[cases[size_t(i)].reader].push_back(i);
         for (auto it = byReader.begin(); it != byReader.end(); ++it) {
             const std::vector<int>& list = it.value();
-            const size_t take = std::min<size_t>(8, list.size());
+            const size_t take = std::min<size_t>(5, list.size());
             for (size_t k = 0; k < take; ++k) {
                 const int i = list[k * list.size() / take];
                 QTest::addRow("%d %s: %s", i, qPrintable(cases[size_t(i)].reader),
