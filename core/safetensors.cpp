@@ -148,7 +148,8 @@ Result<std::shared_ptr<SafeTensorsFile>> SafeTensorsFile::open(const QString& pa
         int64_t numel = 1;
         for (const QJsonValue& d : shapeValue.toArray()) {
             const double dim = d.toDouble(-1);
-            if (!d.isDouble() || dim < 0 || dim != double(int64_t(dim)) || dim > 1e15)
+            // The range first: converting 1e300 to an integer is undefined behaviour.
+            if (!d.isDouble() || !(dim >= 0 && dim <= 1e15) || dim != std::floor(dim))
                 return bad(QStringLiteral("has an invalid shape"));
             info.shape.push_back(int64_t(dim));
             if (info.shape.back() != 0 &&
