@@ -19,8 +19,9 @@ QString shapeString(const std::vector<int64_t>& shape) {
 } // namespace
 
 namespace {
-const QStringList kPickleFilePatterns = {QStringLiteral("pytorch_model*.bin"), QStringLiteral("*.pt"),
-                                         QStringLiteral("*.pth"), QStringLiteral("*.ckpt")};
+const QStringList kPickleFilePatterns = {QStringLiteral("pytorch_model*.bin"),
+                                         QStringLiteral("*.pt"), QStringLiteral("*.pth"),
+                                         QStringLiteral("*.ckpt")};
 
 bool isPickleFileName(const QString& name) {
     for (const QString& pattern : kPickleFilePatterns)
@@ -36,8 +37,7 @@ QString pickleOnlyMessage(const QString& path) {
         pickle = info.fileName();
     } else if (info.isDir()) {
         const QDir folder(path);
-        if (!folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files).isEmpty())
-            return {};
+        if (!folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files).isEmpty()) return {};
         const QStringList found = folder.entryList(kPickleFilePatterns, QDir::Files, QDir::Name);
         if (found.isEmpty()) return {};
         pickle = found.first();

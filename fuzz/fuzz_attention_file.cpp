@@ -6,8 +6,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace attnscope;
     if (size == 0) return 0;
-    static const char* const kNames[] = {"attention.safetensors", "attention.npy",
-                                         "attention.npz"};
+    static const char* const kNames[] = {"attention.safetensors", "attention.npy", "attention.npz"};
     const QString path =
         fuzz::writeScratchFile(QLatin1String(kNames[data[0] % 3]), data + 1, size - 1);
     AttentionFileInfo info;

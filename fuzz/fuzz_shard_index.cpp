@@ -10,8 +10,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace attnscope;
     static const bool shardWritten = [] {
         const float values[4] = {1, 2, 3, 4};
-        return bool(writeSafeTensors(fuzz::scratchDir().filePath(QStringLiteral("shard-1.safetensors")),
-                                     {makeF32(QStringLiteral("w"), {2, 2}, values)}));
+        return bool(
+            writeSafeTensors(fuzz::scratchDir().filePath(QStringLiteral("shard-1.safetensors")),
+                             {makeF32(QStringLiteral("w"), {2, 2}, values)}));
     }();
     (void)shardWritten;
     fuzz::writeScratchFile(QStringLiteral("model.safetensors.index.json"), data, size);

@@ -16,8 +16,8 @@ namespace attnscope::fuzz {
 
 // The process's scratch folder (created on first use).
 inline const QTemporaryDir& scratchDir() {
-    static const auto dir = std::make_unique<QTemporaryDir>(QDir::tempPath() +
-                                                            QStringLiteral("/attnscope-fuzz-XXXXXX"));
+    static const auto dir = std::make_unique<QTemporaryDir>(
+        QDir::tempPath() + QStringLiteral("/attnscope-fuzz-XXXXXX"));
     return *dir;
 }
 

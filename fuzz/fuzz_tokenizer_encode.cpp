@@ -38,9 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const qsizetype pairPoints = pair ? pair->toUcs4().size() : 0;
     for (size_t i = 0; i < encoding->offsets.size(); ++i) {
         const auto [begin, end] = encoding->offsets[i];
-        const qsizetype limit =
-            i < encoding->sequenceIds.size() && encoding->sequenceIds[i] == 1 ? pairPoints
-                                                                              : codePoints;
+        const qsizetype limit = i < encoding->sequenceIds.size() && encoding->sequenceIds[i] == 1
+                                    ? pairPoints
+                                    : codePoints;
         if (begin < 0 || end < begin || end > limit) __builtin_trap();
     }
     for (int64_t id : encoding->ids)

@@ -8,8 +8,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const QString path = fuzz::writeScratchFile(QStringLiteral("tokenizer.json"), data, size);
     auto tokenizer = Tokenizer::fromTokenizerJson(path);
     if (!tokenizer) return 0;
-    auto encoding = (*tokenizer)->encode(QStringLiteral("Hello, wörld! 123 <mask> [SEP] 😀\n"),
-                                         QStringLiteral("a pair"));
+    auto encoding = (*tokenizer)
+                        ->encode(QStringLiteral("Hello, wörld! 123 <mask> [SEP] 😀\n"),
+                                 QStringLiteral("a pair"));
     if (encoding) {
         (void)(*tokenizer)->decode(encoding->ids, false);
         for (const QString& token : encoding->tokens)

@@ -71,8 +71,8 @@ int FlowLayout::place(const QRect& rect, bool apply) const {
     auto finishRow = [&] {
         if (apply)
             for (auto& [item, r] : row)
-                item->setGeometry(QRect(r.x(), r.y() + (rowHeight - r.height()) / 2, r.width(),
-                                        r.height()));
+                item->setGeometry(
+                    QRect(r.x(), r.y() + (rowHeight - r.height()) / 2, r.width(), r.height()));
         row.clear();
     };
     for (QLayoutItem* item : m_items) {

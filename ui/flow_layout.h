@@ -9,7 +9,8 @@ namespace attnscope {
 
 class FlowLayout : public QLayout {
 public:
-    explicit FlowLayout(QWidget* parent = nullptr, int horizontalSpacing = 8, int verticalSpacing = 4);
+    explicit FlowLayout(QWidget* parent = nullptr, int horizontalSpacing = 8,
+                        int verticalSpacing = 4);
     ~FlowLayout() override;
 
     void addItem(QLayoutItem* item) override;
@@ -21,8 +22,8 @@ public:
     Qt::Orientations expandingDirections() const override { return {}; }
     bool hasHeightForWidth() const override { return true; }
     int heightForWidth(int width) const override;
-    QSize sizeHint() const override;        // everything on one row
-    QSize minimumSize() const override;     // the widest single item
+    QSize sizeHint() const override;    // everything on one row
+    QSize minimumSize() const override; // the widest single item
     void setGeometry(const QRect& rect) override;
 
 private:

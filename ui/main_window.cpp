@@ -641,10 +641,11 @@ void MainWindow::showModelCaveats(const LoadedModel& model) {
         caveats << tr("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt), so "
                       "typed text cannot be analysed; the command line takes token ids (--ids).")
                        .arg(model.displayName());
-    const QStringList pickles = QDir(model.path()).entryList(
-        {QStringLiteral("pytorch_model*.bin"), QStringLiteral("*.pt"), QStringLiteral("*.pth"),
-         QStringLiteral("*.ckpt")},
-        QDir::Files, QDir::Name);
+    const QStringList pickles =
+        QDir(model.path())
+            .entryList({QStringLiteral("pytorch_model*.bin"), QStringLiteral("*.pt"),
+                        QStringLiteral("*.pth"), QStringLiteral("*.ckpt")},
+                       QDir::Files, QDir::Name);
     if (!pickles.isEmpty() && !model.path().startsWith(QLatin1String(":/")))
         caveats << tr("%1 is ignored: pickle weights are never loaded; the safetensors weights "
                       "are used.")
@@ -706,13 +707,14 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
         m_truncated->setText(
             kWarningIcon +
             (dropped == 1
-                ? tr("The text is longer than the model's %1-token window: its last token was "
-                     "dropped and is not shown.")
-                      .arg(t)
-                : tr("The text is longer than the model's %1-token window: its last %2 tokens were "
-                     "dropped and are not shown.")
-                      .arg(t)
-                      .arg(dropped)));
+                 ? tr("The text is longer than the model's %1-token window: its last token was "
+                      "dropped and is not shown.")
+                       .arg(t)
+                 : tr("The text is longer than the model's %1-token window: its last %2 tokens "
+                      "were "
+                      "dropped and are not shown.")
+                       .arg(t)
+                       .arg(dropped)));
         m_truncated->show();
     } else {
         m_truncated->hide();

@@ -572,11 +572,11 @@ private slots:
         QTest::addColumn<QString>("file");
         QTest::addColumn<bool>("fileAsModel");
         QTest::addColumn<QString>("command");
-        for (const char* name : {"pytorch_model.bin", "pytorch_model-00001-of-00002.bin", "model.pt",
-                                 "weights.pth", "last.ckpt"})
+        for (const char* name : {"pytorch_model.bin", "pytorch_model-00001-of-00002.bin",
+                                 "model.pt", "weights.pth", "last.ckpt"})
             for (const char* command : {"info", "dump"})
-                QTest::addRow("%s %s", command, name) << QString::fromLatin1(name) << false
-                                                      << QString::fromLatin1(command);
+                QTest::addRow("%s %s", command, name)
+                    << QString::fromLatin1(name) << false << QString::fromLatin1(command);
         QTest::newRow("info file itself") << "pytorch_model.bin" << true << "info";
         QTest::newRow("tokenize file itself") << "model.pt" << true << "tokenize";
     }
@@ -596,8 +596,13 @@ private slots:
         pickle.close();
         const QString model = fileAsModel ? pickle.fileName() : dir;
         QStringList args{command, "--model", model};
-        if (command == QLatin1String("dump")) args << "--ids" << "1,2" << "-o" << fresh("p.npy");
-        if (command == QLatin1String("tokenize")) args << "--text" << "hi";
+        if (command == QLatin1String("dump"))
+            args << "--ids"
+                 << "1,2"
+                 << "-o" << fresh("p.npy");
+        if (command == QLatin1String("tokenize"))
+            args << "--text"
+                 << "hi";
         const CliRun r = runCli(args, QProcessEnvironment::systemEnvironment(), kTimeoutMs);
         checkOneErrorLine(r, QStringLiteral("holds PyTorch pickle weights (%1)").arg(file));
         const QString line = r.errLines().first();
@@ -622,10 +627,18 @@ private slots:
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("limit");
         QTest::addColumn<QString>("error");
-        QTest::newRow("llama under 1 MB") << "llama/model" << "1" << "weights take 1.3 MB";
-        QTest::newRow("llama under 2 MB") << "llama/model" << "2" << "";
-        QTest::newRow("gpt2 under 8 MB") << "gpt2/model" << "8" << "weights take 9.8 MB";
-        QTest::newRow("gpt2 under 11 MB") << "gpt2/model" << "11" << "";
+        QTest::newRow("llama under 1 MB") << "llama/model"
+                                          << "1"
+                                          << "weights take 1.3 MB";
+        QTest::newRow("llama under 2 MB") << "llama/model"
+                                          << "2"
+                                          << "";
+        QTest::newRow("gpt2 under 8 MB") << "gpt2/model"
+                                         << "8"
+                                         << "weights take 9.8 MB";
+        QTest::newRow("gpt2 under 11 MB") << "gpt2/model"
+                                          << "11"
+                                          << "";
     }
     void memoryLimitCountsWeights() {
         QFETCH(QString, model);

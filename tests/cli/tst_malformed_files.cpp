@@ -54,7 +54,7 @@ struct MalformedCase {
     // Files of the case: for Model, the folder's files (name -> bytes); otherwise one entry,
     // the file to read (its name gives the format).
     std::map<QString, QByteArray> files;
-    bool mustFail = true; // false: the mutation may leave a valid file (then it must work)
+    bool mustFail = true;    // false: the mutation may leave a valid file (then it must work)
     QString messageMustName; // when not empty, the error message must contain it
 };
 
@@ -74,7 +74,8 @@ const std::map<QString, QByteArray>& baseModelFiles() {
     static const std::map<QString, QByteArray> files = [] {
         std::map<QString, QByteArray> read;
         for (const char* name : {"config.json", "model.safetensors", "tokenizer.json"})
-            read[QLatin1String(name)] = readAll(llamaDir() + QLatin1Char('/') + QLatin1String(name));
+            read[QLatin1String(name)] =
+                readAll(llamaDir() + QLatin1Char('/') + QLatin1String(name));
         return read;
     }();
     return files;
@@ -182,8 +183,8 @@ void addSafeTensorsCases(std::vector<MalformedCase>& cases) {
             cuts.insert(layout.dataStart() + n);
     for (int i = 1; i <= 40; ++i)
         cuts.insert(qsizetype(i) * (weights.size() - 1) / 41);
-    for (const qsizetype n : spread(jsonBoundaries(weights.mid(8, qsizetype(layout.headerLength))),
-                                    40))
+    for (const qsizetype n :
+         spread(jsonBoundaries(weights.mid(8, qsizetype(layout.headerLength))), 40))
         cuts.insert(8 + n);
     for (qsizetype n : cuts)
         if (n < weights.size())
@@ -194,7 +195,8 @@ void addSafeTensorsCases(std::vector<MalformedCase>& cases) {
     for (int i = 0; i < 8; ++i) {
         QByteArray flipped = weights;
         flipped[i] = char(flipped[i] ^ 0x80);
-        add(QStringLiteral("safetensors"), QStringLiteral("length byte %1 flipped").arg(i), flipped);
+        add(QStringLiteral("safetensors"), QStringLiteral("length byte %1 flipped").arg(i),
+            flipped);
         flipped[i] = char(0xFF);
         add(QStringLiteral("safetensors"), QStringLiteral("length byte %1 = 0xFF").arg(i), flipped);
     }
@@ -223,7 +225,8 @@ void addSafeTensorsCases(std::vector<MalformedCase>& cases) {
     for (const TensorSpan& t : layout.tensors)
         if (t.name.contains(QLatin1String("embed_tokens")) ||
             t.name.contains(QLatin1String("layers.0.self_attn.q_proj")) ||
-            t.name.contains(QLatin1String("layers.1.input_layernorm")) || &t == &layout.tensors.back())
+            t.name.contains(QLatin1String("layers.1.input_layernorm")) ||
+            &t == &layout.tensors.back())
             sample.push_back(&t);
     const qint64 dataSize = weights.size() - layout.dataStart();
     for (const TensorSpan* t : sample) {
@@ -255,7 +258,8 @@ void addSafeTensorsCases(std::vector<MalformedCase>& cases) {
         auto offsets = [&](const QString& what, const QJsonValue& value) {
             entry(QStringLiteral("offsets ") + what, QStringLiteral("data_offsets"), value);
         };
-        offsets(QStringLiteral("past the end"), QJsonArray{dataSize, dataSize + (t->end - t->begin)});
+        offsets(QStringLiteral("past the end"),
+                QJsonArray{dataSize, dataSize + (t->end - t->begin)});
         offsets(QStringLiteral("end past the end"), QJsonArray{t->begin, dataSize + 1});
         offsets(QStringLiteral("reversed"), QJsonArray{t->end, t->begin});
         offsets(QStringLiteral("negative"), QJsonArray{-4, t->end - t->begin - 4});
@@ -282,7 +286,8 @@ void addSafeTensorsCases(std::vector<MalformedCase>& cases) {
         const TensorSpan& a = layout.tensors[0];
         for (const TensorSpan& b : layout.tensors)
             if (&b != &a && b.end - b.begin == a.end - a.begin) {
-                add(QStringLiteral("safetensors"), QStringLiteral("%1 on %2's bytes").arg(b.name, a.name),
+                add(QStringLiteral("safetensors"),
+                    QStringLiteral("%1 on %2's bytes").arg(b.name, a.name),
                     withEntry(weights, layout, b.name, QStringLiteral("data_offsets"),
                               QJsonArray{a.begin, a.end}));
                 break;
@@ -303,11 +308,12 @@ void addSafeTensorsCases(std::vector<MalformedCase>& cases) {
         const qint64 row1 = t->name.contains(QLatin1String("embed_tokens"))
                                 ? first + t->shape[1].toInteger() * 4 // id 1's row
                                 : first;
-        for (float bad : {std::numeric_limits<float>::quiet_NaN(),
-                          std::numeric_limits<float>::infinity(),
-                          -std::numeric_limits<float>::infinity()}) {
+        for (float bad :
+             {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+              -std::numeric_limits<float>::infinity()}) {
             add(QStringLiteral("weights NaN/Inf"),
-                QStringLiteral("%1 = %2").arg(t->name).arg(double(bad)), withFloat(weights, row1, bad),
+                QStringLiteral("%1 = %2").arg(t->name).arg(double(bad)),
+                withFloat(weights, row1, bad),
                 !t->name.contains(QLatin1String("lm_head"))); // the LM head is not in the pass
         }
         add(QStringLiteral("weights NaN/Inf"), t->name + QStringLiteral(" = 3e38"),
@@ -341,8 +347,8 @@ void addShardIndexCases(std::vector<MalformedCase>& cases) {
     add(QStringLiteral("weight_map a number"), withMap(5));
     add(QStringLiteral("weight_map empty"), withMap(QJsonObject{}));
     add(QStringLiteral("index a list"), "[]");
-    for (const char* shard : {"../model.safetensors", "/etc/passwd", "missing.safetensors", "",
-                              "config.json", "."}) {
+    for (const char* shard :
+         {"../model.safetensors", "/etc/passwd", "missing.safetensors", "", "config.json", "."}) {
         QJsonObject bad = map;
         bad.insert(map.begin().key(), QLatin1String(shard));
         add(QStringLiteral("shard \"%1\"").arg(QLatin1String(shard)), withMap(bad));
@@ -365,29 +371,40 @@ void addConfigCases(std::vector<MalformedCase>& cases) {
     for (const qsizetype n : spread(jsonBoundaries(config), 60))
         addModel(QStringLiteral("truncated at %1").arg(n), config.left(n), true);
     // Keys the readers use must hold their type; a wrong one is named in the message.
-    const QStringList checked = {"hidden_size",         "intermediate_size", "max_position_embeddings",
-                                 "num_attention_heads", "num_hidden_layers", "num_key_value_heads",
-                                 "head_dim",            "vocab_size",        "rms_norm_eps",
-                                 "model_type",          "hidden_act"};
-    const QList<QPair<QString, QJsonValue>> wrong = {
-        {"a string", QStringLiteral("big")}, {"true", true},        {"a list", QJsonArray{4}},
-        {"an object", QJsonObject{}},        {"-1", -1},            {"0.5", 0.5},
-        {"1e300", 1e300},                    {"-1e300", -1e300},   {"0", 0}};
+    const QStringList checked = {"hidden_size",
+                                 "intermediate_size",
+                                 "max_position_embeddings",
+                                 "num_attention_heads",
+                                 "num_hidden_layers",
+                                 "num_key_value_heads",
+                                 "head_dim",
+                                 "vocab_size",
+                                 "rms_norm_eps",
+                                 "model_type",
+                                 "hidden_act"};
+    const QList<QPair<QString, QJsonValue>> wrong = {{"a string", QStringLiteral("big")},
+                                                     {"true", true},
+                                                     {"a list", QJsonArray{4}},
+                                                     {"an object", QJsonObject{}},
+                                                     {"-1", -1},
+                                                     {"0.5", 0.5},
+                                                     {"1e300", 1e300},
+                                                     {"-1e300", -1e300},
+                                                     {"0", 0}};
     for (auto it = json.begin(); it != json.end(); ++it)
         for (const auto& [what, value] : checked.contains(it.key()) ? wrong : wrong.mid(0, 2)) {
             // model_type and hidden_act are strings; a string for them is another name.
-            const bool stringKey = it.key() == QLatin1String("model_type") ||
-                                   it.key() == QLatin1String("hidden_act");
+            const bool stringKey =
+                it.key() == QLatin1String("model_type") || it.key() == QLatin1String("hidden_act");
             // An epsilon may be any positive number (0.5 and 1e300 are odd but valid).
             const bool positiveEpsilon = it.key() == QLatin1String("rms_norm_eps") &&
                                          value.isDouble() && value.toDouble() > 0;
-            const bool mustFail = checked.contains(it.key()) &&
-                                  !(stringKey && value.isString()) && !positiveEpsilon;
+            const bool mustFail =
+                checked.contains(it.key()) && !(stringKey && value.isString()) && !positiveEpsilon;
             QJsonObject bad = json;
             bad.insert(it.key(), value);
             addModel(it.key() + QStringLiteral(" = ") + what, QJsonDocument(bad).toJson(),
-                     mustFail || (stringKey && value.isString()),
-                     mustFail ? it.key() : QString());
+                     mustFail || (stringKey && value.isString()), mustFail ? it.key() : QString());
         }
     // Absurd sizes: the config alone must be refused or the weights must disagree.
     for (const char* key : {"num_hidden_layers", "num_attention_heads", "hidden_size", "vocab_size",
@@ -411,9 +428,13 @@ void addConfigCases(std::vector<MalformedCase>& cases) {
             for (const auto& [what, value] : wrong.mid(0, 3)) {
                 QJsonObject bad = otherJson;
                 bad.insert(it.key(), value);
-                MalformedCase c{QStringLiteral("config.json"),
-                                QStringLiteral("%1: %2 = %3").arg(QLatin1String(family), it.key(), what),
-                                Runner::Config, {}, false, {}};
+                MalformedCase c{
+                    QStringLiteral("config.json"),
+                    QStringLiteral("%1: %2 = %3").arg(QLatin1String(family), it.key(), what),
+                    Runner::Config,
+                    {},
+                    false,
+                    {}};
                 c.files[QStringLiteral("config.json")] = QJsonDocument(bad).toJson();
                 cases.push_back(std::move(c));
             }
@@ -422,7 +443,8 @@ void addConfigCases(std::vector<MalformedCase>& cases) {
 
 void addTokenizerCases(std::vector<MalformedCase>& cases) {
     auto add = [&](const QString& name, const QByteArray& bytes, bool mustFail) {
-        MalformedCase c{QStringLiteral("tokenizer.json"), name, Runner::Tokenizer, {}, mustFail, {}};
+        MalformedCase c{
+            QStringLiteral("tokenizer.json"), name, Runner::Tokenizer, {}, mustFail, {}};
         c.files[QStringLiteral("tokenizer.json")] = bytes;
         cases.push_back(std::move(c));
     };
@@ -435,7 +457,8 @@ void addTokenizerCases(std::vector<MalformedCase>& cases) {
         {"bert", oraclePath(QStringLiteral("bert/model/tokenizer.json"))},
         {"unigram", oraclePath(QStringLiteral("tokenizers-more/unigram/tokenizer.json"))},
         {"wordlevel", oraclePath(QStringLiteral("tokenizers-more/wordlevel/tokenizer.json"))},
-        {"byte-fallback", oraclePath(QStringLiteral("tokenizers-more/byte-fallback-bpe/tokenizer.json"))},
+        {"byte-fallback",
+         oraclePath(QStringLiteral("tokenizers-more/byte-fallback-bpe/tokenizer.json"))},
     };
     for (const Source& source : sources) {
         const QByteArray bytes = readAll(source.path);
@@ -461,8 +484,8 @@ void addTokenizerCases(std::vector<MalformedCase>& cases) {
             withModelKey(QStringLiteral("vocab"), 5), true);
         add(family + QStringLiteral(" model.vocab a string"),
             withModelKey(QStringLiteral("vocab"), QStringLiteral("x")), true);
-        add(family + QStringLiteral(" model a list"), withKey(QStringLiteral("model"), QJsonArray{}),
-            true);
+        add(family + QStringLiteral(" model a list"),
+            withKey(QStringLiteral("model"), QJsonArray{}), true);
         if (model.contains(QLatin1String("merges"))) {
             add(family + QStringLiteral(" merges an object"),
                 withModelKey(QStringLiteral("merges"), QJsonObject{}), true);
@@ -475,9 +498,12 @@ void addTokenizerCases(std::vector<MalformedCase>& cases) {
             // Ids as strings, negative, huge, fractional; two tokens on one id (may be valid).
             QJsonObject vocab = model.value(QLatin1String("vocab")).toObject();
             const QString first = vocab.begin().key();
-            for (const auto& [what, value] : QList<QPair<QString, QJsonValue>>{
-                     {"a string", QStringLiteral("3")}, {"negative", -3}, {"1e300", 1e300},
-                     {"2.5", 2.5}, {"null", QJsonValue::Null}}) {
+            for (const auto& [what, value] :
+                 QList<QPair<QString, QJsonValue>>{{"a string", QStringLiteral("3")},
+                                                   {"negative", -3},
+                                                   {"1e300", 1e300},
+                                                   {"2.5", 2.5},
+                                                   {"null", QJsonValue::Null}}) {
                 QJsonObject v = vocab;
                 v.insert(first, value);
                 add(family + QStringLiteral(" vocab id ") + what,
@@ -526,16 +552,25 @@ void addTokenizerCases(std::vector<MalformedCase>& cases) {
 // ids it cannot embed (never read past the embedding).
 void addVocabMismatchCases(std::vector<MalformedCase>& cases) {
     const auto base = baseModelFiles();
-    QJsonObject tokenizer = QJsonDocument::fromJson(base.at(QStringLiteral("tokenizer.json"))).object();
+    QJsonObject tokenizer =
+        QJsonDocument::fromJson(base.at(QStringLiteral("tokenizer.json"))).object();
     QJsonArray added = tokenizer.value(QLatin1String("added_tokens")).toArray();
     for (int id : {2000, 2001, 5000, 1000000}) {
         QJsonArray more = added;
-        more.append(QJsonObject{{"id", id}, {"content", "<beyond>"}, {"single_word", false},
-                                {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+        more.append(QJsonObject{{"id", id},
+                                {"content", "<beyond>"},
+                                {"single_word", false},
+                                {"lstrip", false},
+                                {"rstrip", false},
+                                {"normalized", false},
                                 {"special", true}});
         tokenizer.insert(QStringLiteral("added_tokens"), more);
-        MalformedCase c{QStringLiteral("vocab/embedding"), QStringLiteral("added token id %1").arg(id),
-                        Runner::Model, base, true, {}};
+        MalformedCase c{QStringLiteral("vocab/embedding"),
+                        QStringLiteral("added token id %1").arg(id),
+                        Runner::Model,
+                        base,
+                        true,
+                        {}};
         c.files[QStringLiteral("tokenizer.json")] = QJsonDocument(tokenizer).toJson();
         cases.push_back(std::move(c));
     }
@@ -543,8 +578,12 @@ void addVocabMismatchCases(std::vector<MalformedCase>& cases) {
     QJsonObject config = QJsonDocument::fromJson(base.at(QStringLiteral("config.json"))).object();
     for (int vocab : {1999, 2001, 4000, 1}) {
         config.insert(QStringLiteral("vocab_size"), vocab);
-        MalformedCase c{QStringLiteral("vocab/embedding"), QStringLiteral("vocab_size %1").arg(vocab),
-                        Runner::Model, base, true, {}};
+        MalformedCase c{QStringLiteral("vocab/embedding"),
+                        QStringLiteral("vocab_size %1").arg(vocab),
+                        Runner::Model,
+                        base,
+                        true,
+                        {}};
         c.files[QStringLiteral("config.json")] = QJsonDocument(config).toJson();
         cases.push_back(std::move(c));
     }
@@ -552,8 +591,8 @@ void addVocabMismatchCases(std::vector<MalformedCase>& cases) {
 
 QByteArray npy(const QByteArray& descr, const QByteArray& shape, const QByteArray& data,
                const QByteArray& fortran = "False") {
-    QByteArray header = "{'descr': '" + descr + "', 'fortran_order': " + fortran +
-                        ", 'shape': (" + shape + "), }";
+    QByteArray header =
+        "{'descr': '" + descr + "', 'fortran_order': " + fortran + ", 'shape': (" + shape + "), }";
     while ((header.size() + 11) % 64)
         header.append(' ');
     header.append('\n');
@@ -569,11 +608,13 @@ void addAttentionCases(std::vector<MalformedCase>& cases) {
         for (int i = 0; i < 3; ++i)
             for (int j = 0; j < 3; ++j)
                 values.push_back(j <= i ? 1.0f / float(i + 1) : 0.0f);
-    const QByteArray data(reinterpret_cast<const char*>(values.data()), qsizetype(values.size() * 4));
+    const QByteArray data(reinterpret_cast<const char*>(values.data()),
+                          qsizetype(values.size() * 4));
     const QByteArray good = npy("<f4", "2, 2, 3, 3", data);
     auto add = [&](const QString& file, const QString& name, const QByteArray& bytes,
                    bool mustFail = true) {
-        MalformedCase c{QStringLiteral("attention file"), name, Runner::Attention, {}, mustFail, {}};
+        MalformedCase c{
+            QStringLiteral("attention file"), name, Runner::Attention, {}, mustFail, {}};
         c.files[file] = bytes;
         cases.push_back(std::move(c));
     };
@@ -585,22 +626,23 @@ void addAttentionCases(std::vector<MalformedCase>& cases) {
         cuts.insert(n);
     for (qsizetype n : cuts)
         add(QStringLiteral("a.npy"), QStringLiteral("npy truncated at %1").arg(n), good.left(n));
-    for (const auto& [what, shape] : QList<QPair<QString, QByteArray>>{
-             {"absurd shape", "100000, 100000, 100000, 100000"},
-             {"shape 2^62", "4611686018427387904, 1, 1, 1"},
-             {"negative shape", "-2, 2, 3, 3"},
-             {"not square", "2, 2, 3, 4"},
-             {"five dimensions", "2, 1, 2, 3, 3"},
-             {"empty shape", ""},
-             {"shape of words", "a, b"},
-             {"zero tokens", "2, 2, 0, 0"}})
+    for (const auto& [what, shape] :
+         QList<QPair<QString, QByteArray>>{{"absurd shape", "100000, 100000, 100000, 100000"},
+                                           {"shape 2^62", "4611686018427387904, 1, 1, 1"},
+                                           {"negative shape", "-2, 2, 3, 3"},
+                                           {"not square", "2, 2, 3, 4"},
+                                           {"five dimensions", "2, 1, 2, 3, 3"},
+                                           {"empty shape", ""},
+                                           {"shape of words", "a, b"},
+                                           {"zero tokens", "2, 2, 0, 0"}})
         add(QStringLiteral("a.npy"), QStringLiteral("npy ") + what, npy("<f4", shape, data));
     for (const char* descr : {"<i8", "<f8", ">f4", "|b1", "<U4", "garbage"})
         add(QStringLiteral("a.npy"), QStringLiteral("npy descr %1").arg(QLatin1String(descr)),
             npy(descr, "2, 2, 3, 3", data));
     add(QStringLiteral("a.npy"), QStringLiteral("npy fortran order"),
         npy("<f4", "2, 2, 3, 3", data, "True"), false);
-    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    for (float bad :
+         {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
         std::vector<float> poisoned = values;
         poisoned[7] = bad;
         add(QStringLiteral("a.npy"), QStringLiteral("npy value %1").arg(double(bad)),
@@ -619,7 +661,8 @@ void addAttentionCases(std::vector<MalformedCase>& cases) {
     // safetensors attention: written by the library's writer, then mutated.
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("a.safetensors"));
-    if (!writeSafeTensors(path, {makeF32(QStringLiteral("attentions"), {2, 2, 3, 3}, values.data())},
+    if (!writeSafeTensors(path,
+                          {makeF32(QStringLiteral("attentions"), {2, 2, 3, 3}, values.data())},
                           {{QStringLiteral("tokens"), QStringLiteral("[\"a\",\"b\",\"c\"]")}}))
         return;
     const QByteArray st = readAll(path);
@@ -640,7 +683,8 @@ void addAttentionCases(std::vector<MalformedCase>& cases) {
         withFloat(st, layout.dataStart() + 8, std::numeric_limits<float>::quiet_NaN()));
     for (const char* tokens : {"[\"a\"]", "5", "[1,2,3]", "{", "[\"a\",\"b\",\"c\",\"d\"]"}) {
         QJsonObject header = layout.header;
-        header.insert(QStringLiteral("__metadata__"), QJsonObject{{"tokens", QLatin1String(tokens)}});
+        header.insert(QStringLiteral("__metadata__"),
+                      QJsonObject{{"tokens", QLatin1String(tokens)}});
         add(QStringLiteral("a.safetensors"),
             QStringLiteral("safetensors metadata tokens %1").arg(QLatin1String(tokens)),
             withHeader(st, layout, QJsonDocument(header).toJson(QJsonDocument::Compact)), false);
@@ -688,32 +732,39 @@ QByteArray pngWithSize(QByteArray png, quint32 width, quint32 height) {
 }
 
 void addImageCases(std::vector<MalformedCase>& cases) {
-    auto add = [&](const QString& file, const QString& name, const QByteArray& bytes, bool mustFail) {
+    auto add = [&](const QString& file, const QString& name, const QByteArray& bytes,
+                   bool mustFail) {
         MalformedCase c{QStringLiteral("image"), name, Runner::Image, {}, mustFail, {}};
         c.files[file] = bytes;
         cases.push_back(std::move(c));
     };
     const QString images = QStringLiteral(ATTNSCOPE_TEST_DATA "/images/");
-    for (const char* name : {"tiny-5x3.png", "grey-40x30.png", "palette-40x30.png", "rgb16-45x35.png",
-                             "alpha-30x20.png"}) {
+    for (const char* name : {"tiny-5x3.png", "grey-40x30.png", "palette-40x30.png",
+                             "rgb16-45x35.png", "alpha-30x20.png"}) {
         const QByteArray png = readAll(images + QLatin1String(name));
         for (qsizetype n : pngBoundaries(png))
             if (n < png.size())
                 // Before IHDR's data is complete nothing can be decoded; later cuts may still
                 // give a (partial) picture, as other decoders do.
-                add(QStringLiteral("p.png"), QStringLiteral("%1 truncated at %2").arg(QLatin1String(name)).arg(n),
+                add(QStringLiteral("p.png"),
+                    QStringLiteral("%1 truncated at %2").arg(QLatin1String(name)).arg(n),
                     png.left(n), n < 29);
-        for (const auto& [w, h] : QList<QPair<quint32, quint32>>{
-                 {100000, 100000}, {0, 0}, {0x7FFFFFFF, 1}, {1, 0x7FFFFFFF}, {0xFFFFFFFF, 0xFFFFFFFF}})
-            add(QStringLiteral("p.png"), QStringLiteral("%1 IHDR %2 x %3").arg(QLatin1String(name)).arg(w).arg(h),
+        for (const auto& [w, h] : QList<QPair<quint32, quint32>>{{100000, 100000},
+                                                                 {0, 0},
+                                                                 {0x7FFFFFFF, 1},
+                                                                 {1, 0x7FFFFFFF},
+                                                                 {0xFFFFFFFF, 0xFFFFFFFF}})
+            add(QStringLiteral("p.png"),
+                QStringLiteral("%1 IHDR %2 x %3").arg(QLatin1String(name)).arg(w).arg(h),
                 pngWithSize(png, w, h), true);
         QRandomGenerator random(1515);
         for (int i = 0; i < 10; ++i) {
             QByteArray flipped = png;
             const qsizetype at = qsizetype(random.bounded(quint32(png.size())));
             flipped[at] = char(flipped[at] ^ (1 << random.bounded(8)));
-            add(QStringLiteral("p.png"), QStringLiteral("%1 byte %2 flipped").arg(QLatin1String(name)).arg(at),
-                flipped, false);
+            add(QStringLiteral("p.png"),
+                QStringLiteral("%1 byte %2 flipped").arg(QLatin1String(name)).arg(at), flipped,
+                false);
         }
     }
     for (const char* name : {"cmyk-40x30.jpg", "animated-32x24.gif"}) {
@@ -926,8 +977,12 @@ private slots:
         QVERIFY(QFileInfo::exists(llamaDir() + QStringLiteral("/model.safetensors")));
         QVERIFY(!allCases().empty());
         // The valid Llama folder itself must load and run, or every "must fail" would pass.
-        MalformedCase valid{QStringLiteral("valid"), QStringLiteral("valid"), Runner::Model,
-                            baseModelFiles(), false, {}};
+        MalformedCase valid{QStringLiteral("valid"),
+                            QStringLiteral("valid"),
+                            Runner::Model,
+                            baseModelFiles(),
+                            false,
+                            {}};
         const QString message = readWithLibrary(valid, materialise(valid, m_dir.filePath("valid")));
         QVERIFY2(message.isEmpty(), qPrintable(message));
     }
@@ -989,7 +1044,8 @@ private slots:
         const CliRun r = runBounded(cliArguments(c, path, out));
         ++m_cliByReader[c.reader];
         QVERIFY2(r.finished, qPrintable(QStringLiteral("hung: ") + r.describe()));
-        QVERIFY2(r.status == QProcess::NormalExit, qPrintable(QStringLiteral("signal: ") + r.describe()));
+        QVERIFY2(r.status == QProcess::NormalExit,
+                 qPrintable(QStringLiteral("signal: ") + r.describe()));
         QCOMPARE(r.exitCode, 2);
         QCOMPARE(r.errLines().size(), 1);
         QVERIFY2(r.errLines().first().startsWith(QLatin1String("attnscope: error: ")),

@@ -54,13 +54,27 @@ int envInt(const char* name, int fallback) {
 // Words that exercise the tokenizers: ASCII, accents, right-to-left scripts, CJK, emoji,
 // control characters and markup.
 const QStringList kWords = {
-    QStringLiteral("the"),    QStringLiteral("cat"),     QStringLiteral("sat"),
-    QStringLiteral("on"),     QStringLiteral("mat"),     QStringLiteral("because"),
-    QStringLiteral("tired"),  QStringLiteral("naïve"),   QStringLiteral("שלום"),
-    QStringLiteral("مرحبا"),  QStringLiteral("東京"),    QStringLiteral("😀"),
-    QStringLiteral("👩‍👩‍👧"),  QStringLiteral("\t"),      QStringLiteral("<b>x</b>"),
-    QStringLiteral("[MASK]"), QStringLiteral("<mask>"),  QStringLiteral("..."),
-    QStringLiteral("\n"),     QStringLiteral("1234567"), QStringLiteral("e\u0301"),
+    QStringLiteral("the"),
+    QStringLiteral("cat"),
+    QStringLiteral("sat"),
+    QStringLiteral("on"),
+    QStringLiteral("mat"),
+    QStringLiteral("because"),
+    QStringLiteral("tired"),
+    QStringLiteral("naïve"),
+    QStringLiteral("שלום"),
+    QStringLiteral("مرحبا"),
+    QStringLiteral("東京"),
+    QStringLiteral("😀"),
+    QStringLiteral("👩‍👩‍👧"),
+    QStringLiteral("\t"),
+    QStringLiteral("<b>x</b>"),
+    QStringLiteral("[MASK]"),
+    QStringLiteral("<mask>"),
+    QStringLiteral("..."),
+    QStringLiteral("\n"),
+    QStringLiteral("1234567"),
+    QStringLiteral("e\u0301"),
 };
 
 class Monkey {
@@ -223,9 +237,9 @@ void TestMonkey::survivesRandomActions() {
     window.show();
     auto* heatmap = window.findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
     QVERIFY(heatmap);
-    QVERIFY(QTest::qWaitFor(
-        [&] { return heatmap->tokenCount() > 0 && !window.controller()->isBusy(); },
-        kIdleTimeoutMs));
+    QVERIFY(
+        QTest::qWaitFor([&] { return heatmap->tokenCount() > 0 && !window.controller()->isBusy(); },
+                        kIdleTimeoutMs));
     const qint64 startKb = residentKb();
 
     // A short debounce: far more analyses start and finish (or go stale) between actions than
@@ -276,8 +290,9 @@ void TestMonkey::survivesRandomActions() {
           endKb / 1024);
     QVERIFY(startKb > 0 && endKb > 0);
     // Models, analyses and undo history of a few thousand edits: well under 1 GB more.
-    QVERIFY2(endKb - startKb < 1024 * 1024,
-             qPrintable(QStringLiteral("grew from %1 to %2 MB").arg(startKb / 1024).arg(endKb / 1024)));
+    QVERIFY2(
+        endKb - startKb < 1024 * 1024,
+        qPrintable(QStringLiteral("grew from %1 to %2 MB").arg(startKb / 1024).arg(endKb / 1024)));
 
     // The last result equals a direct analysis of the final text by the window's model.
     if (window.text().trimmed().isEmpty()) window.setText(QStringLiteral("The end."));
@@ -304,9 +319,8 @@ void TestMonkey::survivesRandomActions() {
     float worst = 0;
     for (int l = 0; l < direct->layerCount(); ++l)
         for (int h = 0; h < direct->headCount(); ++h)
-            worst = std::max(worst, (shown->attention(l, h) - direct->attention(l, h))
-                                        .cwiseAbs()
-                                        .maxCoeff());
+            worst = std::max(
+                worst, (shown->attention(l, h) - direct->attention(l, h)).cwiseAbs().maxCoeff());
     QVERIFY2(worst <= 1e-5f, qPrintable(QString::number(double(worst))));
 }
 

@@ -112,8 +112,9 @@ void TestWindowHardening::minimumSizeKeepsControlsWhole() {
                          qPrintable(name + QStringLiteral(" overlaps ") + other->objectName()));
     }
     auto* heatmap = w.findChild<HeatmapWidget*>(QStringLiteral("heatmap"));
-    QVERIFY2(heatmap->width() >= 200 && heatmap->height() >= 150,
-             qPrintable(QStringLiteral("heatmap %1x%2").arg(heatmap->width()).arg(heatmap->height())));
+    QVERIFY2(
+        heatmap->width() >= 200 && heatmap->height() >= 150,
+        qPrintable(QStringLiteral("heatmap %1x%2").arg(heatmap->width()).arg(heatmap->height())));
 }
 
 void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight_data() {
@@ -147,8 +148,8 @@ void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight() {
     QTextDocument document;
     document.setDefaultFont(strip->font());
     document.setHtml(strip->text());
-    document.setTextWidth(4000); // one line
-    (void)document.documentLayout()->documentSize(); // lays the text out
+    document.setTextWidth(4000);                                     // one line
+    (void)document.documentLayout()->documentSize();                 // lays the text out
     if (qEnvironmentVariableIsSet("ATTNSCOPE_TEST_RTL_WITHOUT_FIX")) // shows the test can fail
         document.setHtml(QString(strip->text())
                              .remove(QStringLiteral(" dir='ltr'"))
@@ -214,7 +215,8 @@ void TestWindowHardening::warningDistinctFromError() {
              qPrintable(w.warningText()));
     QVERIFY(!error->isVisible());
     w.setText(QStringLiteral("Typed text stays."));
-    QVERIFY(QTest::qWaitFor([&] { return w.analysis() && w.analysis()->text == w.text(); }, kTimeout));
+    QVERIFY(
+        QTest::qWaitFor([&] { return w.analysis() && w.analysis()->text == w.text(); }, kTimeout));
 
     // A broken folder: the error banner, the previous model and the text kept, no dialog.
     const QString broken = dir.filePath(QStringLiteral("broken"));
@@ -234,8 +236,7 @@ void TestWindowHardening::warningDistinctFromError() {
     QVERIFY(warning->isVisible());
     const QColor warningColour = middleLeftColour(warning);
     const QColor errorColour = middleLeftColour(error);
-    QVERIFY2(errorColour.red() > 150 && errorColour.green() < 90,
-             qPrintable(errorColour.name()));
+    QVERIFY2(errorColour.red() > 150 && errorColour.green() < 90, qPrintable(errorColour.name()));
     QVERIFY2(warningColour.red() > 200 && warningColour.green() > 180,
              qPrintable(warningColour.name()));
 
