@@ -58,6 +58,7 @@ float readFloat(const uchar* p, DType dtype) {
 // A shape [L, H, T, T], [H, T, T] (one layer) or [T, T] (one head), with an optional leading
 // batch of one, as {layers, heads, tokens}.
 std::optional<std::array<int64_t, 3>> attentionShape(std::vector<int64_t> shape) {
+    if (shape.size() < 2) return std::nullopt; // a scalar or a vector is not [T, T]
     if (shape.size() == 5 && shape[0] == 1) shape.erase(shape.begin());
     while (shape.size() < 4)
         shape.insert(shape.begin(), 1);

@@ -5,6 +5,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -147,7 +148,8 @@ Result<std::shared_ptr<SafeTensorsFile>> SafeTensorsFile::open(const QString& pa
         int64_t numel = 1;
         for (const QJsonValue& d : shapeValue.toArray()) {
             const double dim = d.toDouble(-1);
-            if (!d.isDouble() || dim < 0 || dim != double(int64_t(dim)) || dim > 1e15)
+            // The range first: converting 1e300 to an integer is undefined behaviour.
+            if (!d.isDouble() || !(dim >= 0 && dim <= 1e15) || dim != std::floor(dim))
                 return bad(QStringLiteral("has an invalid shape"));
             info.shape.push_back(int64_t(dim));
             if (info.shape.back() != 0 &&
@@ -158,10 +160,13 @@ Result<std::shared_ptr<SafeTensorsFile>> SafeTensorsFile::open(const QString& pa
         const QJsonArray offsets = entry.value(QLatin1String("data_offsets")).toArray();
         if (offsets.size() != 2 || !offsets[0].isDouble() || !offsets[1].isDouble())
             return bad(QStringLiteral("has no valid data_offsets"));
-        info.begin = qint64(offsets[0].toDouble());
-        info.end = qint64(offsets[1].toDouble());
-        if (info.begin < 0 || info.end < info.begin)
+        // Checked as doubles first: converting 1e300 to an integer is undefined behaviour.
+        const double begin = offsets[0].toDouble(), end = offsets[1].toDouble();
+        if (!(begin >= 0) || !(end >= begin) || end > 1e15 || begin != std::floor(begin) ||
+            end != std::floor(end))
             return bad(QStringLiteral("has invalid data_offsets"));
+        info.begin = qint64(begin);
+        info.end = qint64(end);
         if (info.end > st->m_dataSize)
             return bad(
                 QStringLiteral(
@@ -203,6 +208,13 @@ int64_t SafeTensorsFile::convertedFloatBytes() const {
     for (const TensorInfo& info : m_tensors)
         if (info.dtype == DType::F16 || info.dtype == DType::BF16 || info.dtype == DType::F64)
             bytes += info.numel() * int64_t(sizeof(float));
+    return bytes;
+}
+
+int64_t SafeTensorsFile::tensorBytes() const {
+    int64_t bytes = 0;
+    for (const TensorInfo& info : m_tensors)
+        bytes += info.end - info.begin;
     return bytes;
 }
 

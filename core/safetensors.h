@@ -67,6 +67,8 @@ public:
     QStringList names() const;
     // Bytes that floatTensor() would allocate for all tensors stored in another float type.
     int64_t convertedFloatBytes() const;
+    // Bytes of tensor data in the file (mapped; resident once read).
+    int64_t tensorBytes() const;
     const QJsonObject& metadata() const { return m_metadata; }
 
     Result<FloatTensor> floatTensor(const QString& name) const;

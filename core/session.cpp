@@ -35,6 +35,14 @@ Result<double> memoryLimitMb() {
 }
 } // namespace
 
+namespace {
+// "1.3 MB", "2.41 GB": small models' sizes stay readable (0.001 GB would hide them).
+QString readableBytes(double bytes) {
+    return bytes < 1e9 ? QStringLiteral("%1 MB").arg(bytes / 1e6, 0, 'f', 1)
+                       : QStringLiteral("%1 GB").arg(bytes / 1e9, 0, 'f', 2);
+}
+} // namespace
+
 Status checkMemoryLimitVariable() {
     if (auto mb = memoryLimitMb(); !mb) return mb.error();
     return okStatus();
@@ -88,6 +96,8 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
             path.startsWith(QLatin1String(":/"))
                 ? QStringLiteral("the embedded model \"%1\" is not in this build").arg(pathIn)
                 : QStringLiteral("model folder %1 does not exist").arg(path)};
+    // Pickle weights (pytorch_model.bin, *.pt, ...) are never unpickled: say how to convert.
+    if (const QString pickle = pickleOnlyMessage(path); !pickle.isEmpty()) return Error{pickle};
     if (!info.isDir())
         return Error{
             QStringLiteral("%1 is not a folder (expected a checkpoint folder with config.json)")
@@ -112,6 +122,14 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                          .arg(model->displayName())
                          .arg(converted / 1e9, 0, 'f', 3)
                          .arg(memoryBudgetBytes() / 1e9, 0, 'f', 3)};
+    // The weights count against the same budget as the analyses: mapped tensors are resident
+    // once a pass has read them, widened copies from the start.
+    model->m_weightBytes = double(weights.residentBytes());
+    if (model->m_weightBytes > memoryBudgetBytes())
+        return Error{QStringLiteral("%1's weights take %2 in memory, more than this computer "
+                                    "allows (%3; ATTNSCOPE_MEMORY_LIMIT_MB sets it)")
+                         .arg(model->displayName(), readableBytes(model->m_weightBytes),
+                              readableBytes(memoryBudgetBytes()))};
     try {
         ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
         weights.prefaultMarked(); // the first pass then runs without page faults
@@ -230,7 +248,8 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
                                                      double(tokens) * sizeof(float) +
                                                  headCacheBytes(tokens) + 2 * 2 * perMatrix
                                            : 0.0;
-    const double needed = perMatrix * matrices + activations + output + lazy;
+    // The model's own weights are in the same process: counted so the limit bounds its peak.
+    const double needed = perMatrix * matrices + activations + output + lazy + m_weightBytes;
     const double budget = memoryBudgetBytes();
     if (needed > budget && keep.lazyAttention)
         return Error{QStringLiteral("%1 tokens would need %2 GB even computing its heads on "
@@ -243,9 +262,9 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
                          .arg(budget / 1e9, 0, 'f', 1)};
     if (needed > budget)
         return Error{
-            QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5 (this "
-                           "computer allows %3 GB); use a shorter text, or dump fewer "
-                           "heads (--layers, --heads)")
+            QStringLiteral("%1 tokens would need %2 GB to keep %4 attention%5, with the model's "
+                           "weights (this computer allows %3 GB); use a shorter text, or dump "
+                           "fewer heads (--layers, --heads)")
                 .arg(tokens)
                 .arg(needed / 1e9, 0, 'f', 1)
                 .arg(budget / 1e9, 0, 'f', 1)

@@ -108,6 +108,9 @@ public:
     // languageModelHeadProblem() saying why.
     const LanguageModelHead* languageModelHead() const { return m_head.get(); }
     QString languageModelHeadProblem() const { return m_headProblem; }
+    // Bytes the opened weights take in memory (mapped tensors plus widened copies); counted
+    // by the memory guard with every analysis.
+    double weightBytes() const { return m_weightBytes; }
     // The attention weights of layer `layer`, one entry per query head: its slices of W_Q,
     // W_K, W_V, W_O and biases (copies, in one orientation for every family; head_weights.h).
     Result<std::vector<HeadWeights>> attentionWeights(int layer) const;
@@ -132,6 +135,7 @@ private:
     std::unique_ptr<Model> m_model;
     std::shared_ptr<const LanguageModelHead> m_head;
     QString m_headProblem;
+    double m_weightBytes = 0; // WeightStore::residentBytes() at open
 };
 
 } // namespace attnscope

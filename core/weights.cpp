@@ -25,6 +25,44 @@ QString shapeString(const std::vector<int64_t>& shape) {
 }
 } // namespace
 
+namespace {
+const QStringList kPickleFilePatterns = {QStringLiteral("pytorch_model*.bin"),
+                                         QStringLiteral("*.pt"), QStringLiteral("*.pth"),
+                                         QStringLiteral("*.ckpt")};
+
+bool isPickleFileName(const QString& name) {
+    for (const QString& pattern : kPickleFilePatterns)
+        if (QDir::match(pattern, name)) return true;
+    return false;
+}
+} // namespace
+
+QString pickleOnlyMessage(const QString& path) {
+    const QFileInfo info(path);
+    QString pickle;
+    if (info.isFile() && isPickleFileName(info.fileName())) {
+        pickle = info.fileName();
+    } else if (info.isDir()) {
+        const QDir folder(path);
+        if (!folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files).isEmpty()) return {};
+        const QStringList found = folder.entryList(kPickleFilePatterns, QDir::Files, QDir::Name);
+        if (found.isEmpty()) return {};
+        pickle = found.first();
+    } else {
+        return {};
+    }
+    const QString folder = info.isDir() ? info.absoluteFilePath() : info.absolutePath();
+    // torch.load(weights_only=True) refuses pickles that would run code; clone() unties shared
+    // tensors, which safetensors cannot store twice.
+    return QStringLiteral("%1 holds PyTorch pickle weights (%2), which attnscope never loads "
+                          "(unpickling can run code); convert them to safetensors once, e.g. "
+                          "python3 -c \"import torch; from safetensors.torch import save_file; "
+                          "save_file({k: v.clone().contiguous() for k, v in "
+                          "torch.load('%3/%2', weights_only=True).items()}, "
+                          "'%3/model.safetensors')\"")
+        .arg(QDir::toNativeSeparators(path), pickle, folder);
+}
+
 Result<WeightStore> WeightStore::openFolder(const QString& dir) {
     WeightStore store;
     store.m_dir = dir;
@@ -58,8 +96,10 @@ Result<WeightStore> WeightStore::openFolder(const QString& dir) {
         for (const QString& s : found)
             files << folder.filePath(s);
     }
-    if (files.isEmpty())
+    if (files.isEmpty()) {
+        if (const QString pickle = pickleOnlyMessage(dir); !pickle.isEmpty()) return Error{pickle};
         return Error{QStringLiteral("no .safetensors weights found in %1").arg(dir)};
+    }
     for (const QString& path : files) {
         auto file = SafeTensorsFile::open(path);
         if (!file) return file.error();
@@ -109,6 +149,13 @@ Result<FloatTensor> WeightStore::get(const QString& name,
         return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
                          .arg(full, shapeString(tensor->shape), shapeString(expectedShape))};
     return tensor;
+}
+
+int64_t WeightStore::residentBytes() const {
+    int64_t bytes = convertedFloatBytes();
+    for (const auto& file : m_files)
+        bytes += file->tensorBytes();
+    return bytes;
 }
 
 int64_t WeightStore::convertedFloatBytes() const {

@@ -12,6 +12,12 @@
 
 namespace attnscope {
 
+// Pickle checkpoints (pytorch_model.bin, *.pt, *.pth, *.ckpt) are never unpickled: loading a
+// pickle can run arbitrary code. The one-line message for a folder (or file) that has only
+// those says how to convert them to safetensors; empty when `path` has safetensors or no
+// pickle weights.
+QString pickleOnlyMessage(const QString& path);
+
 class WeightStore {
 public:
     static Result<WeightStore> openFolder(const QString& dir);
@@ -29,6 +35,9 @@ public:
     QStringList allNames() const;
     // Memory the float32 copies of F16/BF16/F64 tensors take once loaded.
     int64_t convertedFloatBytes() const;
+    // What the weights take in memory once a pass has read them all: the mapped tensor bytes
+    // plus the float32 copies of F16/BF16/F64 tensors.
+    int64_t residentBytes() const;
 
     // Tensors every forward pass reads whole (the projections, not the embedding tables, of
     // which a pass reads a few rows). prefaultMarked() maps their pages into the process ahead

@@ -8,6 +8,7 @@
 #include "figure_dialog/figure_dialog.h"
 #include "figure_export.h"
 #include "figures.h"
+#include "flow_layout.h"
 #include "grid/grid_widget.h"
 #include "heads/head_list_model.h"
 #include "heatmap_export.h"
@@ -26,6 +27,7 @@
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -59,6 +61,9 @@ namespace attnscope {
 namespace {
 
 const QColor kGeneratedTokenColour(0xc8, 0xe6, 0xc9); // light green: tokens the model wrote
+
+const QString kErrorIcon = QStringLiteral("✖ ");
+const QString kWarningIcon = QStringLiteral("⚠ ");
 
 QLabel* makeBanner(const QString& objectName, const QString& style) {
     auto* label = new QLabel;
@@ -113,8 +118,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_predictions->setObjectName(QStringLiteral("predictions"));
     layout->addWidget(m_predictions);
 
-    auto* controls = new QHBoxLayout;
-    controls->setSpacing(8);
+    // The controls wrap onto more rows in a narrow window rather than being squeezed until
+    // their text is cut ("Viric", "Stret").
+    auto* controls = new FlowLayout(nullptr, 8, 4);
     auto* layerLabel = new QLabel(tr("&Layer"));
     m_layer = new QSpinBox;
     m_layer->setObjectName(QStringLiteral("layerSelector"));
@@ -153,6 +159,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_busy = new QLabel;
     m_busy->setObjectName(QStringLiteral("busyIndicator"));
     m_busy->setStyleSheet(QStringLiteral("color: #666;"));
+    // Fixed width: the text coming and going must not reflow the controls.
+    m_busy->setFixedWidth(QFontMetrics(m_busy->font()).horizontalAdvance(tr("computing…")) + 4);
     controls->addWidget(layerLabel);
     controls->addWidget(m_layer);
     controls->addSpacing(8);
@@ -168,7 +176,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     controls->addWidget(m_colorMap);
     controls->addSpacing(8);
     controls->addWidget(m_autoRange);
-    controls->addStretch(1);
+    controls->addSpacing(8);
     controls->addWidget(m_busy);
     layout->addLayout(controls);
 
@@ -197,16 +205,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                    QStringLiteral("QLabel { background: #c62828; color: white; padding: 6px 10px;"
                                   " border-radius: 3px; font-weight: bold; }"));
     layout->addWidget(m_errorBanner);
-    m_truncated =
-        makeBanner(QStringLiteral("truncatedNotice"),
-                   QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 4px 10px;"
-                                  " border: 1px solid #e0c36a; border-radius: 3px; }"));
+    // Warnings (the result is shown, with a caveat) are amber with "⚠"; errors (nothing new
+    // could be shown) red with "✖". Neither blocks the window.
+    const QString warningStyle =
+        QStringLiteral("QLabel { background: #fff3cd; color: #664d03; padding: 4px 10px;"
+                       " border: 1px solid #e0c36a; border-radius: 3px; }");
+    m_truncated = makeBanner(QStringLiteral("truncatedNotice"), warningStyle);
     layout->addWidget(m_truncated);
     m_sourceNotice =
         makeBanner(QStringLiteral("sourceNotice"),
                    QStringLiteral("QLabel { background: #e3f2fd; color: #0d3c61; padding: 4px 10px;"
                                   " border: 1px solid #90caf9; border-radius: 3px; }"));
     layout->addWidget(m_sourceNotice);
+    m_modelWarning = makeBanner(QStringLiteral("warningBanner"), warningStyle);
+    layout->addWidget(m_modelWarning);
 
     m_heatmap = new HeatmapWidget;
     m_heatmap->setObjectName(QStringLiteral("heatmap"));
@@ -511,6 +523,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connectSelection();
 
     m_heatmapPool.setMaxThreadCount(1); // one head at a time; stale requests are skipped
+    // Below this the views would be squeezed to a few pixels; the controls reflow down to it.
+    setMinimumSize(kMinimumWindowSize);
     resize(1100, 800);
     setText(sampleText());
     m_text->setFocus();
@@ -634,7 +648,34 @@ void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     } else if (!m_analysis && !image) {
         m_heatmap->setPlaceholder(tr("Analysing…"));
     }
+    showModelCaveats(*model);
     hideError();
+}
+
+void MainWindow::showModelCaveats(const LoadedModel& model) {
+    QStringList caveats;
+    if (model.config().modality == Modality::Text && !model.tokenizer())
+        caveats << tr("%1 has no tokenizer files (tokenizer.json, vocab.json or vocab.txt), so "
+                      "typed text cannot be analysed; the command line takes token ids (--ids).")
+                       .arg(model.displayName());
+    const QStringList pickles =
+        QDir(model.path())
+            .entryList({QStringLiteral("pytorch_model*.bin"), QStringLiteral("*.pt"),
+                        QStringLiteral("*.pth"), QStringLiteral("*.ckpt")},
+                       QDir::Files, QDir::Name);
+    if (!pickles.isEmpty() && !model.path().startsWith(QLatin1String(":/")))
+        caveats << tr("%1 is ignored: pickle weights are never loaded; the safetensors weights "
+                      "are used.")
+                       .arg(pickles.join(QStringLiteral(", ")));
+    m_modelWarning->setText(kWarningIcon + caveats.join(QLatin1Char(' ')));
+    m_modelWarning->setVisible(!caveats.isEmpty());
+}
+
+QString MainWindow::warningText() const {
+    QStringList shown;
+    for (const QLabel* banner : {m_modelWarning, m_truncated})
+        if (!banner->isHidden()) shown << banner->text();
+    return shown.join(QLatin1Char('\n'));
 }
 
 void MainWindow::updateSelectorRanges(int layers, int heads) {
@@ -685,14 +726,16 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     if (m_analysis->truncatedTokens > 0) {
         const int dropped = m_analysis->truncatedTokens;
         m_truncated->setText(
-            dropped == 1
-                ? tr("The text is longer than the model's %1-token window: its last token was "
-                     "dropped and is not shown.")
-                      .arg(t)
-                : tr("The text is longer than the model's %1-token window: its last %2 tokens were "
-                     "dropped and are not shown.")
-                      .arg(t)
-                      .arg(dropped));
+            kWarningIcon +
+            (dropped == 1
+                 ? tr("The text is longer than the model's %1-token window: its last token was "
+                      "dropped and is not shown.")
+                       .arg(t)
+                 : tr("The text is longer than the model's %1-token window: its last %2 tokens "
+                      "were "
+                      "dropped and are not shown.")
+                       .arg(t)
+                       .arg(dropped)));
         m_truncated->show();
     } else {
         m_truncated->hide();
@@ -1034,7 +1077,12 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     }
     m_tokenScroll->show();
     const QStringList labels = tokenLabels(*m_analysis);
-    QString html = QStringLiteral("<div style='line-height: 140%;'>");
+    // Tokens run left to right like the views' axes, even when the first one is Hebrew or
+    // Arabic (which would make the paragraph right-to-left): the block is dir='ltr', and a
+    // left-to-right mark (U+200E) after each token keeps neighbouring right-to-left tokens from
+    // merging into one reversed run, while each token's own text is still shaped in its
+    // direction.
+    QString html = QStringLiteral("<div dir='ltr' style='line-height: 140%;'>&#x200E;");
     const int t = m_analysis->tokenCount();
     for (int i = 0; i < t; ++i) {
         const QString label =
@@ -1056,7 +1104,7 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
             style += QStringLiteral(" font-weight:bold; text-decoration:underline;");
         // A link per token: clicks (with ctrl / shift) select queries, see selectToken().
         html += QStringLiteral("<a href='%3' style='text-decoration:none; color:#222;'>"
-                               "<span style='%1'>&nbsp;%2&nbsp;</span></a> ")
+                               "<span style='%1'>&nbsp;%2&nbsp;</span></a>&#x200E; ")
                     .arg(style, label.toHtmlEscaped())
                     .arg(i);
     }
@@ -1092,7 +1140,7 @@ void MainWindow::onError(const QString& message) {
 }
 
 void MainWindow::showError(const QString& message) {
-    m_errorBanner->setText(QStringLiteral("⚠ ") + message);
+    m_errorBanner->setText(kErrorIcon + message);
     m_errorBanner->show();
     if (!m_controller->model()) {
         m_modelLabel->setText(tr("no model"));
@@ -1100,7 +1148,7 @@ void MainWindow::showError(const QString& message) {
             m_heatmap->setPlaceholder(tr("No model loaded. Use File → Open model folder…"));
     } else if (m_controller->model()) {
         onModelChanged(m_controller->model()); // restores the label after a failed load
-        m_errorBanner->setText(QStringLiteral("⚠ ") + message);
+        m_errorBanner->setText(kErrorIcon + message);
         m_errorBanner->show();
     }
 }

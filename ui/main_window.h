@@ -99,6 +99,11 @@ public:
     int currentHead() const;
     void setLayerHead(int layer, int head);
     QString errorText() const;
+    // The amber warnings shown (a cut text, a model's caveats), one per line; empty if none.
+    QString warningText() const;
+    // The smallest size at which every control shows its whole text (they wrap onto more rows)
+    // and the views keep a usable area.
+    static constexpr QSize kMinimumWindowSize{640, 520};
 
     // Sessions (main_window_session.cpp). currentSession() is what the window shows, as a
     // session file holds it. openSession() reads the file at once and loads its model and
@@ -175,6 +180,7 @@ private:
     void adjustTokenStripHeight();
     void showError(const QString& message);
     void hideError();
+    void showModelCaveats(const LoadedModel& model);
     void updateTokenStrip(int queryToken, int keyToken);
     void highlightTokenText(int queryToken, int keyToken);
     void updateSelectorRanges(int layers, int heads);
@@ -200,6 +206,7 @@ private:
     QLabel* m_busy = nullptr;
     QLabel* m_errorBanner = nullptr;
     QLabel* m_truncated = nullptr;
+    QLabel* m_modelWarning = nullptr; // caveats of the opened model (warningText())
     QLabel* m_tokenStrip = nullptr;
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;

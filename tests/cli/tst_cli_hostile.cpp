@@ -564,6 +564,97 @@ private slots:
         }
     }
 
+    // Pickle checkpoints are never unpickled: a folder with only pytorch_model.bin / *.pt /
+    // *.pth / *.ckpt (or such a file given as the model) is one error line that names the file
+    // and says how to convert it to safetensors. The pickle here would write a file if it were
+    // ever loaded (os.system through __reduce__, protocol 2).
+    void pickleCheckpointsRefused_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<bool>("fileAsModel");
+        QTest::addColumn<QString>("command");
+        for (const char* name : {"pytorch_model.bin", "pytorch_model-00001-of-00002.bin",
+                                 "model.pt", "weights.pth", "last.ckpt"})
+            for (const char* command : {"info", "dump"})
+                QTest::addRow("%s %s", command, name)
+                    << QString::fromLatin1(name) << false << QString::fromLatin1(command);
+        QTest::newRow("info file itself") << "pytorch_model.bin" << true << "info";
+        QTest::newRow("tokenize file itself") << "model.pt" << true << "tokenize";
+    }
+    void pickleCheckpointsRefused() {
+        QFETCH(QString, file);
+        QFETCH(bool, fileAsModel);
+        QFETCH(QString, command);
+        const QString dir = fresh(QStringLiteral("pickle"));
+        QVERIFY(QDir().mkpath(dir));
+        QVERIFY(QFile::copy(oraclePath(QStringLiteral("llama/model/config.json")),
+                            dir + QStringLiteral("/config.json")));
+        const QString marker = dir + QStringLiteral("/unpickled");
+        QFile pickle(dir + QLatin1Char('/') + file);
+        QVERIFY(pickle.open(QIODevice::WriteOnly));
+        pickle.write(QByteArray("\x80\x02cos\nsystem\nq\x00X\x0e\x00\x00\x00touch ") +
+                     QFile::encodeName(marker) + QByteArray("q\x01\x85q\x02Rq\x03."));
+        pickle.close();
+        const QString model = fileAsModel ? pickle.fileName() : dir;
+        QStringList args{command, "--model", model};
+        if (command == QLatin1String("dump"))
+            args << "--ids"
+                 << "1,2"
+                 << "-o" << fresh("p.npy");
+        if (command == QLatin1String("tokenize"))
+            args << "--text"
+                 << "hi";
+        const CliRun r = runCli(args, QProcessEnvironment::systemEnvironment(), kTimeoutMs);
+        checkOneErrorLine(r, QStringLiteral("holds PyTorch pickle weights (%1)").arg(file));
+        const QString line = r.errLines().first();
+        QVERIFY2(line.contains(QLatin1String("never loads")) &&
+                     line.contains(QLatin1String("weights_only=True")) &&
+                     line.contains(QLatin1String("/model.safetensors")),
+                 qPrintable(line));
+        QVERIFY(!QFileInfo::exists(marker));
+        // With safetensors beside it, the pickle is ignored and the model opens.
+        QVERIFY(QFile::copy(oraclePath(QStringLiteral("llama/model/model.safetensors")),
+                            dir + QStringLiteral("/model.safetensors")));
+        if (!fileAsModel) {
+            const CliRun ok = runCli({"info", "--model", dir});
+            QVERIFY2(ok.normalExit() && ok.exitCode == 0, qPrintable(ok.describe()));
+        }
+    }
+
+    // The memory limit counts the model's weights (the Llama fixture: 1.32 MB of float32,
+    // mapped; GPT-2: 3.3 MB of F16 plus 6.6 MB widened): a limit below them refuses the model at
+    // open, one just above opens it, and an analysis's estimate includes them.
+    void memoryLimitCountsWeights_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("limit");
+        QTest::addColumn<QString>("error");
+        QTest::newRow("llama under 1 MB") << "llama/model"
+                                          << "1"
+                                          << "weights take 1.3 MB";
+        QTest::newRow("llama under 2 MB") << "llama/model"
+                                          << "2"
+                                          << "";
+        QTest::newRow("gpt2 under 8 MB") << "gpt2/model"
+                                         << "8"
+                                         << "weights take 9.8 MB";
+        QTest::newRow("gpt2 under 11 MB") << "gpt2/model"
+                                          << "11"
+                                          << "";
+    }
+    void memoryLimitCountsWeights() {
+        QFETCH(QString, model);
+        QFETCH(QString, limit);
+        QFETCH(QString, error);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB"), limit);
+        const CliRun r = runCli({"info", "--model", oraclePath(model)}, env, kTimeoutMs);
+        if (error.isEmpty()) {
+            QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
+        } else {
+            checkOneErrorLine(r, error);
+            QVERIFY(r.errLines().first().contains(QLatin1String("ATTNSCOPE_MEMORY_LIMIT_MB")));
+        }
+    }
+
     // A stream that ends is a fine input: --text-file from a FIFO a writer fills.
     void textFromFifo() {
         const QString fifo = fresh(QStringLiteral("text"));

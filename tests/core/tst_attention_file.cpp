@@ -418,6 +418,10 @@ void TestAttentionFile::errors_data() {
         << "b.npz" << storedZip({{"other.npy", npy(square, {1, 1, 2, 2}, "<f4")}})
         << "holds no attention";
     QTest::newRow("empty") << "f.npy" << QByteArray() << "cannot read";
+    // Regression input (tests/data/malformed): a 0-d array was read as one token's attention.
+    QFile scalar(QStringLiteral(ATTNSCOPE_TEST_DATA "/malformed/scalar.npy"));
+    QVERIFY(scalar.open(QIODevice::ReadOnly));
+    QTest::newRow("npy scalar") << "g.npy" << scalar.readAll() << "expected [layers, heads, T, T]";
 }
 
 void TestAttentionFile::errors() {

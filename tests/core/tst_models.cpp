@@ -441,6 +441,44 @@ private slots:
         QVERIFY(LoadedModel::open(kOracle + QStringLiteral("gpt2/model")).ok());
     }
 
+    // The memory guard counts the weights: LoadedModel::weightBytes() is the file's tensor
+    // bytes (mapped) plus a float32 copy of every F16/BF16/F64 tensor, computed here from the
+    // header with Qt's JSON reader alone.
+    void weightBytesCountMappedAndWidened_data() {
+        QTest::addColumn<QString>("family");
+        for (const QString& family : kFamilies)
+            QTest::newRow(qPrintable(family)) << family;
+    }
+    void weightBytesCountMappedAndWidened() {
+        QFETCH(QString, family);
+        QFile file(kOracle + family + QStringLiteral("/model/model.safetensors"));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray bytes = file.readAll();
+        quint64 headerLength = 0;
+        std::memcpy(&headerLength, bytes.constData(), 8);
+        const QJsonObject header =
+            QJsonDocument::fromJson(bytes.mid(8, qsizetype(headerLength))).object();
+        double expected = 0;
+        for (auto it = header.begin(); it != header.end(); ++it) {
+            if (it.key() == QLatin1String("__metadata__")) continue;
+            const QJsonObject entry = it.value().toObject();
+            const QJsonArray offsets = entry.value(QStringLiteral("data_offsets")).toArray();
+            expected += offsets[1].toDouble() - offsets[0].toDouble();
+            const QString dtype = entry.value(QStringLiteral("dtype")).toString();
+            if (dtype == QLatin1String("F16") || dtype == QLatin1String("BF16") ||
+                dtype == QLatin1String("F64")) {
+                double values = 1;
+                for (const QJsonValue& d : entry.value(QStringLiteral("shape")).toArray())
+                    values *= d.toDouble();
+                expected += 4 * values;
+            }
+        }
+        auto model = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        QVERIFY2(model.ok(), qPrintable(model.message()));
+        QVERIFY(expected > 100000);
+        QCOMPARE((*model)->weightBytes(), expected);
+    }
+
     void keepLessSavesMemory() {
         auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
         QVERIFY(model.ok());

@@ -128,6 +128,16 @@ private slots:
             << "invalid data_offsets";
         QTest::newRow("missing offsets")
             << fileWithHeader(R"({"a":{"dtype":"F32","shape":[2]}})", eight) << "data_offsets";
+        // Regression inputs (tests/data/malformed/README.md): numbers out of integer range
+        // were converted before being checked (undefined behaviour; UBSan reports it).
+        for (const auto& [file, expected] : {std::pair{"shape-1e300", "invalid shape"},
+                                             {"offsets-1e300", "invalid data_offsets"},
+                                             {"offsets-fractional", "invalid data_offsets"}}) {
+            QFile f(QStringLiteral(ATTNSCOPE_TEST_DATA "/malformed/%1.safetensors")
+                        .arg(QLatin1String(file)));
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            QTest::newRow(file) << f.readAll() << QString::fromLatin1(expected);
+        }
     }
     void corruptFilesAreRejected() {
         QFETCH(QByteArray, bytes);
