@@ -338,7 +338,6 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
             if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
         }
     }
-    }
     return context;
 }
 

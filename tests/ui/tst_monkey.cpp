@@ -320,7 +320,7 @@ void TestMonkey::survivesRandomActions() {
     for (int l = 0; l < direct->layerCount(); ++l)
         for (int h = 0; h < direct->headCount(); ++h)
             worst = std::max(
-                worst, (shown->attention(l, h) - direct->attention(l, h)).cwiseAbs().maxCoeff());
+                worst, (*shown->attention(l, h) - *direct->attention(l, h)).cwiseAbs().maxCoeff());
     QVERIFY2(worst <= 1e-5f, qPrintable(QString::number(double(worst))));
 }
 
