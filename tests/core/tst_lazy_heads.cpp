@@ -190,7 +190,14 @@ private slots:
         for (int l = 0; l < fresh->layerCount(); ++l)
             for (int h = 0; h < fresh->headCount(); ++h) {
                 const auto a = reused->attention(l, h), b = fresh->attention(l, h);
-                QVERIFY((*a - *b).cwiseAbs().maxCoeff() <= 1e-6f);
+                // Reused rows come from products of other shapes than a fresh pass's, so
+                // rounding differs with the compiler's flags (1.25e-6 in the -O1 sanitiser
+                // build, under 1e-6 in Release): the project's attention tolerance, 1e-5.
+                const float err = (*a - *b).cwiseAbs().maxCoeff();
+                QVERIFY2(err <= 1e-5f, qPrintable(QStringLiteral("layer %1 head %2: %3")
+                                                      .arg(l)
+                                                      .arg(h)
+                                                      .arg(double(err))));
             }
     }
 
