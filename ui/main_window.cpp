@@ -953,7 +953,15 @@ void MainWindow::applyTheme() {
         palette.setColor(QPalette::Disabled, QPalette::Text, c.muted);
         palette.setColor(QPalette::Disabled, QPalette::WindowText, c.muted);
         palette.setColor(QPalette::Disabled, QPalette::ButtonText, c.muted);
-        if (QStyle* fusion = QStyleFactory::create(QStringLiteral("Fusion"))) setStyle(fusion);
+        // setStyle does not take ownership: one Fusion style, owned by the window (the
+        // sanitiser build found one leaked per switch to dark).
+        auto* fusion = findChild<QStyle*>(QStringLiteral("darkThemeStyle"),
+                                          Qt::FindDirectChildrenOnly);
+        if (!fusion && (fusion = QStyleFactory::create(QStringLiteral("Fusion")))) {
+            fusion->setObjectName(QStringLiteral("darkThemeStyle"));
+            fusion->setParent(this);
+        }
+        if (fusion) setStyle(fusion);
         setPalette(palette);
     } else {
         setPalette(style()->standardPalette());
