@@ -10,11 +10,38 @@ using ConstVecMap = Eigen::Map<const Vec>;
 
 static void applyActivationRow(float* p, Eigen::Index n, Activation activation);
 
+namespace {
+// Output features widened per block: multiples of 96 (= 2 threads x Eigen's 48-row AVX-512
+// kernel), so every block starts where the float32 product's kernel groups start and each
+// output goes through the same kernel with the same summation order as on a widened copy.
+constexpr Eigen::Index kWidenGranule = 96;
+// Short inputs: one block per thread stays in L2 (about 256 KB of float32).
+Eigen::Index smallBlockFeatures(Eigen::Index in) {
+    return std::max<Eigen::Index>(1, (Eigen::Index(1) << 16) / std::max<Eigen::Index>(in, 1) /
+                                         kWidenGranule) *
+           kWidenGranule;
+}
+// Long inputs: blocks of about 4 MB, so the product of each block is still large.
+Eigen::Index largeBlockFeatures(Eigen::Index in) {
+    return std::max<Eigen::Index>(1, (Eigen::Index(1) << 20) / std::max<Eigen::Index>(in, 1) /
+                                         kWidenGranule) *
+           kWidenGranule;
+}
+} // namespace
+
 Mat Linear::operator()(const Mat& x) const {
     const Eigen::Index out = outFeatures();
     Mat y(x.rows(), out);
-    const auto w = weight.matrix();
+    const bool manyRows = x.rows() >= 128;
     const auto product = [&](Eigen::Index begin, Eigen::Index n) {
+        if (!weight.isFloat()) {
+            widenedProduct(x, begin, n,
+                           manyRows ? largeBlockFeatures(inFeatures())
+                                    : smallBlockFeatures(inFeatures()),
+                           manyRows, y);
+            return;
+        }
+        const auto w = weight.matrix();
         if (inputMajor)
             y.middleCols(begin, n).noalias() = x * w.middleCols(begin, n); // [T, in] x [in, n]
         else
@@ -27,7 +54,7 @@ Mat Linear::operator()(const Mat& x) const {
     // (Not through an inactive `omp parallel if`: Eigen would then see a nested region and
     // use a single thread for the large products.)
     const int chunks = std::max(1, omp_get_max_threads());
-    if (x.rows() < 128 && chunks > 1) {
+    if (!manyRows && chunks > 1) {
 #pragma omp parallel for
         for (int c = 0; c < chunks; ++c) {
             const Eigen::Index begin = out * c / chunks;
@@ -40,16 +67,42 @@ Mat Linear::operator()(const Mat& x) const {
     return y;
 }
 
+void Linear::widenedProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Eigen::Index block,
+                            bool parallelWiden, Mat& y) const {
+    const Eigen::Index in = inFeatures();
+    const Eigen::Index blocks = std::max<Eigen::Index>(1, n / block);
+    Mat widened; // [in, nb] (input-major) or [nb, in]: the block's weights as float32
+    for (Eigen::Index b = 0; b < blocks; ++b) {
+        const Eigen::Index b0 = begin + b * block;
+        const Eigen::Index nb = b + 1 == blocks ? begin + n - b0 : block;
+        if (inputMajor)
+            widened.resize(in, nb);
+        else
+            widened.resize(nb, in);
+        const Eigen::Index rows = widened.rows();
+        // Widening is memory-bound: rows in parallel when the caller runs on one thread.
+#pragma omp parallel for schedule(static) if (parallelWiden && rows >= 64)
+        for (Eigen::Index r = 0; r < rows; ++r) {
+            if (inputMajor)
+                weight.widen(r, 1, b0, nb, widened.row(r).data(), nb);
+            else
+                weight.widen(b0 + r, 1, 0, in, widened.row(r).data(), in);
+        }
+        if (inputMajor)
+            y.middleCols(b0, nb).noalias() = x * widened; // [T, in] x [in, nb]
+        else
+            y.middleCols(b0, nb).noalias() = x * widened.transpose(); // [T, in] x [in, nb]
+    }
+}
+
 Mat Linear::outputColumns(int begin, int n) const {
-    const auto w = weight.matrix();
-    if (inputMajor) return w.middleCols(begin, n);
-    return w.middleRows(begin, n).transpose();
+    if (inputMajor) return weight.block(0, inFeatures(), begin, n); // [in, n]
+    return weight.block(begin, n, 0, inFeatures()).transpose();      // [n, in] -> [in, n]
 }
 
 Mat Linear::inputRows(int begin, int n) const {
-    const auto w = weight.matrix();
-    if (inputMajor) return w.middleRows(begin, n);
-    return w.middleCols(begin, n).transpose();
+    if (inputMajor) return weight.block(begin, n, 0, outFeatures()); // [n, out]
+    return weight.block(0, outFeatures(), begin, n).transpose();      // [out, n] -> [n, out]
 }
 
 Vec Linear::biasSlice(int begin, int n) const {
@@ -74,7 +127,7 @@ HeadWeights sliceHead(const Linear& q, int qBegin, const Linear& k, int kBegin, 
 Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int out,
                           bool withBias) {
     Linear layer;
-    auto weight = w.get(name + QStringLiteral(".weight"), {out, in});
+    auto weight = w.weight(name + QStringLiteral(".weight"), {out, in});
     if (!weight) return weight.error();
     layer.weight = std::move(weight.value());
     if (withBias) {
@@ -89,7 +142,7 @@ Result<Linear> loadLinear(const WeightStore& w, const QString& name, int in, int
 Result<Linear> loadConv1D(const WeightStore& w, const QString& name, int in, int out) {
     Linear layer;
     layer.inputMajor = true;
-    auto weight = w.get(name + QStringLiteral(".weight"), {in, out});
+    auto weight = w.weight(name + QStringLiteral(".weight"), {in, out});
     if (!weight) return weight.error();
     auto bias = w.get(name + QStringLiteral(".bias"), {out});
     if (!bias) return bias.error();
@@ -349,11 +402,11 @@ Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows) {
     return full;
 }
 
-Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids) {
-    const auto matrix = table.matrix();
-    Mat out(Eigen::Index(ids.size()), matrix.cols());
+Mat gatherRows(const WeightTensor& table, const std::vector<int64_t>& ids) {
+    const int64_t D = table.cols();
+    Mat out(Eigen::Index(ids.size()), D); // [T, D]
     for (size_t t = 0; t < ids.size(); ++t)
-        out.row(Eigen::Index(t)) = matrix.row(ids[t]);
+        table.widen(ids[t], 1, 0, D, out.row(Eigen::Index(t)).data(), D);
     return out;
 }
 

@@ -9,9 +9,11 @@
 namespace attnscope {
 
 // y = x W^T + b with W stored [out, in] (nn.Linear), or y = x W + b with W stored [in, out]
-// (GPT-2's Conv1D). Weights stay memory-mapped.
+// (GPT-2's Conv1D). Weights stay memory-mapped; F16/BF16 ones stay 16-bit and are widened to
+// float32 a block of output features at a time inside the product (bit-exact with a product on
+// a widened copy: each output's dot product keeps its order).
 struct Linear {
-    FloatTensor weight;
+    WeightTensor weight;
     FloatTensor bias;        // empty when the layer has none
     bool inputMajor = false; // true for Conv1D layout [in, out]
 
@@ -25,6 +27,13 @@ struct Linear {
     Mat outputColumns(int begin, int n) const;
     Mat inputRows(int begin, int n) const;
     Vec biasSlice(int begin, int n) const;
+
+private:
+    // y[:, begin, begin+n) = x W[begin, begin+n)^T for 16-bit weights, widening `block` output
+    // features at a time (the last block takes the remainder); `parallelWiden` spreads the
+    // widening of each block over the cores (when the product itself runs on all of them).
+    void widenedProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Eigen::Index block,
+                        bool parallelWiden, Mat& y) const;
 };
 
 // One head's slices: its query columns start at qBegin of `q`, its key and value columns at
@@ -70,8 +79,9 @@ std::shared_ptr<const HeadSource> recomputedHeads();
 // [earlier rows 0..P) ; rows] — the full matrix when a prefix was reused, else `rows` as is.
 Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows);
 
-// Token embedding lookup: rows of table [V, D] -> [T, D]. Ids must be checked first.
-Mat gatherRows(const FloatTensor& table, const std::vector<int64_t>& ids);
+// Token embedding lookup: rows of table [V, D] -> [T, D] (widened when 16-bit). Ids must be
+// checked first.
+Mat gatherRows(const WeightTensor& table, const std::vector<int64_t>& ids);
 
 // Cancellation check between layers.
 inline bool reportProgress(const ProgressCallback& progress, int done, int total) {

@@ -97,7 +97,7 @@ LanguageModelHead::load(const ModelConfig& c, const WeightStore& weightsIn) {
     if (decoder.isEmpty())
         return Error{QStringLiteral("the checkpoint has no output projection (%1)")
                          .arg((names.untiedWeight + names.embeddings).join(QStringLiteral(", ")))};
-    ATTNSCOPE_ASSIGN_OR_RETURN(head->m_decoder.weight, w.get(decoder, {V, D}));
+    ATTNSCOPE_ASSIGN_OR_RETURN(head->m_decoder.weight, w.weight(decoder, {V, D}));
     const QString bias = firstPresent(w, names.bias);
     if (!bias.isEmpty()) ATTNSCOPE_ASSIGN_OR_RETURN(head->m_decoder.bias, w.get(bias, {V}));
     return std::shared_ptr<const LanguageModelHead>(std::move(head));

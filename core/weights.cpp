@@ -66,6 +66,7 @@ QString pickleOnlyMessage(const QString& path) {
 Result<WeightStore> WeightStore::openFolder(const QString& dir) {
     WeightStore store;
     store.m_dir = dir;
+    store.m_keepHalfWeights = qgetenv("ATTNSCOPE_WIDEN_WEIGHTS") != "1";
     QDir folder(dir);
     QStringList files;
     const QString indexPath = folder.filePath(QStringLiteral("model.safetensors.index.json"));
@@ -129,26 +130,53 @@ const SafeTensorsFile* WeightStore::fileFor(const QString& fullName) const {
     return it == m_index.constEnd() ? nullptr : m_files[size_t(it.value())].get();
 }
 
+Result<QString> WeightStore::resolve(const QString& name) const {
+    QString full = m_prefix + name;
+    if (fileFor(full)) return full;
+    QString legacy = full; // legacy LayerNorm names
+    if (legacy.endsWith(QLatin1String(".weight")))
+        legacy = legacy.left(legacy.size() - 7) + QStringLiteral(".gamma");
+    else if (legacy.endsWith(QLatin1String(".bias")))
+        legacy = legacy.left(legacy.size() - 5) + QStringLiteral(".beta");
+    if (fileFor(legacy)) return legacy;
+    return Error{QStringLiteral("checkpoint in %1 has no tensor \"%2\"").arg(m_dir, full)};
+}
+
 Result<FloatTensor> WeightStore::get(const QString& name,
                                      const std::vector<int64_t>& expectedShape) const {
-    QString full = m_prefix + name;
-    const SafeTensorsFile* file = fileFor(full);
-    if (!file) { // legacy LayerNorm names
-        QString legacy = full;
-        if (legacy.endsWith(QLatin1String(".weight")))
-            legacy = legacy.left(legacy.size() - 7) + QStringLiteral(".gamma");
-        else if (legacy.endsWith(QLatin1String(".bias")))
-            legacy = legacy.left(legacy.size() - 5) + QStringLiteral(".beta");
-        if ((file = fileFor(legacy))) full = legacy;
-    }
-    if (!file)
-        return Error{QStringLiteral("checkpoint in %1 has no tensor \"%2\"").arg(m_dir, full)};
-    auto tensor = file->floatTensor(full);
+    auto full = resolve(name);
+    if (!full) return full.error();
+    auto tensor = fileFor(*full)->floatTensor(*full);
     if (!tensor) return tensor.error();
     if (!expectedShape.empty() && tensor->shape != expectedShape)
         return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
-                         .arg(full, shapeString(tensor->shape), shapeString(expectedShape))};
+                         .arg(*full, shapeString(tensor->shape), shapeString(expectedShape))};
     return tensor;
+}
+
+Result<WeightTensor> WeightStore::weight(const QString& name,
+                                         const std::vector<int64_t>& expectedShape) const {
+    auto full = resolve(name);
+    if (!full) return full.error();
+    const int fileIndex = m_index.value(*full);
+    const SafeTensorsFile* file = m_files[size_t(fileIndex)].get();
+    const TensorInfo* info = file->find(*full);
+    const uchar* bytes = file->bytes(*info);
+    const bool half = info->dtype == DType::F16 || info->dtype == DType::BF16;
+    if (half && m_keepHalfWeights && reinterpret_cast<uintptr_t>(bytes) % 2 == 0) {
+        if (!expectedShape.empty() && info->shape != expectedShape)
+            return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
+                             .arg(*full, shapeString(info->shape), shapeString(expectedShape))};
+        WeightTensor w;
+        w.shape = info->shape;
+        w.dtype = info->dtype;
+        w.data = bytes;
+        w.owner = m_files[size_t(fileIndex)];
+        return w;
+    }
+    auto widened = get(name, expectedShape);
+    if (!widened) return widened.error();
+    return WeightTensor::fromFloat(std::move(widened.value()));
 }
 
 int64_t WeightStore::residentBytes() const {
@@ -159,15 +187,27 @@ int64_t WeightStore::residentBytes() const {
 }
 
 int64_t WeightStore::convertedFloatBytes() const {
+    if (!m_keepHalfWeights) {
+        int64_t bytes = 0;
+        for (const auto& file : m_files)
+            bytes += file->convertedFloatBytes();
+        return bytes;
+    }
     int64_t bytes = 0;
     for (const auto& file : m_files)
-        bytes += file->convertedFloatBytes();
+        for (const QString& name : file->names()) {
+            const TensorInfo* info = file->find(name);
+            const bool half = info->dtype == DType::F16 || info->dtype == DType::BF16;
+            const bool keptHalf = half && info->shape.size() >= 2 &&
+                                  reinterpret_cast<uintptr_t>(file->bytes(*info)) % 2 == 0;
+            if ((half || info->dtype == DType::F64) && !keptHalf)
+                bytes += info->numel() * int64_t(sizeof(float));
+        }
     return bytes;
 }
 
-void WeightStore::markReadByEveryPass(const FloatTensor& tensor) const {
-    if (tensor.data)
-        m_readByEveryPass->emplace_back(tensor.data, size_t(tensor.numel()) * sizeof(float));
+void WeightStore::markReadByEveryPass(const WeightTensor& tensor) const {
+    if (tensor.data) m_readByEveryPass->emplace_back(tensor.data, size_t(tensor.bytes()));
 }
 
 void WeightStore::prefaultMarked() const {

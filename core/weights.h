@@ -3,6 +3,7 @@
 // model.safetensors.index.json. Lookup tolerates the family prefixes checkpoints differ in
 // ("transformer.", "bert.", "model.", ...) and legacy LayerNorm names (gamma/beta).
 #include "safetensors.h"
+#include "weight_tensor.h"
 
 #include <QHash>
 #include <QString>
@@ -32,22 +33,37 @@ public:
     // ".gamma"/".beta". Checks the shape when `expectedShape` is given.
     Result<FloatTensor> get(const QString& name,
                             const std::vector<int64_t>& expectedShape = {}) const;
+    // A matrix (projection, embedding table, patch kernel) as stored: F16/BF16 stay 16-bit in
+    // the mapping and are widened block by block where they are read (see weight_tensor.h),
+    // unless keepsHalfWeights() is false; F32 in place; F64 (or unaligned data) as a float32
+    // copy. Same lookup and shape check as get().
+    Result<WeightTensor> weight(const QString& name,
+                                const std::vector<int64_t>& expectedShape = {}) const;
+    // False when ATTNSCOPE_WIDEN_WEIGHTS=1 was set at open: weight() then returns float32
+    // copies of 16-bit tensors as before (2x the memory; the reference the tests compare with).
+    bool keepsHalfWeights() const { return m_keepHalfWeights; }
+    void setKeepsHalfWeights(bool keep) { m_keepHalfWeights = keep; }
     QStringList allNames() const;
-    // Memory the float32 copies of F16/BF16/F64 tensors take once loaded.
+    // Memory the float32 copies take once loaded: F64 tensors, and of the F16/BF16 ones the
+    // vectors (norm weights, biases: get()) — or all of them when keepsHalfWeights() is false.
+    // Matrices of two or more dimensions stay 16-bit (weight()).
     int64_t convertedFloatBytes() const;
     // What the weights take in memory once a pass has read them all: the mapped tensor bytes
-    // plus the float32 copies of F16/BF16/F64 tensors.
+    // plus convertedFloatBytes().
     int64_t residentBytes() const;
 
     // Tensors every forward pass reads whole (the projections, not the embedding tables, of
     // which a pass reads a few rows). prefaultMarked() maps their pages into the process ahead
     // of the first pass, in parallel and in large batches (MADV_POPULATE_READ), so a cold
     // process does not stop at a page fault every few pages while it computes.
-    void markReadByEveryPass(const FloatTensor& tensor) const;
+    void markReadByEveryPass(const WeightTensor& tensor) const;
     void prefaultMarked() const;
 
 private:
     const SafeTensorsFile* fileFor(const QString& fullName) const;
+    // The full name under which `name` is stored (prefix, legacy LayerNorm names), or an error.
+    Result<QString> resolve(const QString& name) const;
+    bool m_keepHalfWeights = true;
     std::vector<std::shared_ptr<SafeTensorsFile>> m_files;
     QHash<QString, int> m_index; // full tensor name -> file
     QString m_prefix;

@@ -41,9 +41,9 @@ struct EncoderBlock {
 class BertFamilyModel final : public Model {
 public:
     ModelConfig config;
-    FloatTensor wordEmbedding;     // [V, D]
-    FloatTensor positionEmbedding; // [P, D]
-    FloatTensor typeEmbedding;     // [types, D], empty for DistilBERT
+    WeightTensor wordEmbedding;     // [V, D]
+    WeightTensor positionEmbedding; // [P, D]
+    WeightTensor typeEmbedding;     // [types, D], empty for DistilBERT
     LayerNorm embeddingNorm;
     std::vector<EncoderBlock> blocks;
 
@@ -68,7 +68,7 @@ public:
         // x [T, D] = LayerNorm(word[ids] + position[pos] + type[typeIds])
         Mat x = gatherRows(wordEmbedding, input.ids) +
                 gatherRows(positionEmbedding, positionIds(input.ids));
-        if (typeEmbedding.data) {
+        if (!typeEmbedding.empty()) {
             const std::vector<int64_t> types =
                 input.typeIds.empty() ? std::vector<int64_t>(input.ids.size(), 0) : input.typeIds;
             x += gatherRows(typeEmbedding, types);
@@ -121,14 +121,14 @@ Result<std::unique_ptr<Model>> createBertFamily(const ModelConfig& c,
     const int positionRows =
         c.family == Family::Roberta ? c.maxPositions + c.padTokenId + 1 : c.maxPositions;
     ATTNSCOPE_ASSIGN_OR_RETURN(
-        m->wordEmbedding, w.get(QStringLiteral("embeddings.word_embeddings.weight"), {c.vocab, D}));
+        m->wordEmbedding, w.weight(QStringLiteral("embeddings.word_embeddings.weight"), {c.vocab, D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->positionEmbedding,
-        w.get(QStringLiteral("embeddings.position_embeddings.weight"), {positionRows, D}));
+        w.weight(QStringLiteral("embeddings.position_embeddings.weight"), {positionRows, D}));
     if (!distil)
         ATTNSCOPE_ASSIGN_OR_RETURN(
             m->typeEmbedding,
-            w.get(QStringLiteral("embeddings.token_type_embeddings.weight"), {c.typeVocab, D}));
+            w.weight(QStringLiteral("embeddings.token_type_embeddings.weight"), {c.typeVocab, D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->embeddingNorm, loadLayerNorm(w, QStringLiteral("embeddings.LayerNorm"), D, c.normEps));
     for (int l = 0; l < c.layers; ++l) {

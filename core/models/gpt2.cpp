@@ -18,8 +18,8 @@ struct Gpt2Block {
 class Gpt2Model final : public Model {
 public:
     ModelConfig config;
-    FloatTensor tokenEmbedding;    // wte: [V, D]
-    FloatTensor positionEmbedding; // wpe: [P, D]
+    WeightTensor tokenEmbedding;    // wte: [V, D]
+    WeightTensor positionEmbedding; // wpe: [P, D]
     std::vector<Gpt2Block> blocks;
     LayerNorm finalNorm; // ln_f: [D]
 
@@ -31,7 +31,7 @@ public:
         ForwardResult result;
         // x [T-P, D] = wte[ids] + wpe[P..T)
         Mat x = gatherRows(tokenEmbedding, input.prefix.newIds(input.ids)) +
-                positionEmbedding.matrix().middleRows(P, T - P);
+                positionEmbedding.rowBlock(P, T - P);
         if (keep.hiddenStates)
             result.embeddings = input.prefix.complete(&ForwardResult::embeddings, Mat(x));
         result.layers.resize(blocks.size());
@@ -78,9 +78,9 @@ Result<std::unique_ptr<Model>> createGpt2(const ModelConfig& c, const WeightStor
     if (c.headDim * c.heads != D)
         return Error{QStringLiteral("GPT-2 needs head_dim x heads == hidden size")};
     ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding,
-                               w.get(QStringLiteral("wte.weight"), {c.vocab, D}));
+                               w.weight(QStringLiteral("wte.weight"), {c.vocab, D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
-                               w.get(QStringLiteral("wpe.weight"), {c.maxPositions, D}));
+                               w.weight(QStringLiteral("wpe.weight"), {c.maxPositions, D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = QStringLiteral("h.%1.").arg(l);
         Gpt2Block b;

@@ -21,7 +21,7 @@ struct LlamaBlock {
 class LlamaModel final : public Model {
 public:
     ModelConfig config;
-    FloatTensor tokenEmbedding; // [V, D]
+    WeightTensor tokenEmbedding; // [V, D]
     std::vector<LlamaBlock> blocks;
     LayerNorm finalNorm; // RMS [D]
 
@@ -84,7 +84,7 @@ Result<std::unique_ptr<Model>> createLlamaFamily(const ModelConfig& c,
     auto m = std::make_unique<LlamaModel>();
     m->config = c;
     ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding,
-                               w.get(QStringLiteral("embed_tokens.weight"), {c.vocab, D}));
+                               w.weight(QStringLiteral("embed_tokens.weight"), {c.vocab, D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = QStringLiteral("layers.%1.").arg(l);
         LlamaBlock b;

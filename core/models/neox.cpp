@@ -18,7 +18,7 @@ struct NeoXBlock {
 class NeoXModel final : public Model {
 public:
     ModelConfig config;
-    FloatTensor tokenEmbedding; // embed_in [V, D]
+    WeightTensor tokenEmbedding; // embed_in [V, D]
     std::vector<NeoXBlock> blocks;
     LayerNorm finalNorm; // final_layer_norm [D]
 
@@ -95,7 +95,7 @@ Result<std::unique_ptr<Model>> createGptNeoX(const ModelConfig& c, const WeightS
     auto m = std::make_unique<NeoXModel>();
     m->config = c;
     ATTNSCOPE_ASSIGN_OR_RETURN(m->tokenEmbedding,
-                               w.get(QStringLiteral("embed_in.weight"), {c.vocab, D}));
+                               w.weight(QStringLiteral("embed_in.weight"), {c.vocab, D}));
     for (int l = 0; l < c.layers; ++l) {
         const QString p = QStringLiteral("layers.%1.").arg(l);
         NeoXBlock b;

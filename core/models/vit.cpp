@@ -20,9 +20,9 @@ struct VitBlock {
 class VitModel final : public Model {
 public:
     ModelConfig config;
-    FloatTensor clsToken;          // [1, 1, D]
-    FloatTensor distillationToken; // [1, 1, D], DeiT only
-    FloatTensor positionEmbedding; // [1, N+prefix, D], prefix = 1 ([CLS]) or 2 (DeiT)
+    WeightTensor clsToken;          // [1, 1, D]
+    WeightTensor distillationToken; // [1, 1, D], DeiT only
+    WeightTensor positionEmbedding; // [1, N+prefix, D], prefix = 1 ([CLS]) or 2 (DeiT)
     Linear patchProjection;        // conv [D, C, p, p] viewed as [D, C*p*p]
     std::vector<VitBlock> blocks;
     LayerNorm finalNorm;
@@ -50,10 +50,12 @@ public:
             }
         const int D = config.hidden, prefix = config.prefixTokens();
         Mat x(patches + prefix, D); // [N+prefix, D]
-        x.row(0) = Eigen::Map<const Vec>(clsToken.data, D);
-        if (config.distillationToken) x.row(1) = Eigen::Map<const Vec>(distillationToken.data, D);
+        x.row(0) = clsToken.rowBlock(0, 1);
+        if (config.distillationToken) x.row(1) = distillationToken.rowBlock(0, 1);
         x.bottomRows(patches) = patchProjection(patchPixels);
-        x += ConstMatMap(positionEmbedding.data, patches + prefix, D);
+        Mat position(patches + prefix, D); // [N+prefix, D]
+        positionEmbedding.widen(0, 1, 0, position.size(), position.data(), position.size());
+        x += position;
         ForwardResult result;
         if (keep.hiddenStates) result.embeddings = x;
         result.layers.resize(blocks.size());
@@ -96,17 +98,17 @@ Result<std::unique_ptr<Model>> createVit(const ModelConfig& c, const WeightStore
     auto m = std::make_unique<VitModel>();
     m->config = c;
     ATTNSCOPE_ASSIGN_OR_RETURN(m->clsToken,
-                               w.get(QStringLiteral("embeddings.cls_token"), {1, 1, D}));
+                               w.weight(QStringLiteral("embeddings.cls_token"), {1, 1, D}));
     if (c.distillationToken)
         ATTNSCOPE_ASSIGN_OR_RETURN(
             m->distillationToken,
-            w.get(QStringLiteral("embeddings.distillation_token"), {1, 1, D}));
+            w.weight(QStringLiteral("embeddings.distillation_token"), {1, 1, D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
-                               w.get(QStringLiteral("embeddings.position_embeddings"),
+                               w.weight(QStringLiteral("embeddings.position_embeddings"),
                                      {1, patches + c.prefixTokens(), D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->patchProjection.weight,
-        w.get(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));
+        w.weight(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));
     m->patchProjection.weight.shape = {D, int64_t(C) * p * p}; // same bytes, viewed as a matrix
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->patchProjection.bias,
