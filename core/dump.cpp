@@ -106,6 +106,9 @@ QJsonObject modelInfoJson(const LoadedModel& model) {
         {"max_positions", c.maxPositions},
         {"modality", c.modality == Modality::Image ? "image" : "text"},
         {"path", model.path()},
+        // What the weights take in memory: mapped tensors (16-bit ones stay 16-bit) plus the
+        // float32 copies of the rest (norms, biases, F64).
+        {"weight_bytes", model.weightBytes()},
     };
 }
 

@@ -431,26 +431,44 @@ private slots:
     // 16-bit weights too large to widen to float32 within the memory limit are refused at
     // open. The GPT-2 fixture is stored as F16: about 6.7 MB once widened.
     void halfPrecisionTooLargeIsRefused() {
+        // Widened to float32 (ATTNSCOPE_WIDEN_WEIGHTS=1), the copies alone exceed the limit.
         qputenv("ATTNSCOPE_MEMORY_LIMIT_MB", "2");
-        auto model = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        qputenv("ATTNSCOPE_WIDEN_WEIGHTS", "1");
+        auto widened = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        qunsetenv("ATTNSCOPE_WIDEN_WEIGHTS");
+        QVERIFY(!widened.ok());
+        QVERIFY2(widened.message().contains(QStringLiteral("16-bit floats")) &&
+                     widened.message().contains(QStringLiteral("needs 0.007 GB")),
+                 qPrintable(widened.message()));
+        // Kept 16-bit, the weights take 3.3 MB (mapped, plus the widened vectors): still over 2 MB.
+        auto kept = LoadedModel::open(kOracle + QStringLiteral("gpt2/model"));
+        QVERIFY(!kept.ok());
+        QVERIFY2(kept.message().contains(QStringLiteral("weights take 3.3 MB")),
+                 qPrintable(kept.message()));
+        qputenv("ATTNSCOPE_MEMORY_LIMIT_MB", "4"); // fits kept, not widened (3.3 + 6.6 MB)
+        QVERIFY(LoadedModel::open(kOracle + QStringLiteral("gpt2/model")).ok());
+        qputenv("ATTNSCOPE_WIDEN_WEIGHTS", "1");
+        QVERIFY(!LoadedModel::open(kOracle + QStringLiteral("gpt2/model")).ok());
+        qunsetenv("ATTNSCOPE_WIDEN_WEIGHTS");
         qunsetenv("ATTNSCOPE_MEMORY_LIMIT_MB");
-        QVERIFY(!model.ok());
-        QVERIFY2(model.message().contains(QStringLiteral("16-bit floats")) &&
-                     model.message().contains(QStringLiteral("needs 0.007 GB")),
-                 qPrintable(model.message()));
         QVERIFY(LoadedModel::open(kOracle + QStringLiteral("gpt2/model")).ok());
     }
 
     // The memory guard counts the weights: LoadedModel::weightBytes() is the file's tensor
-    // bytes (mapped) plus a float32 copy of every F16/BF16/F64 tensor, computed here from the
-    // header with Qt's JSON reader alone.
+    // bytes (mapped) plus a float32 copy of every F64 tensor and of the F16/BF16 vectors (16-bit
+    // matrices stay 16-bit), or of every F16/BF16/F64 tensor with ATTNSCOPE_WIDEN_WEIGHTS=1;
+    // computed here from the header with Qt's JSON reader alone.
     void weightBytesCountMappedAndWidened_data() {
         QTest::addColumn<QString>("family");
-        for (const QString& family : kFamilies)
-            QTest::newRow(qPrintable(family)) << family;
+        QTest::addColumn<bool>("widen");
+        for (const QString& family : kFamilies) {
+            QTest::newRow(qPrintable(family)) << family << false;
+            QTest::newRow(qPrintable(family + QStringLiteral(" widened"))) << family << true;
+        }
     }
     void weightBytesCountMappedAndWidened() {
         QFETCH(QString, family);
+        QFETCH(bool, widen);
         QFile file(kOracle + family + QStringLiteral("/model/model.safetensors"));
         QVERIFY(file.open(QIODevice::ReadOnly));
         const QByteArray bytes = file.readAll();
@@ -465,15 +483,18 @@ private slots:
             const QJsonArray offsets = entry.value(QStringLiteral("data_offsets")).toArray();
             expected += offsets[1].toDouble() - offsets[0].toDouble();
             const QString dtype = entry.value(QStringLiteral("dtype")).toString();
-            if (dtype == QLatin1String("F16") || dtype == QLatin1String("BF16") ||
-                dtype == QLatin1String("F64")) {
+            const QJsonArray shape = entry.value(QStringLiteral("shape")).toArray();
+            const bool half = dtype == QLatin1String("F16") || dtype == QLatin1String("BF16");
+            if (dtype == QLatin1String("F64") || (half && (widen || shape.size() == 1))) {
                 double values = 1;
-                for (const QJsonValue& d : entry.value(QStringLiteral("shape")).toArray())
+                for (const QJsonValue& d : shape)
                     values *= d.toDouble();
                 expected += 4 * values;
             }
         }
+        if (widen) qputenv("ATTNSCOPE_WIDEN_WEIGHTS", "1");
         auto model = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        qunsetenv("ATTNSCOPE_WIDEN_WEIGHTS");
         QVERIFY2(model.ok(), qPrintable(model.message()));
         QVERIFY(expected > 100000);
         QCOMPARE((*model)->weightBytes(), expected);
