@@ -1,5 +1,6 @@
 #include "blocks.h"
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <omp.h>
@@ -15,19 +16,23 @@ namespace {
 // kernel), so every block starts where the float32 product's kernel groups start and each
 // output goes through the same kernel with the same summation order as on a widened copy.
 constexpr Eigen::Index kWidenGranule = 96;
-// Short inputs: one block per thread stays in L2 (about 256 KB of float32).
-Eigen::Index smallBlockFeatures(Eigen::Index in) {
-    return std::max<Eigen::Index>(1, (Eigen::Index(1) << 16) / std::max<Eigen::Index>(in, 1) /
-                                         kWidenGranule) *
-           kWidenGranule;
-}
-// Long inputs: blocks of about 4 MB, so the product of each block is still large.
-Eigen::Index largeBlockFeatures(Eigen::Index in) {
-    return std::max<Eigen::Index>(1, (Eigen::Index(1) << 20) / std::max<Eigen::Index>(in, 1) /
-                                         kWidenGranule) *
+// Short inputs: one block per thread stays in L2 (about 256 KB of float32). Long inputs: blocks
+// of up to 64 MB (a whole 2048 x 8192 projection), so each block's product is as large as
+// Eigen's threaded GEMM needs to run at the float32 product's rate (with 4 MB blocks, e.g. 96
+// rows of 8192, it ran at a third of it; with 32 MB at 0.7-0.9 of it).
+std::atomic<int64_t> smallBlockFloats{int64_t(1) << 16};
+std::atomic<int64_t> largeBlockFloats{int64_t(1) << 24};
+
+Eigen::Index blockFeatures(int64_t floats, Eigen::Index in) {
+    return std::max<Eigen::Index>(1, floats / std::max<Eigen::Index>(in, 1) / kWidenGranule) *
            kWidenGranule;
 }
 } // namespace
+
+void setWidenBlockFloats(int64_t shortInputs, int64_t longInputs) {
+    smallBlockFloats = shortInputs;
+    largeBlockFloats = longInputs;
+}
 
 Mat Linear::operator()(const Mat& x) const {
     const Eigen::Index out = outFeatures();
@@ -36,8 +41,8 @@ Mat Linear::operator()(const Mat& x) const {
     const auto product = [&](Eigen::Index begin, Eigen::Index n) {
         if (!weight.isFloat()) {
             widenedProduct(x, begin, n,
-                           manyRows ? largeBlockFeatures(inFeatures())
-                                    : smallBlockFeatures(inFeatures()),
+                           blockFeatures(manyRows ? largeBlockFloats : smallBlockFloats,
+                                         inFeatures()),
                            manyRows, y);
             return;
         }
@@ -71,7 +76,12 @@ void Linear::widenedProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Ei
                             bool parallelWiden, Mat& y) const {
     const Eigen::Index in = inFeatures();
     const Eigen::Index blocks = std::max<Eigen::Index>(1, n / block);
-    Mat widened; // [in, nb] (input-major) or [nb, in]: the block's weights as float32
+    // [in, nb] (input-major) or [nb, in]: the block's weights as float32. Kept per thread
+    // between calls: a fresh 32 MB buffer would be mapped and page-faulted in on every product.
+    // (A reference: inside the parallel region below, `threadBuffer` would name each worker's
+    // own buffer.)
+    thread_local Mat threadBuffer;
+    Mat& widened = threadBuffer;
     for (Eigen::Index b = 0; b < blocks; ++b) {
         const Eigen::Index b0 = begin + b * block;
         const Eigen::Index nb = b + 1 == blocks ? begin + n - b0 : block;

@@ -36,6 +36,11 @@ private:
                         bool parallelWiden, Mat& y) const;
 };
 
+// How many float32 values a block of widened 16-bit weights holds, for inputs of under 128 rows
+// (per thread; default 2^16) and longer ones (default 2^24); rounded to whole 96-feature groups.
+// Tests shrink them to put many block edges into small products.
+void setWidenBlockFloats(int64_t shortInputs, int64_t longInputs);
+
 // One head's slices: its query columns start at qBegin of `q`, its key and value columns at
 // kBegin and vBegin (the same Linear for fused layouts), its output-projection rows at oBegin.
 HeadWeights sliceHead(const Linear& q, int qBegin, const Linear& k, int kBegin, const Linear& v,

@@ -162,8 +162,9 @@ private slots:
         } sizes[] = {{1, 64, 1},      {1, 700, 97},     {1, 1000, 2917},  {5, 37, 1000},
                      {16, 2048, 960},  {127, 700, 2017}, {128, 1000, 2917}, {300, 2100, 961},
                      {200, 65, 20000}};
-        // (Blocks: 96 features per block for in >= 683 on short inputs, so in1000 out2917 is
-        // 15 blocks per thread; on long inputs in1000 -> 960, in2100 -> 480: 3 and 2 blocks.)
+        // (Blocks below, of 2^12 and 2^16 floats: 96 features per block for in >= 43 on short
+        // inputs, so in1000 out2917 is 15 blocks per thread; on long inputs in1000 -> 0 -> 96,
+        // in2100 -> 96, in65 -> 960: 30, 10 and 20 blocks.)
         // The dtype only changes the widening (checked above): alternated, so each orientation
         // sees both.
         int row = 0;
@@ -207,7 +208,12 @@ private slots:
             x.data()[i] = normal(rng);
 
         const Mat want = copy(x); // [T, out]
+        QVERIFY(sameBits(half(x), want));
+        // Blocks as large as the defaults give for a 64 MB / 256 KB matrix, so long inputs too
+        // cross several block edges in these small products.
+        setWidenBlockFloats(int64_t(1) << 12, int64_t(1) << 16);
         const Mat got = half(x);
+        setWidenBlockFloats(int64_t(1) << 16, int64_t(1) << 24);
         QVERIFY(sameBits(got, want));
         // Head slices from the middle and the end, off any block boundary.
         const int begin = out / 3, width = std::min(7, out - begin);
