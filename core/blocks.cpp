@@ -40,10 +40,10 @@ Mat Linear::operator()(const Mat& x) const {
     const bool manyRows = x.rows() >= 128;
     const auto product = [&](Eigen::Index begin, Eigen::Index n) {
         if (!weight.isFloat()) {
-            widenedProduct(x, begin, n,
-                           blockFeatures(manyRows ? largeBlockFloats : smallBlockFloats,
-                                         inFeatures()),
-                           manyRows, y);
+            widenedProduct(
+                x, begin, n,
+                blockFeatures(manyRows ? largeBlockFloats : smallBlockFloats, inFeatures()),
+                manyRows, y);
             return;
         }
         const auto w = weight.matrix();
@@ -107,12 +107,12 @@ void Linear::widenedProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Ei
 
 Mat Linear::outputColumns(int begin, int n) const {
     if (inputMajor) return weight.block(0, inFeatures(), begin, n); // [in, n]
-    return weight.block(begin, n, 0, inFeatures()).transpose();      // [n, in] -> [in, n]
+    return weight.block(begin, n, 0, inFeatures()).transpose();     // [n, in] -> [in, n]
 }
 
 Mat Linear::inputRows(int begin, int n) const {
     if (inputMajor) return weight.block(begin, n, 0, outFeatures()); // [n, out]
-    return weight.block(0, outFeatures(), begin, n).transpose();      // [out, n] -> [n, out]
+    return weight.block(0, outFeatures(), begin, n).transpose();     // [out, n] -> [n, out]
 }
 
 Vec Linear::biasSlice(int begin, int n) const {

@@ -29,8 +29,8 @@ void widenHalfFloats(const uint16_t* src, DType dtype, float* dst, int64_t n) {
 #ifdef __F16C__
     // The hardware conversion is exact IEEE half -> single (subnormals included).
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(
-                                      reinterpret_cast<const __m128i*>(src + i))));
+        _mm256_storeu_ps(
+            dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
 #endif
     for (; i < n; ++i)
         dst[i] = halfToFloat(src[i]);

@@ -121,7 +121,8 @@ Result<std::unique_ptr<Model>> createBertFamily(const ModelConfig& c,
     const int positionRows =
         c.family == Family::Roberta ? c.maxPositions + c.padTokenId + 1 : c.maxPositions;
     ATTNSCOPE_ASSIGN_OR_RETURN(
-        m->wordEmbedding, w.weight(QStringLiteral("embeddings.word_embeddings.weight"), {c.vocab, D}));
+        m->wordEmbedding,
+        w.weight(QStringLiteral("embeddings.word_embeddings.weight"), {c.vocab, D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->positionEmbedding,
         w.weight(QStringLiteral("embeddings.position_embeddings.weight"), {positionRows, D}));

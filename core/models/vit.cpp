@@ -105,7 +105,7 @@ Result<std::unique_ptr<Model>> createVit(const ModelConfig& c, const WeightStore
             w.weight(QStringLiteral("embeddings.distillation_token"), {1, 1, D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(m->positionEmbedding,
                                w.weight(QStringLiteral("embeddings.position_embeddings"),
-                                     {1, patches + c.prefixTokens(), D}));
+                                        {1, patches + c.prefixTokens(), D}));
     ATTNSCOPE_ASSIGN_OR_RETURN(
         m->patchProjection.weight,
         w.weight(QStringLiteral("embeddings.patch_embeddings.projection.weight"), {D, C, p, p}));

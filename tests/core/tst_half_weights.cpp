@@ -36,8 +36,8 @@ uint16_t toHalf(float f) {
     std::memcpy(&bits, &f, 4);
     const uint16_t sign = uint16_t((bits >> 16) & 0x8000);
     const int exponent = int((bits >> 23) & 0xff) - 127 + 15;
-    if (exponent <= 0) return sign;             // too small: zero
-    if (exponent >= 31) return sign | 0x7bff;   // too large: the largest finite half
+    if (exponent <= 0) return sign;           // too small: zero
+    if (exponent >= 31) return sign | 0x7bff; // too large: the largest finite half
     return uint16_t(sign | (exponent << 10) | ((bits >> 13) & 0x3ff));
 }
 
@@ -64,9 +64,9 @@ QString makeHalfCheckpoint(const QString& family, DType dtype, const QString& di
         const TensorInfo* info = (*file)->find(name);
         if (info->dtype == dtype) { // already 16-bit of this kind: copied as stored
             const uchar* b = (*file)->bytes(*info);
-            tensors.push_back({name, dtype, info->shape,
-                               QByteArray(reinterpret_cast<const char*>(b),
-                                          qsizetype(info->end - info->begin))});
+            tensors.push_back(
+                {name, dtype, info->shape,
+                 QByteArray(reinterpret_cast<const char*>(b), qsizetype(info->end - info->begin))});
             continue;
         }
         if (info->dtype == DType::I64) {
@@ -159,9 +159,9 @@ private slots:
         QTest::addColumn<int>("dtype");
         const struct {
             int tokens, in, out;
-        } sizes[] = {{1, 64, 1},      {1, 700, 97},     {1, 1000, 2917},  {5, 37, 1000},
-                     {16, 2048, 960},  {127, 700, 2017}, {128, 1000, 2917}, {300, 2100, 961},
-                     {200, 65, 20000}};
+        } sizes[] = {{1, 64, 1},        {1, 700, 97},     {1, 1000, 2917},
+                     {5, 37, 1000},     {16, 2048, 960},  {127, 700, 2017},
+                     {128, 1000, 2917}, {300, 2100, 961}, {200, 65, 20000}};
         // (Blocks below, of 2^12 and 2^16 floats: 96 features per block for in >= 43 on short
         // inputs, so in1000 out2917 is 15 blocks per thread; on long inputs in1000 -> 0 -> 96,
         // in2100 -> 96, in65 -> 960: 30, 10 and 20 blocks.)
@@ -219,7 +219,8 @@ private slots:
         const int begin = out / 3, width = std::min(7, out - begin);
         QVERIFY(sameBits(half.outputColumns(begin, width), copy.outputColumns(begin, width)));
         const int rowsBegin = in / 3, rowsWidth = std::min(5, in - rowsBegin);
-        QVERIFY(sameBits(half.inputRows(rowsBegin, rowsWidth), copy.inputRows(rowsBegin, rowsWidth)));
+        QVERIFY(
+            sameBits(half.inputRows(rowsBegin, rowsWidth), copy.inputRows(rowsBegin, rowsWidth)));
     }
 
     // Every family, from its oracle checkpoint converted to F16 and to BF16: a whole analysis
@@ -228,8 +229,8 @@ private slots:
     void familiesMatchWidenedCopy_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<int>("dtype");
-        for (const char* family : {"gpt2", "bert", "distilbert", "roberta", "llama", "qwen2",
-                                   "gpt_neox", "vit"})
+        for (const char* family :
+             {"gpt2", "bert", "distilbert", "roberta", "llama", "qwen2", "gpt_neox", "vit"})
             for (DType dtype : {DType::F16, DType::BF16})
                 QTest::addRow("%s %s", family, dtype == DType::F16 ? "F16" : "BF16")
                     << QString::fromLatin1(family) << int(dtype);
