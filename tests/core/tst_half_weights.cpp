@@ -215,7 +215,7 @@ private slots:
         const Mat got = half(x);
         setWidenBlockFloats(int64_t(1) << 16, int64_t(1) << 24);
         QVERIFY(sameBits(got, want));
-        // Head slices from the middle and the end, off any block boundary.
+        // Head slices from the middle, off any block boundary.
         const int begin = out / 3, width = std::min(7, out - begin);
         QVERIFY(sameBits(half.outputColumns(begin, width), copy.outputColumns(begin, width)));
         const int rowsBegin = in / 3, rowsWidth = std::min(5, in - rowsBegin);
@@ -225,7 +225,7 @@ private slots:
 
     // Every family, from its oracle checkpoint converted to F16 and to BF16: a whole analysis
     // (attention, hidden states), every head's weight slices and the LM head's logits agree to
-    // the bit with the widened-copy path, and the weights take half the memory.
+    // the bit with the widened-copy path, and the weights take a third of the memory.
     void familiesMatchWidenedCopy_data() {
         QTest::addColumn<QString>("family");
         QTest::addColumn<int>("dtype");

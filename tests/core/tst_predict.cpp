@@ -310,8 +310,9 @@ private slots:
         QVERIFY((fromHead - fromEmbeddings).cwiseAbs().maxCoeff() > 1e-2);
     }
 
-    // A tied head reads the same F16 embedding matrix as the model: it is converted to float32
-    // once and shared, not held twice.
+    // A tied head reads the same F16 embedding matrix as the model: by default both read the
+    // mapped 16-bit bytes; widened (ATTNSCOPE_WIDEN_WEIGHTS=1, through floatTensor) it is
+    // converted to float32 once and shared, not held twice.
     void convertedTensorsAreShared() {
         auto file = SafeTensorsFile::open(kOracle + "gpt2/model/model.safetensors");
         QVERIFY(file);
