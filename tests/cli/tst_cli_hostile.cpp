@@ -621,31 +621,35 @@ private slots:
     }
 
     // The memory limit counts the model's weights (the Llama fixture: 1.32 MB of float32,
-    // mapped; GPT-2: 3.3 MB of F16 plus 6.6 MB widened): a limit below them refuses the model at
+    // mapped; GPT-2: 3.3 MB of F16, kept 16-bit, plus its widened vectors; with
+    // ATTNSCOPE_WIDEN_WEIGHTS=1 another 6.6 MB widened): a limit below them refuses the model at
     // open, one just above opens it, and an analysis's estimate includes them.
     void memoryLimitCountsWeights_data() {
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("limit");
+        QTest::addColumn<bool>("widen");
         QTest::addColumn<QString>("error");
         QTest::newRow("llama under 1 MB") << "llama/model"
-                                          << "1"
-                                          << "weights take 1.3 MB";
+                                          << "1" << false << "weights take 1.3 MB";
         QTest::newRow("llama under 2 MB") << "llama/model"
-                                          << "2"
-                                          << "";
-        QTest::newRow("gpt2 under 8 MB") << "gpt2/model"
-                                         << "8"
-                                         << "weights take 9.8 MB";
-        QTest::newRow("gpt2 under 11 MB") << "gpt2/model"
-                                          << "11"
-                                          << "";
+                                          << "2" << false << "";
+        QTest::newRow("gpt2 under 3 MB") << "gpt2/model"
+                                         << "3" << false << "weights take 3.3 MB";
+        QTest::newRow("gpt2 under 4 MB") << "gpt2/model"
+                                         << "4" << false << "";
+        QTest::newRow("gpt2 widened under 8 MB") << "gpt2/model"
+                                                 << "8" << true << "weights take 9.8 MB";
+        QTest::newRow("gpt2 widened under 11 MB") << "gpt2/model"
+                                                  << "11" << true << "";
     }
     void memoryLimitCountsWeights() {
         QFETCH(QString, model);
         QFETCH(QString, limit);
+        QFETCH(bool, widen);
         QFETCH(QString, error);
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("ATTNSCOPE_MEMORY_LIMIT_MB"), limit);
+        if (widen) env.insert(QStringLiteral("ATTNSCOPE_WIDEN_WEIGHTS"), QStringLiteral("1"));
         const CliRun r = runCli({"info", "--model", oraclePath(model)}, env, kTimeoutMs);
         if (error.isEmpty()) {
             QVERIFY2(r.normalExit() && r.exitCode == 0, qPrintable(r.describe()));
