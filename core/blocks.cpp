@@ -77,7 +77,7 @@ void Linear::widenedProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Ei
     const Eigen::Index in = inFeatures();
     const Eigen::Index blocks = std::max<Eigen::Index>(1, n / block);
     // [in, nb] (input-major) or [nb, in]: the block's weights as float32. Kept per thread
-    // between calls: a fresh 32 MB buffer would be mapped and page-faulted in on every product.
+    // between calls: a fresh 64 MB buffer would be mapped and page-faulted in on every product.
     // (A reference: inside the parallel region below, `threadBuffer` would name each worker's
     // own buffer.)
     thread_local Mat threadBuffer;
