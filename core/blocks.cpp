@@ -200,8 +200,10 @@ void applyRotary(Mat& x, int nHeads, int headDim, int rotaryDim, double theta, i
 // scratch with the row stride of a full [T, T] matrix, so the products are the same to the
 // bit. The kept heads of a pass and the heads computed on demand (lazy_heads.h) both go
 // through here, so their values agree to the bit. Every entry of rows [P, T) is written once
-// (no zeroing first).
-static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int headDim, bool causal,
+// (no zeroing first). Returns whether every probability of rows [P, T) is finite: a row's
+// exponentials are at most 1 unless a score is NaN or infinite (then its sum is NaN), so a
+// finite sum means a finite row.
+static bool headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int headDim, bool causal,
                               Eigen::Index P, Mat* scores, Mat& blockScores, Mat& probs) {
     const Eigen::Index T = k.rows(), Tq = q.rows();
     const float scale = attentionScale(headDim);
@@ -212,6 +214,7 @@ static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int he
     // the products skip (most of) the masked upper triangle.
     const Eigen::Index block = causal ? 128 : Tq;
     if (!scores) blockScores.resize(std::min(block, Tq), T);
+    bool finite = true;
     for (Eigen::Index r0 = P; r0 < T; r0 += block) {
         const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
         auto s = scores ? scores->block(r0, 0, n, keys) : blockScores.topLeftCorner(n, keys);
@@ -221,11 +224,14 @@ static void headAttentionRows(const Mat& q, const Mat& k, int h, int kvh, int he
             const float rowMax = s.row(i).head(visible).maxCoeff();
             auto p = probs.row(row).head(visible).array();
             p = (s.row(i).head(visible).array() - rowMax).exp(); // vectorised
-            p *= 1.0f / p.sum();
+            const float sum = p.sum();
+            finite = finite && std::isfinite(sum);
+            p *= 1.0f / sum;
             probs.row(row).tail(T - visible).setZero();
             if (scores) scores->row(row).tail(T - visible).setConstant(minusInf);
         }
     }
+    return finite;
 }
 
 namespace {
@@ -269,6 +275,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
     trace.geometry = AttentionGeometry{heads, kvHeads, headDim, causal};
     trace.attention.resize(size_t(heads));
+    trace.attentionFinite.assign(size_t(heads), 1); // heads computed below say otherwise
     if (keep.scores) trace.scores.resize(size_t(heads));
     if (!keep.keepsAllAttention()) {
         // Heads nobody asked for: row blocks of [n, T] scores -> softmax -> context, so no
@@ -327,8 +334,9 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
                     }
                 }
             }
-            headAttentionRows(q, k, h, kvh, headDim, causal, P, keep.scores ? &scores : nullptr,
-                              blockScores, probs);
+            trace.attentionFinite[size_t(h)] =
+                headAttentionRows(q, k, h, kvh, headDim, causal, P,
+                                  keep.scores ? &scores : nullptr, blockScores, probs);
             for (Eigen::Index r0 = P; r0 < T; r0 += block) {
                 const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
                 context.block(r0 - P, h * headDim, n, headDim).noalias() =
