@@ -3,12 +3,25 @@
 #include <cmath>
 #include <limits>
 #include <omp.h>
+#include <sys/mman.h>
 
 namespace attnscope {
 
 using ConstVecMap = Eigen::Map<const Vec>;
 
 static void applyActivationRow(float* p, Eigen::Index n, Activation activation);
+
+// A fresh [T, T] attention matrix, its pages not touched yet: where the kernel allows it
+// (transparent huge pages in "madvise" mode), ask for 2 MB pages for its 2 MB-aligned inside,
+// so that filling it takes a fault per 2 MB instead of per 4 kB (a Llama-shape dump of 537 MB
+// spent about a tenth of its time in page faults). Only a hint: the values are the same.
+static void adviseHugePages(Mat& m) {
+    constexpr uintptr_t huge = uintptr_t(2) << 20;
+    const auto begin = reinterpret_cast<uintptr_t>(m.data());
+    const uintptr_t end = begin + uintptr_t(m.size()) * sizeof(float);
+    const uintptr_t first = (begin + huge - 1) & ~(huge - 1), last = end & ~(huge - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
 
 Mat Linear::operator()(const Mat& x) const {
     const Eigen::Index out = outFeatures();
@@ -320,6 +333,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
             const auto vh = v.middleCols(kvh * headDim, headDim); // [T, d]
             const Eigen::Index block = causal ? 128 : Tq;
             Mat probs(T, T); // [T, T] probabilities
+            if (T >= 1024) adviseHugePages(probs);
             Mat scores;      // [T, T] = Q_h K_h^T / sqrt(d) (masked = -inf), only when kept
             if (keep.scores) scores.resize(T, T);
             if (P > 0) { // rows [0, P) from the earlier pass
