@@ -262,11 +262,11 @@ public:
         // head), so that Eigen splits nothing differently.
         if (T * T >= 1024) {
 #pragma omp parallel num_threads(1)
-            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr, blockScores,
-                              probs);
+            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr,
+                              blockScores, probs);
         } else {
-            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr, blockScores,
-                              probs);
+            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr,
+                              blockScores, probs);
         }
         return probs;
     }
@@ -334,7 +334,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
             const Eigen::Index block = causal ? 128 : Tq;
             Mat probs(T, T); // [T, T] probabilities
             if (T >= 1024) adviseHugePages(probs);
-            Mat scores;      // [T, T] = Q_h K_h^T / sqrt(d) (masked = -inf), only when kept
+            Mat scores; // [T, T] = Q_h K_h^T / sqrt(d) (masked = -inf), only when kept
             if (keep.scores) scores.resize(T, T);
             if (P > 0) { // rows [0, P) from the earlier pass
                 probs.topLeftCorner(P, P) = earlier->attention[size_t(h)].topLeftCorner(P, P);
@@ -349,8 +349,8 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
                 }
             }
             trace.attentionFinite[size_t(h)] =
-                headAttentionRows(q, k, h, kvh, headDim, causal, P,
-                                  keep.scores ? &scores : nullptr, blockScores, probs);
+                headAttentionRows(q, k, h, kvh, headDim, causal, P, keep.scores ? &scores : nullptr,
+                                  blockScores, probs);
             for (Eigen::Index r0 = P; r0 < T; r0 += block) {
                 const Eigen::Index n = std::min(block, T - r0), keys = causal ? r0 + n : T;
                 context.block(r0 - P, h * headDim, n, headDim).noalias() =

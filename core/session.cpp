@@ -362,7 +362,8 @@ Status LoadedModel::checkFinite(const Analysis& analysis) const {
             // Rows taken from an earlier analysis were checked with it: only the new ones here.
             // Lazy heads: finite Q and K give finite probabilities (softmax of finite scores).
             if (const Mat& a = layers[l].attention[h];
-                (a.size() > 0 && !newAttentionRowsFinite(layers[l], int(h), analysis.reusedTokens)) ||
+                (a.size() > 0 &&
+                 !newAttentionRowsFinite(layers[l], int(h), analysis.reusedTokens)) ||
                 (analysis.forward.isLazy() && h == 0 &&
                  (!layers[l].q.allFinite() || !layers[l].k.allFinite())))
                 return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
