@@ -822,11 +822,10 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
 // only the output's size, scale and theme may be given beside it.
 int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
     for (const QCommandLineOption* option :
-         {&o.model,     &o.attention, &o.tokens,  &o.text,     &o.textFile,   &o.pair,
-          &o.ids,       &o.typeIds,   &o.image,   &o.pixels,   &o.view,       &o.layer,
-          &o.head,      &o.heads,     &o.compare, &o.against,  &o.paneViews,  &o.special,
-          &o.threshold, &o.token,     &o.patch,   &o.cls,      &o.opacity,    &o.topMass,
-          &o.upsample,  &o.title,     &o.caption, &o.colorbar, &o.transparent})
+         {&o.model,   &o.attention, &o.tokens,    &o.text,    &o.textFile,  &o.pair,  &o.ids,
+          &o.typeIds, &o.image,     &o.pixels,    &o.view,    &o.layer,     &o.head,  &o.heads,
+          &o.compare, &o.against,   &o.paneViews, &o.special, &o.threshold, &o.token, &o.patch,
+          &o.cls,     &o.opacity,   &o.topMass,   &o.upsample, &o.title,   &o.caption, &o.colorbar, &o.transparent})
         if (p.isSet(*option))
             return fail(QStringLiteral("--session holds the model, input and view; --%1 cannot "
                                        "be given with it (only --size, --scale, --theme)")
@@ -1074,13 +1073,13 @@ int runCli(const QStringList& args) {
         return runPredictCommand(args); // cli_predict.cpp
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,    o.text,        o.textFile,  o.pair,       o.ids,     o.typeIds,
-                  o.image,    o.pixels,      o.output,    o.layer,      o.head,    o.size,
-                  o.tokens,   o.threads,     o.repeats,   o.torchJson,  o.view,    o.heads,
-                  o.compare,  o.against,     o.theme,     o.scale,      o.special, o.threshold,
-                  o.guiGrid,  o.paneViews,   o.attention, o.layers,     o.token,   o.patch,
-                  o.cls,      o.opacity,     o.topMass,   o.upsample,   o.title,   o.caption,
-                  o.colorbar, o.transparent, o.session,   o.processDump});
+    p.addOptions({o.model,    o.text,       o.textFile,  o.pair,      o.ids,     o.typeIds,
+                  o.image,    o.pixels,     o.output,    o.layer,     o.head,    o.size,
+                  o.tokens,   o.threads,    o.repeats,   o.torchJson, o.view,    o.heads,
+                  o.compare,  o.against,    o.theme,     o.scale,     o.special, o.threshold,
+                  o.guiGrid,  o.paneViews,  o.attention, o.layers,    o.token,   o.patch,
+                  o.cls,      o.opacity,    o.topMass,   o.upsample,  o.title,   o.caption,
+                  o.colorbar, o.transparent, o.session, o.processDump});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;
