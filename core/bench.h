@@ -37,7 +37,13 @@ struct ProcessDumpRow {
     double processMs = 0;    // median wall time of the child process
     double outputBytes = 0;  // size of the file it wrote
     double arithmeticMs = 0; // forwardFlops / GEMM peak
-    double writeMs = 0;      // median time to write outputBytes sequentially in the same folder
+    // Median time to write outputBytes sequentially in the same folder, from a buffer of that
+    // size, the way every output is written (OutputFile: a temporary file, synced to disk,
+    // renamed): what the dump's own write must at least cost.
+    double writeMs = 0;
+    // The same bytes written from one hot 1 MB block into the file cache, never synced (the
+    // floor's write until issue 14's fastpath work; kept to compare).
+    double cachedWriteMs = 0;
 };
 // `program` is the attnscope binary, `modelArg` what --model names; `format` the output's
 // extension (safetensors, npy, json). Random ids, one untimed run first (file cache warm).

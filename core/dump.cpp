@@ -66,30 +66,49 @@ Status writeNpy(const QString& path, const Tensor& t) {
                       qint64(t.data.size() * 4));
 }
 
-// [L', H', T, T] of the kept attention (empty when none is kept).
+// [L', H', T, T] of the kept attention (empty when none is kept), as
+// ForwardResult::attentionTensor() would shape it.
 static std::vector<int64_t> keptAttentionShape(const ForwardResult& forward) {
     const ForwardResult::KeptAttention kept = forward.keptAttention();
     if (kept.layers.empty()) return {};
-    const int64_t T =
-        forward.layers[size_t(kept.layers[0])].attention[size_t(kept.heads[0])].rows();
+    const Mat& stored = forward.layers[size_t(kept.layers[0])].attention[size_t(kept.heads[0])];
+    const int64_t T = stored.size() > 0 ? stored.rows()
+                                        : forward.attentionUncached(kept.layers[0], kept.heads[0])
+                                              ->rows(); // a lazy head: computed once for T
     return {int64_t(kept.layers.size()), int64_t(kept.heads.size()), T, T};
 }
 
-// The kept attention as [L', H', T, T] straight from each head's own matrix: no copy of the
-// whole tensor in memory, one sequential write.
-static Status writeAttentionNpy(const QString& path, const ForwardResult& forward) {
+// Writes the kept attention, [L', H', T, T] row-major, head by head straight from each head's
+// own matrix (a lazy head is computed on its own, not cached): the bytes of
+// ForwardResult::attentionTensor() without assembling it in memory.
+static void streamKeptAttention(const ForwardResult& forward, QIODevice& device) {
     const ForwardResult::KeptAttention kept = forward.keptAttention();
-    std::vector<const Mat*> heads; // in file order
     for (int l : kept.layers)
-        for (int h : kept.heads)
-            heads.push_back(&forward.layers[size_t(l)].attention[size_t(h)]);
-    const std::vector<int64_t> shape = keptAttentionShape(forward);
+        for (int h : kept.heads) {
+            const std::shared_ptr<const Mat> head = forward.attentionUncached(l, h); // [T, T]
+            device.write(reinterpret_cast<const char*>(head->data()), qint64(head->size()) * 4);
+        }
+}
+
+// The kept attention as one .npy [L', H', T, T]: header, then head after head.
+static Status writeAttentionNpy(const QString& path, const ForwardResult& forward) {
     OutputFile out(path); // atomic for files; devices and FIFOs written in place; errors checked
     if (auto s = out.open(); !s) return s;
-    out.device()->write(npyHeader(shape));
-    for (const Mat* a : heads) // row-major [T, T]
-        out.device()->write(reinterpret_cast<const char*>(a->data()), qint64(a->size()) * 4);
+    out.device()->write(npyHeader(keptAttentionShape(forward)));
+    streamKeptAttention(forward, *out.device());
     return out.commit();
+}
+
+// The "attentions" entry of a .safetensors dump, streamed head by head when the file is
+// written; the same bytes and header as makeF32 over attentionTensor().
+static TensorToWrite streamedAttentionEntry(const ForwardResult& forward) {
+    const std::vector<int64_t> shape = keptAttentionShape(forward);
+    if (shape.empty()) // nothing kept: as makeF32 writes an empty tensor
+        return makeF32(QStringLiteral("attentions"), {}, nullptr);
+    TensorToWrite t{QStringLiteral("attentions"), DType::F32, shape, {}};
+    t.streamedBytes = shape[0] * shape[1] * shape[2] * shape[3] * 4;
+    t.stream = [&forward](QIODevice& device) { streamKeptAttention(forward, device); };
+    return t;
 }
 
 QJsonObject modelInfoJson(const LoadedModel& model) {
@@ -155,7 +174,9 @@ static QJsonArray specialJson(const Encoding& e) {
 
 double dumpBytesPerValue(const QString& path) {
     if (path.endsWith(QLatin1String(".npy"))) return 4;
-    if (path.endsWith(QLatin1String(".safetensors"))) return 8;
+    // Streamed head by head from the pass's own matrices (no copy of the attention); the
+    // last hidden state and analyses are written from where they are.
+    if (path.endsWith(QLatin1String(".safetensors"))) return 0;
     if (path.endsWith(QLatin1String(".json"))) return 48; // measured: 42 per value at T = 2000
     return 0;
 }
@@ -170,17 +191,18 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
         return analyses.empty() ? writeAttentionNpy(path, analysis.forward)
                                 : writeNpy(path, analyses.front().second);
     if (path.endsWith(QLatin1String(".safetensors"))) {
-        const Tensor attentions = analysis.forward.attentionTensor(); // [L, H, T, T]
+        // Nothing is copied: [L', H', T, T] attention goes to the file head by head, the
+        // other tensors straight from where they are.
         std::vector<TensorToWrite> tensors;
-        tensors.push_back(
-            makeF32(QStringLiteral("attentions"), attentions.shape, attentions.data.data()));
+        tensors.push_back(streamedAttentionEntry(analysis.forward));
+        const std::vector<int64_t> attentionShape = tensors.back().shape;
         if (text)
             tensors.push_back(
                 makeI64(QStringLiteral("input_ids"), {int64_t(e.ids.size())}, e.ids.data()));
         tensors.push_back(
-            makeF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
+            referF32(QStringLiteral("last_hidden_state"), {last.rows(), last.cols()}, last.data()));
         for (const auto& [name, t] : analyses)
-            tensors.push_back(makeF32(name, t.shape, t.data.data()));
+            tensors.push_back(referF32(name, t.shape, t.data.data()));
         const auto compact = [](const QJsonArray& a) {
             return QString::fromUtf8(QJsonDocument(a).toJson(QJsonDocument::Compact));
         };
@@ -195,8 +217,8 @@ Status writeDump(const Analysis& analysis, const LoadedModel& model, const QStri
             {QStringLiteral("special"), compact(specialJson(e))},
             {QStringLiteral("text"), analysis.text},
         };
-        if (attentions.shape.size() == 4 && (attentions.shape[0] != analysis.layerCount() ||
-                                             attentions.shape[1] != analysis.headCount())) {
+        if (attentionShape.size() == 4 && (attentionShape[0] != analysis.layerCount() ||
+                                           attentionShape[1] != analysis.headCount())) {
             // Only some heads were kept (dump --layers/--heads): say which.
             const ForwardResult::KeptAttention kept = analysis.forward.keptAttention();
             QJsonArray layers, heads;

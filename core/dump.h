@@ -23,8 +23,8 @@ QJsonArray tensorJson(const float* data, const std::vector<int64_t>& shape);
 QJsonArray matrixJson(const Mat& m);
 QJsonArray vectorJson(const Vec& v);
 // Memory writeDump needs per attention value on top of the analysis, by the format of `path`
-// (AnalysisRequest::outputBytesPerValue): .npy one float32 copy, .safetensors two (tensor and
-// file bytes), .json a JSON value (16 bytes) plus its text (up to about 24 bytes) and growth.
+// (AnalysisRequest::outputBytesPerValue): .npy one float32 copy, .safetensors none (streamed
+// head by head), .json a JSON value (16 bytes) plus its text (up to about 24 bytes) and growth.
 double dumpBytesPerValue(const QString& path);
 
 // One float32 tensor as a NumPy .npy file (format 1.0, little-endian, C order), atomically.

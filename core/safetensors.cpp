@@ -311,6 +311,19 @@ TensorToWrite makeI64(const QString& name, const std::vector<int64_t>& shape, co
             QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 8))};
 }
 
+TensorToWrite referF32(const QString& name, const std::vector<int64_t>& shape, const float* data) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+        n *= d;
+    TensorToWrite t{name, DType::F32, shape, {}};
+    if (!data) return t; // as makeF32: no data, no bytes
+    t.streamedBytes = n * 4;
+    t.stream = [data, bytes = t.streamedBytes](QIODevice& device) {
+        device.write(reinterpret_cast<const char*>(data), bytes);
+    };
+    return t;
+}
+
 Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& tensors,
                         const std::map<QString, QString>& metadata) {
     QJsonObject header;
@@ -327,9 +340,9 @@ Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& t
             shape.append(qint64(d));
         QJsonObject entry{{"dtype", dtypeName(t.dtype)},
                           {"shape", shape},
-                          {"data_offsets", QJsonArray{offset, offset + t.bytes.size()}}};
+                          {"data_offsets", QJsonArray{offset, offset + t.byteCount()}}};
         header.insert(t.name, entry);
-        offset += t.bytes.size();
+        offset += t.byteCount();
     }
     QByteArray headerBytes = QJsonDocument(header).toJson(QJsonDocument::Compact);
     while (headerBytes.size() % 8 != 0)
@@ -341,8 +354,12 @@ Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& t
     const uint64_t len = uint64_t(headerBytes.size());
     out.device()->write(reinterpret_cast<const char*>(&len), 8);
     out.device()->write(headerBytes);
-    for (const auto& t : tensors)
-        out.device()->write(t.bytes);
+    for (const auto& t : tensors) {
+        if (t.stream)
+            t.stream(*out.device());
+        else
+            out.device()->write(t.bytes);
+    }
     return out.commit();
 }
 

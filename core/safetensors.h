@@ -11,6 +11,7 @@
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,15 +91,24 @@ private:
     mutable QHash<QString, std::weak_ptr<const std::vector<float>>> m_converted;
 };
 
-// Writing: each entry's bytes must already be in the dtype's little-endian layout.
+// Writing: each entry's bytes must already be in the dtype's little-endian layout. An entry
+// either holds its bytes, or is streamed: `streamedBytes` says how many there are (the header
+// is written first, so sizes must be known) and `stream` writes exactly that many to the
+// device when the entry's turn comes, so a large tensor need not be assembled in memory.
 struct TensorToWrite {
     QString name;
     DType dtype;
     std::vector<int64_t> shape;
     QByteArray bytes;
+    qint64 streamedBytes = 0;
+    std::function<void(QIODevice&)> stream;
+    qint64 byteCount() const { return stream ? streamedBytes : qint64(bytes.size()); }
 };
 TensorToWrite makeF32(const QString& name, const std::vector<int64_t>& shape, const float* data);
 TensorToWrite makeI64(const QString& name, const std::vector<int64_t>& shape, const int64_t* data);
+// A float32 entry written from `data` when the file is written (no copy): `data` must stay
+// valid until writeSafeTensors returns.
+TensorToWrite referF32(const QString& name, const std::vector<int64_t>& shape, const float* data);
 Status writeSafeTensors(const QString& path, const std::vector<TensorToWrite>& tensors,
                         const std::map<QString, QString>& metadata = {});
 

@@ -345,6 +345,16 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
     }
 }
 
+// Whether the rows of one kept head that this pass computed (after `reusedTokens`) are finite:
+// the pass's own record where it kept one (reading 4 T² bytes per head again cost more than
+// the softmax), else the values.
+static bool newAttentionRowsFinite(const LayerTrace& layer, int head, int reusedTokens) {
+    if (layer.attentionFinite.size() == layer.attention.size())
+        return layer.attentionFinite[size_t(head)] != 0;
+    const Mat& a = layer.attention[size_t(head)];
+    return a.bottomRows(a.rows() - std::min<Eigen::Index>(reusedTokens, a.rows())).allFinite();
+}
+
 Status LoadedModel::checkFinite(const Analysis& analysis) const {
     const auto& layers = analysis.forward.layers;
     for (size_t l = 0; l < layers.size(); ++l)
@@ -353,8 +363,7 @@ Status LoadedModel::checkFinite(const Analysis& analysis) const {
             // Lazy heads: finite Q and K give finite probabilities (softmax of finite scores).
             if (const Mat& a = layers[l].attention[h];
                 (a.size() > 0 &&
-                 !a.bottomRows(a.rows() - std::min<Eigen::Index>(analysis.reusedTokens, a.rows()))
-                      .allFinite()) ||
+                 !newAttentionRowsFinite(layers[l], int(h), analysis.reusedTokens)) ||
                 (analysis.forward.isLazy() && h == 0 &&
                  (!layers[l].q.allFinite() || !layers[l].k.allFinite())))
                 return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "

@@ -1,6 +1,7 @@
 #include "bulk_json.h"
 
 #include <cstring>
+#include <future>
 
 namespace attnscope::tok {
 
@@ -34,6 +35,18 @@ public:
         out.clear();
         if (!take('"')) return false;
         while (m_p < m_end) {
+            // A run of plain ASCII (most of a tokenizer's strings) in one step.
+            const char* run = m_p;
+            while (run < m_end && static_cast<unsigned char>(*run) >= 0x20 &&
+                   static_cast<unsigned char>(*run) < 0x80 && *run != '"' && *run != '\\')
+                ++run;
+            if (run > m_p) {
+                const size_t old = out.size();
+                out.resize(old + size_t(run - m_p));
+                for (char32_t* d = out.data() + old; m_p < run; ++m_p)
+                    *d++ = char32_t(static_cast<unsigned char>(*m_p));
+                if (m_p >= m_end) break;
+            }
             const unsigned char c = static_cast<unsigned char>(*m_p);
             if (c == '"') {
                 ++m_p;
@@ -128,13 +141,18 @@ public:
             if (!string(key) || !take(':') || !plainId(id)) return false;
             out.append(key, id);
         } while (take(','));
-        return take('}') && out.finishAppending(); // a repeated token: Qt decides
+        return take('}'); // the caller indexes it (finishAppending)
     }
 
     // model.merges: ["a b", ...] split at the first space after the first character (as the
     // general path does), or [["a", "b"], ...].
     bool merges(MergeList& out) {
         if (!take('[')) return false;
+        // At most one character per byte left, about a merge per 12 bytes ("a b", quotes,
+        // comma): reserved once instead of grown.
+        const size_t left = size_t(std::max<qsizetype>(m_end - m_p, 0));
+        out.chars.reserve(left);
+        out.merges.reserve(left / 12);
         if (take(']')) return true;
         U32 s, second;
         do {
@@ -263,6 +281,9 @@ struct Span {
 std::optional<BulkSections> readBulkSections(const QByteArray& json) {
     Reader r(json.constData(), json.constData() + json.size());
     BulkSections out;
+    // The vocabulary is indexed on a second thread while the reader goes on (the merges usually
+    // follow it); declared after `out`, so that leaving early waits for it before `out` goes.
+    std::future<bool> vocabIndexed;
     Span vocabSpan, mergesSpan;
     bool seenModel = false;
     if (!r.take('{') || r.take('}')) return std::nullopt;
@@ -293,6 +314,9 @@ std::optional<BulkSections> readBulkSections(const QByteArray& json) {
                 out.vocab.emplace();
                 if (!r.vocab(*out.vocab)) return std::nullopt;
                 vocabSpan.end = r.offset();
+                VocabTable* vocab = &*out.vocab;
+                vocabIndexed =
+                    std::async(std::launch::async, [vocab] { return vocab->finishAppending(); });
             } else if (isMerges && r.peek('[')) {
                 mergesSpan.begin = r.offset();
                 out.merges.emplace();
@@ -305,6 +329,8 @@ std::optional<BulkSections> readBulkSections(const QByteArray& json) {
         if (!r.take('}')) return std::nullopt;
     } while (r.take(','));
     if (!r.take('}')) return std::nullopt;
+    if (vocabIndexed.valid() && !vocabIndexed.get())
+        return std::nullopt; // a repeated token: Qt decides
 
     // The rest of the file, for QJsonDocument: the two big values become empty placeholders of
     // the same kind, so every other field (and the guesses made from them) reads as before.

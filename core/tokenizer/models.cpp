@@ -7,6 +7,7 @@
 #include <QJsonObject>
 
 #include <cmath>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <queue>
@@ -70,37 +71,45 @@ public:
         return okStatus();
     }
     // The three lookups of each merge are batched (VocabTable::ids) so that their cache misses
-    // overlap; errors and ranks then go in file order, worded by addMerge.
+    // overlap, and the batches are shared by two threads (lookups only read the vocabulary);
+    // errors and ranks then go in file order, worded by addMerge.
     Status addMerges(const MergeList& ms) {
         const size_t n = ms.merges.size();
         merges.reserve(n);
-        std::vector<U32> joined(std::min<size_t>(n, 1024));
-        std::vector<std::u32string_view> tokens;
-        std::vector<int64_t> ids;
+        std::vector<int64_t> ids(3 * n); // left, right, merged id of each merge (-1: missing)
+        const auto lookUp = [&](size_t first, size_t last) {
+            std::vector<U32> joined(std::min<size_t>(last - first, 1024));
+            std::vector<std::u32string_view> tokens;
+            for (size_t begin = first; begin < last; begin += joined.size()) {
+                const size_t count = std::min(joined.size(), last - begin);
+                tokens.clear();
+                for (size_t i = 0; i < count; ++i) {
+                    const std::u32string_view a = ms.first(begin + i);
+                    std::u32string_view b = ms.second(begin + i);
+                    tokens.push_back(a);
+                    tokens.push_back(b);
+                    if (hasPrefix && !prefix.empty() && b.substr(0, prefix.size()) == prefix)
+                        b.remove_prefix(prefix.size());
+                    joined[i].assign(a);
+                    joined[i].append(b);
+                    tokens.push_back(joined[i]);
+                }
+                vocab.ids(tokens.data(), tokens.size(), ids.data() + 3 * begin);
+            }
+        };
+        if (n >= 8192) {
+            auto secondHalf = std::async(std::launch::async, lookUp, n / 2, n);
+            lookUp(0, n / 2);
+            secondHalf.get();
+        } else {
+            lookUp(0, n);
+        }
         U32 scratch;
-        for (size_t begin = 0; begin < n; begin += joined.size()) {
-            const size_t count = std::min(joined.size(), n - begin);
-            tokens.clear();
-            for (size_t i = 0; i < count; ++i) {
-                const std::u32string_view a = ms.first(begin + i);
-                std::u32string_view b = ms.second(begin + i);
-                tokens.push_back(a);
-                tokens.push_back(b);
-                if (hasPrefix && !prefix.empty() && b.substr(0, prefix.size()) == prefix)
-                    b.remove_prefix(prefix.size());
-                joined[i].assign(a);
-                joined[i].append(b);
-                tokens.push_back(joined[i]);
-            }
-            ids.resize(tokens.size());
-            vocab.ids(tokens.data(), tokens.size(), ids.data());
-            for (size_t i = 0; i < count; ++i) {
-                const int64_t left = ids[3 * i], right = ids[3 * i + 1], merged = ids[3 * i + 2];
-                const int rank = int(begin + i);
-                if (left < 0 || right < 0 || merged < 0)
-                    return addMerge(ms.first(begin + i), ms.second(begin + i), rank, scratch);
-                merges.insert(key(left, right), {rank, merged});
-            }
+        for (size_t i = 0; i < n; ++i) {
+            const int64_t left = ids[3 * i], right = ids[3 * i + 1], merged = ids[3 * i + 2];
+            if (left < 0 || right < 0 || merged < 0)
+                return addMerge(ms.first(i), ms.second(i), int(i), scratch);
+            merges.insert(key(left, right), {int(i), merged});
         }
         return okStatus();
     }

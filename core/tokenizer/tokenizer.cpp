@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include <algorithm>
+#include <future>
 
 namespace attnscope {
 
@@ -230,12 +231,21 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::fromTokenizerJson(const QStr
                                                                       JsonReader reader) {
     auto bytes = readFile(path);
     if (!bytes) return bytes.error();
-    const QByteArray text =
-        isValidUtf8(bytes.value()) ? bytes.value() : sanitizeUtf8(bytes.value());
     // The vocabulary and merges read by the purpose-built reader, the rest by QJsonDocument;
     // if either has any doubt, the whole file goes through QJsonDocument (same errors as ever).
+    // The reader starts on the bytes as read while this thread checks that they are UTF-8
+    // (nearly always); otherwise its result is dropped and it reads the sanitized text.
+    std::future<std::optional<BulkSections>> optimistic;
+    if (reader == JsonReader::Fast)
+        optimistic =
+            std::async(std::launch::async, [raw = bytes.value()] { return readBulkSections(raw); });
+    const bool valid = isValidUtf8(bytes.value());
+    const QByteArray text = valid ? bytes.value() : sanitizeUtf8(bytes.value());
     std::optional<BulkSections> bulk;
-    if (reader == JsonReader::Fast) bulk = readBulkSections(text);
+    if (reader == JsonReader::Fast) {
+        bulk = optimistic.get();
+        if (!valid) bulk = readBulkSections(text);
+    }
     QJsonParseError perr;
     QJsonDocument doc;
     if (bulk) {

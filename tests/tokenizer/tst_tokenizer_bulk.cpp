@@ -139,6 +139,53 @@ private slots:
         QVERIFY(e.ok());
     }
 
+    // A vocabulary big enough that the merges' lookups are split over two threads and the
+    // vocabulary is indexed beside the reader (issue 14), edited where those threads meet:
+    // a merge naming a missing token in either half or at the end, a token repeated (the
+    // index, built on the second thread, finds it), a merge whose joined token is missing.
+    // The same tokenizer or the same one-line error as QJsonDocument's path.
+    void editedBigVocabulary_data() {
+        QTest::addColumn<QByteArray>("find");    // first occurrence replaced...
+        QTest::addColumn<QByteArray>("replace"); // ...by this
+        QTest::addColumn<bool>("loads");
+        QTest::addColumn<QString>("error"); // part of the message when it does not load
+        QTest::newRow("missing token, first merge")
+            << QByteArray("\"merges\": [\n") << QByteArray("\"merges\": [\n      \"qqq zzz\",\n")
+            << false << "BPE merge \"qqq zzz\" names a token missing from the vocabulary (\"qqq\")";
+        QTest::newRow("missing token, last merge")
+            << QByteArray("\n    ]\n  }") << QByteArray(",\n      \"! qqq\"\n    ]\n  }") << false
+            << "names a token missing from the vocabulary (\"qqq\")";
+        QTest::newRow("joined token missing")
+            << QByteArray("\"merges\": [\n") << QByteArray("\"merges\": [\n      \"~ ~\",\n")
+            << false << "(\"~~\")";
+        QTest::newRow("token repeated with another id")
+            << QByteArray("\"vocab\": {\n") << QByteArray("\"vocab\": {\n      \"!\": 7,\n") << true
+            << "";
+    }
+    void editedBigVocabulary() {
+        QFETCH(QByteArray, find);
+        QFETCH(QByteArray, replace);
+        QFETCH(bool, loads);
+        QFETCH(QString, error);
+        QByteArray file = testing::bigBpeTokenizerJson({30000, false, false});
+        const qsizetype at = file.indexOf(find);
+        QVERIFY(at >= 0);
+        file.replace(at, find.size(), replace);
+        const QString path = write(file);
+        Loaded fast = Tokenizer::fromTokenizerJson(path);
+        Loaded reference =
+            Tokenizer::fromTokenizerJson(path, Tokenizer::JsonReader::QJsonDocumentOnly);
+        QCOMPARE(reference.ok(), loads);
+        QCOMPARE(fast.ok(), loads);
+        if (!loads) {
+            QCOMPARE(fast.message(), reference.message());
+            QVERIFY2(fast.message().contains(error), qPrintable(fast.message()));
+            QVERIFY(!fast.message().contains(QLatin1Char('\n')));
+            return;
+        }
+        compareTokenizers(**fast, **reference);
+    }
+
     // Not UTF-8: both readers see the same repaired text.
     void invalidUtf8() {
         QByteArray file = invalidUtf8TokenizerJson();
