@@ -39,6 +39,7 @@ class ExplainPanel;
 class FigureDialog;
 class GridView;
 class HeadListModel;
+class HeadRequests;
 class HeatmapWidget;
 class ImageView;
 class LinksWidget;
@@ -172,7 +173,13 @@ private:
     // Analyses with lazy heads: the heatmap's matrix is built on m_heatmapPool (a head not in
     // the cache is computed there, "Computing …" shown meanwhile); stale requests are dropped.
     void refreshHeatmapInBackground();
-    void syncState(); // m_state from the controls
+    // Token links, their heads read through m_linkRequests (links/main_window_links.cpp).
+    void refreshLinks();
+    HeadRequests* m_linkRequests = nullptr;
+    HeadRequests* m_selectionRequests = nullptr; // the selection strip's matrix
+    HeadRequests* m_copyRequests = nullptr;      // Copy Figure (figure_dialog/main_window_figures)
+    HeadRequests* m_numbersRequests = nullptr;   // Export Numbers
+    void syncState();                            // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices
