@@ -61,14 +61,18 @@ public:
         }
         setComputing(true);
         auto latest = m_latest;
-        m_pool.start([this, id, latest, work = std::move(work), done = std::move(done)] {
-            if (latest->load() != id) return; // superseded before it started
+        auto stale = m_stale;
+        m_pool.start([this, id, latest, stale, work = std::move(work), done = std::move(done)] {
+            if (latest->load() != id) { // superseded before it started
+                ++*stale;
+                return;
+            }
             auto result = std::make_shared<T>(work());
             QMetaObject::invokeMethod(
                 this,
                 [this, id, result, done] {
-                    if (m_latest->load() != id) {
-                        ++m_dropped;
+                    if (m_latest->load() != id) { // superseded while it ran
+                        ++*m_stale;
                         return;
                     }
                     setComputing(false);
@@ -81,8 +85,10 @@ public:
     }
     void cancel(); // results of every request so far are dropped
     bool isComputing() const { return m_computing; }
-    int droppedResults() const { return m_dropped; } // stale results that arrived and were dropped
-    void waitForIdle() { m_pool.waitForDone(); }     // tests and destructors
+    // Requests computed on the pool whose result was never shown: skipped because a newer one
+    // came before they started, or dropped when they arrived.
+    int staleRequests() const { return m_stale->load(); }
+    void waitForIdle() { m_pool.waitForDone(); } // tests and destructors
 
 signals:
     void computingChanged(bool computing);
@@ -93,7 +99,7 @@ private:
     QThreadPool m_pool;
     std::shared_ptr<std::atomic<quint64>> m_latest = std::make_shared<std::atomic<quint64>>(0);
     bool m_computing = false;
-    int m_dropped = 0;
+    std::shared_ptr<std::atomic<int>> m_stale = std::make_shared<std::atomic<int>>(0);
 };
 
 // The heads each view reads, for HeadRequests::isReady (their code is in view_state.cpp and

@@ -143,6 +143,9 @@ public:
     // File → Export Numbers…: the matrix of the heatmap or difference view (.csv, .npy, .json,
     // .safetensors).
     Status exportCurrentNumbers(const QString& path) const;
+    // What Export Numbers… does with the chosen file: written now, or, while lazy heads are
+    // computed, on a worker (the status bar says so; the banner shows an error).
+    void startNumbersExport(const QString& path);
 signals:
     void sessionOpened(const QString& path);
     void sessionFailed(const QString& message); // nothing was changed

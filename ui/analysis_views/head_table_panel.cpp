@@ -86,6 +86,8 @@ HeadTablePanel::HeadTablePanel(QWidget* parent) : QWidget(parent) {
     m_job = new BackgroundJob(this);
     m_statisticsRequests = new HeadRequests(this);
     m_likeRequests = new HeadRequests(this);
+    m_statisticsRequests->setObjectName(QStringLiteral("statisticsRequests"));
+    m_likeRequests->setObjectName(QStringLiteral("likeRequests"));
     for (HeadRequests* r : {m_statisticsRequests, m_likeRequests})
         connect(r, &HeadRequests::delivered, this, &HeadTablePanel::headsComputed);
     connect(m_job, &BackgroundJob::progressChanged, this, [this](int done, int total) {

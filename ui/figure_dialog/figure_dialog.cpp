@@ -108,6 +108,8 @@ FigureDialog::FigureDialog(CurrentFigureSource source, QWidget* parent)
     m_busy->setVisible(false);
     m_previewRequests = new HeadRequests(this);
     m_exportRequests = new HeadRequests(this);
+    m_previewRequests->setObjectName(QStringLiteral("previewRequests"));
+    m_exportRequests->setObjectName(QStringLiteral("exportRequests"));
     connect(m_previewRequests, &HeadRequests::delivered, this, &FigureDialog::previewShown);
 
     auto* buttons = new QDialogButtonBox;

@@ -149,7 +149,10 @@ Status MainWindow::copyCurrentFigure() {
         return putOnClipboard(prepareFigure(figure->analysis, figure->request),
                               figure->request.scale, statusBar());
     // Lazy heads: gathered on a worker, the status bar saying so; copied when they are there.
-    if (!m_copyRequests) m_copyRequests = new HeadRequests(this);
+    if (!m_copyRequests) {
+        m_copyRequests = new HeadRequests(this);
+        m_copyRequests->setObjectName(QStringLiteral("copyRequests"));
+    }
     m_copyRequests->run<Result<PreparedFigure>>(
         false,
         [analysis = figure->analysis, request = figure->request] {
@@ -189,6 +192,10 @@ void MainWindow::chooseNumbersFile() {
                 : selected == json ? QStringLiteral(".json")
                 : selected == st   ? QStringLiteral(".safetensors")
                                    : QStringLiteral(".csv");
+    startNumbersExport(path);
+}
+
+void MainWindow::startNumbersExport(const QString& path) {
     const auto finished = [this, path](const Status& s) {
         if (!s)
             showError(s.message());
@@ -200,7 +207,10 @@ void MainWindow::chooseNumbersFile() {
         return finished(exportCurrentNumbers(path));
     // Lazy heads: computed and written on a worker (atomically, as always), the status bar
     // saying so meanwhile.
-    if (!m_numbersRequests) m_numbersRequests = new HeadRequests(this);
+    if (!m_numbersRequests) {
+        m_numbersRequests = new HeadRequests(this);
+        m_numbersRequests->setObjectName(QStringLiteral("numbersRequests"));
+    }
     m_numbersRequests->run<Status>(
         false,
         [analysis = figure->analysis, request = figure->request, path] {

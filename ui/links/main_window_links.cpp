@@ -17,7 +17,10 @@ struct LinksContent {
 } // namespace
 
 void MainWindow::refreshLinks() {
-    if (!m_linkRequests) m_linkRequests = new HeadRequests(this);
+    if (!m_linkRequests) {
+        m_linkRequests = new HeadRequests(this);
+        m_linkRequests->setObjectName(QStringLiteral("linkRequests"));
+    }
     ViewState state = m_state;
     state.hoveredToken = -1; // the widget keeps its own (pinned) focus
     const HeadList heads = linksHeads(*m_analysis, state);

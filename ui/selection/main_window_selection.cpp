@@ -58,7 +58,10 @@ void MainWindow::refreshSelection() {
     }
     // The matrix of what the view shows: read through HeadRequests, so that a lazy head is
     // computed off the GUI thread (the strip keeps its last content meanwhile).
-    if (!m_selectionRequests) m_selectionRequests = new HeadRequests(this);
+    if (!m_selectionRequests) {
+        m_selectionRequests = new HeadRequests(this);
+        m_selectionRequests->setObjectName(QStringLiteral("selectionRequests"));
+    }
     (void)m_selectionRequests->request<ViewMatrix>(
         m_analysis, viewHeads(*m_analysis, m_state),
         [state = m_state](const Analysis& analysis) { return viewMatrix(analysis, state); },
