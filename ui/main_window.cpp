@@ -1224,11 +1224,7 @@ void MainWindow::chooseExportFile() {
     // The heatmap at least as large as on screen; the other views at the size that suits them.
     const QSize size =
         currentView() == View::Heatmap ? m_heatmap->size().expandedTo(QSize(1000, 900)) : QSize();
-    const Status status = exportCurrentView(path, size);
-    if (!status.ok())
-        showError(status.message());
-    else
-        statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+    startViewExport(path, size); // figure_dialog/main_window_figures.cpp
 }
 
 // ---- Image mode ----

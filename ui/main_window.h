@@ -146,6 +146,9 @@ public:
     // What Export Numbers… does with the chosen file: written now, or, while lazy heads are
     // computed, on a worker (the status bar says so; the banner shows an error).
     void startNumbersExport(const QString& path);
+    // File → Export view once the file is chosen: exportCurrentView now, or on a worker while
+    // lazy heads are computed (as startNumbersExport).
+    void startViewExport(const QString& path, QSize size = {});
 signals:
     void sessionOpened(const QString& path);
     void sessionFailed(const QString& message); // nothing was changed
@@ -182,6 +185,7 @@ private:
     HeadRequests* m_selectionRequests = nullptr; // the selection strip's matrix
     HeadRequests* m_copyRequests = nullptr;      // Copy Figure (figure_dialog/main_window_figures)
     HeadRequests* m_numbersRequests = nullptr;   // Export Numbers
+    HeadRequests* m_viewExportRequests = nullptr; // File → Export view
     void syncState();                            // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);

@@ -284,8 +284,8 @@ private slots:
         QVERIFY(counter->offGui.load() > 0);
     }
 
-    // Export Numbers, Copy Figure and the dialog's Export with lazy heads: written on a worker,
-    // the same bytes / pixels as from the eager analysis.
+    // Export Numbers, Export view, Copy Figure and the dialog's Export with lazy heads: written on
+    // a worker, the same bytes / pixels as from the eager analysis.
     void exportsEqualEager_data() {
         QTest::addColumn<int>("view"); // MainWindow::View
         QTest::newRow("difference") << int(MainWindow::View::Difference);
@@ -310,6 +310,9 @@ private slots:
         w.startNumbersExport(eagerNumbers); // eager: written at once
         QVERIFY(QFile::exists(eagerNumbers));
         QVERIFY(w.copyCurrentFigure().ok());
+        const QString eagerView = dir.filePath(QStringLiteral("eager-view.png"));
+        w.startViewExport(eagerView, QSize(900, 700));
+        QVERIFY(QFile::exists(eagerView)); // eager: written at once
         const QImage eagerCopy =
             qvariant_cast<QImage>(QApplication::clipboard()->mimeData()->imageData());
         QVERIFY(!eagerCopy.isNull());
@@ -324,6 +327,12 @@ private slots:
         QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
         QCOMPARE(b.readAll(), a.readAll());
 
+        // File → Export view.
+        const QString lazyView = dir.filePath(QStringLiteral("lazy-view.png"));
+        w.startViewExport(lazyView, QSize(900, 700));
+        QVERIFY(requests(&w, "viewExportRequests")->isComputing());
+        QVERIFY(QTest::qWaitFor([&] { return QFile::exists(lazyView); }, kTimeout));
+
         QApplication::clipboard()->clear();
         QVERIFY(w.copyCurrentFigure().ok());
         QVERIFY(requests(&w, "copyRequests")->isComputing());
@@ -335,6 +344,7 @@ private slots:
             kTimeout));
         QCOMPARE(qvariant_cast<QImage>(QApplication::clipboard()->mimeData()->imageData()),
                  eagerCopy);
+        QCOMPARE(QImage(lazyView), QImage(eagerView));
 
         // The dialog's Export: the figure reads an aggregate (never cached), so the lazy
         // export always goes to its worker.

@@ -158,7 +158,8 @@ void HeadTablePanel::showEvent(QShowEvent* event) {
 }
 
 void HeadTablePanel::refresh() {
-    m_like->setEnabled(!showsFile() && m_analysis && m_analysis->tokenCount() >= 2);
+    m_like->setEnabled(!showsFile() && m_analysis && m_analysis->tokenCount() >= 2 &&
+                       !m_statisticsRequests->isComputing());
     m_currentText->setEnabled(showsFile());
     m_fromFile->setEnabled(m_loaded && m_loaded->config().modality == Modality::Text &&
                            !m_job->isRunning());
@@ -194,8 +195,10 @@ void HeadTablePanel::refresh() {
         [this, unit = distanceUnit()](std::vector<HeadStatistics> statistics) {
             m_model->setStatistics(std::move(statistics), unit);
             m_caption->setText(m_textCaption);
+            m_like->setEnabled(true);
         });
     if (!now) {
+        m_like->setEnabled(false); // similar heads fill a column of the table still to come
         m_model->setStatistics({}, distanceUnit());
         m_caption->setText(tr("Computing the statistics of %1 heads of %2 tokens…")
                                .arg(heads.size())
@@ -289,6 +292,7 @@ void HeadTablePanel::showHeadsLike(int layer, int head) {
     if (layer < 0 || head < 0 || layer >= m_analysis->layerCount() ||
         head >= m_analysis->headCount())
         return;
+    if (m_statisticsRequests->isComputing()) return; // no table yet to add the column to
     // Every head against this one: computed off the GUI thread when heads are lazy.
     const bool now = m_likeRequests->request<std::vector<SimilarHead>>(
         m_analysis, allHeads(*m_analysis),

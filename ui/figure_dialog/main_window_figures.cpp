@@ -224,4 +224,33 @@ void MainWindow::startNumbersExport(const QString& path) {
                                              figureHeads(*figure->analysis, figure->request))));
 }
 
+void MainWindow::startViewExport(const QString& path, QSize size) {
+    const auto finished = [this, path](const Status& s) {
+        if (!s)
+            showError(s.message());
+        else
+            statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+    };
+    auto figure = currentView() == View::Image ? Result<CurrentFigure>(Error{QString()})
+                                               : currentFigure(size);
+    if (!figure || isFigureReady(*figure->analysis, figure->request))
+        return finished(exportCurrentView(path, size));
+    figure->request.options.queryTokens.clear(); // as exportCurrentView: without the selection
+    if (!m_viewExportRequests) {
+        m_viewExportRequests = new HeadRequests(this);
+        m_viewExportRequests->setObjectName(QStringLiteral("viewExportRequests"));
+    }
+    m_viewExportRequests->run<Status>(
+        false,
+        [analysis = figure->analysis, request = figure->request, path] {
+            return exportFigure(analysis, request, path);
+        },
+        finished);
+    statusBar()->showMessage(
+        tr("Exporting %1: %2")
+            .arg(QFileInfo(path).fileName(),
+                 HeadRequests::computingText(*figure->analysis,
+                                             figureHeads(*figure->analysis, figure->request))));
+}
+
 } // namespace attnscope
