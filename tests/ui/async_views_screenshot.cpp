@@ -16,6 +16,8 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 
+#include <cstdio>
+
 using namespace attnscope;
 
 namespace {
@@ -70,12 +72,26 @@ int main(int argc, char** argv) {
             qWarning("%s", qPrintable(analysis.message()));
             return;
         }
-        w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
-        w.grab().save(out.filePath(name + QStringLiteral("-computing.png")));
+        // How long the GUI thread is busy: adopting the analysis (every view's request), and
+        // the longest single event-loop turn until the heads have arrived.
         QElapsedTimer wait;
         wait.start();
-        while (wait.elapsed() < 60000 && anyComputing(w))
+        w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+        const qint64 adoptMs = wait.elapsed();
+        w.grab().save(out.filePath(name + QStringLiteral("-computing.png")));
+        wait.restart();
+        qint64 longestTurn = 0;
+        while (wait.elapsed() < 60000 && anyComputing(w)) {
+            QElapsedTimer turn;
+            turn.start();
             QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+            longestTurn = std::max(longestTurn, turn.elapsed());
+        }
+        std::printf("%s: %d tokens, adopt() %lld ms on the GUI thread, heads there after %lld "
+                    "ms, longest event-loop turn meanwhile %lld ms\n",
+                    qPrintable(name), w.analysis()->tokenCount(), (long long)adoptMs,
+                    (long long)wait.elapsed(), (long long)longestTurn);
+        std::fflush(stdout);
         settle(300);
         w.grab().save(out.filePath(name + QStringLiteral("-done.png")));
     };
