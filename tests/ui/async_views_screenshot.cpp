@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     }
     const QDir out(args[1]);
     QDir().mkpath(out.path());
-    QString text = args.value(3, MainWindow::sampleText());
+    QString text = args.value(3).isEmpty() ? MainWindow::sampleText() : args[3];
     const int repeat = std::max(1, args.value(4, QStringLiteral("12")).toInt());
     text = QStringList(repeat, text).join(QLatin1Char(' '));
     MainWindow w;

@@ -256,9 +256,8 @@ void ExplainPanel::schedule() {
     for (int h = 0; h < a.headCount(); ++h)
         layerHeads.emplace_back(m_layer, h);
     if (!HeadRequests::isReady(a, layerHeads)) {
-        const QString computing = HeadRequests::computingText(a, {{m_layer, m_head}});
-        m_status->setText(computing);
-        m_widget->setPlaceholder(computing);
+        // The figure area says it in full; the status label beside the buttons stays short.
+        m_widget->setPlaceholder(HeadRequests::computingText(a, {{m_layer, m_head}}));
     }
     auto model = m_model;
     auto analysis = m_analysis;
