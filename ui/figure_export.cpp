@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace attnscope {
 
@@ -307,7 +308,14 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
         }
         figure.title = QStringLiteral("Side by side");
         viewName = names.join(QStringLiteral(" | "));
-        figure.paint = [analysis, panes = std::move(panes), request,
+        // Token-links panes are built here, not while painting: their heads may be lazy
+        // (lazy_heads.h), and the window paints previews on the GUI thread.
+        std::vector<std::optional<LinksRenderer>> links(panes.size());
+        for (size_t i = 0; i < panes.size(); ++i)
+            if (i < request.linkPanes.size() && request.linkPanes[i] && !missing(request.panes[i]))
+                links[i] = paneLinksFigure(*analysis, s, request.panes[i].first,
+                                           request.panes[i].second);
+        figure.paint = [analysis, panes = std::move(panes), links = std::move(links), request,
                         missing](QPainter& p, const QRectF& area, bool vectorOutput) {
             const ViewState& s = request.state;
             p.fillRect(area, s.chrome().background);
@@ -318,9 +326,8 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
                     paintMissingPane(p, target, request.panes[i], *analysis, s.chrome());
                     continue;
                 }
-                if (i < request.linkPanes.size() && request.linkPanes[i]) {
-                    paneLinksFigure(*analysis, s, request.panes[i].first, request.panes[i].second)
-                        .paint(p, target);
+                if (links[i]) {
+                    links[i]->paint(p, target);
                     continue;
                 }
                 HeatmapRenderer r = panes[i];

@@ -824,17 +824,9 @@ void MainWindow::refreshView(View view) {
         else
             showHeatmapMatrix(viewMatrix(*m_analysis, m_state));
         break;
-    case View::Links: {
-        std::vector<int> tokens;
-        ViewState state = m_state;
-        state.hoveredToken = -1; // the widget keeps its own (pinned) focus
-        const LinksRenderer r = linksFigure(*m_analysis, state, &tokens);
-        if (r.isEmpty())
-            m_links->clear(viewMatrix(*m_analysis, m_state).emptyReason, m_state.chrome());
-        else
-            m_links->setContent(r, tokens);
+    case View::Links:
+        refreshLinks(); // links/main_window_links.cpp
         break;
-    }
     case View::Grid:
         m_grid->setContent(m_analysis, m_state);
         break;
@@ -955,8 +947,8 @@ void MainWindow::applyTheme() {
         palette.setColor(QPalette::Disabled, QPalette::ButtonText, c.muted);
         // setStyle does not take ownership: one Fusion style, owned by the window (the
         // sanitiser build found one leaked per switch to dark).
-        auto* fusion = findChild<QStyle*>(QStringLiteral("darkThemeStyle"),
-                                          Qt::FindDirectChildrenOnly);
+        auto* fusion =
+            findChild<QStyle*>(QStringLiteral("darkThemeStyle"), Qt::FindDirectChildrenOnly);
         if (!fusion && (fusion = QStyleFactory::create(QStringLiteral("Fusion")))) {
             fusion->setObjectName(QStringLiteral("darkThemeStyle"));
             fusion->setParent(this);
@@ -1232,11 +1224,7 @@ void MainWindow::chooseExportFile() {
     // The heatmap at least as large as on screen; the other views at the size that suits them.
     const QSize size =
         currentView() == View::Heatmap ? m_heatmap->size().expandedTo(QSize(1000, 900)) : QSize();
-    const Status status = exportCurrentView(path, size);
-    if (!status.ok())
-        showError(status.message());
-    else
-        statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+    startViewExport(path, size); // figure_dialog/main_window_figures.cpp
 }
 
 // ---- Image mode ----

@@ -39,6 +39,7 @@ class ExplainPanel;
 class FigureDialog;
 class GridView;
 class HeadListModel;
+class HeadRequests;
 class HeatmapWidget;
 class ImageView;
 class LinksWidget;
@@ -142,6 +143,12 @@ public:
     // File → Export Numbers…: the matrix of the heatmap or difference view (.csv, .npy, .json,
     // .safetensors).
     Status exportCurrentNumbers(const QString& path) const;
+    // What Export Numbers… does with the chosen file: written now, or, while lazy heads are
+    // computed, on a worker (the status bar says so; the banner shows an error).
+    void startNumbersExport(const QString& path);
+    // File → Export view once the file is chosen: exportCurrentView now, or on a worker while
+    // lazy heads are computed (as startNumbersExport).
+    void startViewExport(const QString& path, QSize size = {});
 signals:
     void sessionOpened(const QString& path);
     void sessionFailed(const QString& message); // nothing was changed
@@ -172,7 +179,14 @@ private:
     // Analyses with lazy heads: the heatmap's matrix is built on m_heatmapPool (a head not in
     // the cache is computed there, "Computing …" shown meanwhile); stale requests are dropped.
     void refreshHeatmapInBackground();
-    void syncState(); // m_state from the controls
+    // Token links, their heads read through m_linkRequests (links/main_window_links.cpp).
+    void refreshLinks();
+    HeadRequests* m_linkRequests = nullptr;
+    HeadRequests* m_selectionRequests = nullptr; // the selection strip's matrix
+    HeadRequests* m_copyRequests = nullptr;      // Copy Figure (figure_dialog/main_window_figures)
+    HeadRequests* m_numbersRequests = nullptr;   // Export Numbers
+    HeadRequests* m_viewExportRequests = nullptr; // File → Export view
+    void syncState();                            // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices

@@ -2,6 +2,7 @@
 #include "file_limits.h"
 
 #include "background_job.h"
+#include "head_requests.h"
 
 #include <QFile>
 #include <QFileDialog>
@@ -83,6 +84,12 @@ HeadTablePanel::HeadTablePanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(m_view, 1);
 
     m_job = new BackgroundJob(this);
+    m_statisticsRequests = new HeadRequests(this);
+    m_likeRequests = new HeadRequests(this);
+    m_statisticsRequests->setObjectName(QStringLiteral("statisticsRequests"));
+    m_likeRequests->setObjectName(QStringLiteral("likeRequests"));
+    for (HeadRequests* r : {m_statisticsRequests, m_likeRequests})
+        connect(r, &HeadRequests::delivered, this, &HeadTablePanel::headsComputed);
     connect(m_job, &BackgroundJob::progressChanged, this, [this](int done, int total) {
         m_progress->setRange(0, total);
         m_progress->setValue(done);
@@ -132,6 +139,10 @@ bool HeadTablePanel::isBusy() const {
     return m_job->isRunning();
 }
 
+bool HeadTablePanel::isComputingHeads() const {
+    return m_statisticsRequests->isComputing() || m_likeRequests->isComputing();
+}
+
 QString HeadTablePanel::caption() const {
     return m_caption->text();
 }
@@ -147,13 +158,15 @@ void HeadTablePanel::showEvent(QShowEvent* event) {
 }
 
 void HeadTablePanel::refresh() {
-    m_like->setEnabled(!showsFile() && m_analysis && m_analysis->tokenCount() >= 2);
+    m_like->setEnabled(!showsFile() && m_analysis && m_analysis->tokenCount() >= 2 &&
+                       !m_statisticsRequests->isComputing());
     m_currentText->setEnabled(showsFile());
     m_fromFile->setEnabled(m_loaded && m_loaded->config().modality == Modality::Text &&
                            !m_job->isRunning());
     if (showsFile() || !isVisible() || m_shown == m_analysis) return;
     m_shown = m_analysis;
     if (!m_analysis || m_analysis->tokenCount() < 2) {
+        m_statisticsRequests->cancel();
         m_model->setStatistics({}, distanceUnit());
         m_caption->setText(tr("Head statistics need a text of at least 2 tokens."));
         return;
@@ -161,19 +174,36 @@ void HeadTablePanel::refresh() {
     const TokenClasses classes =
         tokenClasses(*m_analysis, m_loaded ? m_loaded->tokenizer() : nullptr,
                      m_loaded ? &m_loaded->config() : nullptr);
-    m_model->setStatistics(headStatistics(*m_analysis, classes), distanceUnit());
     int special = 0, punctuation = 0;
     for (size_t i = 0; i < classes.special.size(); ++i) {
         special += classes.special[i];
         punctuation += classes.punctuation[i];
     }
-    m_caption->setText(tr("This text: %1 tokens (%2 special, %3 punctuation). Entropy of a "
-                          "uniform row: log T = %4 nats. Click a column to sort; click a head "
-                          "to show it.")
-                           .arg(m_analysis->tokenCount())
-                           .arg(special)
-                           .arg(punctuation)
-                           .arg(std::log(double(m_analysis->tokenCount())), 0, 'f', 2));
+    m_textCaption = tr("This text: %1 tokens (%2 special, %3 punctuation). Entropy of a "
+                       "uniform row: log T = %4 nats. Click a column to sort; click a head "
+                       "to show it.")
+                        .arg(m_analysis->tokenCount())
+                        .arg(special)
+                        .arg(punctuation)
+                        .arg(std::log(double(m_analysis->tokenCount())), 0, 'f', 2);
+    // Every head is read: with lazy heads (core/lazy_heads.h) that is computed off the GUI
+    // thread, the caption saying so meanwhile; eager analyses fill the table at once.
+    const HeadList heads = allHeads(*m_analysis);
+    const bool now = m_statisticsRequests->request<std::vector<HeadStatistics>>(
+        m_analysis, heads,
+        [classes](const Analysis& analysis) { return headStatistics(analysis, classes); },
+        [this, unit = distanceUnit()](std::vector<HeadStatistics> statistics) {
+            m_model->setStatistics(std::move(statistics), unit);
+            m_caption->setText(m_textCaption);
+            m_like->setEnabled(true);
+        });
+    if (!now) {
+        m_like->setEnabled(false); // similar heads fill a column of the table still to come
+        m_model->setStatistics({}, distanceUnit());
+        m_caption->setText(tr("Computing the statistics of %1 heads of %2 tokens…")
+                               .arg(heads.size())
+                               .arg(m_analysis->tokenCount()));
+    }
 }
 
 void HeadTablePanel::showCurrentText() {
@@ -223,6 +253,8 @@ void HeadTablePanel::startFileStatistics(const QString& path) {
         return;
     }
     m_file = path;
+    m_statisticsRequests->cancel(); // this text's statistics would replace the file's
+    m_likeRequests->cancel();
     m_model->setStatistics({}, distanceUnit());
     m_caption->setText(tr("Computing statistics over %1 inputs of %2…")
                            .arg(requests.size())
@@ -260,15 +292,29 @@ void HeadTablePanel::showHeadsLike(int layer, int head) {
     if (layer < 0 || head < 0 || layer >= m_analysis->layerCount() ||
         head >= m_analysis->headCount())
         return;
-    std::vector<double> divergences(size_t(m_analysis->layerCount() * m_analysis->headCount()));
-    for (const SimilarHead& s : headsLike(*m_analysis, layer, head))
-        divergences[size_t(s.layer * m_analysis->headCount() + s.head)] = s.distance;
-    m_model->setSimilarity(layer, head, std::move(divergences));
-    m_view->sortByColumn(HeadTableModel::LikeColumn, Qt::AscendingOrder);
-    const int row = m_model->rowOf(layer, head);
-    if (row >= 0) m_view->selectRow(m_proxy->mapFromSource(m_model->index(row, 0)).row());
-    m_view->scrollToTop();
-    m_view->scrollTo(m_proxy->index(0, HeadTableModel::LikeColumn)); // the column sorted by
+    if (m_statisticsRequests->isComputing()) return; // no table yet to add the column to
+    // Every head against this one: computed off the GUI thread when heads are lazy.
+    const bool now = m_likeRequests->request<std::vector<SimilarHead>>(
+        m_analysis, allHeads(*m_analysis),
+        [layer, head](const Analysis& analysis) { return headsLike(analysis, layer, head); },
+        [this, analysis = m_analysis, layer, head](std::vector<SimilarHead> similar) {
+            if (analysis != m_analysis || showsFile()) return;
+            if (!m_textCaption.isEmpty()) m_caption->setText(m_textCaption);
+            std::vector<double> divergences(size_t(analysis->layerCount() * analysis->headCount()));
+            for (const SimilarHead& s : similar)
+                divergences[size_t(s.layer * analysis->headCount() + s.head)] = s.distance;
+            m_model->setSimilarity(layer, head, std::move(divergences));
+            m_view->sortByColumn(HeadTableModel::LikeColumn, Qt::AscendingOrder);
+            const int row = m_model->rowOf(layer, head);
+            if (row >= 0) m_view->selectRow(m_proxy->mapFromSource(m_model->index(row, 0)).row());
+            m_view->scrollToTop();
+            m_view->scrollTo(m_proxy->index(0, HeadTableModel::LikeColumn)); // the column sorted by
+        });
+    if (!now)
+        m_caption->setText(tr("Comparing every head with layer %1, head %2 (%3 tokens)…")
+                               .arg(layer)
+                               .arg(head)
+                               .arg(m_analysis->tokenCount()));
 }
 
 } // namespace attnscope

@@ -20,6 +20,7 @@ class QTableView;
 namespace attnscope {
 
 class BackgroundJob;
+class HeadRequests;
 
 class HeadTablePanel : public QWidget {
     Q_OBJECT
@@ -45,12 +46,15 @@ public:
     QSortFilterProxyModel* proxy() const { return m_proxy; }
     QTableView* view() const { return m_view; }
     bool isBusy() const;
+    // Whether this text's statistics or similar heads are being computed (lazy heads).
+    bool isComputingHeads() const;
     bool showsFile() const { return !m_file.isEmpty(); }
     QString caption() const;
 
 signals:
     void headActivated(int layer, int head);
     void fileStatisticsDone(); // file statistics shown, failed or cancelled
+    void headsComputed();      // statistics or similar heads computed off the GUI thread shown
 
 protected:
     void showEvent(QShowEvent* event) override;
@@ -75,6 +79,10 @@ private:
     QPushButton* m_cancel = nullptr;
     QProgressBar* m_progress = nullptr;
     BackgroundJob* m_job = nullptr;
+    // This text's statistics and "Heads like this": lazy heads are read off the GUI thread.
+    HeadRequests* m_statisticsRequests = nullptr;
+    HeadRequests* m_likeRequests = nullptr;
+    QString m_textCaption; // the caption of this text's statistics
 };
 
 } // namespace attnscope

@@ -1,6 +1,7 @@
 #include "compare_view.h"
 
 #include "figures.h"
+#include "head_requests.h"
 #include "heads/head_spin_box.h"
 
 #include <QComboBox>
@@ -11,10 +12,13 @@
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QVBoxLayout>
+#include <optional>
 
 namespace attnscope {
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
+    m_requests = new HeadRequests(this);
+    connect(m_requests, &HeadRequests::delivered, this, &CompareView::panesShown);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 4, 0, 0);
     auto* top = new QHBoxLayout;
@@ -169,31 +173,71 @@ void CompareView::setContent(std::shared_ptr<const Analysis> analysis, const Vie
     refresh();
 }
 
+namespace {
+// What the panes show, built off the GUI thread when a head is lazy (HeadRequests).
+struct ComparePanesContent {
+    std::vector<HeatmapRenderer> heatmaps;
+    std::vector<std::vector<int>> tokens;            // per pane: visible index -> token index
+    std::vector<std::optional<LinksRenderer>> links; // for panes showing token links
+};
+} // namespace
+
 void CompareView::refresh() {
     if (!m_analysis || m_analysis->tokenCount() == 0) {
+        m_requests->cancel();
         for (Pane& p : m_panes)
             p.heatmap->clear(tr("No attention to show yet."));
         return;
     }
     std::vector<std::pair<int, int>> heads;
-    for (int i = 0; i < paneCount(); ++i)
+    std::vector<bool> linkPanes;
+    HeadList read;
+    for (int i = 0; i < paneCount(); ++i) {
         heads.push_back(paneHead(i));
-    const std::vector<HeatmapRenderer> panes = comparePanes(*m_analysis, m_state, heads);
+        linkPanes.push_back(paneView(i) == PaneView::Links);
+        for (const auto& h :
+             paneHeads(*m_analysis, m_state, heads.back().first, heads.back().second))
+            read.push_back(h);
+    }
+    const bool now = m_requests->request<ComparePanesContent>(
+        m_analysis, read,
+        [state = m_state, heads, linkPanes](const Analysis& analysis) {
+            ComparePanesContent c;
+            c.heatmaps = comparePanes(analysis, state, heads);
+            for (size_t i = 0; i < heads.size(); ++i) {
+                c.tokens.push_back(
+                    paneMatrix(analysis, state, heads[i].first, heads[i].second).tokens);
+                c.links.emplace_back();
+                if (linkPanes[i])
+                    c.links.back() = paneLinksFigure(analysis, state, heads[i].first,
+                                                     heads[i].second, &c.tokens.back());
+            }
+            return c;
+        },
+        [this, heads](ComparePanesContent c) {
+            for (int i = 0; i < paneCount() && size_t(i) < heads.size(); ++i) {
+                Pane& p = m_panes[size_t(i)];
+                p.tokens = c.tokens[size_t(i)];
+                const HeatmapRenderer& r = c.heatmaps[size_t(i)];
+                p.heatmap->setOptions(r.options());
+                p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
+                if (c.links[size_t(i)]) p.links->setContent(*c.links[size_t(i)], p.tokens);
+            }
+        });
+    if (now) return;
     for (int i = 0; i < paneCount(); ++i) {
         Pane& p = m_panes[size_t(i)];
-        const ViewMatrix m =
-            paneMatrix(*m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second);
-        p.tokens = m.tokens;
-        const HeatmapRenderer& r = panes[size_t(i)];
-        p.heatmap->setOptions(r.options());
-        p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
-        if (paneView(i) == PaneView::Links) {
-            std::vector<int> tokens;
-            const LinksRenderer links = paneLinksFigure(
-                *m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second, &tokens);
-            p.links->setContent(links, tokens);
-        }
+        const QString text = HeadRequests::computingText(
+            *m_analysis,
+            paneHeads(*m_analysis, m_state, heads[size_t(i)].first, heads[size_t(i)].second));
+        p.tokens.clear();
+        p.heatmap->clear(text);
+        if (linkPanes[size_t(i)]) p.links->clear(text, m_state.chrome());
     }
+}
+
+bool CompareView::isComputing() const {
+    return m_requests->isComputing();
 }
 
 void CompareView::onPaneHover(int pane, int row, int column) {

@@ -21,6 +21,7 @@ class QStackedWidget;
 
 namespace attnscope {
 
+class HeadRequests;
 class HeadSpinBox;
 
 class CompareView : public QWidget {
@@ -38,11 +39,15 @@ public:
     PaneView paneView(int pane) const;
     HeatmapWidget* paneWidget(int pane) const { return m_panes[size_t(pane)].heatmap; }
     LinksWidget* paneLinks(int pane) const { return m_panes[size_t(pane)].links; }
+    // Whether a lazy head of a pane is being computed (the panes say so meanwhile).
+    bool isComputing() const;
+    HeadRequests* headRequests() const { return m_requests; }
     // Outlines the cell of these tokens (analysis indices) in every pane; -1, -1 clears.
     void markTokens(int queryToken, int keyToken);
 
 signals:
     void tokensHovered(int queryToken, int keyToken); // analysis indices, -1 when none
+    void panesShown();                                // panes computed off the GUI thread are drawn
 
 private:
     struct Pane {
@@ -68,6 +73,7 @@ private:
     // Heads set before any analysis (restored settings), applied when the first one arrives.
     std::map<int, std::pair<int, int>> m_pendingHeads;
     bool m_syncing = false;
+    HeadRequests* m_requests = nullptr; // pane heads, computed off the GUI thread when lazy
 };
 
 } // namespace attnscope

@@ -1,6 +1,7 @@
 #include "diff_view.h"
 
 #include "figures.h"
+#include "head_requests.h"
 #include "heads/head_spin_box.h"
 
 #include <QComboBox>
@@ -9,6 +10,7 @@
 #include <QLineEdit>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <optional>
 
 namespace attnscope {
 
@@ -21,6 +23,8 @@ QSpinBox* spin(const QString& name) {
 } // namespace
 
 DiffView::DiffView(QWidget* parent) : QWidget(parent) {
+    m_requests = new HeadRequests(this);
+    connect(m_requests, &HeadRequests::delivered, this, &DiffView::figureShown);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 4, 0, 0);
     auto* top = new QHBoxLayout;
@@ -178,17 +182,48 @@ void DiffView::setAgainstError(const QString& message) {
     refresh();
 }
 
+namespace {
+// The difference figure, or why there is none; built off the GUI thread when a head is lazy.
+struct DifferenceContent {
+    std::optional<HeatmapRenderer> figure;
+    QString title;
+    QString error;
+};
+} // namespace
+
 void DiffView::refresh() {
     auto fail = [this](const QString& why) {
+        m_requests->cancel();
         m_message->setText(why);
         m_message->show();
         m_heatmap->clear(QString());
     };
     if (!m_analysis || m_analysis->tokenCount() == 0) return fail(tr("No attention to show yet."));
-    const ViewMatrix a = paneMatrix(*m_analysis, m_state, m_layerA->value(), m_headA->value());
-    ViewMatrix b;
+    const int layerA = m_layerA->value(), headA = m_headA->value();
+    const HeadList readA = paneHeads(*m_analysis, m_state, layerA, headA);
+    std::function<DifferenceContent()> work;
+    QString computing;
+    bool ready = false;
     if (mode() == Mode::Heads) {
-        b = paneMatrix(*m_analysis, m_state, m_layerB->value(), m_headB->value());
+        const int layerB = m_layerB->value(), headB = m_headB->value();
+        HeadList read = readA;
+        for (const auto& h : paneHeads(*m_analysis, m_state, layerB, headB))
+            read.push_back(h);
+        ready = HeadRequests::isReady(*m_analysis, read);
+        computing = HeadRequests::computingText(*m_analysis, read);
+        work = [analysis = m_analysis, state = m_state, layerA, headA, layerB, headB] {
+            const ViewMatrix a = paneMatrix(*analysis, state, layerA, headA);
+            const ViewMatrix b = paneMatrix(*analysis, state, layerB, headB);
+            DifferenceContent c;
+            auto figure = differenceFigure(a, b, state);
+            if (!figure) {
+                c.error = figure.message();
+                return c;
+            }
+            c.title = figure->title();
+            c.figure = std::move(*figure);
+            return c;
+        };
     } else {
         if (!m_inputsUnavailable.isEmpty()) return fail(m_inputsUnavailable);
         if (m_againstEdit->text().trimmed().isEmpty())
@@ -198,24 +233,47 @@ void DiffView::refresh() {
             return fail(m_againstError.isEmpty()
                             ? tr("Computing the other text…")
                             : tr("The other text could not be analysed: %1").arg(m_againstError));
-        b = paneMatrix(*m_against, m_state, m_layerA->value(), m_headA->value());
-        b.title = QStringLiteral("“%1”").arg(m_against->text.left(40));
-        ViewMatrix named = a;
-        named.title = QStringLiteral("“%1”").arg(m_analysis->text.left(40));
-        auto figure = differenceFigure(named, b, m_state);
-        if (!figure) return fail(figure.message());
-        m_message->hide();
-        m_heatmap->setOptions(figure->options());
-        m_heatmap->setData(figure->matrix(), figure->rowLabels(), figure->columnLabels(),
-                           a.title + QStringLiteral(": ") + figure->title());
-        return;
+        const HeadList readOther = paneHeads(*m_against, m_state, layerA, headA);
+        ready = HeadRequests::isReady(*m_analysis, readA) &&
+                HeadRequests::isReady(*m_against, readOther);
+        computing = HeadRequests::computingText(*m_analysis, readA);
+        work = [analysis = m_analysis, against = m_against, state = m_state, layerA, headA] {
+            ViewMatrix b = paneMatrix(*against, state, layerA, headA);
+            b.title = QStringLiteral("“%1”").arg(against->text.left(40));
+            const ViewMatrix a = paneMatrix(*analysis, state, layerA, headA);
+            ViewMatrix named = a;
+            named.title = QStringLiteral("“%1”").arg(analysis->text.left(40));
+            DifferenceContent c;
+            auto figure = differenceFigure(named, b, state);
+            if (!figure) {
+                c.error = figure.message();
+                return c;
+            }
+            c.title = a.title + QStringLiteral(": ") + figure->title();
+            c.figure = std::move(*figure);
+            return c;
+        };
     }
-    auto figure = differenceFigure(a, b, m_state);
-    if (!figure) return fail(figure.message());
-    m_message->hide();
-    m_heatmap->setOptions(figure->options());
-    m_heatmap->setData(figure->matrix(), figure->rowLabels(), figure->columnLabels(),
-                       figure->title());
+    const bool now = m_requests->run<DifferenceContent>(ready, work, [this](DifferenceContent c) {
+        if (!c.figure) {
+            m_message->setText(c.error);
+            m_message->show();
+            m_heatmap->clear(QString());
+            return;
+        }
+        m_message->hide();
+        m_heatmap->setOptions(c.figure->options());
+        m_heatmap->setData(c.figure->matrix(), c.figure->rowLabels(), c.figure->columnLabels(),
+                           c.title);
+    });
+    if (!now) {
+        m_message->hide();
+        m_heatmap->clear(computing);
+    }
+}
+
+bool DiffView::isComputing() const {
+    return m_requests->isComputing();
 }
 
 } // namespace attnscope

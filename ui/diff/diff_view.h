@@ -17,6 +17,7 @@ class QSpinBox;
 
 namespace attnscope {
 
+class HeadRequests;
 class HeadSpinBox;
 
 class DiffView : public QWidget {
@@ -40,10 +41,13 @@ public:
     std::pair<int, int> headA() const;
     std::pair<int, int> headB() const;
     std::shared_ptr<const Analysis> againstAnalysis() const { return m_against; }
+    // Whether a lazy head is being computed ("Computing layer L, head H…" shown meanwhile).
+    bool isComputing() const;
 
 signals:
     void againstTextChanged(const QString& text);
     void cellHovered(int row, int column); // visible indices (same tokens as this text)
+    void figureShown();                    // a figure computed off the GUI thread is drawn
 
 private:
     void refresh();
@@ -61,6 +65,7 @@ private:
     QLineEdit* m_againstEdit = nullptr;
     QLabel* m_message = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
+    HeadRequests* m_requests = nullptr; // heads A and B, computed off the GUI thread when lazy
 };
 
 } // namespace attnscope

@@ -1,4 +1,5 @@
 #include "explain_panel.h"
+#include "head_requests.h"
 
 #include "analysis_controller.h"
 #include "heatmap_export.h"
@@ -248,6 +249,16 @@ void ExplainPanel::schedule() {
         cached = m_cache.weights;
     m_running = true;
     m_status->setText(tr("computing…"));
+    // The explanation reads every head of the layer (each head's contribution): with lazy heads
+    // (core/lazy_heads.h) that takes a while, all of it on the pool below; meanwhile the panel
+    // says what it computes rather than showing another head's figure.
+    HeadList layerHeads;
+    for (int h = 0; h < a.headCount(); ++h)
+        layerHeads.emplace_back(m_layer, h);
+    if (!HeadRequests::isReady(a, layerHeads)) {
+        // The figure area says it in full; the status label beside the buttons stays short.
+        m_widget->setPlaceholder(HeadRequests::computingText(a, {{m_layer, m_head}}));
+    }
     auto model = m_model;
     auto analysis = m_analysis;
     const int layer = m_layer, head = m_head, token = m_token;

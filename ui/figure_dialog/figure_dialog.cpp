@@ -1,4 +1,5 @@
 #include "figure_dialog.h"
+#include "head_requests.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -101,6 +102,15 @@ FigureDialog::FigureDialog(CurrentFigureSource source, QWidget* parent)
     m_error->setStyleSheet(
         QStringLiteral("QLabel { background: #b3261e; color: white; padding: 6px; }"));
     m_error->setVisible(false);
+    m_busy = new QLabel;
+    m_busy->setObjectName(QStringLiteral("figureBusy"));
+    m_busy->setWordWrap(true);
+    m_busy->setVisible(false);
+    m_previewRequests = new HeadRequests(this);
+    m_exportRequests = new HeadRequests(this);
+    m_previewRequests->setObjectName(QStringLiteral("previewRequests"));
+    m_exportRequests->setObjectName(QStringLiteral("exportRequests"));
+    connect(m_previewRequests, &HeadRequests::delivered, this, &FigureDialog::previewShown);
 
     auto* buttons = new QDialogButtonBox;
     QPushButton* exportButton = buttons->addButton(tr("Export"), QDialogButtonBox::AcceptRole);
@@ -118,6 +128,7 @@ FigureDialog::FigureDialog(CurrentFigureSource source, QWidget* parent)
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_error);
+    layout->addWidget(m_busy);
     auto* body = new QHBoxLayout;
     body->addLayout(form);
     body->addWidget(m_previewLabel, 1);
@@ -184,38 +195,70 @@ Result<CurrentFigure> FigureDialog::figure() const {
 void FigureDialog::refresh() {
     if (!isVisible() && !m_preview.isNull()) return; // hidden: redrawn when shown
     auto current = figure();
+    const auto showText = [this](const QString& text) {
+        m_preview = QImage();
+        m_previewLabel->setPixmap(QPixmap());
+        m_previewLabel->setText(text);
+    };
     if (!current) {
-        m_preview = QImage();
-        m_previewLabel->setPixmap(QPixmap());
-        m_previewLabel->setText(current.message());
-        return;
+        m_previewRequests->cancel();
+        return showText(current.message());
     }
-    auto prepared = prepareFigure(current->analysis, current->request);
-    if (!prepared) {
-        m_preview = QImage();
-        m_previewLabel->setPixmap(QPixmap());
-        m_previewLabel->setText(prepared.message());
-        return;
-    }
-    m_preview = figureImage(*prepared, 1);
-    const qreal ratio = devicePixelRatioF();
-    QImage fitted =
-        m_preview.scaled(kPreviewSize * ratio, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-    fitted.setDevicePixelRatio(ratio);
-    m_previewLabel->setPixmap(QPixmap::fromImage(fitted));
+    // Lazy heads (core/lazy_heads.h) are computed on the pool, the preview saying so; the
+    // painting itself stays here (it reads only what prepareFigure gathered).
+    const bool ready = isFigureReady(*current->analysis, current->request);
+    const bool now = m_previewRequests->run<Result<PreparedFigure>>(
+        ready,
+        [analysis = current->analysis, request = current->request] {
+            return prepareFigure(analysis, request);
+        },
+        [this, showText](Result<PreparedFigure> prepared) {
+            if (!prepared) return showText(prepared.message());
+            m_preview = figureImage(*prepared, 1);
+            const qreal ratio = devicePixelRatioF();
+            QImage fitted = m_preview.scaled(kPreviewSize * ratio, Qt::KeepAspectRatio,
+                                             Qt::SmoothTransformation);
+            fitted.setDevicePixelRatio(ratio);
+            m_previewLabel->setPixmap(QPixmap::fromImage(fitted));
+        });
+    if (!now)
+        showText(HeadRequests::computingText(*current->analysis,
+                                             figureHeads(*current->analysis, current->request)));
+}
+
+bool FigureDialog::isComputing() const {
+    return m_previewRequests->isComputing() || m_exportRequests->isComputing();
 }
 
 Status FigureDialog::exportTo(const QString& path) {
     auto current = figure();
-    Status status = current ? exportFigure(current->analysis, current->request, path)
-                            : makeError(current.message());
-    if (!status) {
-        showError(status.message());
-        return status;
+    if (!current) {
+        showError(current.message());
+        return makeError(current.message());
     }
-    m_error->setVisible(false);
-    emit exported(path);
-    return status;
+    // With lazy heads not computed yet the file is written on the pool (a busy line shows
+    // meanwhile) and exported() or the error line follows; otherwise it is written now.
+    const bool now = m_exportRequests->run<Status>(
+        isFigureReady(*current->analysis, current->request),
+        [analysis = current->analysis, request = current->request, path] {
+            return exportFigure(analysis, request, path);
+        },
+        [this, path](Status status) {
+            m_busy->setVisible(false);
+            if (!status) return showError(status.message());
+            m_error->setVisible(false);
+            emit exported(path);
+        });
+    if (!now) {
+        m_busy->setText(
+            tr("Exporting %1: %2")
+                .arg(QFileInfo(path).fileName(),
+                     HeadRequests::computingText(
+                         *current->analysis, figureHeads(*current->analysis, current->request))));
+        m_busy->setVisible(true);
+        return okStatus();
+    }
+    return m_error->isVisible() ? makeError(m_error->text()) : okStatus();
 }
 
 QString FigureDialog::errorText() const {

@@ -20,6 +20,8 @@ class QSpinBox;
 
 namespace attnscope {
 
+class HeadRequests;
+
 // The figure the window shows now: the analysis and the request for it (view, state, panes,
 // selected queries, model name); an error when there is nothing to draw.
 struct CurrentFigure {
@@ -40,6 +42,8 @@ public:
     void applyOptions(FigureRequest& request) const;
     Status exportTo(const QString& path); // also shows the error line on failure
     QString errorText() const;
+    // Whether the preview or an export waits for lazy heads computed off the GUI thread.
+    bool isComputing() const;
     const QImage& previewImage() const { return m_preview; } // at scale 1, before fitting
 
 public slots:
@@ -48,6 +52,7 @@ public slots:
 signals:
     void exported(const QString& path);
     void copyRequested(); // Edit → Copy Figure with these options
+    void previewShown();  // a preview computed off the GUI thread is drawn
 
 private:
     void chooseFile();
@@ -67,6 +72,9 @@ private:
     QLabel* m_previewLabel = nullptr;
     QLabel* m_error = nullptr;
     QImage m_preview;
+    QLabel* m_busy = nullptr; // "Exporting …: computing …" while an export waits for heads
+    HeadRequests* m_previewRequests = nullptr;
+    HeadRequests* m_exportRequests = nullptr;
 };
 
 } // namespace attnscope

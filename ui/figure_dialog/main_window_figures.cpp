@@ -4,6 +4,7 @@
 #include "compare/compare_view.h"
 #include "diff/diff_view.h"
 #include "figure_dialog/figure_dialog.h"
+#include "head_requests.h"
 #include "main_window.h"
 
 #include <QApplication>
@@ -110,13 +111,12 @@ FigureDialog* MainWindow::openFigureDialog() {
     return m_figureDialog;
 }
 
-Status MainWindow::copyCurrentFigure() {
-    auto figure = m_figureDialog ? m_figureDialog->figure() : currentFigure();
-    if (!figure) return makeError(figure.message());
-    auto prepared = prepareFigure(figure->analysis, figure->request);
+namespace {
+// PNG (and SVG as image/svg+xml) of a prepared figure on the clipboard.
+Status putOnClipboard(const Result<PreparedFigure>& prepared, int scale, QStatusBar* status) {
     if (!prepared) return makeError(prepared.message());
     auto* mime = new QMimeData;
-    QImage image = figureImage(*prepared, figure->request.scale);
+    QImage image = figureImage(*prepared, scale);
     image.setDevicePixelRatio(1); // pasted at its pixel size
     mime->setImageData(image);
     // The same figure as SVG, for editors that take vector graphics from the clipboard.
@@ -135,8 +135,36 @@ Status MainWindow::copyCurrentFigure() {
     }
     mime->setData(QStringLiteral("image/svg+xml"), svgBytes.data());
     QApplication::clipboard()->setMimeData(mime);
+    status->showMessage(
+        MainWindow::tr("Copied the figure (%1 × %2 px)").arg(image.width()).arg(image.height()),
+        5000);
+    return okStatus();
+}
+} // namespace
+
+Status MainWindow::copyCurrentFigure() {
+    auto figure = m_figureDialog ? m_figureDialog->figure() : currentFigure();
+    if (!figure) return makeError(figure.message());
+    if (isFigureReady(*figure->analysis, figure->request))
+        return putOnClipboard(prepareFigure(figure->analysis, figure->request),
+                              figure->request.scale, statusBar());
+    // Lazy heads: gathered on a worker, the status bar saying so; copied when they are there.
+    if (!m_copyRequests) {
+        m_copyRequests = new HeadRequests(this);
+        m_copyRequests->setObjectName(QStringLiteral("copyRequests"));
+    }
+    m_copyRequests->run<Result<PreparedFigure>>(
+        false,
+        [analysis = figure->analysis, request = figure->request] {
+            return prepareFigure(analysis, request);
+        },
+        [this, scale = figure->request.scale](Result<PreparedFigure> prepared) {
+            if (Status s = putOnClipboard(prepared, scale, statusBar()); !s) showError(s.message());
+        });
     statusBar()->showMessage(
-        tr("Copied the figure (%1 × %2 px)").arg(image.width()).arg(image.height()), 5000);
+        tr("Copying the figure: %1")
+            .arg(HeadRequests::computingText(*figure->analysis,
+                                             figureHeads(*figure->analysis, figure->request))));
     return okStatus();
 }
 
@@ -164,10 +192,65 @@ void MainWindow::chooseNumbersFile() {
                 : selected == json ? QStringLiteral(".json")
                 : selected == st   ? QStringLiteral(".safetensors")
                                    : QStringLiteral(".csv");
-    if (Status s = exportCurrentNumbers(path); !s)
-        showError(s.message());
-    else
-        statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+    startNumbersExport(path);
+}
+
+void MainWindow::startNumbersExport(const QString& path) {
+    const auto finished = [this, path](const Status& s) {
+        if (!s)
+            showError(s.message());
+        else
+            statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+    };
+    auto figure = currentFigure();
+    if (!figure || isFigureReady(*figure->analysis, figure->request))
+        return finished(exportCurrentNumbers(path));
+    // Lazy heads: computed and written on a worker (atomically, as always), the status bar
+    // saying so meanwhile.
+    if (!m_numbersRequests) {
+        m_numbersRequests = new HeadRequests(this);
+        m_numbersRequests->setObjectName(QStringLiteral("numbersRequests"));
+    }
+    m_numbersRequests->run<Status>(
+        false,
+        [analysis = figure->analysis, request = figure->request, path] {
+            return exportNumbers(*analysis, request, path);
+        },
+        finished);
+    statusBar()->showMessage(
+        tr("Exporting %1: %2")
+            .arg(QFileInfo(path).fileName(),
+                 HeadRequests::computingText(*figure->analysis,
+                                             figureHeads(*figure->analysis, figure->request))));
+}
+
+void MainWindow::startViewExport(const QString& path, QSize size) {
+    const auto finished = [this, path](const Status& s) {
+        if (!s)
+            showError(s.message());
+        else
+            statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+    };
+    auto figure = currentView() == View::Image ? Result<CurrentFigure>(Error{QString()})
+                                               : currentFigure(size);
+    if (!figure || isFigureReady(*figure->analysis, figure->request))
+        return finished(exportCurrentView(path, size));
+    figure->request.options.queryTokens.clear(); // as exportCurrentView: without the selection
+    if (!m_viewExportRequests) {
+        m_viewExportRequests = new HeadRequests(this);
+        m_viewExportRequests->setObjectName(QStringLiteral("viewExportRequests"));
+    }
+    m_viewExportRequests->run<Status>(
+        false,
+        [analysis = figure->analysis, request = figure->request, path] {
+            return exportFigure(analysis, request, path);
+        },
+        finished);
+    statusBar()->showMessage(
+        tr("Exporting %1: %2")
+            .arg(QFileInfo(path).fileName(),
+                 HeadRequests::computingText(*figure->analysis,
+                                             figureHeads(*figure->analysis, figure->request))));
 }
 
 } // namespace attnscope

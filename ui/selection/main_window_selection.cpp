@@ -1,5 +1,6 @@
 // MainWindow's side of selecting several query tokens: clicks in the token strip and on the
 // heatmap's labels select them; the selection strip shows their combined attention.
+#include "head_requests.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
 #include "selection/selection_strip.h"
@@ -55,8 +56,19 @@ void MainWindow::refreshSelection() {
         m_selection->hide();
         return;
     }
-    m_selection->setContent(m_analysis.get(), viewMatrix(*m_analysis, m_state), m_selectedTokens,
-                            m_state);
+    // The matrix of what the view shows: read through HeadRequests, so that a lazy head is
+    // computed off the GUI thread (the strip keeps its last content meanwhile).
+    if (!m_selectionRequests) {
+        m_selectionRequests = new HeadRequests(this);
+        m_selectionRequests->setObjectName(QStringLiteral("selectionRequests"));
+    }
+    (void)m_selectionRequests->request<ViewMatrix>(
+        m_analysis, viewHeads(*m_analysis, m_state),
+        [state = m_state](const Analysis& analysis) { return viewMatrix(analysis, state); },
+        [this, analysis = m_analysis, tokens = m_selectedTokens, state = m_state](ViewMatrix m) {
+            if (analysis == m_analysis && tokens == m_selectedTokens)
+                m_selection->setContent(analysis.get(), m, tokens, state);
+        });
 }
 
 } // namespace attnscope

@@ -1,0 +1,46 @@
+// MainWindow's token links view: its renderer is built through HeadRequests, so a lazy head
+// (core/lazy_heads.h) is computed off the GUI thread, "Computing layer L, head H…" shown
+// meanwhile; eager analyses draw at once.
+#include "figures.h"
+#include "head_requests.h"
+#include "links/links_widget.h"
+#include "main_window.h"
+
+namespace attnscope {
+
+namespace {
+struct LinksContent {
+    LinksRenderer renderer;
+    std::vector<int> tokens; // visible index -> token index
+    QString emptyReason;     // when the renderer is empty
+};
+} // namespace
+
+void MainWindow::refreshLinks() {
+    if (!m_linkRequests) {
+        m_linkRequests = new HeadRequests(this);
+        m_linkRequests->setObjectName(QStringLiteral("linkRequests"));
+    }
+    ViewState state = m_state;
+    state.hoveredToken = -1; // the widget keeps its own (pinned) focus
+    const HeadList heads = linksHeads(*m_analysis, state);
+    const ChromePalette chrome = m_state.chrome();
+    const bool now = m_linkRequests->request<LinksContent>(
+        m_analysis, heads,
+        [state](const Analysis& analysis) {
+            LinksContent content;
+            content.renderer = linksFigure(analysis, state, &content.tokens);
+            if (content.renderer.isEmpty())
+                content.emptyReason = viewMatrix(analysis, state).emptyReason;
+            return content;
+        },
+        [this, chrome](LinksContent content) {
+            if (content.renderer.isEmpty())
+                m_links->clear(content.emptyReason, chrome);
+            else
+                m_links->setContent(content.renderer, content.tokens);
+        });
+    if (!now) m_links->clear(HeadRequests::computingText(*m_analysis, heads), chrome);
+}
+
+} // namespace attnscope
