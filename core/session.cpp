@@ -4,6 +4,7 @@
 #include "blocks.h"
 
 #include "model.h"
+#include "partial_analysis.h"
 #include "predict.h"
 #include "weights.h"
 
@@ -426,15 +427,12 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
     input.prefix = reusablePrefix(reuse, input.ids);
     analysis.reusedTokens = input.prefix.rows;
     analysis.producedBy = m_instanceId;
-    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, keep, progress));
-    if (keep.lazyAttention) {
-        analysis.forward.lazyHeads = recomputedHeads();
-        analysis.forward.headCache.setLimitBytes(headCacheBytes(tokens));
-    }
-
+    static std::atomic<quint64> nextPassId{1};
+    analysis.passId = nextPassId++;
+    // Labels first, so that snapshots handed out during the pass carry them.
     if (m_config.modality == Modality::Image) {
         // Tokens are [CLS] (DeiT: then [DIST]) and the patches, row-major.
-        const int T = int(analysis.forward.lastHiddenState.rows());
+        const int T = int(tokens); // maxPositions: [CLS] ([DIST]) and the patches
         const int prefix = m_config.prefixTokens();
         const int side = std::max(1, m_config.imageSize / std::max(1, m_config.patchSize));
         Encoding& e = analysis.encoding;
@@ -453,6 +451,23 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
             analysis.displayTokens << label;
         }
     }
+    // Snapshots while the pass runs: only for passes that keep every head or compute them all
+    // on demand (the final analysis then answers every head, like the snapshots).
+    std::unique_ptr<PartialPublisher> publisher;
+    KeepOptions passKeep = keep;
+    if (request.partial && (keep.lazyAttention || keep.keepsAllAttention())) {
+        publisher = std::make_unique<PartialPublisher>(
+            analysis, m_config.layers, headCacheBytes(tokens), request.previous, request.partial);
+        passKeep.layerReady = [p = publisher.get()](const ReadyLayer& r) { p->onLayerReady(r); };
+    }
+    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, passKeep, progress));
+    if (keep.lazyAttention) {
+        analysis.forward.lazyHeads = recomputedHeads();
+        analysis.forward.headCache.setLimitBytes(headCacheBytes(tokens));
+        // The heads the snapshots computed are this analysis's heads (same Q, K and code).
+        if (publisher) analysis.forward.headCache = HeadCache::sharedWith(publisher->headCache());
+    }
+
     return analysis;
 }
 
