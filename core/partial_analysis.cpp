@@ -61,6 +61,7 @@ void PartialPublisher::onLayerReady(const ReadyLayer& ready) {
     if (ready.earlier && !ready.earlier->attention.empty() &&
         ready.earlier->attention[0].size() > 0) {
         published->earlier = ready.earlier;
+        published->earlierAnalysis = m_previous;
     } else if (ready.earlier) {
         published->q =
             withPrefix(&ready.earlier->q, int(ready.k.rows() - ready.q.rows()), Mat(ready.q));

@@ -16,9 +16,11 @@ struct PublishedLayer {
     Mat q; // [Tq, H*d], after rotary: the rows after `reusedRows`
     Mat k; // [T, KV*d]
     AttentionGeometry geometry;
-    // Rows [0, T - Tq) of every head come from this layer of an earlier analysis (kept alive by
-    // PartialPublisher); null when the pass computes every row.
+    // Rows [0, T - Tq) of every head come from this layer of an earlier analysis, which
+    // `earlierAnalysis` keeps alive as long as a snapshot lives; null when the pass computes
+    // every row.
     const LayerTrace* earlier = nullptr;
+    std::shared_ptr<const Analysis> earlierAnalysis;
 };
 
 class PartialPublisher {

@@ -67,10 +67,22 @@ void AnalysisController::openModel(const QString& path) {
     }));
 }
 
+void AnalysisController::requestIdsAnalysis(const std::vector<int64_t>& ids) {
+    m_debounce.stop(); // analysed now, whatever the debounce
+    m_lastText.clear();
+    m_hasText = true;
+    m_pendingText = QString();
+    m_pendingIds = ids;
+    m_currentId->store(++m_latestId); // cancels the running job, if any
+    startPending();
+    updateBusy();
+}
+
 void AnalysisController::requestAnalysis(const QString& text) {
     m_lastText = text;
     m_hasText = true;
     m_pendingText = text;
+    m_pendingIds.clear();
     m_currentId->store(++m_latestId); // cancels the running job, if any
     // Leading edge: an edit after a quiet spell starts at once, so a single keystroke shows
     // its result after one (incremental) pass. Edits that follow within the interval are
@@ -102,6 +114,7 @@ void AnalysisController::requestImageAnalysis(const QImage& rgb888) {
 }
 
 void AnalysisController::cancel() {
+    m_partial.reset();
     m_pendingText.reset();
     m_debounce.stop();
     m_currentId->store(++m_latestId);
@@ -131,7 +144,9 @@ void AnalysisController::startPending(bool ignoreDebounce) {
         return;
     }
     const QString text = *m_pendingText;
+    const std::vector<int64_t> ids = std::move(m_pendingIds);
     m_pendingText.reset();
+    m_pendingIds.clear();
     const quint64 id = m_latestId;
     m_running = true;
     updateBusy();
@@ -142,15 +157,17 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     const std::optional<QString> pair = m_pair;
     const bool keepAttentionInputs = m_keepAttentionInputs;
     const QImage picture = imageModel ? m_picture : QImage(); // shared, copied on write
+    const std::function<void(int)> partialHook = m_partialHook;
     m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous,
-                                    keepAttentionInputs, picture] {
+                                    keepAttentionInputs, picture, partialHook, ids] {
         auto job = std::make_shared<JobResult>();
         QElapsedTimer timer;
         timer.start();
         if (current->load() == id) {
             AnalysisRequest request;
             request.text = text;
-            request.pair = pair;
+            request.ids = ids;
+            request.pair = ids.empty() ? pair : std::nullopt;
             // The GUI shows attention; scores and hidden states are skipped to save memory.
             // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
             // typing at the end of the text recomputes only the new tokens of a causal model.
@@ -159,6 +176,17 @@ void AnalysisController::startPending(bool ignoreDebounce) {
             request.keep.hiddenStates = false;
             request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
             request.previous = previous;
+            // Layers appear as they are computed: each snapshot goes to the GUI thread (in
+            // order, before the final result), unless the request was superseded meanwhile.
+            request.partial = [this, current, id,
+                               partialHook](std::shared_ptr<const Analysis> partial) {
+                if (current->load() != id) return;
+                const int ready = partial->layersReady();
+                QMetaObject::invokeMethod(
+                    this, [this, id, partial] { onPartialAnalysis(id, partial); },
+                    Qt::QueuedConnection);
+                if (partialHook) partialHook(ready);
+            };
             Status input = okStatus();
             if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
                 auto processor = imageProcessorFor(*model);
@@ -181,9 +209,19 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     }));
 }
 
+void AnalysisController::onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial) {
+    if (id != m_latestId) { // an older edit's layer: its text is no longer the one shown
+        ++m_droppedPartials;
+        return;
+    }
+    m_partial = std::move(partial);
+    emit partialAnalysisReady(m_partial);
+}
+
 void AnalysisController::onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> job) {
     m_running = false;
     ++m_completedJobs;
+    m_partial.reset(); // the final analysis (or an error, or a newer pass) takes over
     if (id != m_latestId || !job->result) {
         ++m_droppedResults; // stale: a newer request exists (it is pending or starts now)
     } else if (!job->result->ok()) {

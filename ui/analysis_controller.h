@@ -15,6 +15,7 @@
 #include <QThreadPool>
 #include <QTimer>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -29,6 +30,15 @@ public:
     std::shared_ptr<const LoadedModel> model() const { return m_model; }
     void setModel(std::shared_ptr<const LoadedModel> model); // synchronous; re-analyses last text
     std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
+    // The running pass's latest snapshot (Analysis::isPartial()), or null: set by
+    // partialAnalysisReady(), cleared when that request's final analysis (or error) arrives.
+    std::shared_ptr<const Analysis> partialAnalysis() const { return m_partial; }
+    int droppedPartials() const { return m_droppedPartials; } // snapshots of superseded edits
+    // Tests: called on the worker thread after each snapshot is queued for delivery, with the
+    // snapshot's ready layers (a test can block the pass there, deterministically).
+    void setPartialHookForTests(std::function<void(int layersReady)> hook) {
+        m_partialHook = std::move(hook);
+    }
 
     int debounceInterval() const { return m_debounce.interval(); }
     void setDebounceInterval(int ms) { m_debounce.setInterval(ms); }
@@ -64,6 +74,9 @@ public slots:
     void requestAnalysis(const QString& text);
     // Like requestAnalysis() but without the debounce delay.
     void requestAnalysisNow(const QString& text);
+    // Explicit token ids instead of a text (no tokenizer needed), analysed now; the next
+    // requestAnalysis() goes back to text.
+    void requestIdsAnalysis(const std::vector<int64_t>& ids);
     // Image models: analyses this picture (RGB888, ui/image/image_decode.h) now, and again
     // whenever another image model is opened. The worker resizes it with the model's processor.
     void requestImageAnalysis(const QImage& rgb888);
@@ -78,6 +91,9 @@ public slots:
 
 signals:
     void analysisReady(std::shared_ptr<const attnscope::Analysis> analysis);
+    // While the latest request's pass runs: a snapshot with one more layer ready (layers appear
+    // as they are computed). Never for a superseded request; analysisReady() follows.
+    void partialAnalysisReady(std::shared_ptr<const attnscope::Analysis> partial);
     void errorOccurred(const QString& message);
     void busyChanged(bool busy);
     void modelLoadingStarted(const QString& path);
@@ -87,13 +103,18 @@ private:
     struct JobResult;
     void startPending(bool ignoreDebounce = false);
     void onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> result);
+    void onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial);
     void updateBusy();
 
     std::shared_ptr<const LoadedModel> m_model;
     std::shared_ptr<const Analysis> m_analysis;
+    std::shared_ptr<const Analysis> m_partial;
+    int m_droppedPartials = 0;
+    std::function<void(int)> m_partialHook;
     QThreadPool m_pool;
     QTimer m_debounce;
     std::optional<QString> m_pendingText;
+    std::vector<int64_t> m_pendingIds; // with m_pendingText: ids to analyse instead of it
     QString m_lastText;
     std::optional<QString> m_pair;
     QImage m_picture; // image models' input; null = none yet

@@ -495,6 +495,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_colorMap, &QComboBox::currentIndexChanged, this, &MainWindow::refreshOptions);
     connect(m_autoRange, &QCheckBox::toggled, this, &MainWindow::refreshOptions);
     connect(m_controller, &AnalysisController::analysisReady, this, &MainWindow::onAnalysisReady);
+    connect(m_controller, &AnalysisController::partialAnalysisReady, this,
+            &MainWindow::onPartialAnalysis);
     connect(m_controller, &AnalysisController::modelChanged, this, &MainWindow::onModelChanged);
     connect(m_controller, &AnalysisController::modelLoadingStarted, this,
             &MainWindow::onModelLoading);
@@ -577,6 +579,7 @@ void MainWindow::onTextEdited() {
     if (text.trimmed().isEmpty()) {
         m_controller->cancel();
         m_analysis.reset();
+        m_partial.reset();
         m_heatmap->clear(tr("Type some text above to see how its tokens attend to each other."));
         m_tokenStrip->clear();
         m_tokenScroll->hide();
@@ -602,6 +605,7 @@ void MainWindow::onModelLoading(const QString& path) {
 void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     if (!model) return;
     m_selectPatternedHead = m_opensOnPatternedHead; // see onAnalysisReady
+    if (m_partial && m_partial->producedBy != model->instanceId()) m_partial.reset();
     const ModelConfig& c = model->config();
     const QString name = model->displayName();
     const QString family = familyName(c.family);
@@ -686,7 +690,36 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
     m_head->setSuffix(tr(" / %1").arg(std::max(0, heads - 1)));
 }
 
+void MainWindow::onPartialAnalysis(std::shared_ptr<const Analysis> partial) {
+    m_partial = std::move(partial);
+    hideError(); // an earlier edit's error no longer applies to the text being computed
+    m_timeLabel->setText(tr("computing: %1 of %2 layers")
+                             .arg(m_partial->layersReady())
+                             .arg(m_partial->layerCount()));
+    syncState();
+    if (currentView() == View::Heatmap || currentView() == View::Grid) showPartial(currentView());
+}
+
+void MainWindow::showPartial(View view) {
+    if (view == View::Grid) {
+        m_grid->setContent(m_partial, m_state);
+        return;
+    }
+    if (m_partial->tokenCount() == 0) return;
+    if (!m_partial->isLayerReady(m_state.layer)) {
+        ++*m_heatmapRequest; // a ready layer's head still being computed is not shown now
+        m_heatmapTokens.clear();
+        m_heatmap->clear(tr("Layer %1: computing (%2 of %3 layers done)")
+                             .arg(m_state.layer)
+                             .arg(m_partial->layersReady())
+                             .arg(m_partial->layerCount()));
+        return;
+    }
+    refreshHeatmapInBackground();
+}
+
 void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
+    m_partial.reset(); // the final analysis replaces the running pass's snapshot
     m_analysis = std::move(analysis);
     m_codePointPositions.clear();
     std::erase_if(m_selectedTokens, [&](int t) { return t >= m_analysis->tokenCount(); });
@@ -810,6 +843,10 @@ void MainWindow::refreshViews() {
 
 void MainWindow::refreshView(View view) {
     m_viewDirty[size_t(view)] = false;
+    if (m_partial && (view == View::Heatmap || view == View::Grid)) {
+        showPartial(view);
+        return;
+    }
     if (!m_analysis) return;
     if (m_analysis->tokenCount() == 0) {
         m_heatmap->clear(tr("The text has no tokens."));
@@ -872,24 +909,28 @@ void MainWindow::showHeatmapMatrix(const ViewMatrix& matrix) {
 void MainWindow::refreshHeatmapInBackground() {
     const quint64 request = ++*m_heatmapRequest;
     const bool single = m_state.aggregate == Aggregate::SingleHead;
-    if (!single || !m_analysis->isAttentionReady(m_state.layer, m_state.head)) {
+    const std::shared_ptr<const Analysis> shown = heatmapAnalysis();
+    if (!single || !shown->isAttentionReady(m_state.layer, m_state.head)) {
         m_heatmapTokens.clear();
         m_heatmap->clear(
             single ? tr("Computing layer %1, head %2 of %3 tokens…")
                          .arg(m_state.layer)
                          .arg(m_state.head)
-                         .arg(m_analysis->tokenCount())
+                         .arg(shown->tokenCount())
                    : tr("Computing the %1 of the checked heads…")
                          .arg(m_state.aggregate == Aggregate::Max ? tr("maximum") : tr("mean")));
     }
     m_heatmapPool.start(
-        [this, request, latest = m_heatmapRequest, analysis = m_analysis, state = m_state] {
+        [this, request, latest = m_heatmapRequest, analysis = shown, state = m_state] {
             if (*latest != request) return; // a newer head was asked for meanwhile
             auto matrix = std::make_shared<const ViewMatrix>(viewMatrix(*analysis, state));
             QMetaObject::invokeMethod(
                 this,
                 [this, request, latest, analysis, matrix] {
-                    if (*latest == request && analysis == m_analysis) showHeatmapMatrix(*matrix);
+                    if (*latest == request && analysis == heatmapAnalysis()) {
+                        showHeatmapMatrix(*matrix);
+                        emit heatmapShown(analysis->isPartial());
+                    }
                 },
                 Qt::QueuedConnection);
         });
@@ -1144,6 +1185,10 @@ void MainWindow::resizeEvent(QResizeEvent* event) {
 }
 
 void MainWindow::onError(const QString& message) {
+    if (m_partial && !m_controller->partialAnalysis()) { // the pass failed: back to the last
+        m_partial.reset();
+        refreshViews();
+    }
     showError(message);
 }
 

@@ -92,6 +92,9 @@ public:
     void saveSettings(QSettings& settings) const;
     void restoreSettings(QSettings& settings);
     std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
+    // The running pass's snapshot the heatmap and grid show (layers as they are computed), or
+    // null once the final analysis arrived.
+    std::shared_ptr<const Analysis> partialAnalysis() const { return m_partial; }
     // When on, each newly opened model starts on the head with the clearest pattern in its
     // first analysis (mostPatternedHead), instead of layer 0, head 0. The app turns it on.
     void setOpensOnPatternedHead(bool on) { m_opensOnPatternedHead = on; }
@@ -146,12 +149,16 @@ signals:
     void sessionOpened(const QString& path);
     void sessionFailed(const QString& message); // nothing was changed
     void attentionFileOpened(const QString& path);
+    // The heatmap shows a head computed off the GUI thread; fromPartial: taken from a running
+    // pass's snapshot (benchmarks and tests wait for it).
+    void heatmapShown(bool fromPartial);
 
 private slots:
     void chooseModelFolder();
     void chooseExportFile();
     void onTextEdited();
     void onAnalysisReady(std::shared_ptr<const attnscope::Analysis> analysis);
+    void onPartialAnalysis(std::shared_ptr<const attnscope::Analysis> partial);
     void onModelChanged(std::shared_ptr<const attnscope::LoadedModel> model);
     void onModelLoading(const QString& path);
     void onError(const QString& message);
@@ -172,6 +179,12 @@ private:
     // Analyses with lazy heads: the heatmap's matrix is built on m_heatmapPool (a head not in
     // the cache is computed there, "Computing …" shown meanwhile); stale requests are dropped.
     void refreshHeatmapInBackground();
+    // Heatmap and grid while a pass runs: ready layers from the snapshot, the others say so.
+    void showPartial(View view);
+    // What the heatmap and grid show: the running pass's snapshot, else the last analysis.
+    std::shared_ptr<const Analysis> heatmapAnalysis() const {
+        return m_partial ? m_partial : m_analysis;
+    }
     void syncState(); // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);
@@ -193,6 +206,8 @@ private:
 
     AnalysisController* m_controller = nullptr;
     std::shared_ptr<const Analysis> m_analysis;
+    // The running pass's snapshot (AnalysisController::partialAnalysisReady), or null.
+    std::shared_ptr<const Analysis> m_partial;
     bool m_opensOnPatternedHead = false; // see setOpensOnPatternedHead
     bool m_selectPatternedHead = false;  // set by a model change, used by the next analysis
     // UTF-16 position of each code-point boundary of the analysed text, when the text field
