@@ -88,7 +88,8 @@ QString resolveModelPath(const QString& path) {
 } // namespace
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn,
-                                                             TokenizerLoading tokenizer) {
+                                                             TokenizerLoading tokenizer,
+                                                             const LoadProgressCallback& progress) {
     if (auto limit = checkMemoryLimitVariable(); !limit) return limit.error();
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
@@ -132,10 +133,17 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                          .arg(model->displayName(), readableBytes(model->m_weightBytes),
                               readableBytes(memoryBudgetBytes()))};
     try {
-        ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
-        weights.prefaultMarked(); // the first pass then runs without page faults
+        if (progress) weights.setLoadProgress(progress);
+        auto created = Model::create(model->m_config, weights);
+        // A loader may word a failed get() its own way: a cancel is always just "cancelled".
+        if (weights.isLoadCancelled()) return Error{QStringLiteral("cancelled")};
+        if (!created) return created.error();
+        model->m_model = std::move(created.value());
         // Without a head the model still shows attention; predictions then say why not.
         auto head = LanguageModelHead::load(model->m_config, weights);
+        if (weights.isLoadCancelled()) return Error{QStringLiteral("cancelled")};
+        // The first pass then runs without page faults.
+        if (!weights.prefaultMarked()) return Error{QStringLiteral("cancelled")};
         if (head)
             model->m_head = std::move(head.value());
         else

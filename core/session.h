@@ -9,6 +9,7 @@
 #include "tensor.h"
 #include "tokenizer/tokenizer.h"
 #include "trace.h"
+#include "weights.h"
 
 #include <QString>
 #include <functional>
@@ -109,8 +110,11 @@ public:
     // What open() reads besides the weights: a command that never tokenizes (`info`) only
     // checks that the tokenizer files are regular files, leaving tokenizer() null.
     enum class TokenizerLoading { Read, CheckFilesOnly };
+    // `progress` hears how far reading the weights is and may cancel (weights.h); opening then
+    // fails with "cancelled" and nothing stays loaded.
     static Result<std::shared_ptr<const LoadedModel>>
-    open(const QString& path, TokenizerLoading tokenizer = TokenizerLoading::Read);
+    open(const QString& path, TokenizerLoading tokenizer = TokenizerLoading::Read,
+         const LoadProgressCallback& progress = {});
 
     const ModelConfig& config() const { return m_config; }
     const Tokenizer* tokenizer() const { return m_tokenizer.get(); } // null for image models

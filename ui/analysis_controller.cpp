@@ -32,39 +32,73 @@ AnalysisController::~AnalysisController() {
 
 void AnalysisController::setModel(std::shared_ptr<const LoadedModel> model) {
     m_model = std::move(model);
-    ++m_latestLoadId; // a load still in flight no longer matters
+    ++m_latestLoadId; // a load still in flight no longer matters: it stops
+    m_cancelLoadsUpTo->store(m_latestLoadId);
     m_loadingModel = false;
     emit modelChanged(m_model);
     if (m_hasText) requestAnalysisNow(m_lastText);
     updateBusy();
 }
 
+void AnalysisController::cancelModelLoad() {
+    if (!m_loadingModel) return;
+    m_cancelLoadsUpTo->store(m_latestLoadId);
+}
+
 void AnalysisController::openModel(const QString& path) {
     const quint64 loadId = ++m_latestLoadId;
+    m_cancelLoadsUpTo->store(loadId - 1); // an open still running is superseded: it stops
     m_loadingModel = true;
     emit modelLoadingStarted(path);
     updateBusy();
-    m_pool.start(QRunnable::create([this, path, loadId] {
-        auto result =
-            std::make_shared<Result<std::shared_ptr<const LoadedModel>>>(LoadedModel::open(path));
-        QMetaObject::invokeMethod(
-            this,
-            [this, path, loadId, result] {
-                if (loadId != m_latestLoadId) return; // superseded by a later open
-                m_loadingModel = false;
-                if (!result->ok()) {
-                    const QString message = result->message();
-                    emit errorOccurred(
-                        message.contains(path)
-                            ? tr("Could not open the model: %1").arg(message)
-                            : tr("Could not open model \"%1\": %2").arg(path, message));
-                    updateBusy();
-                    return;
+    m_pool.start(
+        QRunnable::create([this, path, loadId, cancelUpTo = m_cancelLoadsUpTo, hook = m_loadHook] {
+            QElapsedTimer sinceReport;
+            sinceReport.start();
+            bool reported = false; // the first report always goes out
+            const auto progress = [&](LoadStage stage, int64_t done, int64_t total) {
+                // Reports are throttled (a checkpoint has hundreds of tensors); the last one of a
+                // stage always goes out.
+                if (!reported || sinceReport.elapsed() >= 50 || done == total) {
+                    reported = true;
+                    sinceReport.restart();
+                    QMetaObject::invokeMethod(
+                        this,
+                        [this, path, loadId, stage, done, total] {
+                            if (loadId == m_latestLoadId && m_loadingModel)
+                                emit modelLoadProgress(path, int(stage), double(done) / 1e6,
+                                                       double(total) / 1e6);
+                        },
+                        Qt::QueuedConnection);
                 }
-                setModel(result->value());
-            },
-            Qt::QueuedConnection);
-    }));
+                if (hook) hook(done);
+                return cancelUpTo->load() < loadId;
+            };
+            auto result = std::make_shared<Result<std::shared_ptr<const LoadedModel>>>(
+                LoadedModel::open(path, LoadedModel::TokenizerLoading::Read, progress));
+            QMetaObject::invokeMethod(
+                this,
+                [this, path, loadId, result] {
+                    if (loadId != m_latestLoadId) return; // superseded by a later open
+                    m_loadingModel = false;
+                    if (!result->ok() && result->message() == QLatin1String("cancelled")) {
+                        emit modelLoadCancelled(path); // the model, text and views stay
+                        updateBusy();
+                        return;
+                    }
+                    if (!result->ok()) {
+                        const QString message = result->message();
+                        emit errorOccurred(
+                            message.contains(path)
+                                ? tr("Could not open the model: %1").arg(message)
+                                : tr("Could not open model \"%1\": %2").arg(path, message));
+                        updateBusy();
+                        return;
+                    }
+                    setModel(result->value());
+                },
+                Qt::QueuedConnection);
+        }));
 }
 
 void AnalysisController::requestIdsAnalysis(const std::vector<int64_t>& ids) {
@@ -158,55 +192,58 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     const bool keepAttentionInputs = m_keepAttentionInputs;
     const QImage picture = imageModel ? m_picture : QImage(); // shared, copied on write
     const std::function<void(int)> partialHook = m_partialHook;
-    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous,
-                                    keepAttentionInputs, picture, partialHook, ids] {
-        auto job = std::make_shared<JobResult>();
-        QElapsedTimer timer;
-        timer.start();
-        if (current->load() == id) {
-            AnalysisRequest request;
-            request.text = text;
-            request.ids = ids;
-            request.pair = ids.empty() ? pair : std::nullopt;
-            // The GUI shows attention; scores and hidden states are skipped to save memory.
-            // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
-            // typing at the end of the text recomputes only the new tokens of a causal model.
-            request.keep.scores = false;
-            request.keep.qkv = true;
-            request.keep.hiddenStates = false;
-            request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
-            request.previous = previous;
-            // Layers appear as they are computed: each snapshot goes to the GUI thread (in
-            // order, before the final result), unless the request was superseded meanwhile.
-            request.partial = [this, current, id,
-                               partialHook](std::shared_ptr<const Analysis> partial) {
-                if (current->load() != id) return;
-                const int ready = partial->layersReady();
-                QMetaObject::invokeMethod(
-                    this, [this, id, partial] { onPartialAnalysis(id, partial); },
-                    Qt::QueuedConnection);
-                if (partialHook) partialHook(ready);
-            };
-            Status input = okStatus();
-            if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
-                auto processor = imageProcessorFor(*model);
-                auto pixels = processor ? pixelValuesFor(picture, *processor)
-                                        : Result<Tensor>(processor.error());
-                if (pixels)
-                    request.pixelValues = std::move(*pixels);
+    const int partialDelayMs = m_partialDelayMs;
+    m_pool.start(
+        QRunnable::create([this, model, current, text, pair, id, previous, keepAttentionInputs,
+                           picture, partialHook, partialDelayMs, ids] {
+            auto job = std::make_shared<JobResult>();
+            QElapsedTimer timer;
+            timer.start();
+            if (current->load() == id) {
+                AnalysisRequest request;
+                request.text = text;
+                request.ids = ids;
+                request.pair = ids.empty() ? pair : std::nullopt;
+                // The GUI shows attention; scores and hidden states are skipped to save memory.
+                // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
+                // typing at the end of the text recomputes only the new tokens of a causal model.
+                request.keep.scores = false;
+                request.keep.qkv = true;
+                request.keep.hiddenStates = false;
+                request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
+                request.previous = previous;
+                // Layers appear as they are computed: each snapshot goes to the GUI thread (in
+                // order, before the final result), unless the request was superseded meanwhile.
+                request.partial = [this, current, id, partialHook, partialDelayMs,
+                                   &timer](std::shared_ptr<const Analysis> partial) {
+                    // Each snapshot holds every ready layer: skipping early ones loses nothing.
+                    if (current->load() != id || timer.elapsed() < partialDelayMs) return;
+                    const int ready = partial->layersReady();
+                    QMetaObject::invokeMethod(
+                        this, [this, id, partial] { onPartialAnalysis(id, partial); },
+                        Qt::QueuedConnection);
+                    if (partialHook) partialHook(ready);
+                };
+                Status input = okStatus();
+                if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
+                    auto processor = imageProcessorFor(*model);
+                    auto pixels = processor ? pixelValuesFor(picture, *processor)
+                                            : Result<Tensor>(processor.error());
+                    if (pixels)
+                        request.pixelValues = std::move(*pixels);
+                    else
+                        input = pixels.error();
+                }
+                if (!input)
+                    job->result.emplace(input.error());
                 else
-                    input = pixels.error();
+                    job->result.emplace(model->analyze(
+                        request, [current, id](int, int) { return current->load() == id; }));
             }
-            if (!input)
-                job->result.emplace(input.error());
-            else
-                job->result.emplace(model->analyze(
-                    request, [current, id](int, int) { return current->load() == id; }));
-        }
-        job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
-        QMetaObject::invokeMethod(
-            this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
-    }));
+            job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
+            QMetaObject::invokeMethod(
+                this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
+        }));
 }
 
 void AnalysisController::onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial) {

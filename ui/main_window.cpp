@@ -358,6 +358,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_tokensLabel);
     statusBar()->addPermanentWidget(m_timeLabel);
+    setUpModelLoading();
 
     // Menu.
     QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -693,6 +694,9 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
 void MainWindow::onPartialAnalysis(std::shared_ptr<const Analysis> partial) {
     m_partial = std::move(partial);
     hideError(); // an earlier edit's error no longer applies to the text being computed
+    m_layer->setToolTip(tr("Layer (0 = first); %1 of %2 computed so far")
+                            .arg(m_partial->layersReady())
+                            .arg(m_partial->layerCount()));
     m_timeLabel->setText(tr("computing: %1 of %2 layers")
                              .arg(m_partial->layersReady())
                              .arg(m_partial->layerCount()));
@@ -720,6 +724,7 @@ void MainWindow::showPartial(View view) {
 
 void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     m_partial.reset(); // the final analysis replaces the running pass's snapshot
+    m_layer->setToolTip(tr("Layer (0 = first)"));
     m_analysis = std::move(analysis);
     m_codePointPositions.clear();
     std::erase_if(m_selectedTokens, [&](int t) { return t >= m_analysis->tokenCount(); });

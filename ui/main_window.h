@@ -95,6 +95,9 @@ public:
     // The running pass's snapshot the heatmap and grid show (layers as they are computed), or
     // null once the final analysis arrived.
     std::shared_ptr<const Analysis> partialAnalysis() const { return m_partial; }
+    // "Opening NAME: n of m MB" while a model is being opened (the Cancel button beside it
+    // stops it); empty otherwise.
+    QString modelLoadText() const;
     // When on, each newly opened model starts on the head with the clearest pattern in its
     // first analysis (mostPatternedHead), instead of layer 0, head 0. The app turns it on.
     void setOpensOnPatternedHead(bool on) { m_opensOnPatternedHead = on; }
@@ -226,6 +229,11 @@ private:
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;
+    // Opening a model (main_window_loading.cpp): progress and Cancel in the status bar.
+    void setUpModelLoading();
+    QWidget* m_loadBox = nullptr;
+    QLabel* m_loadLabel = nullptr;
+    QString m_modelPathBeforeLoad, m_modelLabelBeforeLoad; // restored when a load is cancelled
     QLabel* m_tokensLabel = nullptr;
     QLabel* m_timeLabel = nullptr;
     QLabel* m_hoverLabel = nullptr;

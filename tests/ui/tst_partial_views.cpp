@@ -58,6 +58,7 @@ struct EnvGuard {
 
 // Opens the model and waits until the window's own first text is analysed.
 bool openAndSettle(MainWindow& w, const QString& family) {
+    w.controller()->setPartialDelayMs(0); // every snapshot, however short the pass
     w.openModel(kOracle + family + QStringLiteral("/model"));
     w.show();
     return QTest::qWaitFor(
@@ -166,6 +167,31 @@ private slots:
         for (const QList<QVariant>& args : partials)
             QCOMPARE(args.at(0).value<std::shared_ptr<const Analysis>>()->text, kText);
         QVERIFY(!w.partialAnalysis());
+    }
+
+    // Snapshots go out only after the pass has run partialDelayMs(): none when it ends sooner,
+    // one per layer (in order) when the delay is 0.
+    void snapshotsOnlyAfterDelay_data() {
+        QTest::addColumn<int>("delayMs");
+        QTest::addColumn<bool>("expectSnapshots");
+        QTest::newRow("no delay: every layer") << 0 << true;
+        QTest::newRow("an hour: none") << 3600 * 1000 << false;
+    }
+    void snapshotsOnlyAfterDelay() {
+        QFETCH(int, delayMs);
+        QFETCH(bool, expectSnapshots);
+        MainWindow w;
+        QVERIFY(openAndSettle(w, QStringLiteral("gpt2")));
+        w.controller()->setPartialDelayMs(delayMs);
+        QSignalSpy partials(w.controller(), &AnalysisController::partialAnalysisReady);
+        w.setText(kText);
+        QVERIFY(QTest::qWaitFor(
+            [&] { return w.analysis()->text == kText && !w.controller()->isBusy(); }, kTimeout));
+        const int layers = w.analysis()->layerCount();
+        QCOMPARE(partials.size(), expectSnapshots ? layers : 0);
+        for (int i = 0; i < partials.size(); ++i)
+            QCOMPARE(partials[i].at(0).value<std::shared_ptr<const Analysis>>()->layersReady(),
+                     i + 1);
     }
 
     void gridFillsLayersAsTheyArrive_data() {
