@@ -355,10 +355,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->addWidget(m_hoverLabel, 1);
     for (QLabel* l : {m_modelLabel, m_tokensLabel, m_timeLabel})
         l->setStyleSheet(QStringLiteral("QLabel { border-left: 1px solid #bbb; padding: 0 8px; }"));
+    setUpModelLoading(); // "Opening NAME: n of m MB" and Cancel, left of the model label
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_tokensLabel);
     statusBar()->addPermanentWidget(m_timeLabel);
-    setUpModelLoading();
 
     // Menu.
     QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -692,11 +692,18 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
 }
 
 void MainWindow::onPartialAnalysis(std::shared_ptr<const Analysis> partial) {
+    const bool newPass = !m_partial || m_partial->passId != partial->passId;
     m_partial = std::move(partial);
     hideError(); // an earlier edit's error no longer applies to the text being computed
     m_layer->setToolTip(tr("Layer (0 = first); %1 of %2 computed so far")
                             .arg(m_partial->layersReady())
                             .arg(m_partial->layerCount()));
+    if (newPass) { // the new text's tokens, once per pass
+        const int t = m_partial->tokenCount();
+        m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
+        if (currentView() == View::Heatmap || currentView() == View::Grid)
+            updateTokenStrip(-1, -1);
+    }
     m_timeLabel->setText(tr("computing: %1 of %2 layers")
                              .arg(m_partial->layersReady())
                              .arg(m_partial->layerCount()));
@@ -1123,21 +1130,23 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
 }
 
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
+    // The tokens of the text in the field: a running pass's snapshot has them first.
+    const std::shared_ptr<const Analysis> shown = heatmapAnalysis();
     // Image models' tokens are patches: the picture and the heatmap's labels show them.
-    if (!m_analysis || m_analysis->tokenCount() == 0 || isImageMode()) {
+    if (!shown || shown->tokenCount() == 0 || isImageMode()) {
         m_tokenStrip->clear();
         m_tokenScroll->hide();
         return;
     }
     m_tokenScroll->show();
-    const QStringList labels = tokenLabels(*m_analysis);
+    const QStringList labels = tokenLabels(*shown);
     // Tokens run left to right like the views' axes, even when the first one is Hebrew or
     // Arabic (which would make the paragraph right-to-left): the block is dir='ltr', and a
     // left-to-right mark (U+200E) after each token keeps neighbouring right-to-left tokens from
     // merging into one reversed run, while each token's own text is still shaped in its
     // direction.
     QString html = QStringLiteral("<div dir='ltr' style='line-height: 140%;'>&#x200E;");
-    const int t = m_analysis->tokenCount();
+    const int t = shown->tokenCount();
     for (int i = 0; i < t; ++i) {
         const QString label =
             HeatmapRenderer::escapeLabel(i < labels.size() ? labels[i] : QString::number(i));
@@ -1148,7 +1157,7 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
             style = QStringLiteral("background:#ffb74d; color:#000;");
         else if (i == keyToken)
             style = QStringLiteral("background:#64b5f6; color:#000;");
-        else if (i >= t - m_analysis->generatedTokens) // written by the model
+        else if (i >= t - shown->generatedTokens) // written by the model
             style = QStringLiteral("background:%1; color:#222; font-style:italic;")
                         .arg(kGeneratedTokenColour.name());
         else
@@ -1162,12 +1171,12 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
                     .arg(style, label.toHtmlEscaped())
                     .arg(i);
     }
-    if (m_analysis->generatedTokens > 0)
+    if (shown->generatedTokens > 0)
         html += QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
-                    .arg((m_analysis->generatedTokens == 1
+                    .arg((shown->generatedTokens == 1
                               ? tr("— green, ▸: the token the model wrote")
                               : tr("— green, ▸: the %1 tokens the model wrote")
-                                    .arg(m_analysis->generatedTokens))
+                                    .arg(shown->generatedTokens))
                              .toHtmlEscaped());
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);

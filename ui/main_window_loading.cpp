@@ -36,7 +36,7 @@ void MainWindow::setUpModelLoading() {
     row->addWidget(m_loadLabel);
     row->addWidget(cancel);
     m_loadBox->hide();
-    statusBar()->insertPermanentWidget(0, m_loadBox);
+    statusBar()->addPermanentWidget(m_loadBox);
 
     connect(cancel, &QPushButton::clicked, m_controller, &AnalysisController::cancelModelLoad);
     connect(m_controller, &AnalysisController::modelLoadingStarted, this,
