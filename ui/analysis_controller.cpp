@@ -23,6 +23,12 @@ AnalysisController::AnalysisController(QObject* parent)
     m_debounce.setSingleShot(true);
     m_debounce.setInterval(60);
     connect(&m_debounce, &QTimer::timeout, this, [this] { startPending(); });
+    m_heldPartialTimer.setSingleShot(true);
+    connect(&m_heldPartialTimer, &QTimer::timeout, this, [this] {
+        if (!m_heldPartial || !m_running) return;
+        auto held = std::move(m_heldPartial);
+        onPartialAnalysis(m_heldPartialId, std::move(held), 0); // dropped if superseded
+    });
 }
 
 AnalysisController::~AnalysisController() {
@@ -149,6 +155,7 @@ void AnalysisController::requestImageAnalysis(const QImage& rgb888) {
 
 void AnalysisController::cancel() {
     m_partial.reset();
+    m_heldPartial.reset();
     m_pendingText.reset();
     m_debounce.stop();
     m_currentId->store(++m_latestId);
@@ -193,64 +200,75 @@ void AnalysisController::startPending(bool ignoreDebounce) {
     const QImage picture = imageModel ? m_picture : QImage(); // shared, copied on write
     const std::function<void(int)> partialHook = m_partialHook;
     const int partialDelayMs = m_partialDelayMs;
-    m_pool.start(
-        QRunnable::create([this, model, current, text, pair, id, previous, keepAttentionInputs,
-                           picture, partialHook, partialDelayMs, ids] {
-            auto job = std::make_shared<JobResult>();
-            QElapsedTimer timer;
-            timer.start();
-            if (current->load() == id) {
-                AnalysisRequest request;
-                request.text = text;
-                request.ids = ids;
-                request.pair = ids.empty() ? pair : std::nullopt;
-                // The GUI shows attention; scores and hidden states are skipped to save memory.
-                // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
-                // typing at the end of the text recomputes only the new tokens of a causal model.
-                request.keep.scores = false;
-                request.keep.qkv = true;
-                request.keep.hiddenStates = false;
-                request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
-                request.previous = previous;
-                // Layers appear as they are computed: each snapshot goes to the GUI thread (in
-                // order, before the final result), unless the request was superseded meanwhile.
-                request.partial = [this, current, id, partialHook, partialDelayMs,
-                                   &timer](std::shared_ptr<const Analysis> partial) {
-                    // Each snapshot holds every ready layer: skipping early ones loses nothing.
-                    if (current->load() != id || timer.elapsed() < partialDelayMs) return;
-                    const int ready = partial->layersReady();
-                    QMetaObject::invokeMethod(
-                        this, [this, id, partial] { onPartialAnalysis(id, partial); },
-                        Qt::QueuedConnection);
-                    if (partialHook) partialHook(ready);
-                };
-                Status input = okStatus();
-                if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
-                    auto processor = imageProcessorFor(*model);
-                    auto pixels = processor ? pixelValuesFor(picture, *processor)
-                                            : Result<Tensor>(processor.error());
-                    if (pixels)
-                        request.pixelValues = std::move(*pixels);
-                    else
-                        input = pixels.error();
-                }
-                if (!input)
-                    job->result.emplace(input.error());
+    m_pool.start(QRunnable::create([this, model, current, text, pair, id, previous,
+                                    keepAttentionInputs, picture, partialHook, partialDelayMs,
+                                    ids] {
+        auto job = std::make_shared<JobResult>();
+        QElapsedTimer timer;
+        timer.start();
+        if (current->load() == id) {
+            AnalysisRequest request;
+            request.text = text;
+            request.ids = ids;
+            request.pair = ids.empty() ? pair : std::nullopt;
+            // The GUI shows attention; scores and hidden states are skipped to save memory.
+            // Q/K/V are kept (3 x T x hidden per layer, small next to T x T per head) so that
+            // typing at the end of the text recomputes only the new tokens of a causal model.
+            request.keep.scores = false;
+            request.keep.qkv = true;
+            request.keep.hiddenStates = false;
+            request.keep.attentionInputs = keepAttentionInputs; // the explainer is open
+            request.previous = previous;
+            // Layers appear as they are computed: each snapshot goes to the GUI thread (in
+            // order, before the final result), unless the request was superseded meanwhile.
+            request.partial = [this, current, id, partialHook, partialDelayMs,
+                               &timer](std::shared_ptr<const Analysis> partial) {
+                if (current->load() != id) return;
+                // One that comes before the delay is held until it ends (the final result
+                // may come first and make it moot); each holds every ready layer.
+                const int heldMs = std::max(0, partialDelayMs - int(timer.elapsed()));
+                const int ready = partial->layersReady();
+                QMetaObject::invokeMethod(
+                    this, [this, id, partial, heldMs] { onPartialAnalysis(id, partial, heldMs); },
+                    Qt::QueuedConnection);
+                if (partialHook) partialHook(ready);
+            };
+            Status input = okStatus();
+            if (!picture.isNull()) { // the model's own resize and normalisation, off the GUI
+                auto processor = imageProcessorFor(*model);
+                auto pixels = processor ? pixelValuesFor(picture, *processor)
+                                        : Result<Tensor>(processor.error());
+                if (pixels)
+                    request.pixelValues = std::move(*pixels);
                 else
-                    job->result.emplace(model->analyze(
-                        request, [current, id](int, int) { return current->load() == id; }));
+                    input = pixels.error();
             }
-            job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
-            QMetaObject::invokeMethod(
-                this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
-        }));
+            if (!input)
+                job->result.emplace(input.error());
+            else
+                job->result.emplace(model->analyze(
+                    request, [current, id](int, int) { return current->load() == id; }));
+        }
+        job->elapsedMs = double(timer.nsecsElapsed()) / 1e6;
+        QMetaObject::invokeMethod(
+            this, [this, id, job] { onAnalysisFinished(id, job); }, Qt::QueuedConnection);
+    }));
 }
 
-void AnalysisController::onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial) {
+void AnalysisController::onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial,
+                                           int heldMs) {
     if (id != m_latestId) { // an older edit's layer: its text is no longer the one shown
         ++m_droppedPartials;
         return;
     }
+    if (heldMs > 0) { // the pass is young: shown when the delay ends, if still running then
+        m_heldPartial = std::move(partial);
+        m_heldPartialId = id;
+        if (!m_heldPartialTimer.isActive()) m_heldPartialTimer.start(heldMs);
+        return;
+    }
+    m_heldPartial.reset(); // older than this one
+    m_heldPartialTimer.stop();
     m_partial = std::move(partial);
     emit partialAnalysisReady(m_partial);
 }
@@ -259,6 +277,8 @@ void AnalysisController::onAnalysisFinished(quint64 id, std::shared_ptr<JobResul
     m_running = false;
     ++m_completedJobs;
     m_partial.reset(); // the final analysis (or an error, or a newer pass) takes over
+    m_heldPartial.reset();
+    m_heldPartialTimer.stop();
     if (id != m_latestId || !job->result) {
         ++m_droppedResults; // stale: a newer request exists (it is pending or starts now)
     } else if (!job->result->ok()) {

@@ -117,7 +117,7 @@ private:
     struct JobResult;
     void startPending(bool ignoreDebounce = false);
     void onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> result);
-    void onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial);
+    void onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial, int heldMs);
     void updateBusy();
 
     std::shared_ptr<const LoadedModel> m_model;
@@ -125,6 +125,10 @@ private:
     std::shared_ptr<const Analysis> m_partial;
     int m_droppedPartials = 0;
     int m_partialDelayMs = 200;
+    // A snapshot that came before the delay ended (of the latest request), shown when it ends.
+    std::shared_ptr<const Analysis> m_heldPartial;
+    quint64 m_heldPartialId = 0;
+    QTimer m_heldPartialTimer;
     std::function<void(int)> m_partialHook;
     QThreadPool m_pool;
     QTimer m_debounce;

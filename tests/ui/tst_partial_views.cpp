@@ -194,6 +194,28 @@ private slots:
                      i + 1);
     }
 
+    // A snapshot that comes before the delay ends is not lost: it is shown when the delay ends
+    // if the pass is still running (held here after layer 0), or at once if it came later.
+    void earlySnapshotShownWhenDelayEnds() {
+        Gate gate;
+        MainWindow w;
+        const GateOpener opener{gate};
+        QVERIFY(openAndSettle(w, QStringLiteral("gpt2")));
+        w.controller()->setPartialDelayMs(150);
+        gate.blockAt = 1;
+        w.controller()->setPartialHookForTests(gate.hook());
+        QSignalSpy partials(w.controller(), &AnalysisController::partialAnalysisReady);
+        w.setText(kText);
+        QVERIFY(gate.reached.tryAcquire(1, kTimeout));
+        QVERIFY(partials.wait(kTimeout));
+        QCOMPARE(partials.size(), 1);
+        QCOMPARE(partials[0].at(0).value<std::shared_ptr<const Analysis>>()->layersReady(), 1);
+        QVERIFY(w.controller()->isBusy());
+        gate.released.release();
+        QVERIFY(QTest::qWaitFor(
+            [&] { return w.analysis()->text == kText && !w.controller()->isBusy(); }, kTimeout));
+    }
+
     void gridFillsLayersAsTheyArrive_data() {
         QTest::addColumn<bool>("lazy");
         QTest::newRow("eager") << false;
