@@ -102,6 +102,8 @@ const char* kUsage =
     "       attnscope bench --model TOKENIZER_FOLDER [--repeats K]   time reading a tokenizer\n"
     "       attnscope bench --gui-grid --model MODEL [--tokens 64] [--repeats 40]\n"
     "                      edit-to-repaint latency with the all-heads grid showing\n"
+    "       attnscope bench --gui-long --model MODEL [--tokens 1024] [-o SHOT.png]\n"
+    "                      a long input in the window: edit to first heatmap and to the end\n"
     "MODEL is a checkpoint folder, or `default` (text) or `default-vision` (images).\n";
 
 Result<std::vector<int64_t>> parseIdList(const QString& text, const QString& option) {
@@ -228,6 +230,10 @@ struct InputOptions : cli::ModelInputOptions {
         QStringLiteral("safetensors|npy|json")};
     QCommandLineOption guiGrid{QStringLiteral("gui-grid"),
                                QStringLiteral("Time edits with the all-heads grid showing.")};
+    QCommandLineOption guiLong{QStringLiteral("gui-long"),
+                               QStringLiteral("Time a long input in the window: edit to first "
+                                              "heatmap (layers appear as computed) and to the "
+                                              "final analysis.")};
     QCommandLineOption token{QStringLiteral("token"),
                              QStringLiteral("Query token index (explain; figures: kept "
                                             "highlighted)."),
@@ -934,6 +940,39 @@ int benchGuiGrid(const QCommandLineParser& p, const InputOptions& o,
     return 0;
 }
 
+int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
+                 std::shared_ptr<const LoadedModel> model) {
+    bool ok = false;
+    const int tokens = p.isSet(o.tokens) ? p.value(o.tokens).toInt(&ok) : (ok = true, 1024);
+    if (!ok || tokens < 2 || tokens > 1000000)
+        return fail(QStringLiteral("--gui-long takes one --tokens count (2 or more)"));
+    const QString shot = p.value(o.output);
+    if (!shot.isEmpty() && !shot.endsWith(QLatin1String(".png"), Qt::CaseInsensitive))
+        return fail(QStringLiteral("--gui-long -o writes a PNG screenshot: give a .png name"));
+    auto bench = benchmarkGuiLong(std::move(model), tokens, shot);
+    if (!bench) return fail(bench.message());
+    const GuiLongBench& b = *bench;
+    std::printf("long input in the window: %d layers x %d heads, %d tokens (%s heads), window "
+                "%dx%d, %d threads\n",
+                b.layers, b.heads, b.tokens, b.lazyHeads ? "on-demand" : "kept", b.window.width(),
+                b.window.height(), threadCount());
+    std::printf("edit to first heatmap (layer 0, head 0, %s): %.0f ms\n",
+                b.firstHeatmapFromSnapshot ? "from the running pass" : "after the pass",
+                b.firstHeatmapMs);
+    if (!b.layerReadyMs.empty())
+        std::printf("edit to layer ready: first %.0f ms, last %.0f ms (%zu of %d layers shown "
+                    "while running)\n",
+                    b.layerReadyMs.front(), b.layerReadyMs.back(), b.layerReadyMs.size(), b.layers);
+    std::printf("edit to final analysis: %.0f ms (the pass on the worker: %.0f ms); heatmap "
+                "repainted at %.0f ms\n",
+                b.finalMs, b.analysisMs, b.finalHeatmapMs);
+    std::printf("peak RSS: %.0f MB\n", b.peakRssMb);
+    if (!shot.isEmpty())
+        std::printf("screenshot mid-pass (%d of %d layers ready): %s\n", b.screenshotLayersReady,
+                    b.layers, qPrintable(shot));
+    return 0;
+}
+
 int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     const QString path = p.value(o.model);
     if (QFileInfo(path).isDir() &&
@@ -956,6 +995,10 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     if (p.isSet(o.guiGrid)) {
         if (p.isSet(o.threads)) setThreadCount(std::max(1, p.value(o.threads).toInt()));
         return benchGuiGrid(p, o, *model);
+    }
+    if (p.isSet(o.guiLong)) {
+        if (p.isSet(o.threads)) setThreadCount(std::max(1, p.value(o.threads).toInt()));
+        return benchGuiLong(p, o, *model);
     }
     if (p.isSet(o.threads)) {
         const int n = p.value(o.threads).toInt();
@@ -1073,13 +1116,13 @@ int runCli(const QStringList& args) {
         return runPredictCommand(args); // cli_predict.cpp
     InputOptions o;
     QCommandLineParser p;
-    p.addOptions({o.model,    o.text,       o.textFile,  o.pair,      o.ids,     o.typeIds,
-                  o.image,    o.pixels,     o.output,    o.layer,     o.head,    o.size,
-                  o.tokens,   o.threads,    o.repeats,   o.torchJson, o.view,    o.heads,
-                  o.compare,  o.against,    o.theme,     o.scale,     o.special, o.threshold,
-                  o.guiGrid,  o.paneViews,  o.attention, o.layers,    o.token,   o.patch,
-                  o.cls,      o.opacity,    o.topMass,   o.upsample,  o.title,   o.caption,
-                  o.colorbar, o.transparent, o.session, o.processDump});
+    p.addOptions({o.model,   o.text,     o.textFile,    o.pair,      o.ids,        o.typeIds,
+                  o.image,   o.pixels,   o.output,      o.layer,     o.head,       o.size,
+                  o.tokens,  o.threads,  o.repeats,     o.torchJson, o.view,       o.heads,
+                  o.compare, o.against,  o.theme,       o.scale,     o.special,    o.threshold,
+                  o.guiGrid, o.guiLong,  o.paneViews,   o.attention, o.layers,     o.token,
+                  o.patch,   o.cls,      o.opacity,     o.topMass,   o.upsample,   o.title,
+                  o.caption, o.colorbar, o.transparent, o.session,   o.processDump});
     p.addOptions(o.analyses.all());
     QStringList argv = args;
     argv.first() = QStringLiteral("attnscope ") + command;

@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
     if (!args.isEmpty() && attnscope::isCliCommand(args.first())) {
         // The CLI reports its own one-line errors; Qt's and libpng's chatter would break that.
         qInstallMessageHandler([](QtMsgType, const QMessageLogContext&, const QString&) {});
-        if (args.first() == QLatin1String("bench") && args.contains(QStringLiteral("--gui-grid"))) {
+        if (args.first() == QLatin1String("bench") &&
+            (args.contains(QStringLiteral("--gui-grid")) ||
+             args.contains(QStringLiteral("--gui-long")))) {
             // The GUI benchmark drives the real window, offscreen unless a platform is chosen.
             if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
                 qputenv("QT_QPA_PLATFORM", "offscreen");

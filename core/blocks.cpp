@@ -317,25 +317,31 @@ class RecomputedHeads final : public HeadSource {
 public:
     Mat head(const ForwardResult& forward, int layer, int head) const override {
         const LayerTrace& trace = forward.layers[size_t(layer)];
-        const AttentionGeometry& g = trace.geometry;
-        const Eigen::Index T = trace.k.rows();
-        Mat blockScores, probs(T, T); // [block, T] scratch, [T, T]
-        const int kvh = ForwardResult::kvHeadFor(head, g.heads, g.kvHeads);
-        // As in the pass: products of long inputs run on one thread (there, one thread per
-        // head), so that Eigen splits nothing differently.
-        if (T * T >= 1024) {
-#pragma omp parallel num_threads(1)
-            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr,
-                              blockScores, probs);
-        } else {
-            headAttentionRows(trace.q, trace.k, head, kvh, g.headDim, g.causal, 0, nullptr,
-                              blockScores, probs);
-        }
-        return probs;
+        return headAttention(trace.q, trace.k, trace.geometry, head, nullptr);
     }
 };
 
 } // namespace
+
+Mat headAttention(const Mat& q, const Mat& k, const AttentionGeometry& g, int head,
+                  const Mat* earlierAttention) {
+    const Eigen::Index T = k.rows(), P = T - q.rows(); // rows [0, P) from earlierAttention
+    Mat blockScores, probs(T, T);                      // [block, T] scratch, [T, T]
+    if (P > 0) {                                       // as multiHeadAttention does for a kept head
+        probs.topLeftCorner(P, P) = earlierAttention->topLeftCorner(P, P);
+        probs.topRightCorner(P, T - P).setZero();
+    }
+    const int kvh = ForwardResult::kvHeadFor(head, g.heads, g.kvHeads);
+    // As in the pass: products of long inputs run on one thread (there, one thread per
+    // head), so that Eigen splits nothing differently.
+    if (T * T >= 1024) {
+#pragma omp parallel num_threads(1)
+        headAttentionRows(q, k, head, kvh, g.headDim, g.causal, P, nullptr, blockScores, probs);
+    } else {
+        headAttentionRows(q, k, head, kvh, g.headDim, g.causal, P, nullptr, blockScores, probs);
+    }
+    return probs;
+}
 
 std::shared_ptr<const HeadSource> recomputedHeads() {
     static const auto source = std::make_shared<const RecomputedHeads>();
@@ -350,6 +356,8 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
     const float minusInf = -std::numeric_limits<float>::infinity();
     Mat context(Tq, Eigen::Index(heads) * headDim); // [Tq, H*d]
     trace.geometry = AttentionGeometry{heads, kvHeads, headDim, causal};
+    if (keep.layerReady) // Q and K decide this layer's attention: views may show it already
+        keep.layerReady(ReadyLayer{keep.layer, q, k, trace.geometry, P > 0 ? earlier : nullptr});
     trace.attention.resize(size_t(heads));
     trace.attentionFinite.assign(size_t(heads), 1); // heads computed below say otherwise
     if (keep.scores) trace.scores.resize(size_t(heads));

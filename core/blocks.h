@@ -81,6 +81,13 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
 // recomputed from the layer's kept Q and K by the code multiHeadAttention uses for kept heads.
 std::shared_ptr<const HeadSource> recomputedHeads();
 
+// Head `head`'s [T, T] probabilities from q [Tq, H*d] (the last Tq rows) and k [T, KV*d], by
+// the code a pass uses for a kept head (the same bits); rows [0, T - Tq) are copied from
+// `earlierAttention` (that head's [>= T - Tq, >= T - Tq] matrix of an earlier pass; null when
+// Tq == T).
+Mat headAttention(const Mat& q, const Mat& k, const AttentionGeometry& geometry, int head,
+                  const Mat* earlierAttention);
+
 // [earlier rows 0..P) ; rows] — the full matrix when a prefix was reused, else `rows` as is.
 Mat withPrefix(const Mat* earlier, int prefixRows, Mat&& rows);
 

@@ -35,6 +35,13 @@ public:
         if (this != &other) m_state = std::make_shared<State>(other.limitBytes());
         return *this;
     }
+    // A cache with the same store as `other`: snapshots of one pass (partial_analysis.h) and
+    // its final analysis, whose heads are the same, compute each head once.
+    static HeadCache sharedWith(const HeadCache& other) {
+        HeadCache cache;
+        cache.m_state = other.m_state;
+        return cache;
+    }
     HeadCache(HeadCache&&) = default;
     HeadCache& operator=(HeadCache&&) = default;
 

@@ -4,6 +4,7 @@
 #include "blocks.h"
 
 #include "model.h"
+#include "partial_analysis.h"
 #include "predict.h"
 #include "weights.h"
 
@@ -87,7 +88,8 @@ QString resolveModelPath(const QString& path) {
 } // namespace
 
 Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& pathIn,
-                                                             TokenizerLoading tokenizer) {
+                                                             TokenizerLoading tokenizer,
+                                                             const LoadProgressCallback& progress) {
     if (auto limit = checkMemoryLimitVariable(); !limit) return limit.error();
     const QString path = resolveModelPath(pathIn);
     const QFileInfo info(path);
@@ -131,10 +133,17 @@ Result<std::shared_ptr<const LoadedModel>> LoadedModel::open(const QString& path
                          .arg(model->displayName(), readableBytes(model->m_weightBytes),
                               readableBytes(memoryBudgetBytes()))};
     try {
-        ATTNSCOPE_ASSIGN_OR_RETURN(model->m_model, Model::create(model->m_config, weights));
-        weights.prefaultMarked(); // the first pass then runs without page faults
+        if (progress) weights.setLoadProgress(progress);
+        auto created = Model::create(model->m_config, weights);
+        // A loader may word a failed get() its own way: a cancel is always just "cancelled".
+        if (weights.isLoadCancelled()) return Error{QStringLiteral("cancelled")};
+        if (!created) return created.error();
+        model->m_model = std::move(created.value());
         // Without a head the model still shows attention; predictions then say why not.
         auto head = LanguageModelHead::load(model->m_config, weights);
+        if (weights.isLoadCancelled()) return Error{QStringLiteral("cancelled")};
+        // The first pass then runs without page faults.
+        if (!weights.prefaultMarked()) return Error{QStringLiteral("cancelled")};
         if (head)
             model->m_head = std::move(head.value());
         else
@@ -435,15 +444,12 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
     input.prefix = reusablePrefix(reuse, input.ids);
     analysis.reusedTokens = input.prefix.rows;
     analysis.producedBy = m_instanceId;
-    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, keep, progress));
-    if (keep.lazyAttention) {
-        analysis.forward.lazyHeads = recomputedHeads();
-        analysis.forward.headCache.setLimitBytes(headCacheBytes(tokens));
-    }
-
+    static std::atomic<quint64> nextPassId{1};
+    analysis.passId = nextPassId++;
+    // Labels first, so that snapshots handed out during the pass carry them.
     if (m_config.modality == Modality::Image) {
         // Tokens are [CLS] (DeiT: then [DIST]) and the patches, row-major.
-        const int T = int(analysis.forward.lastHiddenState.rows());
+        const int T = int(tokens); // maxPositions: [CLS] ([DIST]) and the patches
         const int prefix = m_config.prefixTokens();
         const int side = std::max(1, m_config.imageSize / std::max(1, m_config.patchSize));
         Encoding& e = analysis.encoding;
@@ -462,6 +468,23 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
             analysis.displayTokens << label;
         }
     }
+    // Snapshots while the pass runs: only for passes that keep every head or compute them all
+    // on demand (the final analysis then answers every head, like the snapshots).
+    std::unique_ptr<PartialPublisher> publisher;
+    KeepOptions passKeep = keep;
+    if (request.partial && (keep.lazyAttention || keep.keepsAllAttention())) {
+        publisher = std::make_unique<PartialPublisher>(
+            analysis, m_config.layers, headCacheBytes(tokens), request.previous, request.partial);
+        passKeep.layerReady = [p = publisher.get()](const ReadyLayer& r) { p->onLayerReady(r); };
+    }
+    ATTNSCOPE_ASSIGN_OR_RETURN(analysis.forward, m_model->forward(input, passKeep, progress));
+    if (keep.lazyAttention) {
+        analysis.forward.lazyHeads = recomputedHeads();
+        analysis.forward.headCache.setLimitBytes(headCacheBytes(tokens));
+        // The heads the snapshots computed are this analysis's heads (same Q, K and code).
+        if (publisher) analysis.forward.headCache = HeadCache::sharedWith(publisher->headCache());
+    }
+
     return analysis;
 }
 

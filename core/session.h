@@ -9,6 +9,7 @@
 #include "tensor.h"
 #include "tokenizer/tokenizer.h"
 #include "trace.h"
+#include "weights.h"
 
 #include <QString>
 #include <functional>
@@ -49,6 +50,11 @@ struct AnalysisRequest {
     // models the tokens it shares at the start are not recomputed: their keys and values are
     // reused and only the rows after them run. The result is the same as a full pass.
     std::shared_ptr<const Analysis> previous;
+    // Called on the pass's thread each time one more layer's attention is known, with an
+    // immutable snapshot: layers [0, layersReady()) answer attention() (computed on demand
+    // from the layer's Q and K, the same bits as the final analysis), later ones are empty.
+    // Only for passes that keep every head (the GUI's). partial_analysis.h.
+    std::function<void(std::shared_ptr<const Analysis>)> partial;
 };
 
 struct Analysis {
@@ -60,9 +66,18 @@ struct Analysis {
     int generatedTokens = 0;   // the last N tokens were written by the model (generate.h)
     quint64 producedBy = 0;    // LoadedModel::instanceId() of the model that computed it
     ForwardResult forward;
+    // -1 when complete; in a snapshot handed out while the pass runs (AnalysisRequest::partial),
+    // how many layers (from the first) have their attention known.
+    int partialLayers = -1;
+    // Unique per LoadedModel::analyze() call (0: not made by one); its snapshots carry it too,
+    // so a view can keep what it drew of a snapshot's layers when the next one arrives.
+    quint64 passId = 0;
 
     int tokenCount() const { return encoding.size(); }
     int layerCount() const { return int(forward.layers.size()); }
+    bool isPartial() const { return partialLayers >= 0; }
+    int layersReady() const { return isPartial() ? partialLayers : layerCount(); }
+    bool isLayerReady(int layer) const { return layer >= 0 && layer < layersReady(); }
     int headCount() const {
         return forward.layers.empty() ? 0 : int(forward.layers[0].attention.size());
     }
@@ -70,16 +85,20 @@ struct Analysis {
     // when the pass kept no [T, T] matrices (lazy_heads.h). Hold the pointer while using it;
     // safe from any thread. isAttentionReady() says whether the call would compute.
     std::shared_ptr<const Mat> attention(int layer, int head) const {
-        return forward.attention(layer, head);
+        return isLayerReady(layer) ? forward.attention(layer, head) : emptyAttention();
     }
     bool isAttentionReady(int layer, int head) const {
-        return forward.isAttentionReady(layer, head);
+        return isLayerReady(layer) && forward.isAttentionReady(layer, head);
     }
     bool hasLazyAttention() const { return forward.isLazy(); }
     // For passes over every head (statistics, rollout, thumbnails): a lazy head not in the cache
     // is computed for this caller only, so memory holds one head at a time per caller.
     std::shared_ptr<const Mat> streamedAttention(int layer, int head) const {
-        return forward.attentionUncached(layer, head);
+        return isLayerReady(layer) ? forward.attentionUncached(layer, head) : emptyAttention();
+    }
+    static std::shared_ptr<const Mat> emptyAttention() { // of a layer not yet ready
+        static const auto empty = std::make_shared<const Mat>();
+        return empty;
     }
 };
 
@@ -91,8 +110,11 @@ public:
     // What open() reads besides the weights: a command that never tokenizes (`info`) only
     // checks that the tokenizer files are regular files, leaving tokenizer() null.
     enum class TokenizerLoading { Read, CheckFilesOnly };
+    // `progress` hears how far reading the weights is and may cancel (weights.h); opening then
+    // fails with "cancelled" and nothing stays loaded.
     static Result<std::shared_ptr<const LoadedModel>>
-    open(const QString& path, TokenizerLoading tokenizer = TokenizerLoading::Read);
+    open(const QString& path, TokenizerLoading tokenizer = TokenizerLoading::Read,
+         const LoadProgressCallback& progress = {});
 
     const ModelConfig& config() const { return m_config; }
     const Tokenizer* tokenizer() const { return m_tokenizer.get(); } // null for image models

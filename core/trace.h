@@ -10,6 +10,12 @@
 
 namespace attnscope {
 
+struct LayerTrace;
+struct ReadyLayer;
+// Called by the pass, on its own thread, as soon as a layer's queries and keys exist (before its
+// attention, MLP and the later layers run).
+using LayerReadyCallback = std::function<void(const ReadyLayer&)>;
+
 // What to keep from a forward pass. Attention probabilities are always kept.
 struct KeepOptions {
     bool scores = true;       // pre-softmax scaled scores (masked entries = -inf)
@@ -51,6 +57,9 @@ struct KeepOptions {
     // normalised form and the queries before rotary positions. Off by default (2 x [T, D] plus
     // [T, H*d] per layer), so a window that never explains does not pay for it.
     bool attentionInputs = false;
+    // Not what to keep but when to tell: with a callback set, every layer hands out its Q and
+    // K before the rest of the layer runs (partial_analysis.h builds views' snapshots from it).
+    LayerReadyCallback layerReady;
 };
 
 // How a layer's attention was computed (set by multiHeadAttention), so that a head can be
@@ -58,6 +67,17 @@ struct KeepOptions {
 struct AttentionGeometry {
     int heads = 0, kvHeads = 0, headDim = 0;
     bool causal = false;
+};
+
+// A layer whose queries and keys are known, handed out by the pass (KeepOptions::layerReady)
+// before the layer's attention is computed: its attention follows from them alone, plus the
+// earlier pass's rows when a prefix was reused. Valid only during the callback.
+struct ReadyLayer {
+    int layer = 0;
+    const Mat& q; // [Tq, H*d], the rows after the reused prefix, after rotary
+    const Mat& k; // [T, KV*d], all rows
+    AttentionGeometry geometry;
+    const LayerTrace* earlier = nullptr; // rows [0, T - Tq) came from it (null when Tq == T)
 };
 
 // Per-layer record of one forward pass. Shapes: T tokens, H query heads, KV key/value heads,

@@ -5,7 +5,9 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <algorithm>
 #include <cerrno>
+#include <omp.h>
 #include <set>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -146,8 +148,11 @@ Result<FloatTensor> WeightStore::get(const QString& name,
                                      const std::vector<int64_t>& expectedShape) const {
     auto full = resolve(name);
     if (!full) return full.error();
-    auto tensor = fileFor(*full)->floatTensor(*full);
+    if (m_load->cancelled) return Error{QStringLiteral("cancelled")};
+    const SafeTensorsFile* file = fileFor(*full);
+    auto tensor = file->floatTensor(*full);
     if (!tensor) return tensor.error();
+    if (!reportTensorTaken(*file, *full)) return Error{QStringLiteral("cancelled")};
     if (!expectedShape.empty() && tensor->shape != expectedShape)
         return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
                          .arg(*full, shapeString(tensor->shape), shapeString(expectedShape))};
@@ -167,6 +172,7 @@ Result<WeightTensor> WeightStore::weight(const QString& name,
         if (!expectedShape.empty() && info->shape != expectedShape)
             return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
                              .arg(*full, shapeString(info->shape), shapeString(expectedShape))};
+        if (!reportTensorTaken(*file, *full)) return Error{QStringLiteral("cancelled")};
         WeightTensor w;
         w.shape = info->shape;
         w.dtype = info->dtype;
@@ -210,7 +216,32 @@ void WeightStore::markReadByEveryPass(const WeightTensor& tensor) const {
     if (tensor.data) m_readByEveryPass->emplace_back(tensor.data, size_t(tensor.bytes()));
 }
 
-void WeightStore::prefaultMarked() const {
+void WeightStore::setLoadProgress(LoadProgressCallback progress) const {
+    m_load->progress = std::move(progress);
+    m_load->done = 0;
+    m_load->cancelled = false;
+}
+
+// Adds `bytes` to what the current stage has done and reports it; false once cancelled.
+bool WeightStore::reportLoaded(LoadStage stage, int64_t bytes, int64_t total) const {
+    if (m_load->cancelled) return false;
+    m_load->done = std::min(total, m_load->done + bytes); // a tensor may be taken twice (tied)
+    if (m_load->progress && !m_load->progress(stage, m_load->done, total)) m_load->cancelled = true;
+    return !m_load->cancelled;
+}
+
+bool WeightStore::reportTensorTaken(const SafeTensorsFile& file, const QString& fullName) const {
+    if (m_load->cancelled) return false;
+    if (!m_load->progress) return true;
+    const TensorInfo* info = file.find(fullName);
+    int64_t stored = 0; // every tensor's bytes in the files
+    for (const auto& f : m_files)
+        stored += f->tensorBytes();
+    return reportLoaded(LoadStage::Tensors, info ? info->end - info->begin : 0, stored);
+}
+
+bool WeightStore::prefaultMarked() const {
+    if (m_load->cancelled) return false;
     // Page-aligned chunks of at most 8 MB, so both cores share the work evenly.
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     const uintptr_t chunk = uintptr_t(8) << 20;
@@ -221,14 +252,28 @@ void WeightStore::prefaultMarked() const {
         for (uintptr_t b = begin; b < end; b += chunk)
             chunks.emplace_back(b, size_t(std::min(end - b, chunk)));
     }
+    int64_t total = 0;
+    for (const auto& c : chunks)
+        total += int64_t(c.second);
+    m_load->done = 0;
     // Advice only: a kernel without MADV_POPULATE_READ reads ahead instead (MADV_WILLNEED),
-    // and a failure changes nothing but speed.
+    // and a failure changes nothing but speed. Batches of 64 MB per thread between progress
+    // reports, so a cancel stops it within a batch (well under a second from disk cache).
+    const size_t batch = size_t(8 * std::max(1, omp_get_max_threads()));
+    for (size_t first = 0; first < chunks.size(); first += batch) {
+        const size_t last = std::min(chunks.size(), first + batch);
 #pragma omp parallel for schedule(dynamic)
-    for (size_t i = 0; i < chunks.size(); ++i) {
-        void* start = reinterpret_cast<void*>(chunks[i].first);
-        if (madvise(start, chunks[i].second, MADV_POPULATE_READ) != 0 && errno == EINVAL)
-            madvise(start, chunks[i].second, MADV_WILLNEED);
+        for (size_t i = first; i < last; ++i) {
+            void* start = reinterpret_cast<void*>(chunks[i].first);
+            if (madvise(start, chunks[i].second, MADV_POPULATE_READ) != 0 && errno == EINVAL)
+                madvise(start, chunks[i].second, MADV_WILLNEED);
+        }
+        int64_t bytes = 0;
+        for (size_t i = first; i < last; ++i)
+            bytes += int64_t(chunks[i].second);
+        if (m_load->progress && !reportLoaded(LoadStage::Reading, bytes, total)) return false;
     }
+    return true;
 }
 
 QStringList WeightStore::allNames() const {

@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QString>
 #include <QStringList>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -18,6 +19,14 @@ namespace attnscope {
 // those says how to convert them to safetensors; empty when `path` has safetensors or no
 // pickle weights.
 QString pickleOnlyMessage(const QString& path);
+
+// Opening a checkpoint, reported while it runs: `done` of `total` bytes. Tensors: the stored
+// bytes of the tensors the model has taken (converted to float32 where stored otherwise) of
+// all the checkpoint's tensors; Reading: the bytes read in ahead of the first pass
+// (prefaultMarked) of all it reads. Return false to cancel: opening then fails with
+// "cancelled". Called on the opening thread.
+enum class LoadStage { Tensors, Reading };
+using LoadProgressCallback = std::function<bool(LoadStage stage, int64_t done, int64_t total)>;
 
 class WeightStore {
 public:
@@ -57,7 +66,13 @@ public:
     // of the first pass, in parallel and in large batches (MADV_POPULATE_READ), so a cold
     // process does not stop at a page fault every few pages while it computes.
     void markReadByEveryPass(const WeightTensor& tensor) const;
-    void prefaultMarked() const;
+    // False when the load progress callback cancelled (the pages read so far stay read).
+    bool prefaultMarked() const;
+
+    // Reports every tensor get() returns from now on (shared by copies, like the marks); once
+    // the callback returned false, get() fails with "cancelled" and prefaultMarked() stops.
+    void setLoadProgress(LoadProgressCallback progress) const;
+    bool isLoadCancelled() const { return m_load->cancelled; }
 
 private:
     const SafeTensorsFile* fileFor(const QString& fullName) const;
@@ -71,6 +86,15 @@ private:
     // Shared by copies (the family loaders take one), so marks made on a copy count.
     std::shared_ptr<std::vector<std::pair<const void*, size_t>>> m_readByEveryPass =
         std::make_shared<std::vector<std::pair<const void*, size_t>>>();
+    struct LoadState {
+        LoadProgressCallback progress;
+        int64_t done = 0;
+        bool cancelled = false;
+    };
+    std::shared_ptr<LoadState> m_load = std::make_shared<LoadState>();
+    bool reportLoaded(LoadStage stage, int64_t bytes, int64_t total) const;
+    // Reports tensor `fullName` of `file` as taken (LoadStage::Tensors); false once cancelled.
+    bool reportTensorTaken(const SafeTensorsFile& file, const QString& fullName) const;
 };
 
 } // namespace attnscope

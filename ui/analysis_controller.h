@@ -15,6 +15,7 @@
 #include <QThreadPool>
 #include <QTimer>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -29,6 +30,19 @@ public:
     std::shared_ptr<const LoadedModel> model() const { return m_model; }
     void setModel(std::shared_ptr<const LoadedModel> model); // synchronous; re-analyses last text
     std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
+    // The running pass's latest snapshot (Analysis::isPartial()), or null: set by
+    // partialAnalysisReady(), cleared when that request's final analysis (or error) arrives.
+    std::shared_ptr<const Analysis> partialAnalysis() const { return m_partial; }
+    int droppedPartials() const { return m_droppedPartials; } // snapshots of superseded edits
+    // Snapshots go out only once a pass has run this long (default 200 ms): a keystroke's
+    // short pass shows its final result straight away instead of a layer at a time.
+    void setPartialDelayMs(int ms) { m_partialDelayMs = ms; }
+    int partialDelayMs() const { return m_partialDelayMs; }
+    // Tests: called on the worker thread after each snapshot is queued for delivery, with the
+    // snapshot's ready layers (a test can block the pass there, deterministically).
+    void setPartialHookForTests(std::function<void(int layersReady)> hook) {
+        m_partialHook = std::move(hook);
+    }
 
     int debounceInterval() const { return m_debounce.interval(); }
     void setDebounceInterval(int ms) { m_debounce.setInterval(ms); }
@@ -45,6 +59,10 @@ public:
 
     bool isBusy() const { return m_busy; }
     bool isLoadingModel() const { return m_loadingModel; }
+    // Tests: called on the loading thread after each progress report (may block there).
+    void setLoadHookForTests(std::function<void(int64_t done)> hook) {
+        m_loadHook = std::move(hook);
+    }
     quint64 latestRequestId() const { return m_latestId; }
     quint64 lastDeliveredId() const { return m_deliveredId; }
     double lastElapsedMs() const {
@@ -64,6 +82,9 @@ public slots:
     void requestAnalysis(const QString& text);
     // Like requestAnalysis() but without the debounce delay.
     void requestAnalysisNow(const QString& text);
+    // Explicit token ids instead of a text (no tokenizer needed), analysed now; the next
+    // requestAnalysis() goes back to text.
+    void requestIdsAnalysis(const std::vector<int64_t>& ids);
     // Image models: analyses this picture (RGB888, ui/image/image_decode.h) now, and again
     // whenever another image model is opened. The worker resizes it with the model's processor.
     void requestImageAnalysis(const QImage& rgb888);
@@ -71,6 +92,9 @@ public slots:
     void setPicture(const QImage& rgb888) { m_picture = rgb888; }
     // Drops the pending request and cancels the running one.
     void cancel();
+    // Stops the model being opened (reading its weights stops within a batch of pages);
+    // modelLoadCancelled() follows and the current model, text and views stay as they are.
+    void cancelModelLoad();
     // An analysis made elsewhere with this model (a generated text, generate.h) becomes the
     // current one, as if analysed from its text: pending work is dropped, analysisReady() is
     // emitted, and the next edit reuses its keys and values. elapsedMs: what computing it took.
@@ -78,22 +102,38 @@ public slots:
 
 signals:
     void analysisReady(std::shared_ptr<const attnscope::Analysis> analysis);
+    // While the latest request's pass runs: a snapshot with one more layer ready (layers appear
+    // as they are computed). Never for a superseded request; analysisReady() follows.
+    void partialAnalysisReady(std::shared_ptr<const attnscope::Analysis> partial);
     void errorOccurred(const QString& message);
     void busyChanged(bool busy);
     void modelLoadingStarted(const QString& path);
+    // Opening `path`: `done` of `total` MB (weights.h: LoadStage); at most ~20 a second.
+    void modelLoadProgress(const QString& path, int stage, double doneMb, double totalMb);
+    void modelLoadCancelled(const QString& path);
     void modelChanged(std::shared_ptr<const attnscope::LoadedModel> model);
 
 private:
     struct JobResult;
     void startPending(bool ignoreDebounce = false);
     void onAnalysisFinished(quint64 id, std::shared_ptr<JobResult> result);
+    void onPartialAnalysis(quint64 id, std::shared_ptr<const Analysis> partial, int heldMs);
     void updateBusy();
 
     std::shared_ptr<const LoadedModel> m_model;
     std::shared_ptr<const Analysis> m_analysis;
+    std::shared_ptr<const Analysis> m_partial;
+    int m_droppedPartials = 0;
+    int m_partialDelayMs = 200;
+    // A snapshot that came before the delay ended (of the latest request), shown when it ends.
+    std::shared_ptr<const Analysis> m_heldPartial;
+    quint64 m_heldPartialId = 0;
+    QTimer m_heldPartialTimer;
+    std::function<void(int)> m_partialHook;
     QThreadPool m_pool;
     QTimer m_debounce;
     std::optional<QString> m_pendingText;
+    std::vector<int64_t> m_pendingIds; // with m_pendingText: ids to analyse instead of it
     QString m_lastText;
     std::optional<QString> m_pair;
     QImage m_picture; // image models' input; null = none yet
@@ -105,6 +145,10 @@ private:
     quint64 m_latestId = 0;
     quint64 m_deliveredId = 0;
     quint64 m_latestLoadId = 0;
+    // Read by the opening thread's progress callback: the load stops when this passes its id.
+    std::shared_ptr<std::atomic<quint64>> m_cancelLoadsUpTo =
+        std::make_shared<std::atomic<quint64>>(0);
+    std::function<void(int64_t)> m_loadHook;
     double m_elapsedMs = 0;
     int m_completedJobs = 0;
     int m_droppedResults = 0;

@@ -1,11 +1,14 @@
 #include "gui_bench.h"
 
 #include "grid/grid_widget.h"
+#include "heatmap_widget.h"
 #include "main_window.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFile>
+#include <QPixmap>
 #include <QTimer>
 
 #include <algorithm>
@@ -167,6 +170,103 @@ Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, 
         view.canvas()->repaint();
         bench.wideRepaintMs.push_back(view.canvas()->lastPaintMs());
     }
+    return bench;
+}
+
+namespace {
+double peakRssMb() {
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly)) return 0;
+    for (const QByteArray& line : status.readAll().split('\n'))
+        if (line.startsWith("VmHWM:"))
+            return line.mid(6).trimmed().split(' ').value(0).toDouble() / 1024;
+    return 0;
+}
+} // namespace
+
+Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, int tokens,
+                                      const QString& screenshotPath) {
+    if (!qobject_cast<QApplication*>(QCoreApplication::instance()))
+        return Error{QStringLiteral("the GUI benchmark needs a QApplication")};
+    const ModelConfig& c = model->config();
+    if (c.modality != Modality::Text) return Error{QStringLiteral("--gui-long needs a text model")};
+    if (tokens > c.maxPositions)
+        return Error{QStringLiteral("--tokens %1 is more than the model's %2 positions")
+                         .arg(tokens)
+                         .arg(c.maxPositions)};
+    // Random ids (fixed seed; no tokenizer needed), as `bench` times the forward pass.
+    std::vector<int64_t> ids(static_cast<size_t>(tokens));
+    quint64 state = 12345;
+    for (int64_t& id : ids) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        id = int64_t((state >> 33) % quint64(c.vocab));
+    }
+
+    MainWindow window;
+    window.resize(1400, 1000);
+    window.setText(QString()); // the ids are the input: no sample text analysed before them
+    window.controller()->setModel(model);
+    window.show();
+    window.setView(MainWindow::View::Heatmap);
+    window.setLayerHead(0, 0);
+    idle(200);
+
+    GuiLongBench bench;
+    bench.window = window.size();
+    HeatmapWidget* heatmap = window.heatmap();
+    QElapsedTimer timer;
+    int paintsAtShown = -1, paintsAtFinal = -1;
+    bool final = false, shotTaken = screenshotPath.isEmpty();
+    QString shotError;
+    // Connected after the window's own slots, so these run once the window took each result.
+    QObject::connect(&window, &MainWindow::heatmapShown, &window, [&](bool fromPartial) {
+        if (paintsAtShown < 0) {
+            paintsAtShown = heatmap->paintCount();
+            bench.firstHeatmapFromSnapshot = fromPartial;
+        }
+    });
+    QObject::connect(window.controller(), &AnalysisController::partialAnalysisReady, &window,
+                     [&](std::shared_ptr<const Analysis> partial) {
+                         bench.layerReadyMs.push_back(double(timer.nsecsElapsed()) / 1e6);
+                         const int ready = partial->layersReady();
+                         if (!shotTaken && bench.firstHeatmapMs >= 0 &&
+                             ready >= (partial->layerCount() + 1) / 2) {
+                             shotTaken = true;
+                             bench.screenshotLayersReady = ready;
+                             if (!window.grab().save(screenshotPath))
+                                 shotError =
+                                     QStringLiteral("could not write %1").arg(screenshotPath);
+                         }
+                     });
+    QObject::connect(window.controller(), &AnalysisController::analysisReady, &window, [&] {
+        final = true;
+        bench.finalMs = double(timer.nsecsElapsed()) / 1e6;
+        paintsAtFinal = heatmap->paintCount();
+    });
+    timer.start();
+    window.controller()->requestIdsAnalysis(ids); // the edit
+    const int limitMs = 3600 * 1000;
+    if (!waitFor(
+            [&] {
+                if (bench.firstHeatmapMs < 0 && paintsAtShown >= 0 &&
+                    heatmap->paintCount() > paintsAtShown)
+                    bench.firstHeatmapMs = double(timer.nsecsElapsed()) / 1e6;
+                if (final && bench.finalHeatmapMs < 0 && heatmap->paintCount() > paintsAtFinal)
+                    bench.finalHeatmapMs = double(timer.nsecsElapsed()) / 1e6;
+                return final && bench.finalHeatmapMs >= 0 && bench.firstHeatmapMs >= 0;
+            },
+            limitMs))
+        return Error{window.errorText().isEmpty()
+                         ? QStringLiteral("the long analysis did not finish within an hour")
+                         : window.errorText()};
+    if (!shotError.isEmpty()) return Error{shotError};
+    const auto analysis = window.analysis();
+    bench.tokens = analysis->tokenCount();
+    bench.layers = analysis->layerCount();
+    bench.heads = analysis->headCount();
+    bench.lazyHeads = analysis->hasLazyAttention();
+    bench.analysisMs = window.controller()->lastElapsedMs();
+    bench.peakRssMb = peakRssMb();
     return bench;
 }
 

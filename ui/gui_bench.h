@@ -32,6 +32,27 @@ struct GuiGridBench {
 Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, int tokens,
                                       int edits);
 
+// `attnscope bench --gui-long`: the window (offscreen, heatmap of layer 0, head 0 showing) on
+// a long input of `tokens` random ids, timed from the edit to the first heatmap painted (from a
+// snapshot of the running pass: layers appear as they are computed), to each layer's snapshot
+// and to the final analysis. With a screenshot path, the window is saved as PNG mid-pass.
+struct GuiLongBench {
+    int tokens = 0, layers = 0, heads = 0;
+    bool lazyHeads = false; // the final analysis computes heads on demand
+    QSize window;
+    double firstHeatmapMs = -1; // edit -> the current head painted (from a snapshot)
+    bool firstHeatmapFromSnapshot = false;
+    std::vector<double> layerReadyMs; // edit -> snapshot with l + 1 layers reached the window
+    double finalMs = -1;              // edit -> final analysis in the window
+    double finalHeatmapMs = -1;       // edit -> heatmap painted after the final analysis
+    double analysisMs = 0;            // the worker's compute time of the whole pass
+    double peakRssMb = 0;             // the process's peak resident memory (VmHWM)
+    int screenshotLayersReady = -1;   // the snapshot the screenshot shows
+};
+
+Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, int tokens,
+                                      const QString& screenshotPath = {});
+
 double percentile(std::vector<double> values, double p); // p in [0, 100], nearest rank
 
 } // namespace attnscope

@@ -89,6 +89,7 @@ void HeatmapWidget::setHoveredCell(HeatmapCell cell) {
 }
 
 void HeatmapWidget::paintEvent(QPaintEvent*) {
+    ++m_paintCount;
     QPainter painter(this);
     const HeatmapLayout layout = m_renderer.layout(QSizeF(size()));
     m_renderer.paint(painter, layout);

@@ -27,6 +27,7 @@ public:
     HeatmapCell hoveredCell() const { return m_hovered; }
     HeatmapLayout currentLayout() const { return m_renderer.layout(QSizeF(size())); }
     QString placeholder() const { return m_placeholder; }
+    int paintCount() const { return m_paintCount; } // paint events so far (benchmarks, tests)
 
     // Text for a cell, e.g. "query 'cat' (1) → key 'The' (0): 0.4123"; empty when invalid.
     QString describeCell(HeatmapCell cell) const;
@@ -62,6 +63,7 @@ private:
     HeatmapCell m_hovered;
     QString m_placeholder;
     bool m_showTooltip = true;
+    int m_paintCount = 0;
 };
 
 } // namespace attnscope

@@ -355,6 +355,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->addWidget(m_hoverLabel, 1);
     for (QLabel* l : {m_modelLabel, m_tokensLabel, m_timeLabel})
         l->setStyleSheet(QStringLiteral("QLabel { border-left: 1px solid #bbb; padding: 0 8px; }"));
+    setUpModelLoading(); // "Opening NAME: n of m MB" and Cancel, left of the model label
     statusBar()->addPermanentWidget(m_modelLabel);
     statusBar()->addPermanentWidget(m_tokensLabel);
     statusBar()->addPermanentWidget(m_timeLabel);
@@ -495,6 +496,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_colorMap, &QComboBox::currentIndexChanged, this, &MainWindow::refreshOptions);
     connect(m_autoRange, &QCheckBox::toggled, this, &MainWindow::refreshOptions);
     connect(m_controller, &AnalysisController::analysisReady, this, &MainWindow::onAnalysisReady);
+    connect(m_controller, &AnalysisController::partialAnalysisReady, this,
+            &MainWindow::onPartialAnalysis);
     connect(m_controller, &AnalysisController::modelChanged, this, &MainWindow::onModelChanged);
     connect(m_controller, &AnalysisController::modelLoadingStarted, this,
             &MainWindow::onModelLoading);
@@ -577,6 +580,7 @@ void MainWindow::onTextEdited() {
     if (text.trimmed().isEmpty()) {
         m_controller->cancel();
         m_analysis.reset();
+        m_partial.reset();
         m_heatmap->clear(tr("Type some text above to see how its tokens attend to each other."));
         m_tokenStrip->clear();
         m_tokenScroll->hide();
@@ -602,6 +606,7 @@ void MainWindow::onModelLoading(const QString& path) {
 void MainWindow::onModelChanged(std::shared_ptr<const LoadedModel> model) {
     if (!model) return;
     m_selectPatternedHead = m_opensOnPatternedHead; // see onAnalysisReady
+    if (m_partial && m_partial->producedBy != model->instanceId()) m_partial.reset();
     const ModelConfig& c = model->config();
     const QString name = model->displayName();
     const QString family = familyName(c.family);
@@ -686,7 +691,47 @@ void MainWindow::updateSelectorRanges(int layers, int heads) {
     m_head->setSuffix(tr(" / %1").arg(std::max(0, heads - 1)));
 }
 
+void MainWindow::onPartialAnalysis(std::shared_ptr<const Analysis> partial) {
+    const bool newPass = !m_partial || m_partial->passId != partial->passId;
+    m_partial = std::move(partial);
+    hideError(); // an earlier edit's error no longer applies to the text being computed
+    m_layer->setToolTip(tr("Layer (0 = first); %1 of %2 computed so far")
+                            .arg(m_partial->layersReady())
+                            .arg(m_partial->layerCount()));
+    if (newPass) { // the new text's tokens, once per pass
+        const int t = m_partial->tokenCount();
+        m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
+        if (currentView() == View::Heatmap || currentView() == View::Grid)
+            updateTokenStrip(-1, -1);
+    }
+    m_timeLabel->setText(tr("computing: %1 of %2 layers")
+                             .arg(m_partial->layersReady())
+                             .arg(m_partial->layerCount()));
+    syncState();
+    if (currentView() == View::Heatmap || currentView() == View::Grid) showPartial(currentView());
+}
+
+void MainWindow::showPartial(View view) {
+    if (view == View::Grid) {
+        m_grid->setContent(m_partial, m_state);
+        return;
+    }
+    if (m_partial->tokenCount() == 0) return;
+    if (!m_partial->isLayerReady(m_state.layer)) {
+        ++*m_heatmapRequest; // a ready layer's head still being computed is not shown now
+        m_heatmapTokens.clear();
+        m_heatmap->clear(tr("Layer %1: computing (%2 of %3 layers done)")
+                             .arg(m_state.layer)
+                             .arg(m_partial->layersReady())
+                             .arg(m_partial->layerCount()));
+        return;
+    }
+    refreshHeatmapInBackground();
+}
+
 void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
+    m_partial.reset(); // the final analysis replaces the running pass's snapshot
+    m_layer->setToolTip(tr("Layer (0 = first)"));
     m_analysis = std::move(analysis);
     m_codePointPositions.clear();
     std::erase_if(m_selectedTokens, [&](int t) { return t >= m_analysis->tokenCount(); });
@@ -810,6 +855,10 @@ void MainWindow::refreshViews() {
 
 void MainWindow::refreshView(View view) {
     m_viewDirty[size_t(view)] = false;
+    if (m_partial && (view == View::Heatmap || view == View::Grid)) {
+        showPartial(view);
+        return;
+    }
     if (!m_analysis) return;
     if (m_analysis->tokenCount() == 0) {
         m_heatmap->clear(tr("The text has no tokens."));
@@ -864,24 +913,28 @@ void MainWindow::showHeatmapMatrix(const ViewMatrix& matrix) {
 void MainWindow::refreshHeatmapInBackground() {
     const quint64 request = ++*m_heatmapRequest;
     const bool single = m_state.aggregate == Aggregate::SingleHead;
-    if (!single || !m_analysis->isAttentionReady(m_state.layer, m_state.head)) {
+    const std::shared_ptr<const Analysis> shown = heatmapAnalysis();
+    if (!single || !shown->isAttentionReady(m_state.layer, m_state.head)) {
         m_heatmapTokens.clear();
         m_heatmap->clear(
             single ? tr("Computing layer %1, head %2 of %3 tokens…")
                          .arg(m_state.layer)
                          .arg(m_state.head)
-                         .arg(m_analysis->tokenCount())
+                         .arg(shown->tokenCount())
                    : tr("Computing the %1 of the checked heads…")
                          .arg(m_state.aggregate == Aggregate::Max ? tr("maximum") : tr("mean")));
     }
     m_heatmapPool.start(
-        [this, request, latest = m_heatmapRequest, analysis = m_analysis, state = m_state] {
+        [this, request, latest = m_heatmapRequest, analysis = shown, state = m_state] {
             if (*latest != request) return; // a newer head was asked for meanwhile
             auto matrix = std::make_shared<const ViewMatrix>(viewMatrix(*analysis, state));
             QMetaObject::invokeMethod(
                 this,
                 [this, request, latest, analysis, matrix] {
-                    if (*latest == request && analysis == m_analysis) showHeatmapMatrix(*matrix);
+                    if (*latest == request && analysis == heatmapAnalysis()) {
+                        showHeatmapMatrix(*matrix);
+                        emit heatmapShown(analysis->isPartial());
+                    }
                 },
                 Qt::QueuedConnection);
         });
@@ -1069,21 +1122,23 @@ void MainWindow::highlightTokenText(int queryToken, int keyToken) {
 }
 
 void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
+    // The tokens of the text in the field: a running pass's snapshot has them first.
+    const std::shared_ptr<const Analysis> shown = heatmapAnalysis();
     // Image models' tokens are patches: the picture and the heatmap's labels show them.
-    if (!m_analysis || m_analysis->tokenCount() == 0 || isImageMode()) {
+    if (!shown || shown->tokenCount() == 0 || isImageMode()) {
         m_tokenStrip->clear();
         m_tokenScroll->hide();
         return;
     }
     m_tokenScroll->show();
-    const QStringList labels = tokenLabels(*m_analysis);
+    const QStringList labels = tokenLabels(*shown);
     // Tokens run left to right like the views' axes, even when the first one is Hebrew or
     // Arabic (which would make the paragraph right-to-left): the block is dir='ltr', and a
     // left-to-right mark (U+200E) after each token keeps neighbouring right-to-left tokens from
     // merging into one reversed run, while each token's own text is still shaped in its
     // direction.
     QString html = QStringLiteral("<div dir='ltr' style='line-height: 140%;'>&#x200E;");
-    const int t = m_analysis->tokenCount();
+    const int t = shown->tokenCount();
     for (int i = 0; i < t; ++i) {
         const QString label =
             HeatmapRenderer::escapeLabel(i < labels.size() ? labels[i] : QString::number(i));
@@ -1094,7 +1149,7 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
             style = QStringLiteral("background:#ffb74d; color:#000;");
         else if (i == keyToken)
             style = QStringLiteral("background:#64b5f6; color:#000;");
-        else if (i >= t - m_analysis->generatedTokens) // written by the model
+        else if (i >= t - shown->generatedTokens) // written by the model
             style = QStringLiteral("background:%1; color:#222; font-style:italic;")
                         .arg(kGeneratedTokenColour.name());
         else
@@ -1108,12 +1163,12 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
                     .arg(style, label.toHtmlEscaped())
                     .arg(i);
     }
-    if (m_analysis->generatedTokens > 0)
+    if (shown->generatedTokens > 0)
         html += QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
-                    .arg((m_analysis->generatedTokens == 1
+                    .arg((shown->generatedTokens == 1
                               ? tr("— green, ▸: the token the model wrote")
                               : tr("— green, ▸: the %1 tokens the model wrote")
-                                    .arg(m_analysis->generatedTokens))
+                                    .arg(shown->generatedTokens))
                              .toHtmlEscaped());
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);
@@ -1136,6 +1191,10 @@ void MainWindow::resizeEvent(QResizeEvent* event) {
 }
 
 void MainWindow::onError(const QString& message) {
+    if (m_partial && !m_controller->partialAnalysis()) { // the pass failed: back to the last
+        m_partial.reset();
+        refreshViews();
+    }
     showError(message);
 }
 

@@ -93,6 +93,12 @@ public:
     void saveSettings(QSettings& settings) const;
     void restoreSettings(QSettings& settings);
     std::shared_ptr<const Analysis> analysis() const { return m_analysis; }
+    // The running pass's snapshot the heatmap and grid show (layers as they are computed), or
+    // null once the final analysis arrived.
+    std::shared_ptr<const Analysis> partialAnalysis() const { return m_partial; }
+    // "Opening NAME: n of m MB" while a model is being opened (the Cancel button beside it
+    // stops it); empty otherwise.
+    QString modelLoadText() const;
     // When on, each newly opened model starts on the head with the clearest pattern in its
     // first analysis (mostPatternedHead), instead of layer 0, head 0. The app turns it on.
     void setOpensOnPatternedHead(bool on) { m_opensOnPatternedHead = on; }
@@ -153,12 +159,16 @@ signals:
     void sessionOpened(const QString& path);
     void sessionFailed(const QString& message); // nothing was changed
     void attentionFileOpened(const QString& path);
+    // The heatmap shows a head computed off the GUI thread; fromPartial: taken from a running
+    // pass's snapshot (benchmarks and tests wait for it).
+    void heatmapShown(bool fromPartial);
 
 private slots:
     void chooseModelFolder();
     void chooseExportFile();
     void onTextEdited();
     void onAnalysisReady(std::shared_ptr<const attnscope::Analysis> analysis);
+    void onPartialAnalysis(std::shared_ptr<const attnscope::Analysis> partial);
     void onModelChanged(std::shared_ptr<const attnscope::LoadedModel> model);
     void onModelLoading(const QString& path);
     void onError(const QString& message);
@@ -186,7 +196,13 @@ private:
     HeadRequests* m_copyRequests = nullptr;      // Copy Figure (figure_dialog/main_window_figures)
     HeadRequests* m_numbersRequests = nullptr;   // Export Numbers
     HeadRequests* m_viewExportRequests = nullptr; // File → Export view
-    void syncState();                            // m_state from the controls
+    // Heatmap and grid while a pass runs: ready layers from the snapshot, the others say so.
+    void showPartial(View view);
+    // What the heatmap and grid show: the running pass's snapshot, else the last analysis.
+    std::shared_ptr<const Analysis> heatmapAnalysis() const {
+        return m_partial ? m_partial : m_analysis;
+    }
+    void syncState(); // m_state from the controls
     void moveLayer(int delta);
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices
@@ -207,6 +223,8 @@ private:
 
     AnalysisController* m_controller = nullptr;
     std::shared_ptr<const Analysis> m_analysis;
+    // The running pass's snapshot (AnalysisController::partialAnalysisReady), or null.
+    std::shared_ptr<const Analysis> m_partial;
     bool m_opensOnPatternedHead = false; // see setOpensOnPatternedHead
     bool m_selectPatternedHead = false;  // set by a model change, used by the next analysis
     // UTF-16 position of each code-point boundary of the analysed text, when the text field
@@ -225,6 +243,11 @@ private:
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;
+    // Opening a model (main_window_loading.cpp): progress and Cancel in the status bar.
+    void setUpModelLoading();
+    QWidget* m_loadBox = nullptr;
+    QLabel* m_loadLabel = nullptr;
+    QString m_modelPathBeforeLoad, m_modelLabelBeforeLoad; // restored when a load is cancelled
     QLabel* m_tokensLabel = nullptr;
     QLabel* m_timeLabel = nullptr;
     QLabel* m_hoverLabel = nullptr;

@@ -122,6 +122,16 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
     const quint64 key = qHashMulti(0, int(state.colorMap), state.autoRange,
                                    int(state.specialTokens), state.dark, state.print);
     if (analysis == m_analysis && key == m_colourKey) return;
+    // A later snapshot of the same pass (or its final analysis, when that also colours in the
+    // background): the layers the last one had are the same bits, so their tiles stay.
+    std::vector<QImage> carried;
+    if (analysis && m_analysis && key == m_colourKey && m_analysis->isPartial() &&
+        analysis->passId != 0 && analysis->passId == m_analysis->passId &&
+        analysis->hasLazyAttention() && analysis->layerCount() == m_layers &&
+        analysis->headCount() == m_heads) {
+        carried = std::move(m_thumbnails);
+        carried.resize(size_t(m_analysis->layersReady()) * size_t(m_heads));
+    }
     m_reusableRows =
         analysis && key == m_colourKey ? reusableRows(m_analysis.get(), *analysis, state) : 0;
     m_previousThumbnails.clear();
@@ -142,6 +152,15 @@ void GridRenderer::setAnalysis(std::shared_ptr<const Analysis> analysis, const V
     m_thumbnails.assign(size_t(m_layers) * size_t(m_heads), QImage());
     m_backgroundTiles = m_analysis->hasLazyAttention();
     if (m_backgroundTiles) m_previousThumbnails.clear(), m_reusableRows = 0;
+    for (size_t i = 0; i < carried.size() && i < m_thumbnails.size(); ++i)
+        m_thumbnails[i] = std::move(carried[i]);
+}
+
+bool GridRenderer::hasLayerThumbnails(int layer) const {
+    if (layer < 0 || layer >= m_layers) return false;
+    for (int h = 0; h < m_heads; ++h)
+        if (m_thumbnails[size_t(layer) * size_t(m_heads) + size_t(h)].isNull()) return false;
+    return true;
 }
 
 void GridRenderer::setThumbnail(int layer, int head, QImage image) {

@@ -79,6 +79,8 @@ public:
     bool usesBackgroundTiles() const { return m_backgroundTiles; }
     void setThumbnail(int layer, int head, QImage image);
     int readyThumbnails() const;
+    // Whether every head of `layer` has its tile (kept from an earlier snapshot of the pass).
+    bool hasLayerThumbnails(int layer) const;
     // Largest side of a background tile: longer inputs are max-pooled to it.
     static constexpr int kMaxTileCells = 256;
     void setMaxTileCells(int cells) { m_maxTileCells = std::max(1, cells); }

@@ -83,6 +83,11 @@ void GridView::setTileStatistic(TileStatistic statistic) {
     GridRenderer& r = m_canvas->renderer();
     const QString name = tileStatisticNames().value(int(statistic)).toLower();
     m_framesFor = m_analysis;
+    if (m_analysis && m_analysis->isPartial()) { // statistics of every head: once it is final
+        r.setFrameValues({}, name);
+        m_canvas->update();
+        return;
+    }
     if (m_analysis && m_analysis->hasLazyAttention() && statistic != TileStatistic::None) {
         // Every head computed once, streaming: on a pool thread, not the GUI's.
         r.setFrameValues({}, name);
@@ -129,7 +134,27 @@ void GridView::startBackgroundTiles(const ViewState& state) {
         m_tilesLabel->setAutoFillBackground(true);
         m_tilesLabel->setMargin(4);
     }
-    m_tilesLabel->setText(tr("Computing tiles of %1 heads…").arg(layers * heads));
+    // Layers of a running pass's snapshot: only the ready ones, and not those whose tiles an
+    // earlier snapshot of the pass already coloured.
+    const int ready = m_analysis->layersReady();
+    std::vector<char> needed(size_t(layers), 0);
+    for (int l = 0; l < ready; ++l)
+        needed[size_t(l)] = !r.hasLayerThumbnails(l);
+    const int lastNeeded =
+        int(std::find(needed.rbegin(), needed.rend(), 1).base() - needed.begin()) - 1;
+    const QString pass = m_analysis->isPartial()
+                             ? tr("Layers computed: %1 of %2 · ").arg(ready).arg(layers)
+                             : QString();
+    if (lastNeeded < 0) { // nothing to colour until the next layer arrives
+        m_tilesLabel->setText(
+            pass + tr("tiles: %1 of %2 heads").arg(r.readyThumbnails()).arg(layers * heads));
+        m_tilesLabel->adjustSize();
+        m_tilesLabel->move(8, 8);
+        m_tilesLabel->setVisible(m_analysis->isPartial());
+        m_tilesLabel->raise();
+        return;
+    }
+    m_tilesLabel->setText(pass + tr("Computing tiles of %1 heads…").arg(layers * heads));
     m_tilesLabel->adjustSize();
     m_tilesLabel->move(8, 8);
     m_tilesLabel->show();
@@ -138,9 +163,10 @@ void GridView::startBackgroundTiles(const ViewState& state) {
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     m_tilesCancel = cancel;
     QPointer<GridView> self(this);
-    QThreadPool::globalInstance()->start([self, cancel, analysis = m_analysis, state, layers, heads,
-                                          cells = r.maxTileCells()] {
-        for (int l = 0; l < layers && !cancel->load(); ++l) {
+    QThreadPool::globalInstance()->start([self, cancel, analysis = m_analysis, state, heads, needed,
+                                          lastNeeded, pass, cells = r.maxTileCells()] {
+        for (int l = 0; l <= lastNeeded && !cancel->load(); ++l) {
+            if (!needed[size_t(l)]) continue;
             auto tiles = std::make_shared<std::vector<QImage>>(size_t(heads));
             // Heads in parallel: each holds one [T, T] head (computed, not cached) at a time.
 #pragma omp parallel for schedule(dynamic)
@@ -150,18 +176,24 @@ void GridView::startBackgroundTiles(const ViewState& state) {
             if (cancel->load()) return;
             QMetaObject::invokeMethod(
                 qApp,
-                [self, cancel, l, tiles, last = l + 1 == layers] {
+                [self, cancel, l, tiles, pass, last = l == lastNeeded] {
                     if (!self || cancel->load()) return;
                     GridRenderer& r = self->m_canvas->renderer();
                     for (int h = 0; h < int(tiles->size()); ++h)
                         r.setThumbnail(l, h, std::move((*tiles)[size_t(h)]));
                     const int done = r.readyThumbnails(), total = r.layers() * r.heads();
                     self->m_tilesLabel->setText(
-                        tr("Computing tiles: %1 of %2 heads…").arg(done).arg(total));
+                        pass + tr("Computing tiles: %1 of %2 heads…").arg(done).arg(total));
                     self->m_tilesLabel->adjustSize();
                     if (last) {
                         self->m_tilesPending = false;
-                        self->m_tilesLabel->hide();
+                        // A running pass's snapshot keeps saying how far the pass is.
+                        if (pass.isEmpty())
+                            self->m_tilesLabel->hide();
+                        else
+                            self->m_tilesLabel->setText(
+                                pass + tr("tiles: %1 of %2 heads").arg(done).arg(total));
+                        self->m_tilesLabel->adjustSize();
                     }
                     self->m_canvas->update();
                     emit self->tilesProgress(done, total);
