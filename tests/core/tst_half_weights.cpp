@@ -1,7 +1,7 @@
 // F16/BF16 weights kept 16-bit in memory (weight_tensor.h) against the widened float32 copies
-// they replaced (ATTNSCOPE_WIDEN_WEIGHTS=1): the same numbers, bit for bit, through the
-// products (block edges included), the embeddings, the head slices and the LM head, for every
-// family; and the memory they report.
+// they replaced (ATTNSCOPE_WIDEN_WEIGHTS=1): the same numbers through the products (block edges
+// included; bit for bit on this machine's kernels, see sameProduct), the embeddings, the head
+// slices (bit for bit everywhere) and the LM head, for every family; and the memory they report.
 #include "blocks.h"
 #include "dump.h"
 #include "predict.h"
@@ -109,6 +109,27 @@ bool sameBits(const float* a, const float* b, int64_t n) {
 bool sameBits(const Mat& a, const Mat& b) {
     return a.rows() == b.rows() && a.cols() == b.cols() && sameBits(a.data(), b.data(), a.size());
 }
+// Products over widened blocks equal the product over a widened copy to the bit where blocks
+// start on the GEMM kernel's row groups (96 features, chosen for Eigen 3.4's kernels; this
+// build uses -march=native). On a CPU whose kernels group rows differently the sums may
+// round apart in the last bit, so products are compared bit for bit or within 1e-6 of the
+// largest value; a misplaced block gives errors of the values' own size.
+// Whole passes compound such differences over layers, so they are held to the project's
+// attention tolerance (1e-5).
+bool sameProduct(const float* a, const float* b, int64_t n, float tolerance = 1e-6f) {
+    if (sameBits(a, b, n)) return true;
+    float scale = 1.0f, worst = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+        scale = std::max(scale, std::abs(b[i]));
+        worst = std::max(worst, std::abs(a[i] - b[i]));
+    }
+    return worst <= tolerance * scale; // false for NaN too
+}
+bool sameProduct(const Mat& a, const Mat& b, float tolerance = 1e-6f) {
+    return a.rows() == b.rows() && a.cols() == b.cols() &&
+           sameProduct(a.data(), b.data(), a.size(), tolerance);
+}
+constexpr float kPassTolerance = 1e-5f;
 
 // A model opened with 16-bit weights kept (or widened when `widen`).
 Result<std::shared_ptr<const LoadedModel>> openModel(const QString& dir, bool widen) {
@@ -208,13 +229,13 @@ private slots:
             x.data()[i] = normal(rng);
 
         const Mat want = copy(x); // [T, out]
-        QVERIFY(sameBits(half(x), want));
+        QVERIFY(sameProduct(half(x), want));
         // Blocks as large as the defaults give for a 64 MB / 256 KB matrix, so long inputs too
         // cross several block edges in these small products.
         setWidenBlockFloats(int64_t(1) << 12, int64_t(1) << 16);
         const Mat got = half(x);
         setWidenBlockFloats(int64_t(1) << 16, int64_t(1) << 24);
-        QVERIFY(sameBits(got, want));
+        QVERIFY(sameProduct(got, want));
         // Head slices from the middle, off any block boundary.
         const int begin = out / 3, width = std::min(7, out - begin);
         QVERIFY(sameBits(half.outputColumns(begin, width), copy.outputColumns(begin, width)));
@@ -273,11 +294,14 @@ private slots:
         const Tensor attentionA = a->forward.attentionTensor();
         const Tensor attentionB = b->forward.attentionTensor();
         QCOMPARE(attentionA.shape, attentionB.shape);
-        QVERIFY(sameBits(attentionA.data.data(), attentionB.data.data(), attentionA.numel()));
-        QVERIFY(sameBits(a->forward.embeddings, b->forward.embeddings));
+        QVERIFY(sameProduct(attentionA.data.data(), attentionB.data.data(), attentionA.numel(),
+                            kPassTolerance));
+        QVERIFY(sameProduct(a->forward.embeddings, b->forward.embeddings, kPassTolerance));
         for (size_t l = 0; l < a->forward.layers.size(); ++l)
-            QVERIFY(sameBits(a->forward.layers[l].hidden, b->forward.layers[l].hidden));
-        QVERIFY(sameBits(a->forward.lastHiddenState, b->forward.lastHiddenState));
+            QVERIFY(sameProduct(a->forward.layers[l].hidden, b->forward.layers[l].hidden,
+                                kPassTolerance));
+        QVERIFY(
+            sameProduct(a->forward.lastHiddenState, b->forward.lastHiddenState, kPassTolerance));
 
         const ModelConfig& c = (*kept)->config();
         for (int l = 0; l < c.layers; ++l) {
@@ -296,10 +320,12 @@ private slots:
         QCOMPARE(headA != nullptr, headB != nullptr);
         if (headA) { // logits of every position: the head's [V, D] read in blocks
             const Mat logitsA = headA->logits(a->forward.lastHiddenState); // [T, V]
-            QVERIFY(sameBits(logitsA, headB->logits(b->forward.lastHiddenState)));
+            QVERIFY(
+                sameProduct(logitsA, headB->logits(b->forward.lastHiddenState), kPassTolerance));
             QCOMPARE(logitsA.cols(), Eigen::Index(c.vocab));
             const Mat lastA = headA->logits(a->forward.lastHiddenState.bottomRows(1)); // [1, V]
-            QVERIFY(sameBits(lastA, headB->logits(b->forward.lastHiddenState.bottomRows(1))));
+            QVERIFY(sameProduct(lastA, headB->logits(b->forward.lastHiddenState.bottomRows(1)),
+                                kPassTolerance));
         }
     }
 };
