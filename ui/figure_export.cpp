@@ -31,11 +31,19 @@ namespace {
 
 GridRenderer gridFigure(std::shared_ptr<const Analysis> analysis, const ViewState& state) {
     GridRenderer grid;
-    grid.setAnalysis(std::move(analysis), state);
+    grid.setAnalysis(analysis, state);
     grid.setChecked(state.checked);
     grid.setChrome(state.chrome());
     grid.setSelected(state.layer, state.head);
     grid.setTileSize(std::clamp(1600.0 / std::max(1, grid.heads()), 24.0, 96.0));
+    // With lazy heads the window's grid colours tiles in the background; a figure has no
+    // background to wait for, so its tiles are coloured here (the window prepares figures of
+    // lazy analyses on a worker, see HeadRequests), with the same max-pooling as on screen.
+    if (grid.usesBackgroundTiles())
+        for (int layer = 0; layer < grid.layers(); ++layer)
+            for (int head = 0; head < grid.heads(); ++head)
+                grid.setThumbnail(layer, head,
+                                  GridRenderer::colourTile(*analysis, state, layer, head));
     return grid;
 }
 
@@ -313,8 +321,8 @@ Result<PreparedFigure> prepareFigure(std::shared_ptr<const Analysis> analysis,
         std::vector<std::optional<LinksRenderer>> links(panes.size());
         for (size_t i = 0; i < panes.size(); ++i)
             if (i < request.linkPanes.size() && request.linkPanes[i] && !missing(request.panes[i]))
-                links[i] = paneLinksFigure(*analysis, s, request.panes[i].first,
-                                           request.panes[i].second);
+                links[i] =
+                    paneLinksFigure(*analysis, s, request.panes[i].first, request.panes[i].second);
         figure.paint = [analysis, panes = std::move(panes), links = std::move(links), request,
                         missing](QPainter& p, const QRectF& area, bool vectorOutput) {
             const ViewState& s = request.state;

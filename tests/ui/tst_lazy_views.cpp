@@ -3,6 +3,7 @@
 // colours its tiles in the background with progress, and the window shows a head computed off
 // the GUI thread ("Computing …" meanwhile).
 #include "analysis_controller.h"
+#include "figure_export.h"
 #include "grid/grid_widget.h"
 #include "heatmap_export.h"
 #include "heatmap_widget.h"
@@ -98,6 +99,21 @@ private slots:
             for (int h = 0; h < both.eager->headCount(); ++h)
                 QCOMPARE(GridRenderer::colourTile(*both.lazy, state, l, h), eager.thumbnail(l, h));
         QCOMPARE(both.lazy->forward.headCache.size(), 0); // tiles do not fill the cache
+    }
+
+    // A grid figure (File → Export Figure, `export --view grid`) has no background to wait for:
+    // its tiles of a lazy analysis are coloured when the figure is prepared, as the eager ones.
+    void gridFigureSamePixels() {
+        const Pair both = analyseBoth(QStringLiteral("llama"), 40);
+        QVERIFY(both.eager && both.lazy && both.lazy->hasLazyAttention());
+        FigureRequest request;
+        request.view = FigureView::Grid;
+        auto eager = prepareFigure(both.eager, request);
+        auto lazy = prepareFigure(both.lazy, request);
+        QVERIFY2(eager.ok() && lazy.ok(), "figures prepared");
+        const QImage eagerImage = figureImage(*eager, 1);
+        QVERIFY(eagerImage.size() == figureImage(*lazy, 1).size());
+        QCOMPARE(figureImage(*lazy, 1), eagerImage);
     }
 
     void gridViewColoursTilesInBackground() {
