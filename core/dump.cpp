@@ -105,7 +105,7 @@ static TensorToWrite streamedAttentionEntry(const ForwardResult& forward) {
     const std::vector<int64_t> shape = keptAttentionShape(forward);
     if (shape.empty()) // nothing kept: as makeF32 writes an empty tensor
         return makeF32(QStringLiteral("attentions"), {}, nullptr);
-    TensorToWrite t{QStringLiteral("attentions"), DType::F32, shape, {}};
+    TensorToWrite t{QStringLiteral("attentions"), DType::F32, shape, {}, 0, {}};
     t.streamedBytes = shape[0] * shape[1] * shape[2] * shape[3] * 4;
     t.stream = [&forward](QIODevice& device) { streamKeptAttention(forward, device); };
     return t;

@@ -299,23 +299,25 @@ TensorToWrite makeF32(const QString& name, const std::vector<int64_t>& shape, co
     int64_t n = 1;
     for (int64_t d : shape)
         n *= d;
-    return {name, DType::F32, shape,
-            QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 4))};
+    return {name,  DType::F32,
+            shape, QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 4)),
+            0,     {}};
 }
 
 TensorToWrite makeI64(const QString& name, const std::vector<int64_t>& shape, const int64_t* data) {
     int64_t n = 1;
     for (int64_t d : shape)
         n *= d;
-    return {name, DType::I64, shape,
-            QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 8))};
+    return {name,  DType::I64,
+            shape, QByteArray(reinterpret_cast<const char*>(data), qsizetype(n * 8)),
+            0,     {}};
 }
 
 TensorToWrite referF32(const QString& name, const std::vector<int64_t>& shape, const float* data) {
     int64_t n = 1;
     for (int64_t d : shape)
         n *= d;
-    TensorToWrite t{name, DType::F32, shape, {}};
+    TensorToWrite t{name, DType::F32, shape, {}, 0, {}};
     if (!data) return t; // as makeF32: no data, no bytes
     t.streamedBytes = n * 4;
     t.stream = [data, bytes = t.streamedBytes](QIODevice& device) {

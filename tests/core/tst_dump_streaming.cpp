@@ -67,7 +67,7 @@ private slots:
                                   makeF32(QStringLiteral("b"), shape, values.data())},
                                  meta)
                     .ok());
-        TensorToWrite a{QStringLiteral("a"), DType::F32, shape, {}};
+        TensorToWrite a{QStringLiteral("a"), DType::F32, shape, {}, 0, {}};
         a.streamedBytes = n * 4;
         a.stream = [&](QIODevice& device) {
             for (int p = 0; p < pieces; ++p) {
