@@ -148,15 +148,13 @@ void GridView::startBackgroundTiles(const ViewState& state) {
     if (lastNeeded < 0) { // nothing to colour until the next layer arrives
         m_tilesLabel->setText(
             pass + tr("tiles: %1 of %2 heads").arg(r.readyThumbnails()).arg(layers * heads));
-        m_tilesLabel->adjustSize();
-        m_tilesLabel->move(8, 8);
+        placeTilesLabel();
         m_tilesLabel->setVisible(m_analysis->isPartial());
         m_tilesLabel->raise();
         return;
     }
     m_tilesLabel->setText(pass + tr("Computing tiles of %1 heads…").arg(layers * heads));
-    m_tilesLabel->adjustSize();
-    m_tilesLabel->move(8, 8);
+    placeTilesLabel();
     m_tilesLabel->show();
     m_tilesLabel->raise();
     m_tilesPending = true;
@@ -184,7 +182,7 @@ void GridView::startBackgroundTiles(const ViewState& state) {
                     const int done = r.readyThumbnails(), total = r.layers() * r.heads();
                     self->m_tilesLabel->setText(
                         pass + tr("Computing tiles: %1 of %2 heads…").arg(done).arg(total));
-                    self->m_tilesLabel->adjustSize();
+                    self->placeTilesLabel();
                     if (last) {
                         self->m_tilesPending = false;
                         // A running pass's snapshot keeps saying how far the pass is.
@@ -193,7 +191,7 @@ void GridView::startBackgroundTiles(const ViewState& state) {
                         else
                             self->m_tilesLabel->setText(
                                 pass + tr("tiles: %1 of %2 heads").arg(done).arg(total));
-                        self->m_tilesLabel->adjustSize();
+                        self->placeTilesLabel();
                     }
                     self->m_canvas->update();
                     emit self->tilesProgress(done, total);
@@ -264,6 +262,16 @@ void GridView::zoomOut() {
 void GridView::resizeEvent(QResizeEvent* event) {
     QScrollArea::resizeEvent(event);
     if (m_fit) fitToWidth();
+    if (m_tilesLabel) placeTilesLabel();
+}
+
+// Bottom left of the visible area: layers arrive top down, so the rows under the label are the
+// ones still being computed, and the layer and head headers stay readable.
+void GridView::placeTilesLabel() {
+    m_tilesLabel->adjustSize();
+    const QRect area = viewport()->geometry();
+    m_tilesLabel->move(area.left() + 8,
+                       std::max(area.top() + 8, area.bottom() - m_tilesLabel->height() - 8));
 }
 
 void GridView::wheelEvent(QWheelEvent* event) {

@@ -74,6 +74,7 @@ private:
     // layer handed to the renderer as it is done; a newer analysis or colouring cancels it.
     void startBackgroundTiles(const ViewState& state);
     void cancelBackgroundTiles();
+    void placeTilesLabel(); // the progress label at the visible area's bottom left
     std::shared_ptr<std::atomic<bool>> m_tilesCancel;
     bool m_tilesPending = false;
     std::pair<const Analysis*, quint64> m_tilesFor{}; // what the background tiles colour
