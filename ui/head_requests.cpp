@@ -12,6 +12,21 @@ HeadRequests::HeadRequests(QObject* parent) : QObject(parent) {
     m_pool.setMaxThreadCount(1);
 }
 
+namespace {
+// The request the pool thread is working on (HeadRequests::isCurrentWorkStale).
+thread_local std::shared_ptr<std::atomic<quint64>> currentLatest;
+thread_local quint64 currentId = 0;
+} // namespace
+
+void HeadRequests::setCurrentWork(std::shared_ptr<std::atomic<quint64>> latest, quint64 id) {
+    currentLatest = std::move(latest);
+    currentId = id;
+}
+
+bool HeadRequests::isCurrentWorkStale() {
+    return currentLatest && currentLatest->load() != currentId;
+}
+
 HeadRequests::~HeadRequests() {
     m_latest->store(~quint64(0));
     m_pool.clear();

@@ -67,7 +67,9 @@ public:
                 ++*stale;
                 return;
             }
+            setCurrentWork(latest, id);
             auto result = std::make_shared<T>(work());
+            setCurrentWork(nullptr, 0);
             QMetaObject::invokeMethod(
                 this,
                 [this, id, result, done] {
@@ -84,6 +86,10 @@ public:
         return false;
     }
     void cancel(); // results of every request so far are dropped
+    // For work() running on a pool: whether its request was superseded, cancelled or its
+    // HeadRequests destroyed since it started, so long work (every head of a long input) can
+    // stop early; its result is dropped anyway. False outside such work.
+    static bool isCurrentWorkStale();
     bool isComputing() const { return m_computing; }
     // Requests computed on the pool whose result was never shown: skipped because a newer one
     // came before they started, or dropped when they arrived.
@@ -96,6 +102,7 @@ signals:
 
 private:
     void setComputing(bool computing);
+    static void setCurrentWork(std::shared_ptr<std::atomic<quint64>> latest, quint64 id);
     QThreadPool m_pool;
     std::shared_ptr<std::atomic<quint64>> m_latest = std::make_shared<std::atomic<quint64>>(0);
     bool m_computing = false;

@@ -534,9 +534,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() {
+    ++*m_statisticsJob;             // a running job stops at its next head
     m_statisticsPool.waitForDone(); // its jobs post back to this window
     m_sessionPool.waitForDone();
-    ++*m_heatmapRequest;            // queued heatmap jobs return at once
+    ++*m_heatmapRequest; // queued heatmap jobs return at once
     m_heatmapPool.waitForDone();
 }
 
@@ -701,8 +702,7 @@ void MainWindow::onPartialAnalysis(std::shared_ptr<const Analysis> partial) {
     if (newPass) { // the new text's tokens, once per pass
         const int t = m_partial->tokenCount();
         m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
-        if (currentView() == View::Heatmap || currentView() == View::Grid)
-            updateTokenStrip(-1, -1);
+        if (currentView() == View::Heatmap || currentView() == View::Grid) updateTokenStrip(-1, -1);
     }
     m_timeLabel->setText(tr("computing: %1 of %2 layers")
                              .arg(m_partial->layersReady())
@@ -829,10 +829,15 @@ void MainWindow::refreshViews() {
     if (m_analysis && m_analysis != m_statisticsFor) { // head list columns, once per analysis
         // Off the GUI thread (a log per attention weight: several ms for 144 heads), so the
         // edit's repaint does not wait for the columns; a newer analysis drops the result.
+        // A newer analysis or closing the window stops a running job between two heads (with
+        // lazy heads of a long input each is a [T, T] computation, minutes for all of them).
         m_statisticsFor = m_analysis;
-        m_statisticsPool.start([this, analysis = m_analysis] {
-            auto statistics =
-                std::make_shared<std::vector<HeadStatistics>>(headStatistics(*analysis));
+        const quint64 job = ++*m_statisticsJob;
+        m_statisticsPool.start([this, analysis = m_analysis, latest = m_statisticsJob, job] {
+            const auto stop = [&latest, job] { return latest->load() != job; };
+            auto statistics = std::make_shared<std::vector<HeadStatistics>>(
+                headStatistics(*analysis, tokenClasses(*analysis), stop));
+            if (stop()) return;
             QMetaObject::invokeMethod(
                 this,
                 [this, analysis, statistics] {
@@ -1164,12 +1169,12 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
                     .arg(i);
     }
     if (shown->generatedTokens > 0)
-        html += QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
-                    .arg((shown->generatedTokens == 1
-                              ? tr("— green, ▸: the token the model wrote")
-                              : tr("— green, ▸: the %1 tokens the model wrote")
-                                    .arg(shown->generatedTokens))
-                             .toHtmlEscaped());
+        html +=
+            QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
+                .arg((shown->generatedTokens == 1 ? tr("— green, ▸: the token the model wrote")
+                                                  : tr("— green, ▸: the %1 tokens the model wrote")
+                                                        .arg(shown->generatedTokens))
+                         .toHtmlEscaped());
     html += QStringLiteral("</div>");
     m_tokenStrip->setText(html);
     adjustTokenStripHeight();

@@ -192,9 +192,9 @@ private:
     // Token links, their heads read through m_linkRequests (links/main_window_links.cpp).
     void refreshLinks();
     HeadRequests* m_linkRequests = nullptr;
-    HeadRequests* m_selectionRequests = nullptr; // the selection strip's matrix
-    HeadRequests* m_copyRequests = nullptr;      // Copy Figure (figure_dialog/main_window_figures)
-    HeadRequests* m_numbersRequests = nullptr;   // Export Numbers
+    HeadRequests* m_selectionRequests = nullptr;  // the selection strip's matrix
+    HeadRequests* m_copyRequests = nullptr;       // Copy Figure (figure_dialog/main_window_figures)
+    HeadRequests* m_numbersRequests = nullptr;    // Export Numbers
     HeadRequests* m_viewExportRequests = nullptr; // File → Export view
     // Heatmap and grid while a pass runs: ready layers from the snapshot, the others say so.
     void showPartial(View view);
@@ -275,7 +275,10 @@ private:
     QAction* m_darkAction = nullptr;
     std::shared_ptr<const Analysis> m_statisticsFor; // the analysis the head list's columns show
     QThreadPool m_statisticsPool;                    // computes those columns off the GUI thread
-    QThreadPool m_heatmapPool;                       // lazy heads of the heatmap
+    // The latest statistics job; older ones stop between heads.
+    std::shared_ptr<std::atomic<quint64>> m_statisticsJob =
+        std::make_shared<std::atomic<quint64>>(0);
+    QThreadPool m_heatmapPool; // lazy heads of the heatmap
     std::shared_ptr<std::atomic<quint64>> m_heatmapRequest =
         std::make_shared<std::atomic<quint64>>(0); // the newest heatmap request
     ImageView* m_imageView = nullptr;

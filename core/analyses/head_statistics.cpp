@@ -94,7 +94,8 @@ std::vector<HeadStatistics> headStatistics(const Analysis& analysis) {
     return headStatistics(analysis, tokenClasses(analysis));
 }
 
-std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const TokenClasses& classes) {
+std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const TokenClasses& classes,
+                                           const std::function<bool()>& stop) {
     std::vector<HeadStatistics> out;
     const int T = analysis.tokenCount();
     if (T < 2) return out;
@@ -109,6 +110,7 @@ std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const Token
     const bool pixels = classes.patchPixels > 0 && side * side == T - 1;
     for (int l = 0; l < analysis.layerCount(); ++l) {
         for (int h = 0; h < analysis.headCount(); ++h) {
+            if (stop && stop()) return out;
             const auto head = analysis.streamedAttention(l, h); // lazy heads one at a time
             const Mat& a = *head;                               // [T, T]
             HeadStatistics s{l, h};

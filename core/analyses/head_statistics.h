@@ -10,6 +10,7 @@
 // for (row 0 has no previous token, the last row no next token).
 #include "../session.h"
 
+#include <functional>
 #include <vector>
 
 namespace attnscope {
@@ -46,7 +47,11 @@ TokenClasses tokenClasses(const Analysis& analysis, const Tokenizer* tokenizer =
                           const ModelConfig* config = nullptr);
 
 // One entry per layer and head, layer-major. Empty when the analysis has fewer than 2 tokens.
-std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const TokenClasses& classes);
+// `stop`, asked before each head, ends the loop early when it returns true (a job whose result
+// nobody wants any more: with lazy heads each head is a [T, T] computation); the entries then
+// cover only the heads before it.
+std::vector<HeadStatistics> headStatistics(const Analysis& analysis, const TokenClasses& classes,
+                                           const std::function<bool()>& stop = {});
 // Same, with tokenClasses(analysis) (no tokenizer, distances in tokens).
 std::vector<HeadStatistics> headStatistics(const Analysis& analysis);
 

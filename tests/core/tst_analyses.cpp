@@ -516,6 +516,29 @@ private slots:
         qInfo("%s: %d tokens, %d special, %d punctuation", qPrintable(family), T, specials, puncts);
     }
 
+    // A job nobody wants any more (a newer text, a closed window) stops between heads: `stop`
+    // is asked before each head, and the heads before it keep their values.
+    void statisticsStopBetweenHeads() {
+        const Analysis a = referenceAnalysis(QStringLiteral("gpt2"), 0);
+        const TokenClasses classes = tokenClasses(a);
+        const std::vector<HeadStatistics> all = headStatistics(a, classes);
+        QCOMPARE(int(all.size()), a.layerCount() * a.headCount());
+        QVERIFY(all.size() > 3);
+        int asked = 0;
+        const std::vector<HeadStatistics> first =
+            headStatistics(a, classes, [&asked] { return ++asked > 3; });
+        QCOMPARE(asked, 4); // asked before heads 0..3, stopped before head 3
+        QCOMPARE(int(first.size()), 3);
+        for (size_t i = 0; i < first.size(); ++i) {
+            QCOMPARE(first[i].layer, all[i].layer);
+            QCOMPARE(first[i].head, all[i].head);
+            const auto got = statisticValues(first[i]), want = statisticValues(all[i]);
+            for (size_t k = 0; k < got.size(); ++k)
+                QCOMPARE(got[k].second, want[k].second);
+        }
+        QCOMPARE(int(headStatistics(a, classes, [] { return false; }).size()), int(all.size()));
+    }
+
     // Statistics over several inputs: the mean over inputs of each input's statistics.
     void statisticsOverInputs() {
         auto model = LoadedModel::open(kOracle + QStringLiteral("bert/model"));

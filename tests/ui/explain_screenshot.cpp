@@ -46,12 +46,14 @@ int main(int argc, char** argv) {
     settle(800);
     w.grab().save(out.filePath(QStringLiteral("window.png")));
     for (const char* ext : {"png", "svg", "pdf"}) {
-        const Status s = w.explainPanel()->exportFigure(out.filePath(QStringLiteral("explain.") +
-                                                                     QLatin1String(ext)));
+        const Status s = w.explainPanel()->exportFigure(
+            out.filePath(QStringLiteral("explain.") + QLatin1String(ext)));
         if (!s) qWarning("%s", qPrintable(s.message()));
     }
     w.setDarkTheme(true);
     settle(300);
-    w.explainPanel()->exportFigure(out.filePath(QStringLiteral("explain-dark.png")));
-    return 0;
+    const Status dark =
+        w.explainPanel()->exportFigure(out.filePath(QStringLiteral("explain-dark.png")));
+    if (!dark) qWarning("%s", qPrintable(dark.message()));
+    return dark ? 0 : 1;
 }

@@ -191,7 +191,9 @@ void HeadTablePanel::refresh() {
     const HeadList heads = allHeads(*m_analysis);
     const bool now = m_statisticsRequests->request<std::vector<HeadStatistics>>(
         m_analysis, heads,
-        [classes](const Analysis& analysis) { return headStatistics(analysis, classes); },
+        [classes](const Analysis& analysis) {
+            return headStatistics(analysis, classes, &HeadRequests::isCurrentWorkStale);
+        },
         [this, unit = distanceUnit()](std::vector<HeadStatistics> statistics) {
             m_model->setStatistics(std::move(statistics), unit);
             m_caption->setText(m_textCaption);
