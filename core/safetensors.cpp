@@ -203,14 +203,6 @@ QStringList SafeTensorsFile::names() const {
     return list;
 }
 
-int64_t SafeTensorsFile::convertedFloatBytes() const {
-    int64_t bytes = 0;
-    for (const TensorInfo& info : m_tensors)
-        if (info.dtype == DType::F16 || info.dtype == DType::BF16 || info.dtype == DType::F64)
-            bytes += info.numel() * int64_t(sizeof(float));
-    return bytes;
-}
-
 int64_t SafeTensorsFile::tensorBytes() const {
     int64_t bytes = 0;
     for (const TensorInfo& info : m_tensors)

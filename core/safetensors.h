@@ -66,8 +66,6 @@ public:
     QString path() const { return m_path; }
     const TensorInfo* find(const QString& name) const;
     QStringList names() const;
-    // Bytes that floatTensor() would allocate for all tensors stored in another float type.
-    int64_t convertedFloatBytes() const;
     // Bytes of tensor data in the file (mapped; resident once read).
     int64_t tensorBytes() const;
     const QJsonObject& metadata() const { return m_metadata; }

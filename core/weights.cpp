@@ -159,6 +159,11 @@ Result<FloatTensor> WeightStore::get(const QString& name,
     return tensor;
 }
 
+bool WeightStore::keepsHalf(const SafeTensorsFile& file, const TensorInfo& info) const {
+    const bool half = info.dtype == DType::F16 || info.dtype == DType::BF16;
+    return half && m_keepHalfWeights && reinterpret_cast<uintptr_t>(file.bytes(info)) % 2 == 0;
+}
+
 Result<WeightTensor> WeightStore::weight(const QString& name,
                                          const std::vector<int64_t>& expectedShape) const {
     auto full = resolve(name);
@@ -166,9 +171,7 @@ Result<WeightTensor> WeightStore::weight(const QString& name,
     const int fileIndex = m_index.value(*full);
     const SafeTensorsFile* file = m_files[size_t(fileIndex)].get();
     const TensorInfo* info = file->find(*full);
-    const uchar* bytes = file->bytes(*info);
-    const bool half = info->dtype == DType::F16 || info->dtype == DType::BF16;
-    if (half && m_keepHalfWeights && reinterpret_cast<uintptr_t>(bytes) % 2 == 0) {
+    if (keepsHalf(*file, *info)) {
         if (!expectedShape.empty() && info->shape != expectedShape)
             return Error{QStringLiteral("tensor \"%1\" has shape %2, expected %3 from config.json")
                              .arg(*full, shapeString(info->shape), shapeString(expectedShape))};
@@ -176,7 +179,7 @@ Result<WeightTensor> WeightStore::weight(const QString& name,
         WeightTensor w;
         w.shape = info->shape;
         w.dtype = info->dtype;
-        w.data = bytes;
+        w.data = file->bytes(*info);
         w.owner = m_files[size_t(fileIndex)];
         return w;
     }
@@ -193,19 +196,13 @@ int64_t WeightStore::residentBytes() const {
 }
 
 int64_t WeightStore::convertedFloatBytes() const {
-    if (!m_keepHalfWeights) {
-        int64_t bytes = 0;
-        for (const auto& file : m_files)
-            bytes += file->convertedFloatBytes();
-        return bytes;
-    }
     int64_t bytes = 0;
     for (const auto& file : m_files)
         for (const QString& name : file->names()) {
             const TensorInfo* info = file->find(name);
             const bool half = info->dtype == DType::F16 || info->dtype == DType::BF16;
-            const bool keptHalf = half && info->shape.size() >= 2 &&
-                                  reinterpret_cast<uintptr_t>(file->bytes(*info)) % 2 == 0;
+            // Matrices are taken with weight(), vectors with get() (widened).
+            const bool keptHalf = info->shape.size() >= 2 && keepsHalf(*file, *info);
             if ((half || info->dtype == DType::F64) && !keptHalf)
                 bytes += info->numel() * int64_t(sizeof(float));
         }
@@ -219,6 +216,9 @@ void WeightStore::markReadByEveryPass(const WeightTensor& tensor) const {
 void WeightStore::setLoadProgress(LoadProgressCallback progress) const {
     m_load->progress = std::move(progress);
     m_load->done = 0;
+    m_load->storedBytes = 0;
+    for (const auto& file : m_files)
+        m_load->storedBytes += file->tensorBytes();
     m_load->cancelled = false;
 }
 
@@ -234,10 +234,8 @@ bool WeightStore::reportTensorTaken(const SafeTensorsFile& file, const QString& 
     if (m_load->cancelled) return false;
     if (!m_load->progress) return true;
     const TensorInfo* info = file.find(fullName);
-    int64_t stored = 0; // every tensor's bytes in the files
-    for (const auto& f : m_files)
-        stored += f->tensorBytes();
-    return reportLoaded(LoadStage::Tensors, info ? info->end - info->begin : 0, stored);
+    return reportLoaded(LoadStage::Tensors, info ? info->end - info->begin : 0,
+                        m_load->storedBytes);
 }
 
 bool WeightStore::prefaultMarked() const {

@@ -89,10 +89,13 @@ private:
     struct LoadState {
         LoadProgressCallback progress;
         int64_t done = 0;
+        int64_t storedBytes = 0; // every tensor's bytes in the files: the Tensors stage's total
         bool cancelled = false;
     };
     std::shared_ptr<LoadState> m_load = std::make_shared<LoadState>();
     bool reportLoaded(LoadStage stage, int64_t bytes, int64_t total) const;
+    // Whether weight() keeps this F16/BF16 tensor 16-bit (not widened into a float32 copy).
+    bool keepsHalf(const SafeTensorsFile& file, const TensorInfo& info) const;
     // Reports tensor `fullName` of `file` as taken (LoadStage::Tensors); false once cancelled.
     bool reportTensorTaken(const SafeTensorsFile& file, const QString& fullName) const;
 };
