@@ -196,6 +196,13 @@ private:
     HeadRequests* m_copyRequests = nullptr;       // Copy Figure (figure_dialog/main_window_figures)
     HeadRequests* m_numbersRequests = nullptr;    // Export Numbers
     HeadRequests* m_viewExportRequests = nullptr; // File → Export view
+    // The figure requests above, made on first use (figure_dialog/main_window_figures.cpp).
+    HeadRequests* figureRequests(HeadRequests*& requests, const char* name);
+    // "Exported NAME" in the status bar, or the error in the banner.
+    void reportExport(const QString& path, const Status& status);
+    // Runs `write` for `figure`'s lazy heads on `requests`' worker, the status bar saying so.
+    void exportOnWorker(const QString& path, const CurrentFigure& figure, HeadRequests* requests,
+                        std::function<Status()> write);
     // Heatmap and grid while a pass runs: ready layers from the snapshot, the others say so.
     void showPartial(View view);
     // What the heatmap and grid show: the running pass's snapshot, else the last analysis.

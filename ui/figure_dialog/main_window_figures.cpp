@@ -149,18 +149,16 @@ Status MainWindow::copyCurrentFigure() {
         return putOnClipboard(prepareFigure(figure->analysis, figure->request),
                               figure->request.scale, statusBar());
     // Lazy heads: gathered on a worker, the status bar saying so; copied when they are there.
-    if (!m_copyRequests) {
-        m_copyRequests = new HeadRequests(this);
-        m_copyRequests->setObjectName(QStringLiteral("copyRequests"));
-    }
-    m_copyRequests->run<Result<PreparedFigure>>(
-        false,
-        [analysis = figure->analysis, request = figure->request] {
-            return prepareFigure(analysis, request);
-        },
-        [this, scale = figure->request.scale](Result<PreparedFigure> prepared) {
-            if (Status s = putOnClipboard(prepared, scale, statusBar()); !s) showError(s.message());
-        });
+    figureRequests(m_copyRequests, "copyRequests")
+        ->run<Result<PreparedFigure>>(
+            false,
+            [analysis = figure->analysis, request = figure->request] {
+                return prepareFigure(analysis, request);
+            },
+            [this, scale = figure->request.scale](Result<PreparedFigure> prepared) {
+                if (Status s = putOnClipboard(prepared, scale, statusBar()); !s)
+                    showError(s.message());
+            });
     statusBar()->showMessage(
         tr("Copying the figure: %1")
             .arg(HeadRequests::computingText(*figure->analysis,
@@ -195,62 +193,54 @@ void MainWindow::chooseNumbersFile() {
     startNumbersExport(path);
 }
 
-void MainWindow::startNumbersExport(const QString& path) {
-    const auto finished = [this, path](const Status& s) {
-        if (!s)
-            showError(s.message());
-        else
-            statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
-    };
-    auto figure = currentFigure();
-    if (!figure || isFigureReady(*figure->analysis, figure->request))
-        return finished(exportCurrentNumbers(path));
+HeadRequests* MainWindow::figureRequests(HeadRequests*& requests, const char* name) {
+    if (!requests) {
+        requests = new HeadRequests(this);
+        requests->setObjectName(QLatin1String(name));
+    }
+    return requests;
+}
+
+void MainWindow::reportExport(const QString& path, const Status& status) {
+    if (!status)
+        showError(status.message());
+    else
+        statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
+}
+
+void MainWindow::exportOnWorker(const QString& path, const CurrentFigure& figure,
+                                HeadRequests* requests, std::function<Status()> write) {
     // Lazy heads: computed and written on a worker (atomically, as always), the status bar
     // saying so meanwhile.
-    if (!m_numbersRequests) {
-        m_numbersRequests = new HeadRequests(this);
-        m_numbersRequests->setObjectName(QStringLiteral("numbersRequests"));
-    }
-    m_numbersRequests->run<Status>(
-        false,
-        [analysis = figure->analysis, request = figure->request, path] {
-            return exportNumbers(*analysis, request, path);
-        },
-        finished);
+    requests->run<Status>(false, std::move(write),
+                          [this, path](const Status& s) { reportExport(path, s); });
     statusBar()->showMessage(
         tr("Exporting %1: %2")
             .arg(QFileInfo(path).fileName(),
-                 HeadRequests::computingText(*figure->analysis,
-                                             figureHeads(*figure->analysis, figure->request))));
+                 HeadRequests::computingText(*figure.analysis,
+                                             figureHeads(*figure.analysis, figure.request))));
+}
+
+void MainWindow::startNumbersExport(const QString& path) {
+    auto figure = currentFigure();
+    if (!figure || isFigureReady(*figure->analysis, figure->request))
+        return reportExport(path, exportCurrentNumbers(path));
+    exportOnWorker(path, *figure, figureRequests(m_numbersRequests, "numbersRequests"),
+                   [analysis = figure->analysis, request = figure->request, path] {
+                       return exportNumbers(*analysis, request, path);
+                   });
 }
 
 void MainWindow::startViewExport(const QString& path, QSize size) {
-    const auto finished = [this, path](const Status& s) {
-        if (!s)
-            showError(s.message());
-        else
-            statusBar()->showMessage(tr("Exported %1").arg(QFileInfo(path).fileName()), 5000);
-    };
     auto figure = currentView() == View::Image ? Result<CurrentFigure>(Error{QString()})
                                                : currentFigure(size);
     if (!figure || isFigureReady(*figure->analysis, figure->request))
-        return finished(exportCurrentView(path, size));
+        return reportExport(path, exportCurrentView(path, size));
     figure->request.options.queryTokens.clear(); // as exportCurrentView: without the selection
-    if (!m_viewExportRequests) {
-        m_viewExportRequests = new HeadRequests(this);
-        m_viewExportRequests->setObjectName(QStringLiteral("viewExportRequests"));
-    }
-    m_viewExportRequests->run<Status>(
-        false,
-        [analysis = figure->analysis, request = figure->request, path] {
-            return exportFigure(analysis, request, path);
-        },
-        finished);
-    statusBar()->showMessage(
-        tr("Exporting %1: %2")
-            .arg(QFileInfo(path).fileName(),
-                 HeadRequests::computingText(*figure->analysis,
-                                             figureHeads(*figure->analysis, figure->request))));
+    exportOnWorker(path, *figure, figureRequests(m_viewExportRequests, "viewExportRequests"),
+                   [analysis = figure->analysis, request = figure->request, path] {
+                       return exportFigure(analysis, request, path);
+                   });
 }
 
 } // namespace attnscope
