@@ -364,17 +364,24 @@ static bool newAttentionRowsFinite(const LayerTrace& layer, int head, int reused
     return a.bottomRows(a.rows() - std::min<Eigen::Index>(reusedTokens, a.rows())).allFinite();
 }
 
+// Whether a head kept as Q and K only (computed on demand) has non-finite attention rows.
+static bool lazyHeadNotFinite(const LayerTrace& layer, int head) {
+    if (layer.attentionFinite.size() == layer.attention.size())
+        return layer.attentionFinite[size_t(head)] == 0;
+    return head == 0 && layer.q.size() > 0 && (!layer.q.allFinite() || !layer.k.allFinite());
+}
+
 Status LoadedModel::checkFinite(const Analysis& analysis) const {
     const auto& layers = analysis.forward.layers;
     for (size_t l = 0; l < layers.size(); ++l)
         for (size_t h = 0; h < layers[l].attention.size(); ++h)
             // Rows taken from an earlier analysis were checked with it: only the new ones here.
-            // Lazy heads: finite Q and K give finite probabilities (softmax of finite scores).
+            // Lazy heads: the pass's record where it made one, else finite Q and K give finite
+            // probabilities (softmax of finite scores).
             if (const Mat& a = layers[l].attention[h];
                 (a.size() > 0 &&
                  !newAttentionRowsFinite(layers[l], int(h), analysis.reusedTokens)) ||
-                (analysis.forward.isLazy() && h == 0 &&
-                 (!layers[l].q.allFinite() || !layers[l].k.allFinite())))
+                (a.size() == 0 && lazyHeadNotFinite(layers[l], int(h))))
                 return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
                                             "head %3): its weights or config.json (e.g. "
                                             "rope_theta, norm epsilon) are invalid")

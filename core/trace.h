@@ -97,9 +97,10 @@ struct LayerTrace {
                     // normalises after attention (BERT family): attention reads `input` there
     Mat qPreRotary; // [T, H*d], queries before rotary; empty in families without rotary
     AttentionGeometry geometry;
-    // Per head, set by the pass for the heads it keeps: 1 when every newly computed row of
-    // attention[h] is finite (found from the softmax sums, so no second read of [T, T]).
-    // Empty when unknown (then a reader checks the values themselves).
+    // Per head, set by the pass for every head it computes, kept or not: 1 when every newly
+    // computed row of the head's attention is finite (found from the softmax sums, so no
+    // second read of [T, T], nor of Q and K for heads computed on demand). Empty when unknown
+    // (then a reader checks the values themselves).
     std::vector<char> attentionFinite;
     const Mat& attentionInput() const { return normed.rows() ? normed : input; }
     const Mat& queriesBeforeRotary() const { return qPreRotary.rows() ? qPreRotary : q; }
