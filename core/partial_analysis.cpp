@@ -51,7 +51,7 @@ void PartialPublisher::onLayerReady(const ReadyLayer& ready) {
         return; // layers come in order; anything else is
                 // not a pass this publisher follows
     // A layer with NaN or infinite queries or keys is not shown: the final analysis reports it.
-    if (!ready.q.allFinite() || !ready.k.allFinite()) return;
+    if (!allFinite(ready.q) || !allFinite(ready.k)) return;
     auto published = std::make_shared<PublishedLayer>();
     published->q = ready.q;
     published->k = ready.k;

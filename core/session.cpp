@@ -361,14 +361,14 @@ static bool newAttentionRowsFinite(const LayerTrace& layer, int head, int reused
     if (layer.attentionFinite.size() == layer.attention.size())
         return layer.attentionFinite[size_t(head)] != 0;
     const Mat& a = layer.attention[size_t(head)];
-    return a.bottomRows(a.rows() - std::min<Eigen::Index>(reusedTokens, a.rows())).allFinite();
+    return allFinite(a.bottomRows(a.rows() - std::min<Eigen::Index>(reusedTokens, a.rows())));
 }
 
 // Whether a head kept as Q and K only (computed on demand) has non-finite attention rows.
 static bool lazyHeadNotFinite(const LayerTrace& layer, int head) {
     if (layer.attentionFinite.size() == layer.attention.size())
         return layer.attentionFinite[size_t(head)] == 0;
-    return head == 0 && layer.q.size() > 0 && (!layer.q.allFinite() || !layer.k.allFinite());
+    return head == 0 && layer.q.size() > 0 && (!allFinite(layer.q) || !allFinite(layer.k));
 }
 
 Status LoadedModel::checkFinite(const Analysis& analysis) const {
@@ -388,7 +388,7 @@ Status LoadedModel::checkFinite(const Analysis& analysis) const {
                                  .arg(displayName())
                                  .arg(l)
                                  .arg(h)};
-    if (!analysis.forward.lastHiddenState.allFinite())
+    if (!allFinite(analysis.forward.lastHiddenState))
         return Error{QStringLiteral("%1 computed NaN or infinite hidden states: its weights or "
                                     "config.json are invalid")
                          .arg(displayName())};
