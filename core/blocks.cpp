@@ -49,7 +49,10 @@ static void adviseHugePages(Mat& m) {
 
 Mat Linear::operator()(const Mat& x) const {
     const Eigen::Index out = outFeatures();
-    Mat y(x.rows(), out);
+    Mat y(x.rows(), out); // [T, out]
+    // Long inputs' outputs (e.g. [4096, 8192], 134 MB, three per layer of a 1B shape) are
+    // fresh mappings: fault them in 2 MB at a time, as the attention matrices are.
+    if (y.size() >= (Eigen::Index(1) << 21)) adviseHugePages(y);
     const bool manyRows = x.rows() >= 128;
     const auto product = [&](Eigen::Index begin, Eigen::Index n) {
         if (!weight.isFloat()) {
@@ -222,6 +225,14 @@ void applyActivation(Mat& x, Activation activation) {
 #pragma omp parallel for if (x.rows() >= 64)
     for (Eigen::Index r = 0; r < x.rows(); ++r)
         applyActivationRow(x.row(r).data(), x.cols(), activation);
+}
+
+void applyGatedActivation(Mat& gate, const Mat& up, Activation activation) {
+#pragma omp parallel for if (gate.rows() >= 64)
+    for (Eigen::Index r = 0; r < gate.rows(); ++r) {
+        applyActivationRow(gate.row(r).data(), gate.cols(), activation);
+        gate.row(r).array() *= up.row(r).array();
+    }
 }
 
 static void applyActivationRow(float* p, Eigen::Index n, Activation activation) {

@@ -63,6 +63,10 @@ Result<LayerNorm> loadLayerNorm(const WeightStore& w, const QString& name, int d
 Result<LayerNorm> loadRmsNorm(const WeightStore& w, const QString& name, int dim, float eps);
 
 void applyActivation(Mat& x, Activation activation);
+// Gated MLP (SwiGLU): gate = act(gate) * up element-wise, in place, rows over the cores.
+// gate, up: [T, I]. The same operations as applyActivation then cwiseProduct, without the
+// product's [T, I] temporary (134 MB at T = 4096 in a 1B-shape model) or its single thread.
+void applyGatedActivation(Mat& gate, const Mat& up, Activation activation);
 
 // Rotary position embedding (rotate-half layout, as HF applies it) on the first `rotaryDim`
 // dimensions of each head of x [T, n*d], for positions firstPosition..firstPosition+T-1.

@@ -51,9 +51,9 @@ public:
                 multiHeadAttention(q, k, v, H, KV, d, true, trace, keep.forLayer(int(l)), earlier);
             x += b.o(context);
             const Mat normed2 = b.mlpNorm(x);
-            Mat gate = b.gate(normed2); // [T, I]
-            applyActivation(gate, config.activation);
-            x += b.down(gate.cwiseProduct(b.up(normed2)));
+            Mat gate = b.gate(normed2);                                   // [T, I]
+            applyGatedActivation(gate, b.up(normed2), config.activation); // act(gate) * up
+            x += b.down(gate);
             keepLayer(trace, keep, std::move(q), std::move(k), std::move(v), x, earlier, P);
             if (!reportProgress(progress, int(l) + 1, int(blocks.size()))) return cancelledError();
         }
