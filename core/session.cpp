@@ -231,8 +231,8 @@ QStringList LoadedModel::displayTokens(const Encoding& e, const QString& text) c
 
 // What one pass keeps grows with layers x heads x T^2; refuse up front what cannot fit rather
 // than let the allocation fail half-way (or the machine swap).
-Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
-                                double outputBytesPerValue) const {
+Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep, double outputBytesPerValue,
+                                bool followedByLayer) const {
     const double perMatrix = double(tokens) * double(tokens) * sizeof(float);
     int keptHeads = 0;
     for (int l = 0; l < m_config.layers; ++l)
@@ -257,8 +257,15 @@ Status LoadedModel::checkMemory(int64_t tokens, const KeepOptions& keep,
                                                      double(tokens) * sizeof(float) +
                                                  headCacheBytes(tokens) + 2 * 2 * perMatrix
                                            : 0.0;
+    // Snapshots of a pass followed layer by layer keep every layer's Q and K (0.64 GB for a
+    // 1B shape at T = 4096) until the final analysis replaces them.
+    const double snapshots = followedByLayer ? double(m_config.layers) * tokens *
+                                                   (m_config.heads + m_config.kvHeads) *
+                                                   m_config.headDim * sizeof(float)
+                                             : 0.0;
     // The model's own weights are in the same process: counted so the limit bounds its peak.
-    const double needed = perMatrix * matrices + activations + output + lazy + m_weightBytes;
+    const double needed =
+        perMatrix * matrices + activations + output + lazy + snapshots + m_weightBytes;
     const double budget = memoryBudgetBytes();
     if (needed > budget && keep.lazyAttention)
         return Error{QStringLiteral("%1 tokens would need %2 GB even computing its heads on "
@@ -445,7 +452,10 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
     const int64_t tokens = m_config.modality == Modality::Image ? int64_t(m_config.maxPositions)
                                                                 : int64_t(input.ids.size());
     const KeepOptions keep = keepFor(tokens, request.keep);
-    if (auto s = checkMemory(tokens, keep, request.outputBytesPerValue); !s) return s.error();
+    const bool followedByLayer =
+        request.partial && (keep.lazyAttention || keep.keepsAllAttention());
+    if (auto s = checkMemory(tokens, keep, request.outputBytesPerValue, followedByLayer); !s)
+        return s.error();
     AnalysisRequest reuse = request;
     reuse.keep = keep;
     input.prefix = reusablePrefix(reuse, input.ids);
@@ -479,7 +489,7 @@ Result<Analysis> LoadedModel::analyzeUnguarded(const AnalysisRequest& request,
     // on demand (the final analysis then answers every head, like the snapshots).
     std::unique_ptr<PartialPublisher> publisher;
     KeepOptions passKeep = keep;
-    if (request.partial && (keep.lazyAttention || keep.keepsAllAttention())) {
+    if (followedByLayer) {
         publisher = std::make_unique<PartialPublisher>(
             analysis, m_config.layers, headCacheBytes(tokens), request.previous, request.partial);
         passKeep.layerReady = [p = publisher.get()](const ReadyLayer& r) { p->onLayerReady(r); };

@@ -143,8 +143,10 @@ private:
     // The request's KeepOptions, switched to lazy heads when every head's [T, T] would exceed
     // eagerAttentionBudgetBytes().
     KeepOptions keepFor(int64_t tokens, const KeepOptions& asked) const;
-    Status checkMemory(int64_t tokens, const KeepOptions& keep,
-                       double outputBytesPerValue = 0) const;
+    // followedByLayer: snapshots hand out each layer as it is computed (AnalysisRequest::partial),
+    // holding a copy of its Q and K until the final analysis replaces them.
+    Status checkMemory(int64_t tokens, const KeepOptions& keep, double outputBytesPerValue = 0,
+                       bool followedByLayer = false) const;
     Status checkFinite(const Analysis& analysis) const;
     Result<Analysis> analyzeUnguarded(const AnalysisRequest& request,
                                       const ProgressCallback& progress) const;

@@ -154,6 +154,54 @@ private slots:
         QVERIFY((*model)->analyze(request).ok());
         QCOMPARE(snapshots, 0);
     }
+
+    // The memory guard counts the snapshots' copies of every layer's Q and K: the smallest
+    // memory limit a followed pass runs under exceeds an unfollowed one's by exactly
+    // layers x T x (H + KV) x d floats (found to 1 kB by bisecting ATTNSCOPE_MEMORY_LIMIT_MB).
+    void memoryGuardCountsSnapshots_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<int>("tokens");
+        QTest::addColumn<bool>("lazy");
+        // (Near the limit the eager budget follows it down: every pass there is lazy.)
+        QTest::newRow("llama 250 lazy") << QStringLiteral("llama") << 250 << true;
+        QTest::newRow("gpt2 120 lazy") << QStringLiteral("gpt2") << 120 << true;
+    }
+    void memoryGuardCountsSnapshots() {
+        QFETCH(QString, family);
+        QFETCH(int, tokens);
+        QFETCH(bool, lazy);
+        auto model = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        QVERIFY2(model.ok(), qPrintable(model.message()));
+        const ModelConfig& c = (*model)->config();
+        if (lazy) qputenv("ATTNSCOPE_EAGER_ATTENTION_MB", "0");
+        qputenv("ATTNSCOPE_HEAD_CACHE_MB", "1"); // else 5 % of the limit: not a fixed amount
+        const auto smallestLimitMb = [&](bool followed) {
+            AnalysisRequest request = windowRequest(**model, tokens, 3);
+            if (followed) request.partial = [](std::shared_ptr<const Analysis>) {};
+            double low = 0, high = 256; // MB: fails at low, runs at high
+            while (high - low > 1.0 / 1024) {
+                const double mid = (low + high) / 2;
+                qputenv("ATTNSCOPE_MEMORY_LIMIT_MB", QByteArray::number(mid, 'f', 6));
+                ((*model)->analyze(request).ok() ? high : low) = mid;
+            }
+            qunsetenv("ATTNSCOPE_MEMORY_LIMIT_MB");
+            return high;
+        };
+        const double unfollowed = smallestLimitMb(false), followed = smallestLimitMb(true);
+        QVERIFY(followed < 255); // found, not the starting bound
+        auto analysis = (*model)->analyze(windowRequest(**model, tokens, 3));
+        QVERIFY(analysis.ok());
+        QCOMPARE(analysis->forward.isLazy(), lazy);
+        qunsetenv("ATTNSCOPE_EAGER_ATTENTION_MB");
+        qunsetenv("ATTNSCOPE_HEAD_CACHE_MB");
+        const double expectedMb = double(c.layers) * tokens * (c.heads + c.kvHeads) * c.headDim *
+                                  sizeof(float) / (1024.0 * 1024.0);
+        QVERIFY2(std::abs((followed - unfollowed) - expectedMb) <= 2.0 / 1024,
+                 qPrintable(QStringLiteral("limits %1 and %2 MB, expected a difference of %3 MB")
+                                .arg(unfollowed)
+                                .arg(followed)
+                                .arg(expectedMb)));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestPartialAnalysis)
