@@ -828,10 +828,11 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
 // only the output's size, scale and theme may be given beside it.
 int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
     for (const QCommandLineOption* option :
-         {&o.model,   &o.attention, &o.tokens,    &o.text,    &o.textFile,  &o.pair,  &o.ids,
-          &o.typeIds, &o.image,     &o.pixels,    &o.view,    &o.layer,     &o.head,  &o.heads,
-          &o.compare, &o.against,   &o.paneViews, &o.special, &o.threshold, &o.token, &o.patch,
-          &o.cls,     &o.opacity,   &o.topMass,   &o.upsample, &o.title,   &o.caption, &o.colorbar, &o.transparent})
+         {&o.model,     &o.attention, &o.tokens,  &o.text,     &o.textFile,   &o.pair,
+          &o.ids,       &o.typeIds,   &o.image,   &o.pixels,   &o.view,       &o.layer,
+          &o.head,      &o.heads,     &o.compare, &o.against,  &o.paneViews,  &o.special,
+          &o.threshold, &o.token,     &o.patch,   &o.cls,      &o.opacity,    &o.topMass,
+          &o.upsample,  &o.title,     &o.caption, &o.colorbar, &o.transparent})
         if (p.isSet(*option))
             return fail(QStringLiteral("--session holds the model, input and view; --%1 cannot "
                                        "be given with it (only --size, --scale, --theme)")
@@ -967,6 +968,10 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
                 "repainted at %.0f ms\n",
                 b.finalMs, b.analysisMs, b.finalHeatmapMs);
     std::printf("peak RSS: %.0f MB\n", b.peakRssMb);
+    std::printf("floor: %.2f TFLOP at the SGEMM peak %.1f GFLOP/s (before %.1f, after %.1f) = "
+                "%.0f ms; the pass takes %.2f x floor\n",
+                b.passFlops / 1e12, std::max(b.peakBeforeGflops, b.peakAfterGflops),
+                b.peakBeforeGflops, b.peakAfterGflops, b.floorMs(), b.analysisMs / b.floorMs());
     if (!shot.isEmpty())
         std::printf("screenshot mid-pass (%d of %d layers ready): %s\n", b.screenshotLayersReady,
                     b.layers, qPrintable(shot));

@@ -1,5 +1,7 @@
 #include "gui_bench.h"
 
+#include "bench.h"
+
 #include "grid/grid_widget.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
@@ -202,6 +204,9 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         id = int64_t((state >> 33) % quint64(c.vocab));
     }
 
+    GuiLongBench bench;
+    bench.passFlops = forwardFlops(c, tokens);
+    bench.peakBeforeGflops = measureGemmPeakGflops();
     MainWindow window;
     window.resize(1400, 1000);
     window.setText(QString()); // the ids are the input: no sample text analysed before them
@@ -211,7 +216,6 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
     window.setLayerHead(0, 0);
     idle(200);
 
-    GuiLongBench bench;
     bench.window = window.size();
     HeatmapWidget* heatmap = window.heatmap();
     QElapsedTimer timer;
@@ -267,6 +271,7 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
     bench.lazyHeads = analysis->hasLazyAttention();
     bench.analysisMs = window.controller()->lastElapsedMs();
     bench.peakRssMb = peakRssMb();
+    bench.peakAfterGflops = measureGemmPeakGflops();
     return bench;
 }
 

@@ -7,6 +7,7 @@
 #include "session.h"
 
 #include <QSize>
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -48,6 +49,13 @@ struct GuiLongBench {
     double analysisMs = 0;            // the worker's compute time of the whole pass
     double peakRssMb = 0;             // the process's peak resident memory (VmHWM)
     int screenshotLayersReady = -1;   // the snapshot the screenshot shows
+    // The machine's floor for the pass: its FLOPs (forwardFlops) at the SGEMM peak, measured
+    // before the window opens and again after the pass; the higher (the stricter floor) counts.
+    double passFlops = 0;
+    double peakBeforeGflops = 0, peakAfterGflops = 0;
+    double floorMs() const {
+        return passFlops / (std::max(peakBeforeGflops, peakAfterGflops) * 1e6);
+    }
 };
 
 Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, int tokens,
