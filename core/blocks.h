@@ -11,7 +11,9 @@ namespace attnscope {
 // y = x W^T + b with W stored [out, in] (nn.Linear), or y = x W + b with W stored [in, out]
 // (GPT-2's Conv1D). Weights stay memory-mapped; F16/BF16 ones stay 16-bit and are widened to
 // float32 a block of output features at a time inside the product (bit-exact with a product on
-// a widened copy: each output's dot product keeps its order).
+// a widened copy: each output's dot product keeps its order). One to four rows (an edit at the
+// end) against [out, in] 16-bit weights widen in registers instead (AVX-512 builds): the same
+// products summed in another order, within a few float32 roundings of the widened copy's.
 struct Linear {
     WeightTensor weight;
     FloatTensor bias;        // empty when the layer has none
@@ -34,6 +36,11 @@ private:
     // widening of each block over the cores (when the product itself runs on all of them).
     void widenedProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Eigen::Index block,
                         bool parallelWiden, Mat& y) const;
+    // y[:, begin, begin+n) = x W[begin, begin+n)^T for x of 1 to kFewRows rows and 16-bit [out,
+    // in] weights: each weight is read once and widened in registers. Returns false (nothing
+    // written) where the build has no kernel for it.
+    static constexpr Eigen::Index kFewRows = 4;
+    bool fewRowsProduct(const Mat& x, Eigen::Index begin, Eigen::Index n, Mat& y) const;
 };
 
 // How many float32 values a block of widened 16-bit weights holds, for inputs of under 128 rows

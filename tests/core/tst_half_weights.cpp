@@ -180,9 +180,19 @@ private slots:
         QTest::addColumn<int>("dtype");
         const struct {
             int tokens, in, out;
-        } sizes[] = {{1, 64, 1},        {1, 700, 97},     {1, 1000, 2917},
-                     {5, 37, 1000},     {16, 2048, 960},  {127, 700, 2017},
-                     {128, 1000, 2917}, {300, 2100, 961}, {200, 65, 20000}};
+        } sizes[] = {{1, 64, 1},
+                     {1, 700, 97},
+                     {1, 1000, 2917},
+                     {5, 37, 1000},
+                     {16, 2048, 960},
+                     {127, 700, 2017},
+                     {128, 1000, 2917},
+                     {300, 2100, 961},
+                     {200, 65, 20000},
+                     // 1 to 4 rows on [out, in]: widened in registers, tails under 16 and 32
+                     {2, 37, 100},
+                     {3, 2051, 300},
+                     {4, 48, 33}};
         // (Blocks below, of 2^12 and 2^16 floats: 96 features per block for in >= 43 on short
         // inputs, so in1000 out2917 is 15 blocks per thread; on long inputs in1000 -> 0 -> 96,
         // in2100 -> 96, in65 -> 960: 30, 10 and 20 blocks.)
