@@ -967,6 +967,10 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
                 "repainted at %.0f ms\n",
                 b.finalMs, b.analysisMs, b.finalHeatmapMs);
     std::printf("peak RSS: %.0f MB\n", b.peakRssMb);
+    std::printf("GUI thread CPU from the edit to the final heatmap: %.0f ms\n", b.guiThreadCpuMs);
+    std::printf("after the pass (median of 7): heatmap repaint %.1f ms, hover a cell (token strip, "
+                "repaint) %.1f ms; token links view: filled and painted %.0f ms, repaint %.1f ms\n",
+                b.heatmapRepaintMs, b.hoverMs, b.linksFirstMs, b.linksRepaintMs);
     if (!shot.isEmpty())
         std::printf("screenshot mid-pass (%d of %d layers ready): %s\n", b.screenshotLayersReady,
                     b.layers, qPrintable(shot));

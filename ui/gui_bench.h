@@ -48,6 +48,14 @@ struct GuiLongBench {
     double analysisMs = 0;            // the worker's compute time of the whole pass
     double peakRssMb = 0;             // the process's peak resident memory (VmHWM)
     int screenshotLayersReady = -1;   // the snapshot the screenshot shows
+    // The GUI thread's share: its CPU time from the edit to the final heatmap (the pass's
+    // snapshots and result taken, coloured, laid out and painted), and, once the pass is done,
+    // single interactions timed on it (median of several).
+    double guiThreadCpuMs = 0;
+    double heatmapRepaintMs = 0; // the heatmap repainted with nothing changed
+    double hoverMs = 0;          // a cell hovered: token strip and text marks updated, repainted
+    double linksFirstMs = 0;     // Token links view: the edit's content set and painted
+    double linksRepaintMs = 0;   // Token links view repainted with nothing changed
 };
 
 Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, int tokens,
