@@ -256,7 +256,7 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         paintsAtFinal = heatmap->paintCount();
     });
     timer.start();
-    const double cpuAtEdit = threadCpuMs(); // this is the GUI thread
+    const double cpuAtEdit = threadCpuMs();       // this is the GUI thread
     window.controller()->requestIdsAnalysis(ids); // the edit
     const int limitMs = 3600 * 1000;
     if (!waitFor(
