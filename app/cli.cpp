@@ -828,10 +828,11 @@ int exportImageView(const QCommandLineParser& p, const InputOptions& o, const Lo
 // only the output's size, scale and theme may be given beside it.
 int exportSessionView(const QCommandLineParser& p, const InputOptions& o) {
     for (const QCommandLineOption* option :
-         {&o.model,   &o.attention, &o.tokens,    &o.text,    &o.textFile,  &o.pair,  &o.ids,
-          &o.typeIds, &o.image,     &o.pixels,    &o.view,    &o.layer,     &o.head,  &o.heads,
-          &o.compare, &o.against,   &o.paneViews, &o.special, &o.threshold, &o.token, &o.patch,
-          &o.cls,     &o.opacity,   &o.topMass,   &o.upsample, &o.title,   &o.caption, &o.colorbar, &o.transparent})
+         {&o.model,     &o.attention, &o.tokens,  &o.text,     &o.textFile,   &o.pair,
+          &o.ids,       &o.typeIds,   &o.image,   &o.pixels,   &o.view,       &o.layer,
+          &o.head,      &o.heads,     &o.compare, &o.against,  &o.paneViews,  &o.special,
+          &o.threshold, &o.token,     &o.patch,   &o.cls,      &o.opacity,    &o.topMass,
+          &o.upsample,  &o.title,     &o.caption, &o.colorbar, &o.transparent})
         if (p.isSet(*option))
             return fail(QStringLiteral("--session holds the model, input and view; --%1 cannot "
                                        "be given with it (only --size, --scale, --theme)")
@@ -971,9 +972,12 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
     std::printf("after the pass (median of 7): heatmap repaint %.1f ms, hover a cell (token strip, "
                 "repaint) %.1f ms; token links view: filled and painted %.0f ms, repaint %.1f ms\n",
                 b.heatmapRepaintMs, b.hoverMs, b.linksFirstMs, b.linksRepaintMs);
-    if (!shot.isEmpty())
+    if (!shot.isEmpty()) {
         std::printf("screenshot mid-pass (%d of %d layers ready): %s\n", b.screenshotLayersReady,
                     b.layers, qPrintable(shot));
+        std::printf("screenshots after the pass: %s (a cell hovered), %s (token links)\n",
+                    qPrintable(b.hoverShot), qPrintable(b.linksShot));
+    }
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QPixmap>
+#include <QRegularExpression>
 #include <QTimer>
 
 #include <algorithm>
@@ -291,6 +292,15 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         window.repaint();
         hovers.push_back(msSince(hover));
     }
+    if (!screenshotPath.isEmpty()) { // the last hovered cell, marked in the strip too
+        bench.hoverShot =
+            QString(screenshotPath)
+                .replace(QRegularExpression(QStringLiteral("\\.png$"),
+                                            QRegularExpression::CaseInsensitiveOption),
+                         QStringLiteral("-hover.png"));
+        if (!window.grab().save(bench.hoverShot))
+            return Error{QStringLiteral("could not write %1").arg(bench.hoverShot)};
+    }
     heatmap->setHoveredCell({});
     bench.heatmapRepaintMs = percentile(repaints, 50);
     bench.hoverMs = percentile(hovers, 50);
@@ -310,6 +320,15 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         linkPaints.push_back(msSince(paint));
     }
     bench.linksRepaintMs = percentile(linkPaints, 50);
+    if (!screenshotPath.isEmpty()) {
+        bench.linksShot =
+            QString(screenshotPath)
+                .replace(QRegularExpression(QStringLiteral("\\.png$"),
+                                            QRegularExpression::CaseInsensitiveOption),
+                         QStringLiteral("-links.png"));
+        if (!window.grab().save(bench.linksShot))
+            return Error{QStringLiteral("could not write %1").arg(bench.linksShot)};
+    }
     bench.tokens = t;
     bench.layers = analysis->layerCount();
     bench.heads = analysis->headCount();

@@ -56,6 +56,9 @@ struct GuiLongBench {
     double hoverMs = 0;          // a cell hovered: token strip and text marks updated, repainted
     double linksFirstMs = 0;     // Token links view: the edit's content set and painted
     double linksRepaintMs = 0;   // Token links view repainted with nothing changed
+    // With a screenshot path SHOT.png: the window after the pass with a cell hovered
+    // (SHOT-hover.png) and on the Token links view (SHOT-links.png).
+    QString hoverShot, linksShot;
 };
 
 Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, int tokens,

@@ -1208,6 +1208,11 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     // text of thousands of tokens takes the GUI thread most of a second, so it is kept.
     if (html == m_tokenStrip->text() && !m_tokenStrip->text().isEmpty()) return;
     m_tokenStrip->setText(html);
+    // Hover marks change colours only, never a token's width: the height fitted to the same
+    // tokens, selection and generated run still holds (fitting lays the whole text out again).
+    TokenStripLines lines{labels, m_selectedTokens, shown->generatedTokens};
+    if (lines == m_tokenStripLines && m_tokenStripHeight.width >= 0) return;
+    m_tokenStripLines = std::move(lines);
     adjustTokenStripHeight();
 }
 

@@ -265,6 +265,13 @@ private:
         QString html; // the strip's text and heatmap width its height was last fitted to
         int width = -1;
     } m_tokenStripHeight;
+    struct TokenStripLines { // what the strip's line breaks depend on
+        QStringList labels;
+        std::vector<int> selectedTokens;
+        int generatedTokens = 0;
+        friend bool operator==(const TokenStripLines&, const TokenStripLines&) = default;
+    };
+    TokenStripLines m_tokenStripLines;
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;

@@ -95,6 +95,7 @@ int LinksLayout::tokenAt(QPointF p, LinkSide* side) const {
 void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>& greyed) {
     if (labels != m_labels) m_labelCache = {};
     m_linesOverThreshold.reset(); // the lines stop at the last token
+    m_lineLayer.reset();
     m_labels = labels;
     m_greyed = greyed;
     if (m_focus >= m_labels.size()) m_focus = -1;
@@ -103,6 +104,7 @@ void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>
 void LinksRenderer::setHeads(std::vector<LinkHead> heads) {
     m_heads = std::move(heads);
     m_linesOverThreshold.reset();
+    m_lineLayer.reset();
 }
 
 const LinksRenderer::LabelCache& LinksRenderer::labelCache(const QFontMetricsF& bold,
@@ -276,18 +278,34 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
         const double dpr = painter.device() ? painter.device()->devicePixelRatioF() : 1.0;
         const QSize pixels(int(std::ceil(band.width() * dpr)), int(std::ceil(band.height() * dpr)));
         if (!band.isEmpty() && pixels.width() > 0 && pixels.height() > 0) {
-            QImage layer(pixels, QImage::Format_ARGB32_Premultiplied);
-            layer.fill(Qt::transparent);
-            for (const LinkLine& line : lines) {
-                const double ya = L.rowY(line.query), yb = L.rowY(line.key);
-                if (std::max(ya, yb) < band.top() - width ||
-                    std::min(ya, yb) > band.bottom() + width)
-                    continue;
-                drawLine(layer, (QPointF(x0, ya) - band.topLeft()) * dpr,
-                         (QPointF(x1, yb) - band.topLeft()) * dpr, lineColor(line), width * dpr);
+            const std::array<double, 11> key{band.left(),
+                                             band.top(),
+                                             band.width(),
+                                             band.height(),
+                                             dpr,
+                                             width,
+                                             x0,
+                                             x1,
+                                             L.top,
+                                             L.rowHeight,
+                                             double(m_focus) * 2 +
+                                                 double(m_focusSide == LinkSide::Key)};
+            if (!m_lineLayer || m_lineLayer->key != key) {
+                QImage layer(pixels, QImage::Format_ARGB32_Premultiplied);
+                layer.fill(Qt::transparent);
+                for (const LinkLine& line : lines) {
+                    const double ya = L.rowY(line.query), yb = L.rowY(line.key);
+                    if (std::max(ya, yb) < band.top() - width ||
+                        std::min(ya, yb) > band.bottom() + width)
+                        continue;
+                    drawLine(layer, (QPointF(x0, ya) - band.topLeft()) * dpr,
+                             (QPointF(x1, yb) - band.topLeft()) * dpr, lineColor(line),
+                             width * dpr);
+                }
+                layer.setDevicePixelRatio(dpr);
+                m_lineLayer = LineLayer{key, std::move(layer)};
             }
-            layer.setDevicePixelRatio(dpr);
-            painter.drawImage(band.topLeft(), layer);
+            painter.drawImage(band.topLeft(), m_lineLayer->image);
         }
     } else {
         // Vector output (SVG, PDF): real lines, drawn by the viewer.

@@ -10,13 +10,14 @@
 
 #include <QColor>
 #include <QFont>
+#include <QImage>
 #include <QRectF>
 #include <QStringList>
+#include <array>
 #include <optional>
 #include <vector>
 
 class QFontMetricsF;
-class QImage;
 class QPainter;
 
 namespace attnscope {
@@ -65,12 +66,15 @@ public:
     void setHeads(std::vector<LinkHead> heads);
     void setTitle(const QString& title) { m_title = title; }
     void setThreshold(double threshold) {
-        if (threshold != m_threshold) m_linesOverThreshold.reset();
+        if (threshold != m_threshold) m_linesOverThreshold.reset(), m_lineLayer.reset();
         m_threshold = threshold;
     }
     // -1 = no focus: every line above the threshold is drawn.
     void setFocus(int token, LinkSide side = LinkSide::Query);
-    void setChrome(const ChromePalette& chrome) { m_chrome = chrome; }
+    void setChrome(const ChromePalette& chrome) {
+        m_chrome = chrome;
+        m_lineLayer.reset();
+    }
     const ChromePalette& chrome() const { return m_chrome; }
     void setFontFamily(const QString& family) {
         if (family != m_fontFamily) m_labelCache = {};
@@ -114,6 +118,13 @@ private:
     const std::vector<LinkLine>& linesOverThreshold() const;
     mutable LabelCache m_labelCache;
     mutable std::optional<std::vector<LinkLine>> m_linesOverThreshold;
+    // The rasterised lines of the last paint and what they were drawn for: a repaint of the
+    // same rows with the same focus draws the image again instead of every line crossing it.
+    struct LineLayer {
+        std::array<double, 11> key{}; // band, dpr, width, line ends, rows, focus
+        QImage image;
+    };
+    mutable std::optional<LineLayer> m_lineLayer;
 
     QStringList m_labels;
     std::vector<bool> m_greyed;
