@@ -972,9 +972,16 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
                 "%.0f ms; the pass takes %.2f x floor\n",
                 b.passFlops / 1e12, std::max(b.peakBeforeGflops, b.peakAfterGflops),
                 b.peakBeforeGflops, b.peakAfterGflops, b.floorMs(), b.analysisMs / b.floorMs());
-    if (!shot.isEmpty())
+    std::printf("GUI thread CPU from the edit to the final heatmap: %.0f ms\n", b.guiThreadCpuMs);
+    std::printf("after the pass (median of 7): heatmap repaint %.1f ms, hover a cell (token strip, "
+                "repaint) %.1f ms; token links view: filled and painted %.0f ms, repaint %.1f ms\n",
+                b.heatmapRepaintMs, b.hoverMs, b.linksFirstMs, b.linksRepaintMs);
+    if (!shot.isEmpty()) {
         std::printf("screenshot mid-pass (%d of %d layers ready): %s\n", b.screenshotLayersReady,
                     b.layers, qPrintable(shot));
+        std::printf("screenshots after the pass: %s (a cell hovered), %s (token links)\n",
+                    qPrintable(b.hoverShot), qPrintable(b.linksShot));
+    }
     return 0;
 }
 

@@ -64,12 +64,20 @@ constexpr std::array<Knot, 11> kRedBlue = {{
     {10.0 / 10, 0x67 / 255.0, 0x00 / 255.0, 0x1f / 255.0},
 }};
 
-template <size_t N> QRgb interpolate(const std::array<Knot, N>& knots, double t) {
+// The knot interval interpolate() uses for t (its upper knot's index).
+template <size_t N> size_t knotInterval(const std::array<Knot, N>& knots, double t) {
     if (!(t > 0.0)) t = 0.0; // also catches NaN
     if (t > 1.0) t = 1.0;
     size_t i = 1;
     while (i < N - 1 && knots[i].t < t)
         ++i;
+    return i;
+}
+
+template <size_t N> QRgb interpolate(const std::array<Knot, N>& knots, double t) {
+    if (!(t > 0.0)) t = 0.0; // also catches NaN
+    if (t > 1.0) t = 1.0;
+    const size_t i = knotInterval(knots, t);
     const Knot& a = knots[i - 1];
     const Knot& b = knots[i];
     const double f = (b.t > a.t) ? (t - a.t) / (b.t - a.t) : 0.0;
@@ -79,7 +87,46 @@ template <size_t N> QRgb interpolate(const std::array<Knot, N>& knots, double t)
     return qRgb(channel(a.r, b.r), channel(a.g, b.g), channel(a.b, b.b));
 }
 
+size_t knotIntervalOf(ColorMap map, double t) {
+    switch (map) {
+    case ColorMap::Blues:
+        return knotInterval(kBlues, t);
+    case ColorMap::RedBlue:
+        return knotInterval(kRedBlue, t);
+    case ColorMap::Viridis:
+        break;
+    }
+    return knotInterval(kViridis, t);
+}
+
 } // namespace
+
+ColorLookup::ColorLookup(ColorMap map)
+    : m_map(map), m_low(rgbAt(map, 0.0)), m_high(rgbAt(map, 1.0)), m_table(size_t(kBuckets)) {
+    // Bucket i holds t in [i / 2^16, (i + 1) / 2^16): its ends are that first value and the
+    // largest double below the next bucket's first value.
+    for (int i = 0; i < kBuckets; ++i) {
+        const double first = double(i) / kBuckets;
+        const double last = std::nextafter(double(i + 1) / kBuckets, 0.0);
+        const QRgb a = rgbAt(map, first), b = rgbAt(map, last);
+        const bool constant = a == b && knotIntervalOf(map, first) == knotIntervalOf(map, last);
+        m_table[size_t(i)] = constant ? a : (a & 0x00ffffffu); // alpha 0: look it up exactly
+    }
+}
+
+const ColorLookup& colorLookup(ColorMap map) {
+    static const ColorLookup viridis(ColorMap::Viridis), blues(ColorMap::Blues),
+        redBlue(ColorMap::RedBlue);
+    switch (map) {
+    case ColorMap::Blues:
+        return blues;
+    case ColorMap::RedBlue:
+        return redBlue;
+    case ColorMap::Viridis:
+        break;
+    }
+    return viridis;
+}
 
 QRgb rgbAt(ColorMap map, double t) {
     switch (map) {

@@ -4,6 +4,7 @@
 
 #include "grid/grid_widget.h"
 #include "heatmap_widget.h"
+#include "links/links_widget.h"
 #include "main_window.h"
 
 #include <QApplication>
@@ -11,10 +12,12 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QPixmap>
+#include <QRegularExpression>
 #include <QTimer>
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 namespace attnscope {
 
@@ -176,6 +179,16 @@ Result<GuiGridBench> benchmarkGuiGrid(std::shared_ptr<const LoadedModel> model, 
 }
 
 namespace {
+double threadCpuMs() { // the calling thread's CPU time
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
+}
+
+double msSince(const QElapsedTimer& t) {
+    return double(t.nsecsElapsed()) / 1e6;
+}
+
 double peakRssMb() {
     QFile status(QStringLiteral("/proc/self/status"));
     if (!status.open(QIODevice::ReadOnly)) return 0;
@@ -248,6 +261,7 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         paintsAtFinal = heatmap->paintCount();
     });
     timer.start();
+    const double cpuAtEdit = threadCpuMs();       // this is the GUI thread
     window.controller()->requestIdsAnalysis(ids); // the edit
     const int limitMs = 3600 * 1000;
     if (!waitFor(
@@ -263,9 +277,63 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         return Error{window.errorText().isEmpty()
                          ? QStringLiteral("the long analysis did not finish within an hour")
                          : window.errorText()};
+    bench.guiThreadCpuMs = threadCpuMs() - cpuAtEdit;
     if (!shotError.isEmpty()) return Error{shotError};
     const auto analysis = window.analysis();
-    bench.tokens = analysis->tokenCount();
+    const int t = analysis->tokenCount();
+    idle(100);
+    std::vector<double> repaints, hovers;
+    for (int i = 0; i < 7; ++i) {
+        QElapsedTimer paint;
+        paint.start();
+        heatmap->repaint();
+        repaints.push_back(msSince(paint));
+    }
+    for (int i = 0; i < 7; ++i) { // as the mouse moving over the grid, one cell per step
+        QElapsedTimer hover;
+        hover.start();
+        heatmap->setHoveredCell({t - 1 - i, (t - 1 - i) / 2});
+        window.repaint();
+        hovers.push_back(msSince(hover));
+    }
+    if (!screenshotPath.isEmpty()) { // the last hovered cell, marked in the strip too
+        bench.hoverShot =
+            QString(screenshotPath)
+                .replace(QRegularExpression(QStringLiteral("\\.png$"),
+                                            QRegularExpression::CaseInsensitiveOption),
+                         QStringLiteral("-hover.png"));
+        if (!window.grab().save(bench.hoverShot))
+            return Error{QStringLiteral("could not write %1").arg(bench.hoverShot)};
+    }
+    heatmap->setHoveredCell({});
+    bench.heatmapRepaintMs = percentile(repaints, 50);
+    bench.hoverMs = percentile(hovers, 50);
+    LinksWidget* links = window.links();
+    QElapsedTimer linksTimer;
+    linksTimer.start();
+    window.setView(MainWindow::View::Links);
+    if (!waitFor([&] { return links->renderer().tokenCount() == t; }, 600000))
+        return Error{QStringLiteral("the token links view was not filled within 10 minutes")};
+    links->repaint();
+    bench.linksFirstMs = msSince(linksTimer);
+    std::vector<double> linkPaints;
+    for (int i = 0; i < 7; ++i) {
+        QElapsedTimer paint;
+        paint.start();
+        links->repaint();
+        linkPaints.push_back(msSince(paint));
+    }
+    bench.linksRepaintMs = percentile(linkPaints, 50);
+    if (!screenshotPath.isEmpty()) {
+        bench.linksShot =
+            QString(screenshotPath)
+                .replace(QRegularExpression(QStringLiteral("\\.png$"),
+                                            QRegularExpression::CaseInsensitiveOption),
+                         QStringLiteral("-links.png"));
+        if (!window.grab().save(bench.linksShot))
+            return Error{QStringLiteral("could not write %1").arg(bench.linksShot)};
+    }
+    bench.tokens = t;
     bench.layers = analysis->layerCount();
     bench.heads = analysis->headCount();
     bench.lazyHeads = analysis->hasLazyAttention();

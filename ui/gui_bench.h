@@ -56,6 +56,17 @@ struct GuiLongBench {
     double floorMs() const {
         return passFlops / (std::max(peakBeforeGflops, peakAfterGflops) * 1e6);
     }
+    // The GUI thread's share: its CPU time from the edit to the final heatmap (the pass's
+    // snapshots and result taken, coloured, laid out and painted), and, once the pass is done,
+    // single interactions timed on it (median of several).
+    double guiThreadCpuMs = 0;
+    double heatmapRepaintMs = 0; // the heatmap repainted with nothing changed
+    double hoverMs = 0;          // a cell hovered: token strip and text marks updated, repainted
+    double linksFirstMs = 0;     // Token links view: the edit's content set and painted
+    double linksRepaintMs = 0;   // Token links view repainted with nothing changed
+    // With a screenshot path SHOT.png: the window after the pass with a cell hovered
+    // (SHOT-hover.png) and on the Token links view (SHOT-links.png).
+    QString hoverShot, linksShot;
 };
 
 Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, int tokens,

@@ -105,8 +105,12 @@ HeatmapCell HeatmapLayout::cellAt(QPointF p) const {
 HeatmapRenderer::HeatmapRenderer() = default;
 
 void HeatmapRenderer::setMatrix(const Mat& matrix) {
+    if (matrix.rows() != m_matrix.rows() || matrix.cols() != m_matrix.cols()) dropLabelCache();
     m_matrix = matrix;
     m_range.reset();
+    m_cellsColouredWith.reset();
+    m_cells = QImage();
+    m_scaledCells = QImage();
     m_upperZero = false;
     if (m_matrix.rows() == m_matrix.cols() && m_matrix.rows() > 1) {
         m_upperZero = true;
@@ -120,10 +124,55 @@ void HeatmapRenderer::setMatrix(const Mat& matrix) {
 }
 
 void HeatmapRenderer::setRowLabels(const QStringList& labels) {
+    if (labels == m_rowLabels) return; // a new head of the same text keeps the measured labels
     m_rowLabels = labels;
+    dropLabelCache();
 }
 void HeatmapRenderer::setColumnLabels(const QStringList& labels) {
+    if (labels == m_columnLabels) return;
     m_columnLabels = labels;
+    dropLabelCache();
+}
+
+void HeatmapRenderer::dropLabelCache() {
+    m_escapedRows.reset();
+    m_escapedColumns.reset();
+    m_widestBold.clear();
+}
+
+const QStringList& HeatmapRenderer::escapedRowLabels() const {
+    if (!m_escapedRows) {
+        QStringList texts;
+        texts.reserve(m_matrix.rows());
+        for (int i = 0; i < int(m_matrix.rows()); ++i)
+            texts << escapeLabel(rowLabel(i));
+        m_escapedRows = std::move(texts);
+    }
+    return *m_escapedRows;
+}
+
+const QStringList& HeatmapRenderer::escapedColumnLabels() const {
+    if (!m_escapedColumns) {
+        QStringList texts;
+        texts.reserve(m_matrix.cols());
+        for (int i = 0; i < int(m_matrix.cols()); ++i)
+            texts << escapeLabel(columnLabel(i));
+        m_escapedColumns = std::move(texts);
+    }
+    return *m_escapedColumns;
+}
+
+std::pair<double, double> HeatmapRenderer::widestBoldLabels(const QFont& bold) const {
+    const QString key = bold.key();
+    auto it = m_widestBold.find(key);
+    if (it == m_widestBold.end()) {
+        const QFontMetricsF bfm(bold);
+        it = m_widestBold
+                 .emplace(key, std::pair(maxAdvance(bfm, escapedRowLabels()),
+                                         maxAdvance(bfm, escapedColumnLabels())))
+                 .first;
+    }
+    return it->second;
 }
 void HeatmapRenderer::setTitle(const QString& title) {
     m_title = title;
@@ -139,6 +188,10 @@ void HeatmapRenderer::setHighlight(HeatmapCell cell) {
 void HeatmapRenderer::clear() {
     m_matrix = Mat();
     m_range.reset();
+    m_cellsColouredWith.reset();
+    m_cells = QImage();
+    m_scaledCells = QImage();
+    dropLabelCache();
     m_upperZero = false;
     m_rowLabels.clear();
     m_columnLabels.clear();
@@ -301,13 +354,8 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         return L;
     }
 
-    QStringList rowTexts, colTexts;
-    rowTexts.reserve(rows);
-    colTexts.reserve(cols);
-    for (int i = 0; i < rows; ++i)
-        rowTexts << escapeLabel(rowLabel(i));
-    for (int i = 0; i < cols; ++i)
-        colTexts << escapeLabel(columnLabel(i));
+    const QStringList& rowTexts = escapedRowLabels();
+    const QStringList& colTexts = escapedColumnLabels();
 
     const double rowCap = std::clamp(size.width() * 0.16, 40.0, 150.0);
     const double colCap = std::clamp(size.height() * 0.16, 40.0, 150.0);
@@ -319,11 +367,11 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
         Geometry g;
         g.px = px;
         const QFontMetricsF fm(makeFont(family, px));
-        const QFontMetricsF bfm(makeFont(family, px, true));
         g.lineH = std::ceil(fm.height());
         // Bold metrics so that the highlighted (bold) label fits the same column.
-        g.rowW = std::ceil(std::min(rowCap, maxAdvance(bfm, rowTexts)));
-        g.colW = std::ceil(std::min(colCap, maxAdvance(bfm, colTexts)));
+        const auto [widestRow, widestColumn] = widestBoldLabels(makeFont(family, px, true));
+        g.rowW = std::ceil(std::min(rowCap, widestRow));
+        g.colW = std::ceil(std::min(colCap, widestColumn));
         g.left = kMargin + capH + kCaptionGap + g.rowW + kLabelGap;
         g.top = kMargin + titleH + g.lineH / 2;
         g.bottom = kLabelGap + g.colW + kCaptionGap + capH + kMargin;
@@ -447,6 +495,64 @@ HeatmapLayout HeatmapRenderer::layout(QSizeF size) const {
     return L;
 }
 
+HeatmapRenderer::CellColours HeatmapRenderer::cellColours() const {
+    return {m_options.colorMap, valueRange(), isMasked(), m_options.chrome.masked.rgb(),
+            m_options.greyedTokens};
+}
+
+void HeatmapRenderer::dropStaleCells() const {
+    CellColours colours = cellColours();
+    if (!m_cellsColouredWith || !(*m_cellsColouredWith == colours)) {
+        m_cells = QImage();
+        m_scaledCells = QImage();
+        m_cellsColouredWith = std::move(colours);
+    }
+}
+
+QImage HeatmapRenderer::cellImage() const {
+    dropStaleCells();
+    if (m_cells.isNull()) m_cells = colourCells();
+    return m_cells;
+}
+
+// The colours cellColor() gives, row by row through the colour table (the same colours as
+// rgbAt: see ColorLookup), with the masked and greyed tests hoisted out of the cell loop.
+QImage HeatmapRenderer::colourCells() const {
+    static_assert(Mat::IsRowMajor, "rows are read as contiguous runs");
+    const int rows = int(m_matrix.rows()), cols = int(m_matrix.cols());
+    QImage image(cols, rows, QImage::Format_RGB32);
+    if (image.isNull()) return image;
+    const auto [lo, hi] = valueRange();
+    const double span = hi - lo;
+    const bool masked = isMasked();
+    const QRgb maskedRgb = m_options.chrome.masked.rgb();
+    const ColorLookup& colour = colorLookup(m_options.colorMap);
+    const std::vector<bool>& greyed = m_options.greyedTokens;
+    const auto isGreyedToken = [&](int i) {
+        return size_t(i) < greyed.size() && greyed[size_t(i)];
+    };
+    std::vector<char> greyedColumn(size_t(cols), 0); // [cols]
+    bool anyGreyedColumn = false;
+    for (int c = 0; c < cols; ++c)
+        anyGreyedColumn |= (greyedColumn[size_t(c)] = char(isGreyedToken(c))) != 0;
+    for (int r = 0; r < rows; ++r) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
+        const float* values = m_matrix.data() + qsizetype(r) * cols; // row r, [cols]
+        const int shown = masked ? std::min(cols, r + 1) : cols;     // cells left of the mask
+        for (int c = 0; c < shown; ++c)
+            line[c] = colour((double(values[c]) - lo) / span);
+        std::fill(line + shown, line + cols, maskedRgb);
+        if (isGreyedToken(r)) {
+            for (int c = 0; c < shown; ++c)
+                line[c] = greyedColor(line[c], maskedRgb);
+        } else if (anyGreyedColumn) {
+            for (int c = 0; c < shown; ++c)
+                if (greyedColumn[size_t(c)]) line[c] = greyedColor(line[c], maskedRgb);
+        }
+    }
+    return image;
+}
+
 void HeatmapRenderer::paint(QPainter& painter, const QRectF& target) const {
     painter.save();
     painter.translate(target.topLeft());
@@ -494,22 +600,24 @@ void HeatmapRenderer::paint(QPainter& painter, const HeatmapLayout& L) const {
                 painter.fillRect(cr, QColor::fromRgb(rgb(r, c)));
             }
     } else {
-        QImage image(cols, rows, QImage::Format_RGB32);
-        for (int r = 0; r < rows; ++r) {
-            auto* line = reinterpret_cast<QRgb*>(image.scanLine(r));
-            for (int c = 0; c < cols; ++c)
-                line[c] = rgb(r, c);
-        }
+        // Coloured once per matrix and colour options, not per paint (hovering repaints the
+        // whole view).
+        dropStaleCells();
         if (L.cell < 1.0) {
             // More tokens than pixels: area-average (Qt's smooth downscale) so that no row or
-            // column silently disappears, as nearest-neighbour sampling would do.
+            // column silently disappears, as nearest-neighbour sampling would do. Only the
+            // scaled image is kept: a pixel per cell is T² × 4 bytes (64 MB at T = 4096).
             const QSize target(std::max(1, int(std::lround(L.grid.width()))),
                                std::max(1, int(std::lround(L.grid.height()))));
-            painter.drawImage(
-                L.grid, image.scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+            if (m_scaledCells.size() != target) {
+                m_scaledCells =
+                    cellImage().scaled(target, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+                m_cells = QImage();
+            }
+            painter.drawImage(L.grid, m_scaledCells);
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
-            painter.drawImage(L.grid, image);
+            painter.drawImage(L.grid, cellImage());
         }
     }
     if (hatch) {

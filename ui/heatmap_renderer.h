@@ -15,9 +15,11 @@
 #include "tensor.h"
 
 #include <QFont>
+#include <QImage>
 #include <QRectF>
 #include <QString>
 #include <QStringList>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -147,10 +149,24 @@ public:
     // '\r' -> '␍', other controls -> \xNN; an empty token -> '∅'.
     static QString escapeLabel(const QString& token);
 
+    // The cells as pixels, [rows, columns] (one pixel per cell, RGB32): what paint() draws for
+    // matrices above 64 × 64 cells. Coloured once and kept until the matrix or the options that
+    // change a colour change (hovering and relayouts do not recolour); with cells under a pixel
+    // paint() keeps only the image scaled to the grid, so a resize colours again.
+    QImage cellImage() const;
+
 private:
     std::pair<double, double> computeValueRange() const;
     QString rowLabel(int i) const;
     QString columnLabel(int i) const;
+    QImage colourCells() const;
+    void dropStaleCells() const; // forgets kept cell images coloured with other colours
+    // The escaped labels layout() measures and their widest bold advance per font, kept while
+    // the labels and the matrix's shape stay (layout() runs on every paint and hover).
+    const QStringList& escapedRowLabels() const;
+    const QStringList& escapedColumnLabels() const;
+    std::pair<double, double> widestBoldLabels(const QFont& bold) const;
+    void dropLabelCache();
 
     Mat m_matrix;
     QStringList m_rowLabels;
@@ -159,6 +175,24 @@ private:
     HeatmapOptions m_options;
     bool m_upperZero = false; // square, T > 1, strict upper triangle exactly 0
     mutable std::optional<std::pair<double, double>> m_range; // valueRange(), until a change
+
+    // What the kept cell image was coloured with; compared on use.
+    struct CellColours {
+        ColorMap map = ColorMap::Viridis;
+        std::pair<double, double> range;
+        bool masked = false;
+        QRgb maskedRgb = 0;
+        std::vector<bool> greyed;
+        friend bool operator==(const CellColours&, const CellColours&) = default;
+    };
+    CellColours cellColours() const;
+    // Caches of a const renderer: paint one instance from one thread at a time (copies are
+    // independent).
+    mutable std::optional<CellColours> m_cellsColouredWith;
+    mutable QImage m_cells;       // [rows, columns], see cellImage(); may be dropped
+    mutable QImage m_scaledCells; // m_cells area-averaged to the grid's pixels (cells < 1 px)
+    mutable std::optional<QStringList> m_escapedRows, m_escapedColumns;
+    mutable std::map<QString, std::pair<double, double>> m_widestBold; // font key -> (rows, cols)
 };
 
 } // namespace attnscope

@@ -17,6 +17,7 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
 
 void HeatmapWidget::setData(const Mat& matrix, const QStringList& rowLabels,
                             const QStringList& columnLabels, const QString& title) {
+    ++m_dataCount;
     m_renderer.setMatrix(matrix);
     m_renderer.setRowLabels(rowLabels);
     m_renderer.setColumnLabels(columnLabels);

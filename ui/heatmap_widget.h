@@ -28,6 +28,7 @@ public:
     HeatmapLayout currentLayout() const { return m_renderer.layout(QSizeF(size())); }
     QString placeholder() const { return m_placeholder; }
     int paintCount() const { return m_paintCount; } // paint events so far (benchmarks, tests)
+    int dataCount() const { return m_dataCount; }   // setData() calls so far (tests)
 
     // Text for a cell, e.g. "query 'cat' (1) → key 'The' (0): 0.4123"; empty when invalid.
     QString describeCell(HeatmapCell cell) const;
@@ -64,6 +65,7 @@ private:
     QString m_placeholder;
     bool m_showTooltip = true;
     int m_paintCount = 0;
+    int m_dataCount = 0;
 };
 
 } // namespace attnscope

@@ -873,10 +873,15 @@ void MainWindow::refreshView(View view) {
     }
     switch (view) {
     case View::Heatmap:
-        if (m_analysis->hasLazyAttention())
+        if (m_analysis->hasLazyAttention()) {
             refreshHeatmapInBackground();
-        else
+        } else if (heatmapShowsPassHead(*m_analysis)) { // the pass's snapshot showed it
+            ++*m_heatmapRequest;                        // a pending one is older
+            m_heatmap->update();
+        } else {
             showHeatmapMatrix(viewMatrix(*m_analysis, m_state));
+            rememberPassHead(*m_analysis);
+        }
         break;
     case View::Links:
         refreshLinks(); // links/main_window_links.cpp
@@ -896,7 +901,24 @@ void MainWindow::refreshView(View view) {
     }
 }
 
+bool MainWindow::heatmapShowsPassHead(const Analysis& shown) const {
+    const PassHead* h = m_heatmapPassHead ? &*m_heatmapPassHead : nullptr;
+    return h && shown.passId != 0 && h->passId == shown.passId &&
+           m_state.aggregate == Aggregate::SingleHead && shown.isLayerReady(m_state.layer) &&
+           h->state == m_state && h->selectedTokens == m_selectedTokens && h->values &&
+           h->values == m_heatmap->matrix().data();
+}
+
+void MainWindow::rememberPassHead(const Analysis& shown) {
+    m_heatmapPassHead.reset();
+    if (shown.passId != 0 && m_state.aggregate == Aggregate::SingleHead &&
+        m_heatmap->matrix().size() > 0)
+        m_heatmapPassHead =
+            PassHead{shown.passId, m_state, m_selectedTokens, m_heatmap->matrix().data()};
+}
+
 void MainWindow::showHeatmapMatrix(const ViewMatrix& matrix) {
+    m_heatmapPassHead.reset(); // rememberPassHead() after, where it applies
     m_heatmapTokens = matrix.tokens;
     if (matrix.isEmpty()) {
         m_heatmap->clear(matrix.emptyReason);
@@ -919,6 +941,11 @@ void MainWindow::refreshHeatmapInBackground() {
     const quint64 request = ++*m_heatmapRequest;
     const bool single = m_state.aggregate == Aggregate::SingleHead;
     const std::shared_ptr<const Analysis> shown = heatmapAnalysis();
+    if (heatmapShowsPassHead(*shown)) { // a later snapshot or the result of the pass shown
+        m_heatmap->update();
+        emit heatmapShown(shown->isPartial());
+        return;
+    }
     if (!single || !shown->isAttentionReady(m_state.layer, m_state.head)) {
         m_heatmapTokens.clear();
         m_heatmap->clear(
@@ -938,6 +965,7 @@ void MainWindow::refreshHeatmapInBackground() {
                 [this, request, latest, analysis, matrix] {
                     if (*latest == request && analysis == heatmapAnalysis()) {
                         showHeatmapMatrix(*matrix);
+                        rememberPassHead(*analysis);
                         emit heatmapShown(analysis->isPartial());
                     }
                 },
@@ -1176,7 +1204,15 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
                                                         .arg(shown->generatedTokens))
                          .toHtmlEscaped());
     html += QStringLiteral("</div>");
+    // The same strip again (a new snapshot of the pass, a view switch): laying out the rich
+    // text of thousands of tokens takes the GUI thread most of a second, so it is kept.
+    if (html == m_tokenStrip->text() && !m_tokenStrip->text().isEmpty()) return;
     m_tokenStrip->setText(html);
+    // Hover marks change colours only, never a token's width: the height fitted to the same
+    // tokens, selection and generated run still holds (fitting lays the whole text out again).
+    TokenStripLines lines{labels, m_selectedTokens, shown->generatedTokens};
+    if (lines == m_tokenStripLines && m_tokenStripHeight.width >= 0) return;
+    m_tokenStripLines = std::move(lines);
     adjustTokenStripHeight();
 }
 
@@ -1185,7 +1221,11 @@ void MainWindow::adjustTokenStripHeight() {
     const int maxHeight = int(QFontMetrics(m_tokenStrip->font()).lineSpacing() * 1.45 * 3) + 12;
     // The strip spans the same column as the heatmap (the scroll area may not be laid out yet).
     const int width = std::max(100, m_heatmap->width() - 20);
+    // heightForWidth() lays the whole text out again for a width other than the last one's.
+    const QString& html = m_tokenStrip->text();
+    if (m_tokenStripHeight.width == width && html == m_tokenStripHeight.html) return;
     const int content = m_tokenStrip->heightForWidth(width);
+    m_tokenStripHeight = {html, width};
     m_tokenScroll->setFixedHeight(
         std::clamp(content > 0 ? content : m_tokenStrip->sizeHint().height(), 10, maxHeight));
 }

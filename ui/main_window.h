@@ -13,6 +13,7 @@
 #include <QPointer>
 #include <QThreadPool>
 #include <memory>
+#include <optional>
 
 class QCheckBox;
 class QComboBox;
@@ -189,6 +190,19 @@ private:
     // Analyses with lazy heads: the heatmap's matrix is built on m_heatmapPool (a head not in
     // the cache is computed there, "Computing …" shown meanwhile); stale requests are dropped.
     void refreshHeatmapInBackground();
+    // The heatmap shows the selected head of this analysis's pass already, taken from one of its
+    // snapshots (or its result) with the same view state: every snapshot and the result hold
+    // that head's same bits (partial_analysis.h), so a new snapshot costs no copy, colouring or
+    // token strip. Only for a single head (an aggregate grows with the layers).
+    bool heatmapShowsPassHead(const Analysis& shown) const;
+    void rememberPassHead(const Analysis& shown);
+    struct PassHead {
+        quint64 passId = 0;
+        ViewState state;
+        std::vector<int> selectedTokens;
+        const float* values = nullptr; // the widget's matrix then (cleared or replaced: differs)
+    };
+    std::optional<PassHead> m_heatmapPassHead;
     // Token links, their heads read through m_linkRequests (links/main_window_links.cpp).
     void refreshLinks();
     HeadRequests* m_linkRequests = nullptr;
@@ -247,6 +261,17 @@ private:
     QLabel* m_truncated = nullptr;
     QLabel* m_modelWarning = nullptr; // caveats of the opened model (warningText())
     QLabel* m_tokenStrip = nullptr;
+    struct {
+        QString html; // the strip's text and heatmap width its height was last fitted to
+        int width = -1;
+    } m_tokenStripHeight;
+    struct TokenStripLines { // what the strip's line breaks depend on
+        QStringList labels;
+        std::vector<int> selectedTokens;
+        int generatedTokens = 0;
+        friend bool operator==(const TokenStripLines&, const TokenStripLines&) = default;
+    };
+    TokenStripLines m_tokenStripLines;
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;

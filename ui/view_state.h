@@ -62,6 +62,7 @@ struct ViewState {
     ChromePalette chrome() const;
     // Heatmap options for this state (colour map, range mode, theme); no greying yet.
     HeatmapOptions heatmapOptions() const;
+    friend bool operator==(const ViewState&, const ViewState&) = default;
 };
 
 // A square attention matrix over the tokens a view shows, with their labels.

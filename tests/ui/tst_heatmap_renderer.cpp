@@ -14,6 +14,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cmath>
+#include <limits>
+
 using namespace attnscope;
 
 namespace {
@@ -130,6 +133,10 @@ private slots:
     void exportErrors();
     void widgetHoverAndKeys();
     void moreTokensThanPixels();
+    void colourLookupMatchesRgbAt_data();
+    void colourLookupMatchesRgbAt();
+    void cellImageMatchesCellColours_data();
+    void cellImageMatchesCellColours();
 };
 
 void TestHeatmapRenderer::colormapEnds_data() {
@@ -530,6 +537,141 @@ void TestHeatmapRenderer::moreTokensThanPixels() {
     }
     QVERIFY2(lit >= 1 && lit <= 3, qPrintable(QString::number(lit)));
     verifyNoOverlaps(l);
+}
+
+void TestHeatmapRenderer::colourLookupMatchesRgbAt_data() {
+    QTest::addColumn<int>("map");
+    QTest::newRow("viridis") << int(ColorMap::Viridis);
+    QTest::newRow("blues") << int(ColorMap::Blues);
+    QTest::newRow("rdbu") << int(ColorMap::RedBlue);
+}
+
+void TestHeatmapRenderer::colourLookupMatchesRgbAt() {
+    // The table must give rgbAt's colour for every t: at and next to every bucket edge (where a
+    // colour step inside a bucket would be missed), at the knots, at random t and the odd ones.
+    QFETCH(int, map);
+    const ColorMap m = ColorMap(map);
+    const ColorLookup lookup(m);
+    QCOMPARE(&colorLookup(m) == &colorLookup(m), true);
+    QCOMPARE(colorLookup(m).map(), m);
+    int checked = 0;
+    auto check = [&](double t) {
+        ++checked;
+        if (lookup(t) != rgbAt(m, t))
+            QFAIL(qPrintable(QStringLiteral("t = %1: table %2, rgbAt %3")
+                                 .arg(t, 0, 'g', 17)
+                                 .arg(lookup(t), 0, 16)
+                                 .arg(rgbAt(m, t), 0, 16)));
+        if (colorLookup(m)(t) != lookup(t)) QFAIL("the shared table differs");
+    };
+    for (int i = 0; i <= ColorLookup::kBuckets; ++i) {
+        const double edge = double(i) / ColorLookup::kBuckets;
+        check(edge);
+        check(std::nextafter(edge, 0.0));
+        check(std::nextafter(edge, 2.0));
+        check(std::nextafter(std::nextafter(edge, 0.0), 0.0));
+        check(edge + 0.5 / ColorLookup::kBuckets);
+    }
+    for (int k = 0; k <= 16; ++k) // the viridis knots (other maps' knots are bucket edges)
+        for (double t : {k * 16 / 255.0, 1.0})
+            for (double d : {-1e-12, 0.0, 1e-12})
+                check(t + d);
+    QRandomGenerator rng(11);
+    for (int i = 0; i < 300000; ++i)
+        check(rng.generateDouble() * 1.2 - 0.1);
+    for (double t : {std::nan(""), -std::numeric_limits<double>::infinity(),
+                     std::numeric_limits<double>::infinity(), -0.0, 1e-320, 1.0, 2.0, -5.0})
+        check(t);
+    QVERIFY(checked > 600000);
+}
+
+void TestHeatmapRenderer::cellImageMatchesCellColours_data() {
+    QTest::addColumn<int>("map");
+    QTest::addColumn<bool>("causal");
+    QTest::addColumn<bool>("stretch");
+    QTest::addColumn<bool>("grey");
+    QTest::addColumn<bool>("dark");
+    QTest::newRow("viridis causal") << int(ColorMap::Viridis) << true << false << false << false;
+    QTest::newRow("viridis causal stretched greyed dark")
+        << int(ColorMap::Viridis) << true << true << true << true;
+    QTest::newRow("blues dense greyed") << int(ColorMap::Blues) << false << false << true << false;
+    QTest::newRow("blues dense stretched")
+        << int(ColorMap::Blues) << false << true << false << false;
+    QTest::newRow("rdbu signed") << int(ColorMap::RedBlue) << false << false << false << false;
+}
+
+void TestHeatmapRenderer::cellImageMatchesCellColours() {
+    // The colours painted through the table and the kept image are, cell for cell, the ones
+    // cellColor() gives (the per-cell QColor/rgbAt way paint() used before); a paint from the
+    // kept image equals a fresh renderer's, also after options that change colours.
+    QFETCH(int, map);
+    QFETCH(bool, causal);
+    QFETCH(bool, stretch);
+    QFETCH(bool, grey);
+    QFETCH(bool, dark);
+    const int t = 300;
+    Mat m = causal ? causalMatrix(t, 5) : denseMatrix(t, 5);
+    if (ColorMap(map) == ColorMap::RedBlue) m = m.array() * 2.0f - 1.0f; // differences
+    m(3, 1) = std::numeric_limits<float>::quiet_NaN();                   // NaN maps to the low end
+    HeatmapOptions o;
+    o.colorMap = ColorMap(map);
+    o.autoRange = stretch;
+    if (ColorMap(map) == ColorMap::RedBlue) o.minValue = -1.0;
+    o.chrome = ChromePalette::forTheme(dark);
+    if (grey) {
+        o.greyedTokens.assign(size_t(t), false);
+        for (int i : {0, 7, 8, 150, t - 1})
+            o.greyedTokens[size_t(i)] = true;
+    }
+    HeatmapRenderer r;
+    r.setOptions(o);
+    r.setMatrix(m);
+    r.setLabels(tokens(t));
+    QCOMPARE(r.isMasked(), causal);
+    const QImage cells = r.cellImage();
+    QCOMPARE(cells.size(), QSize(t, t));
+    int greyedCells = 0, maskedCells = 0;
+    for (int row = 0; row < t; ++row)
+        for (int column = 0; column < t; ++column) {
+            const QRgb expected = r.cellColor(row, column);
+            if (cells.pixel(column, row) != expected)
+                QFAIL(qPrintable(QStringLiteral("cell (%1, %2): %3, cellColor %4")
+                                     .arg(row)
+                                     .arg(column)
+                                     .arg(cells.pixel(column, row), 0, 16)
+                                     .arg(expected, 0, 16)));
+            greyedCells += r.isGreyed(row, column) && !(causal && column > row);
+            maskedCells += causal && column > row;
+        }
+    QCOMPARE(greyedCells > 0, grey);
+    QCOMPARE(maskedCells, causal ? t * (t - 1) / 2 : 0);
+    // Cells of a pixel or more, and under a pixel (the area-averaged image kept).
+    for (const QSize size : {QSize(1100, 1000), QSize(420, 380)}) {
+        HeatmapLayout layout;
+        const QImage first = render(r, size, &layout);
+        QCOMPARE(layout.cell < 1.0, size.width() < 1000);
+        QCOMPARE(render(r, size), first); // from the kept images
+        HeatmapRenderer fresh;
+        fresh.setOptions(o);
+        fresh.setMatrix(m);
+        fresh.setLabels(tokens(t));
+        QCOMPARE(render(fresh, size), first);
+        r.setHighlight({5, 2}); // hovering does not recolour, and shows the highlight
+        fresh.setHighlight({5, 2});
+        QCOMPARE(render(r, size), render(fresh, size));
+        r.setHighlight({});
+    }
+    // New colours for the same matrix: nothing stale is painted.
+    HeatmapOptions other = o;
+    other.colorMap = ColorMap(map) == ColorMap::Blues ? ColorMap::Viridis : ColorMap::Blues;
+    other.greyedTokens.clear();
+    r.setOptions(other);
+    HeatmapRenderer fresh;
+    fresh.setOptions(other);
+    fresh.setMatrix(m);
+    fresh.setLabels(tokens(t));
+    QCOMPARE(render(r, QSize(420, 380)), render(fresh, QSize(420, 380)));
+    QCOMPARE(r.cellImage().pixel(1, 2), r.cellColor(2, 1));
 }
 
 QTEST_MAIN(TestHeatmapRenderer)

@@ -144,6 +144,72 @@ private slots:
             kTimeout));
     }
 
+    // Once a snapshot showed the selected head, the pass's later snapshots and its result
+    // show the same bits: the heatmap keeps its matrix (no copy, colouring or token strip
+    // again), unless the view asks for something else.
+    void laterSnapshotsKeepShownHead_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<bool>("lazy");
+        QTest::newRow("gpt2 eager") << QStringLiteral("gpt2") << false;
+        QTest::newRow("llama lazy") << QStringLiteral("llama") << true;
+    }
+    void laterSnapshotsKeepShownHead() {
+        QFETCH(QString, family);
+        QFETCH(bool, lazy);
+        const EnvGuard env(lazy);
+        Gate gate;
+        MainWindow w;
+        const GateOpener opener{gate};
+        QVERIFY(openAndSettle(w, family));
+        auto* heatmap = w.heatmap();
+        w.setView(MainWindow::View::Heatmap);
+        w.setLayerHead(0, 1);
+        gate.blockAt = 1;
+        w.controller()->setPartialHookForTests(gate.hook());
+        QSignalSpy shown(&w, &MainWindow::heatmapShown);
+        QSignalSpy partials(w.controller(), &AnalysisController::partialAnalysisReady);
+        w.setText(kText);
+        QVERIFY(gate.reached.tryAcquire(1, kTimeout));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return w.partialAnalysis() && w.partialAnalysis()->text == kText &&
+                       !shown.isEmpty() && shown.last().at(0).toBool() &&
+                       heatmap->tokenCount() == w.partialAnalysis()->tokenCount();
+            },
+            kTimeout));
+        const int sets = heatmap->dataCount();
+        const int snapshots = int(partials.size());
+        const QString strip = w.findChild<QLabel*>(QStringLiteral("tokenStrip"))->text();
+        const int layers = w.partialAnalysis()->layerCount();
+        QVERIFY(layers >= 2);
+        gate.released.release();
+        QVERIFY(QTest::qWaitFor(
+            [&] { return w.analysis()->text == kText && !w.controller()->isBusy(); }, kTimeout));
+        QCOMPARE(w.analysis()->hasLazyAttention(), lazy);
+        QCOMPARE(int(partials.size()), snapshots + layers - 1); // every later layer's snapshot
+        if (lazy) QTRY_VERIFY(!shown.last().at(0).toBool());    // the result shown (lazy: said)
+        QCOMPARE(heatmap->dataCount(), sets);                   // with the matrix kept
+        QVERIFY(sameBits(heatmap->matrix(), *w.analysis()->attention(0, 1)));
+        QCOMPARE(w.findChild<QLabel*>(QStringLiteral("tokenStrip"))->text(), strip);
+        // Another head, and back: shown again each time.
+        w.setLayerHead(0, 2);
+        QVERIFY(QTest::qWaitFor([&] { return heatmap->dataCount() == sets + 1; }, kTimeout));
+        QVERIFY(sameBits(heatmap->matrix(), *w.analysis()->attention(0, 2)));
+        w.setLayerHead(0, 1);
+        QVERIFY(QTest::qWaitFor([&] { return heatmap->dataCount() == sets + 2; }, kTimeout));
+        QVERIFY(sameBits(heatmap->matrix(), *w.analysis()->attention(0, 1)));
+        // A new edit is a new pass: its head is shown even where the bits might agree.
+        w.setText(kText + QStringLiteral(" More."));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return w.analysis()->text.endsWith(QStringLiteral("More.")) &&
+                       !w.controller()->isBusy();
+            },
+            kTimeout));
+        QTRY_VERIFY(heatmap->dataCount() >= sets + 3);
+        QVERIFY(sameBits(heatmap->matrix(), *w.analysis()->attention(0, 1)));
+    }
+
     // Snapshots of an edit that a newer edit replaced never reach the window.
     void staleSnapshotsDropped() {
         Gate gate;

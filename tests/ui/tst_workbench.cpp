@@ -23,6 +23,7 @@
 #include <QLineEdit>
 #include <QPainter>
 #include <QPlainTextEdit>
+#include <QRandomGenerator>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -30,6 +31,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTreeView>
+#include <cmath>
 
 using namespace attnscope;
 
@@ -94,6 +96,8 @@ private slots:
     void linkLineRasteriser();
     void linksLabelsNeverOverlap_data();
     void linksLabelsNeverOverlap();
+    void linksKeptPaintsMatchFresh_data();
+    void linksKeptPaintsMatchFresh();
     void gridThumbnailsAndClick();
     void gridReusesRowsAfterEditAtEnd_data();
     void gridReusesRowsAfterEditAtEnd();
@@ -414,6 +418,78 @@ void TestWorkbench::linksLabelsNeverOverlap() {
         written.push_back(q);
     }
     if (height == 0) QCOMPARE(L.labelStep, 1); // the scrolling height writes every label
+}
+
+void TestWorkbench::linksKeptPaintsMatchFresh_data() {
+    QTest::addColumn<int>("clipTop"); // -1: no clip
+    QTest::newRow("whole figure") << -1;
+    QTest::newRow("scrolled window of rows") << 1210;
+}
+
+// What the renderer keeps between paints (measured labels, lines over the threshold, the
+// rasterised line layer) never shows stale pixels: each paint equals a fresh renderer's, through
+// focus, threshold and head changes; a clipped paint (a scrolled widget) equals the unclipped
+// one inside its clip, labels outside it skipped.
+void TestWorkbench::linksKeptPaintsMatchFresh() {
+    QFETCH(int, clipTop);
+    const int tokens = 150;
+    QStringList labels;
+    for (int i = 0; i < tokens; ++i)
+        labels << QStringLiteral("tok%1").arg(i);
+    QRandomGenerator rng(3);
+    auto head = [&](int h) {
+        Mat m = Mat::Zero(tokens, tokens); // causal, rows summing to 1: [tokens, tokens]
+        for (int r = 0; r < tokens; ++r) {
+            for (int c = 0; c <= r; ++c)
+                m(r, c) = float(std::pow(rng.generateDouble(), 6.0));
+            m.row(r) /= m.row(r).sum();
+        }
+        return LinkHead{m, categoricalColor(h), QStringLiteral("H%1").arg(h)};
+    };
+    const std::vector<LinkHead> heads{head(0), head(1), head(2)};
+    LinksRenderer kept;
+    kept.setTokens(labels);
+    kept.setHeads(heads);
+    const QSize size(760, int(kept.preferredHeight()));
+    const QRect clip = clipTop < 0 ? QRect(QPoint(0, 0), size) : QRect(0, clipTop, 760, 420);
+    auto paint = [&](const LinksRenderer& r, bool clipped) {
+        QImage image(size, QImage::Format_ARGB32_Premultiplied);
+        image.fill(Qt::transparent);
+        QPainter p(&image);
+        if (clipped) p.setClipRect(clip);
+        r.paint(p, QRectF(QPointF(0, 0), size));
+        p.end();
+        return image.copy(clip);
+    };
+    auto fresh = [&](int focus, LinkSide side, double threshold) {
+        LinksRenderer r;
+        r.setTokens(labels);
+        r.setHeads(heads);
+        r.setFocus(focus, side);
+        r.setThreshold(threshold);
+        return paint(r, clipTop >= 0);
+    };
+    const QImage first = paint(kept, clipTop >= 0);
+    QCOMPARE(first, fresh(-1, LinkSide::Query, 0.05));
+    QCOMPARE(paint(kept, clipTop >= 0), first);            // from what was kept
+    if (clipTop >= 0) QCOMPARE(paint(kept, false), first); // unclipped, then cut to the clip
+    const int focused = clipTop < 0 ? 40 : 70;             // a row inside the clip
+    for (const LinkSide side : {LinkSide::Query, LinkSide::Key}) {
+        kept.setFocus(focused, side);
+        QCOMPARE(paint(kept, clipTop >= 0), fresh(focused, side, 0.05));
+    }
+    kept.setFocus(-1);
+    QCOMPARE(paint(kept, clipTop >= 0), first);
+    kept.setThreshold(0.2);
+    const QImage fewer = paint(kept, clipTop >= 0);
+    QCOMPARE(fewer, fresh(-1, LinkSide::Query, 0.2));
+    QVERIFY(fewer != first);
+    kept.setThreshold(0.05);
+    kept.setHeads({heads[1]});
+    LinksRenderer one;
+    one.setTokens(labels);
+    one.setHeads({heads[1]});
+    QCOMPARE(paint(kept, clipTop >= 0), paint(one, clipTop >= 0));
 }
 
 void TestWorkbench::gridThumbnailsAndClick() {

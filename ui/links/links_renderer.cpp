@@ -70,12 +70,12 @@ void LinksRenderer::drawLine(QImage& image, QPointF a, QPointF b, const QColor& 
 }
 
 QRectF LinksLayout::queryLabelRect(int i) const {
-    const double h = QFontMetricsF(boldFont).height();
+    const double h = labelHeight > 0 ? labelHeight : QFontMetricsF(boldFont).height();
     return QRectF(queryRight - labelWidth, rowY(i) - h / 2, labelWidth, h);
 }
 
 QRectF LinksLayout::keyLabelRect(int i) const {
-    const double h = QFontMetricsF(boldFont).height();
+    const double h = labelHeight > 0 ? labelHeight : QFontMetricsF(boldFont).height();
     return QRectF(keyLeft, rowY(i) - h / 2, labelWidth, h);
 }
 
@@ -93,6 +93,9 @@ int LinksLayout::tokenAt(QPointF p, LinkSide* side) const {
 }
 
 void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>& greyed) {
+    if (labels != m_labels) m_labelCache = {};
+    m_linesOverThreshold.reset(); // the lines stop at the last token
+    m_lineLayer.reset();
     m_labels = labels;
     m_greyed = greyed;
     if (m_focus >= m_labels.size()) m_focus = -1;
@@ -100,6 +103,32 @@ void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>
 
 void LinksRenderer::setHeads(std::vector<LinkHead> heads) {
     m_heads = std::move(heads);
+    m_linesOverThreshold.reset();
+    m_lineLayer.reset();
+}
+
+const LinksRenderer::LabelCache& LinksRenderer::labelCache(const QFontMetricsF& bold,
+                                                           double labelWidth) const {
+    LabelCache& c = m_labelCache;
+    if (c.escaped.size() != size_t(m_labels.size())) {
+        c = {};
+        c.escaped.reserve(size_t(m_labels.size()));
+        for (const QString& label : m_labels)
+            c.escaped.push_back(HeatmapRenderer::escapeLabel(label));
+    }
+    if (c.widestBold < 0) {
+        c.widestBold = 0;
+        for (const QString& text : c.escaped)
+            c.widestBold = std::max(c.widestBold, bold.horizontalAdvance(text));
+    }
+    if (labelWidth >= 0 && labelWidth != c.elidedWidth) {
+        c.elided.clear();
+        c.elided.reserve(c.escaped.size());
+        for (const QString& text : c.escaped)
+            c.elided.push_back(bold.elidedText(text, Qt::ElideRight, labelWidth));
+        c.elidedWidth = labelWidth;
+    }
+    return c;
 }
 
 void LinksRenderer::setFocus(int token, LinkSide side) {
@@ -148,9 +177,7 @@ LinksLayout LinksRenderer::layout(QSizeF size) const {
     if (n == 0) return L;
 
     // Label columns: as wide as the widest label, at most a quarter of the width each.
-    double widest = 0;
-    for (const QString& label : m_labels)
-        widest = std::max(widest, bfm.horizontalAdvance(HeatmapRenderer::escapeLabel(label)));
+    const double widest = labelCache(bfm, -1).widestBold;
     L.labelWidth = std::ceil(std::min(widest + 2, std::max(40.0, size.width() * 0.25)));
     const double lineGap = std::clamp(size.width() * 0.3, 60.0, 420.0);
     const double total = 2 * L.labelWidth + 2 * kLabelPadding + lineGap;
@@ -168,28 +195,37 @@ LinksLayout LinksRenderer::layout(QSizeF size) const {
     L.labelStep = 1;
     while (L.labelStep * L.rowHeight < lineH && L.labelStep < n)
         L.labelStep *= 2;
-    L.texts.reserve(size_t(n));
-    for (const QString& label : m_labels)
-        L.texts.push_back(
-            bfm.elidedText(HeatmapRenderer::escapeLabel(label), Qt::ElideRight, L.labelWidth));
+    L.texts = labelCache(bfm, L.labelWidth).elided;
+    L.labelHeight = bfm.height();
     return L;
 }
 
-std::vector<LinkLine> LinksRenderer::visibleLinks() const {
-    std::vector<LinkLine> lines;
-    const int n = int(m_labels.size());
-    for (int h = 0; h < int(m_heads.size()); ++h) {
-        const Mat& w = m_heads[size_t(h)].weights;
-        const int rows = std::min<int>(n, int(w.rows())), cols = std::min<int>(n, int(w.cols()));
-        for (int q = 0; q < rows; ++q) {
-            if (m_focus >= 0 && m_focusSide == LinkSide::Query && q != m_focus) continue;
-            for (int k = 0; k < cols; ++k) {
-                if (m_focus >= 0 && m_focusSide == LinkSide::Key && k != m_focus) continue;
-                const float v = w(q, k);
-                if (v > m_threshold) lines.push_back({q, k, h, v});
-            }
+const std::vector<LinkLine>& LinksRenderer::linesOverThreshold() const {
+    if (!m_linesOverThreshold) {
+        std::vector<LinkLine> lines;
+        const int n = int(m_labels.size());
+        for (int h = 0; h < int(m_heads.size()); ++h) {
+            const Mat& w = m_heads[size_t(h)].weights; // [n, n]
+            const int rows = std::min<int>(n, int(w.rows())),
+                      cols = std::min<int>(n, int(w.cols()));
+            for (int q = 0; q < rows; ++q)
+                for (int k = 0; k < cols; ++k) {
+                    const float v = w(q, k);
+                    if (v > m_threshold) lines.push_back({q, k, h, v});
+                }
         }
+        m_linesOverThreshold = std::move(lines);
     }
+    return *m_linesOverThreshold;
+}
+
+std::vector<LinkLine> LinksRenderer::visibleLinks() const {
+    const std::vector<LinkLine>& all = linesOverThreshold(); // in head, query, key order
+    if (m_focus < 0) return all;
+    std::vector<LinkLine> lines;
+    for (const LinkLine& line : all)
+        if ((m_focusSide == LinkSide::Query ? line.query : line.key) == m_focus)
+            lines.push_back(line);
     return lines;
 }
 
@@ -225,7 +261,9 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
     // Lines first, so that labels sit on top; opacity = weight (at least faintly visible).
     const double x0 = L.queryRight + kLabelPadding, x1 = L.keyLeft - kLabelPadding;
     const double width = std::clamp(L.rowHeight * 0.16, 1.0, 3.0);
-    const std::vector<LinkLine> lines = visibleLinks();
+    std::vector<LinkLine> focusedLines; // the kept list itself when nothing is focused
+    const std::vector<LinkLine>& lines =
+        m_focus < 0 ? linesOverThreshold() : (focusedLines = visibleLinks());
     auto lineColor = [&](const LinkLine& line) {
         QColor c = m_heads[size_t(line.head)].color;
         c.setAlphaF(float(std::clamp(0.08 + 0.92 * double(line.weight), 0.0, 1.0)));
@@ -240,18 +278,34 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
         const double dpr = painter.device() ? painter.device()->devicePixelRatioF() : 1.0;
         const QSize pixels(int(std::ceil(band.width() * dpr)), int(std::ceil(band.height() * dpr)));
         if (!band.isEmpty() && pixels.width() > 0 && pixels.height() > 0) {
-            QImage layer(pixels, QImage::Format_ARGB32_Premultiplied);
-            layer.fill(Qt::transparent);
-            for (const LinkLine& line : lines) {
-                const double ya = L.rowY(line.query), yb = L.rowY(line.key);
-                if (std::max(ya, yb) < band.top() - width ||
-                    std::min(ya, yb) > band.bottom() + width)
-                    continue;
-                drawLine(layer, (QPointF(x0, ya) - band.topLeft()) * dpr,
-                         (QPointF(x1, yb) - band.topLeft()) * dpr, lineColor(line), width * dpr);
+            const std::array<double, 11> key{band.left(),
+                                             band.top(),
+                                             band.width(),
+                                             band.height(),
+                                             dpr,
+                                             width,
+                                             x0,
+                                             x1,
+                                             L.top,
+                                             L.rowHeight,
+                                             double(m_focus) * 2 +
+                                                 double(m_focusSide == LinkSide::Key)};
+            if (!m_lineLayer || m_lineLayer->key != key) {
+                QImage layer(pixels, QImage::Format_ARGB32_Premultiplied);
+                layer.fill(Qt::transparent);
+                for (const LinkLine& line : lines) {
+                    const double ya = L.rowY(line.query), yb = L.rowY(line.key);
+                    if (std::max(ya, yb) < band.top() - width ||
+                        std::min(ya, yb) > band.bottom() + width)
+                        continue;
+                    drawLine(layer, (QPointF(x0, ya) - band.topLeft()) * dpr,
+                             (QPointF(x1, yb) - band.topLeft()) * dpr, lineColor(line),
+                             width * dpr);
+                }
+                layer.setDevicePixelRatio(dpr);
+                m_lineLayer = LineLayer{key, std::move(layer)};
             }
-            layer.setDevicePixelRatio(dpr);
-            painter.drawImage(band.topLeft(), layer);
+            painter.drawImage(band.topLeft(), m_lineLayer->image);
         }
     } else {
         // Vector output (SVG, PDF): real lines, drawn by the viewer.
@@ -264,13 +318,17 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
     }
 
     // Labels: the focused one bold on a highlight, the others dimmed while a token is focused.
+    // Only those that reach the painter's clip (a scrolled widget paints a window of rows).
     const int n = int(L.texts.size());
+    const bool clipped = painter.hasClipping();
+    const QRectF clip = clipped ? painter.clipBoundingRect().adjusted(-4, -4, 4, 4) : QRectF();
     for (int i = 0; i < n; ++i) {
         const bool greyed = size_t(i) < m_greyed.size() && m_greyed[size_t(i)];
         for (LinkSide side : {LinkSide::Query, LinkSide::Key}) {
             const bool focused = m_focus == i && m_focusSide == side;
             if (!focused && i % L.labelStep != 0) continue;
             const QRectF r = side == LinkSide::Query ? L.queryLabelRect(i) : L.keyLabelRect(i);
+            if (clipped && !clip.intersects(r.adjusted(-3, 0, 3, 0))) continue;
             if (focused) painter.fillRect(r.adjusted(-3, 0, 3, 0), m_chrome.highlightBack);
             QColor pen = m_chrome.text;
             if (greyed || (m_focus >= 0 && !focused)) pen = m_chrome.muted;

@@ -10,11 +10,14 @@
 
 #include <QColor>
 #include <QFont>
+#include <QImage>
 #include <QRectF>
 #include <QStringList>
+#include <array>
+#include <optional>
 #include <vector>
 
-class QImage;
+class QFontMetricsF;
 class QPainter;
 
 namespace attnscope {
@@ -47,6 +50,7 @@ struct LinksLayout {
     double labelWidth = 0;
     int labelStep = 1;          // every labelStep-th label is written
     std::vector<QString> texts; // elided label per token
+    double labelHeight = 0;     // the bold label font's line height
     bool hasRows = false;
 
     double rowY(int i) const { return top + i * rowHeight; }
@@ -61,12 +65,21 @@ public:
     void setTokens(const QStringList& labels, const std::vector<bool>& greyed = {});
     void setHeads(std::vector<LinkHead> heads);
     void setTitle(const QString& title) { m_title = title; }
-    void setThreshold(double threshold) { m_threshold = threshold; }
+    void setThreshold(double threshold) {
+        if (threshold != m_threshold) m_linesOverThreshold.reset(), m_lineLayer.reset();
+        m_threshold = threshold;
+    }
     // -1 = no focus: every line above the threshold is drawn.
     void setFocus(int token, LinkSide side = LinkSide::Query);
-    void setChrome(const ChromePalette& chrome) { m_chrome = chrome; }
+    void setChrome(const ChromePalette& chrome) {
+        m_chrome = chrome;
+        m_lineLayer.reset();
+    }
     const ChromePalette& chrome() const { return m_chrome; }
-    void setFontFamily(const QString& family) { m_fontFamily = family; }
+    void setFontFamily(const QString& family) {
+        if (family != m_fontFamily) m_labelCache = {};
+        m_fontFamily = family;
+    }
 
     int tokenCount() const { return int(m_labels.size()); }
     const std::vector<LinkHead>& heads() const { return m_heads; }
@@ -90,6 +103,29 @@ public:
     static void drawLine(QImage& image, QPointF a, QPointF b, const QColor& color, double width);
 
 private:
+    // Kept between paints (a long text's widget repaints on every hover, and used to measure
+    // and elide every label and scan every weight each time): the labels escaped, their widest
+    // bold advance and their elided texts for the last label width; the lines over the
+    // threshold, in drawing order, before the focus picks some. Paint one instance from one
+    // thread at a time (copies are independent).
+    struct LabelCache {
+        std::vector<QString> escaped;
+        double widestBold = -1;
+        double elidedWidth = -1;
+        std::vector<QString> elided;
+    };
+    const LabelCache& labelCache(const QFontMetricsF& bold, double labelWidth) const;
+    const std::vector<LinkLine>& linesOverThreshold() const;
+    mutable LabelCache m_labelCache;
+    mutable std::optional<std::vector<LinkLine>> m_linesOverThreshold;
+    // The rasterised lines of the last paint and what they were drawn for: a repaint of the
+    // same rows with the same focus draws the image again instead of every line crossing it.
+    struct LineLayer {
+        std::array<double, 11> key{}; // band, dpr, width, line ends, rows, focus
+        QImage image;
+    };
+    mutable std::optional<LineLayer> m_lineLayer;
+
     QStringList m_labels;
     std::vector<bool> m_greyed;
     std::vector<LinkHead> m_heads;

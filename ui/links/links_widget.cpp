@@ -2,6 +2,7 @@
 
 #include <QKeyEvent>
 #include <QMouseEvent>
+#include <QPaintEvent>
 #include <QPainter>
 
 #include <algorithm>
@@ -14,11 +15,11 @@ LinksWidget::LinksWidget(QWidget* parent) : QWidget(parent) {
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
 }
 
-void LinksWidget::setContent(const LinksRenderer& renderer, const std::vector<int>& tokens) {
+void LinksWidget::setContent(LinksRenderer renderer, const std::vector<int>& tokens) {
     const int focus = m_renderer.focusToken();
     const LinkSide side = m_renderer.focusSide();
     const double threshold = m_renderer.threshold();
-    m_renderer = renderer;
+    m_renderer = std::move(renderer); // its heads are [T, T] each: moved, not copied
     m_renderer.setThreshold(threshold);
     m_tokens = tokens;
     m_placeholder.clear();
@@ -74,8 +75,11 @@ void LinksWidget::updateHeight() {
     updateGeometry();
 }
 
-void LinksWidget::paintEvent(QPaintEvent*) {
+void LinksWidget::paintEvent(QPaintEvent* event) {
     QPainter painter(this);
+    // Clipped to what is exposed: in its scroll area a long text's widget is tens of thousands
+    // of pixels tall, and the renderer then draws the lines and labels of those rows only.
+    painter.setClipRegion(event->region());
     m_renderer.paint(painter, QRectF(rect()));
     if (m_renderer.isEmpty()) {
         painter.setPen(m_renderer.chrome().muted);

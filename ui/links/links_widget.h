@@ -15,7 +15,7 @@ public:
     explicit LinksWidget(QWidget* parent = nullptr);
 
     // tokens: visible index -> token index in the analysis (for the signals and marking).
-    void setContent(const LinksRenderer& renderer, const std::vector<int>& tokens);
+    void setContent(LinksRenderer renderer, const std::vector<int>& tokens);
     void clear(const QString& placeholder, const ChromePalette& chrome = {});
     const LinksRenderer& renderer() const { return m_renderer; }
     void setThreshold(double threshold);

@@ -38,7 +38,7 @@ void MainWindow::refreshLinks() {
             if (content.renderer.isEmpty())
                 m_links->clear(content.emptyReason, chrome);
             else
-                m_links->setContent(content.renderer, content.tokens);
+                m_links->setContent(std::move(content.renderer), content.tokens);
         });
     if (!now) m_links->clear(HeadRequests::computingText(*m_analysis, heads), chrome);
 }
