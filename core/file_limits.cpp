@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <csignal>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <fcntl.h>
+#endif
 
 namespace attnscope {
 
@@ -168,6 +171,20 @@ Status OutputFile::commit() {
     if (!failure.isEmpty())
         return Error{QStringLiteral("cannot write %1: %2").arg(m_path, failure)};
     return okStatus();
+}
+
+void OutputFile::startWriteback() {
+    auto* device = static_cast<CheckedDevice*>(m_device.get());
+    if (!device || m_inPlace || !device->failure().isEmpty()) return;
+    QFileDevice* file = device->inner();
+    if (!file->flush()) {
+        device->setFailure(file->errorString());
+        return;
+    }
+#ifdef __linux__
+    // Offset 0, length 0: the whole file so far. Pages already being written are skipped.
+    if (const int fd = file->handle(); fd >= 0) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
 }
 
 Status writeWholeFile(const QString& path, const QByteArray& bytes) {
