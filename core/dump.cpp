@@ -130,8 +130,7 @@ void OverlappedDump::discard() {
 }
 
 void OverlappedDump::onAttentionDone(int layer, const LayerTrace& trace) {
-    if (!m_enabled || std::find(m_layers.begin(), m_layers.end(), layer) == m_layers.end())
-        return;
+    if (!m_enabled || std::find(m_layers.begin(), m_layers.end(), layer) == m_layers.end()) return;
     // Layers must come in ascending order, each once: the file's order.
     if (m_written.size() >= m_layers.size() || m_layers[m_written.size()] != layer)
         return discard();
@@ -147,8 +146,8 @@ void OverlappedDump::onAttentionDone(int layer, const LayerTrace& trace) {
     if (!m_out) {
         m_out = std::make_unique<OutputFile>(m_path);
         if (!m_out->open()) return discard(); // writeDump gives the error after the pass
-        m_out->device()->write(npyHeader(
-            {int64_t(m_layers.size()), int64_t(m_heads.size()), m_tokens, m_tokens}));
+        m_out->device()->write(
+            npyHeader({int64_t(m_layers.size()), int64_t(m_heads.size()), m_tokens, m_tokens}));
     }
     for (const float* head : heads) // [T, T] each
         m_out->device()->write(reinterpret_cast<const char*>(head),
@@ -165,8 +164,8 @@ std::optional<Status> OverlappedDump::finish(const ForwardResult& forward) {
     // Exactly the kept heads, in the file's order, and the bytes written are those the result
     // holds (the same buffers: nothing rewrites attention after its layer).
     const ForwardResult::KeptAttention kept = forward.keptAttention();
-    bool same = kept.layers == m_layers && kept.heads == m_heads &&
-                m_written.size() == m_layers.size();
+    bool same =
+        kept.layers == m_layers && kept.heads == m_heads && m_written.size() == m_layers.size();
     for (size_t i = 0; same && i < m_layers.size(); ++i)
         for (size_t j = 0; same && j < m_heads.size(); ++j) {
             const Mat& a = forward.layers[size_t(m_layers[i])].attention[size_t(m_heads[j])];
