@@ -428,6 +428,9 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
         }
     }
     request->outputBytesPerValue = dumpBytesPerValue(out); // the guard counts the output too
+    // An attention .npy is written layer by layer while the pass runs (dump.h).
+    OverlappedDump overlapped(out, c.layers, c.heads, request->keep);
+    if (!norms) overlapped.install(request->keep);
     auto analysis = (*model)->analyze(*request);
     if (!analysis) return fail(analysis.message());
     if (analysis->tokenCount() == 0) return fail(QStringLiteral("the input has no tokens"));
@@ -445,7 +448,8 @@ int cmdDump(const QCommandLineParser& p, const InputOptions& o) {
                        ".safetensors or .json\n",
                        stderr);
     }
-    if (auto s = writeDump(*analysis, **model, out, analyses); !s) return fail(s.message());
+    if (auto s = writeDump(*analysis, **model, out, analyses, &overlapped); !s)
+        return fail(s.message());
     return 0;
 }
 

@@ -508,6 +508,7 @@ Mat multiHeadAttention(const Mat& q, const Mat& k, const Mat& v, int heads, int 
             if (keep.scores) trace.scores[size_t(h)] = std::move(scores);
         }
     }
+    if (keep.attentionDone) keep.attentionDone(keep.layer, trace); // e.g. written while l + 1 runs
     return context;
 }
 

@@ -99,6 +99,88 @@ static Status writeAttentionNpy(const QString& path, const ForwardResult& forwar
     return out.commit();
 }
 
+OverlappedDump::OverlappedDump(QString path, int layers, int heads, const KeepOptions& keep)
+    : m_path(std::move(path)) {
+    const FileKind kind = fileKind(m_path);
+    // Devices and FIFOs are written in place: what went out could not be taken back.
+    m_enabled = m_path.endsWith(QLatin1String(".npy")) &&
+                (kind == FileKind::Regular || kind == FileKind::Missing) && !keep.lazyAttention;
+    const auto listed = [](const std::vector<int>& only, int x) {
+        return only.empty() || std::find(only.begin(), only.end(), x) != only.end();
+    };
+    for (int l = 0; l < layers; ++l)
+        if (listed(keep.onlyLayers, l)) m_layers.push_back(l);
+    for (int h = 0; h < heads; ++h)
+        if (listed(keep.onlyHeads, h)) m_heads.push_back(h);
+}
+
+OverlappedDump::~OverlappedDump() = default; // an uncommitted file is removed
+
+void OverlappedDump::install(KeepOptions& keep) {
+    if (m_enabled)
+        keep.attentionDone = [this](int layer, const LayerTrace& trace) {
+            onAttentionDone(layer, trace);
+        };
+}
+
+void OverlappedDump::discard() {
+    m_enabled = false;
+    m_out.reset(); // the temporary file is removed
+    m_written.clear();
+}
+
+void OverlappedDump::onAttentionDone(int layer, const LayerTrace& trace) {
+    if (!m_enabled || std::find(m_layers.begin(), m_layers.end(), layer) == m_layers.end()) return;
+    // Layers must come in ascending order, each once: the file's order.
+    if (m_written.size() >= m_layers.size() || m_layers[m_written.size()] != layer)
+        return discard();
+    std::vector<const float*> heads;
+    for (int h : m_heads) {
+        const Mat* a = size_t(h) < trace.attention.size() ? &trace.attention[size_t(h)] : nullptr;
+        if (!a || a->size() == 0 || a->rows() != a->cols() ||
+            (m_tokens > 0 && a->rows() != m_tokens))
+            return discard(); // computed on demand, or not [T, T]: written after the pass
+        m_tokens = a->rows();
+        heads.push_back(a->data());
+    }
+    if (!m_out) {
+        m_out = std::make_unique<OutputFile>(m_path);
+        if (!m_out->open()) return discard(); // writeDump gives the error after the pass
+        m_out->device()->write(
+            npyHeader({int64_t(m_layers.size()), int64_t(m_heads.size()), m_tokens, m_tokens}));
+    }
+    for (const float* head : heads) // [T, T] each
+        m_out->device()->write(reinterpret_cast<const char*>(head),
+                               qint64(m_tokens) * m_tokens * 4);
+    m_out->startWriteback();
+    m_written.push_back(std::move(heads));
+}
+
+std::optional<Status> OverlappedDump::finish(const ForwardResult& forward) {
+    if (!m_enabled || !m_out || forward.isLazy()) {
+        discard();
+        return std::nullopt;
+    }
+    // Exactly the kept heads, in the file's order, and the bytes written are those the result
+    // holds (the same buffers: nothing rewrites attention after its layer).
+    const ForwardResult::KeptAttention kept = forward.keptAttention();
+    bool same =
+        kept.layers == m_layers && kept.heads == m_heads && m_written.size() == m_layers.size();
+    for (size_t i = 0; same && i < m_layers.size(); ++i)
+        for (size_t j = 0; same && j < m_heads.size(); ++j) {
+            const Mat& a = forward.layers[size_t(m_layers[i])].attention[size_t(m_heads[j])];
+            same = a.data() == m_written[i][j] && a.rows() == m_tokens && a.cols() == m_tokens;
+        }
+    if (!same) {
+        discard();
+        return std::nullopt;
+    }
+    Status status = m_out->commit();
+    m_out.reset();
+    m_enabled = false;
+    return status;
+}
+
 // The "attentions" entry of a .safetensors dump, streamed head by head when the file is
 // written; the same bytes and header as makeF32 over attentionTensor().
 static TensorToWrite streamedAttentionEntry(const ForwardResult& forward) {
@@ -182,11 +264,17 @@ double dumpBytesPerValue(const QString& path) {
 }
 
 Status writeDump(const Analysis& analysis, const LoadedModel& model, const QString& path,
-                 const std::vector<NamedTensor>& analyses) {
+                 const std::vector<NamedTensor>& analyses, OverlappedDump* overlapped) {
     const Mat& last = analysis.forward.lastHiddenState; // [T, D]
     const Encoding& e = analysis.encoding;
     const bool text = model.config().modality == Modality::Text;
 
+    if (overlapped) {
+        if (analyses.empty() && path.endsWith(QLatin1String(".npy")))
+            if (std::optional<Status> written = overlapped->finish(analysis.forward))
+                return *written;
+        overlapped->discard(); // not this file
+    }
     if (path.endsWith(QLatin1String(".npy")))
         return analyses.empty() ? writeAttentionNpy(path, analysis.forward)
                                 : writeNpy(path, analyses.front().second);

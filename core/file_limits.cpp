@@ -5,8 +5,13 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <fcntl.h>
+#endif
 
 namespace attnscope {
 
@@ -14,6 +19,24 @@ namespace {
 
 QString megabytes(qint64 bytes) {
     return QString::number(double(bytes) / double(kMiB), 'f', bytes % kMiB == 0 ? 0 : 1);
+}
+
+// Why a write or flush of `file` failed. Qt leaves "Unknown error" when a write stops short
+// first (a file-size limit reached in the middle of a block) and fails on the retry: the
+// system's reason (errno right after the call) is clearer then.
+QString writeFailure(const QFileDevice& file, int error) {
+    const QString qt = file.errorString();
+    if (error != 0 && (qt.isEmpty() || qt == QLatin1String("Unknown error")))
+        return QString::fromLocal8Bit(std::strerror(error));
+    return qt;
+}
+
+// Flushes Qt's buffer of `file` into the system; false with the reason on failure.
+bool flushChecked(QFileDevice& file, QString* why) {
+    errno = 0;
+    if (file.flush()) return true;
+    *why = writeFailure(file, errno);
+    return false;
 }
 
 // Forwards writes to a file and keeps the first failure: QImage::save, QSvgGenerator and
@@ -46,8 +69,9 @@ protected:
     qint64 writeData(const char* data, qint64 len) override {
         qint64 done = 0;
         while (m_failure.isEmpty() && done < len) {
+            errno = 0;
             const qint64 n = m_inner->write(data + done, len - done);
-            if (n <= 0) setFailure(m_inner->errorString());
+            if (n <= 0) setFailure(writeFailure(*m_inner, errno));
             done += std::max<qint64>(n, 0);
         }
         return len;
@@ -153,7 +177,8 @@ Status OutputFile::commit() {
     auto* device = static_cast<CheckedDevice*>(m_device.get());
     if (!device) return Error{QStringLiteral("cannot write %1: not open").arg(m_path)};
     QFileDevice* file = device->inner();
-    if (device->failure().isEmpty() && !file->flush()) device->setFailure(file->errorString());
+    if (QString why; device->failure().isEmpty() && !flushChecked(*file, &why))
+        device->setFailure(why);
     if (m_inPlace) {
         file->close();
         if (device->failure().isEmpty() && file->error() != QFileDevice::NoError)
@@ -168,6 +193,20 @@ Status OutputFile::commit() {
     if (!failure.isEmpty())
         return Error{QStringLiteral("cannot write %1: %2").arg(m_path, failure)};
     return okStatus();
+}
+
+void OutputFile::startWriteback() {
+    auto* device = static_cast<CheckedDevice*>(m_device.get());
+    if (!device || m_inPlace || !device->failure().isEmpty()) return;
+    QFileDevice* file = device->inner();
+    if (QString why; !flushChecked(*file, &why)) {
+        device->setFailure(why);
+        return;
+    }
+#ifdef __linux__
+    // Offset 0, length 0: the whole file so far. Pages already being written are skipped.
+    if (const int fd = file->handle(); fd >= 0) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
 }
 
 Status writeWholeFile(const QString& path, const QByteArray& bytes) {

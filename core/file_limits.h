@@ -58,6 +58,10 @@ public:
     QIODevice* device();
     bool writesInPlace() const { return m_inPlace; }
     Status commit(); // flushes; the file is complete, or an error (the temporary file is removed)
+    // Asks the kernel to start writing what was written so far to disk, without waiting, so that
+    // commit()'s sync has less left (a file written while other work goes on). Only for files
+    // replaced atomically on Linux; elsewhere nothing. Errors show up at commit().
+    void startWriteback();
 
 private:
     QString m_path;

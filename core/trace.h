@@ -15,6 +15,10 @@ struct ReadyLayer;
 // Called by the pass, on its own thread, as soon as a layer's queries and keys exist (before its
 // attention, MLP and the later layers run).
 using LayerReadyCallback = std::function<void(const ReadyLayer&)>;
+// Called by the pass, on its own thread, as soon as layer `layer`'s attention is complete (its
+// kept heads' [T, T] matrices are final; the layer's MLP and the later layers have not run).
+// `trace` stays where it is until the pass returns.
+using AttentionDoneCallback = std::function<void(int layer, const LayerTrace& trace)>;
 
 // What to keep from a forward pass. Attention probabilities are always kept.
 struct KeepOptions {
@@ -60,6 +64,9 @@ struct KeepOptions {
     // Not what to keep but when to tell: with a callback set, every layer hands out its Q and
     // K before the rest of the layer runs (partial_analysis.h builds views' snapshots from it).
     LayerReadyCallback layerReady;
+    // Called as each layer's attention is complete, so a dump can write it while the next
+    // layer runs (dump.h, OverlappedDump).
+    AttentionDoneCallback attentionDone;
 };
 
 // How a layer's attention was computed (set by multiHeadAttention), so that a head can be

@@ -1,6 +1,8 @@
 // Writing dumps without copies (issue 14): a .safetensors dump streams its [L', H', T, T]
 // attention head by head and must give the bytes the in-memory writer gave (the whole tensor
-// assembled, then written); streamed and held safetensors entries must write the same file; and
+// assembled, then written); an attention .npy written layer by layer during the pass must give
+// the bytes of the same file written after it; streamed and held safetensors entries must write
+// the same file; and
 // the pass's record of which kept heads are finite (LayerTrace::attentionFinite, taken from the
 // softmax sums) must agree with reading the values.
 #include "blocks.h"
@@ -8,6 +10,7 @@
 #include "safetensors.h"
 #include "session.h"
 
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QTemporaryDir>
@@ -23,6 +26,14 @@ const QString kOracle = QStringLiteral(ATTNSCOPE_TEST_DATA "/oracle/");
 QByteArray readAll(const QString& path) {
     QFile f(path);
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// The bytes writeNpy gives for `t`, written at `path` and removed again.
+QByteArray npyBytes(const QString& path, const Tensor& t) {
+    if (!writeNpy(path, t).ok()) return {};
+    const QByteArray bytes = readAll(path);
+    QFile::remove(path);
+    return bytes;
 }
 
 std::vector<int> intList(const QString& text) {
@@ -174,6 +185,134 @@ private slots:
         const QByteArray expected = readAll(inMemory);
         QVERIFY(expected.size() > qsizetype(attention.data.size() * 4));
         QCOMPARE(readAll(streamed), expected);
+    }
+
+    // An attention .npy written layer by layer during the pass (OverlappedDump) against the same
+    // analysis written after the pass (writeDump alone) and the in-memory writer (writeNpy of
+    // attentionTensor()): byte for byte, with every kept layer written before the pass returned
+    // (or none where heads are computed on demand, then written after the pass as before), and
+    // no temporary file left beside it.
+    void overlappedNpyEqualsWholePass_data() {
+        QTest::addColumn<QString>("family");
+        QTest::addColumn<int>("tokens");
+        QTest::addColumn<QString>("layers"); // empty: all
+        QTest::addColumn<QString>("heads");
+        QTest::addColumn<bool>("lazy");
+        QTest::newRow("gpt2 all heads") << "gpt2" << 9 << ""
+                                        << "" << false;
+        QTest::newRow("gpt2 --layers 1 --heads 2,0") << "gpt2" << 12 << "1"
+                                                     << "2,0" << false;
+        QTest::newRow("llama all heads, two row blocks") << "llama" << 200 << ""
+                                                         << "" << false;
+        QTest::newRow("llama --layers 1,0 --heads 3") << "llama" << 5 << "1,0"
+                                                      << "3" << false;
+        QTest::newRow("llama lazy heads: after the pass") << "llama" << 11 << ""
+                                                          << "" << true;
+        QTest::newRow("bert all heads") << "bert" << 8 << ""
+                                        << "" << false;
+        QTest::newRow("qwen2 --heads 1") << "qwen2" << 6 << ""
+                                         << "1" << false;
+        QTest::newRow("gpt_neox --layers 1") << "gpt_neox" << 7 << "1"
+                                             << "" << false;
+    }
+    void overlappedNpyEqualsWholePass() {
+        QFETCH(QString, family);
+        QFETCH(int, tokens);
+        QFETCH(QString, layers);
+        QFETCH(QString, heads);
+        QFETCH(bool, lazy);
+        if (lazy) qputenv("ATTNSCOPE_EAGER_ATTENTION_MB", "0");
+        auto model = LoadedModel::open(kOracle + family + QStringLiteral("/model"));
+        QVERIFY2(model.ok(), qPrintable(model.message()));
+        const ModelConfig& c = (*model)->config();
+        QTemporaryDir dir;
+        const QString overlappedPath = dir.filePath(QStringLiteral("overlapped.npy"));
+        AnalysisRequest request;
+        request.keep = KeepOptions::attentionOnly();
+        request.keep.onlyLayers = intList(layers);
+        request.keep.onlyHeads = intList(heads);
+        OverlappedDump overlapped(overlappedPath, c.layers, c.heads, request.keep);
+        QVERIFY(overlapped.enabled());
+        overlapped.install(request.keep);
+        std::mt19937 rng(static_cast<uint32_t>(tokens));
+        std::uniform_int_distribution<int64_t> pick(5, std::min<int64_t>(200, c.vocab - 1));
+        for (int t = 0; t < tokens; ++t)
+            request.ids.push_back(pick(rng));
+        auto analysis = (*model)->analyze(request);
+        QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
+        QCOMPARE(analysis->forward.isLazy(), lazy);
+        const int keptLayers = layers.isEmpty() ? c.layers : int(intList(layers).size());
+        // Written while the pass ran: every kept layer (none for lazy heads, nothing to write).
+        QCOMPARE(overlapped.layersWritten(), lazy ? 0 : keptLayers);
+        QVERIFY(writeDump(*analysis, **model, overlappedPath, {}, &overlapped).ok());
+
+        const QString afterPass = dir.filePath(QStringLiteral("after-pass.npy"));
+        QVERIFY(writeDump(*analysis, **model, afterPass).ok());
+        const QString inMemory = dir.filePath(QStringLiteral("in-memory.npy"));
+        const Tensor attention = analysis->forward.attentionTensor(); // [L', H', T, T]
+        QCOMPARE(attention.shape.size(), size_t(4));
+        QCOMPARE(attention.shape[0], int64_t(keptLayers));
+        QVERIFY(writeNpy(inMemory, attention).ok());
+        const QByteArray expected = readAll(inMemory);
+        QVERIFY(expected.size() > qsizetype(attention.data.size() * 4));
+        QCOMPARE(readAll(afterPass), expected);
+        QCOMPARE(readAll(overlappedPath), expected);
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden),
+                 (QStringList{"after-pass.npy", "in-memory.npy", "overlapped.npy"}));
+    }
+
+    // What was written during a pass is used only for that pass's own attention .npy: another
+    // pass's result, an analysis written instead of the attention, or a .safetensors path get
+    // the file writeDump writes without it, and the partial file is removed.
+    void overlappedNpyOnlyForItsOwnPass_data() {
+        QTest::addColumn<QString>("mismatch");
+        QTest::newRow("another pass's result") << "other pass";
+        QTest::newRow("an analysis instead of attention") << "analysis";
+        QTest::newRow("safetensors output") << "safetensors";
+    }
+    void overlappedNpyOnlyForItsOwnPass() {
+        QFETCH(QString, mismatch);
+        auto model = LoadedModel::open(kOracle + QStringLiteral("llama/model"));
+        QVERIFY2(model.ok(), qPrintable(model.message()));
+        const ModelConfig& c = (*model)->config();
+        QTemporaryDir dir;
+        const QString path = dir.filePath(mismatch == QLatin1String("safetensors")
+                                              ? QStringLiteral("out.safetensors")
+                                              : QStringLiteral("out.npy"));
+        AnalysisRequest request;
+        request.keep = KeepOptions::attentionOnly();
+        request.ids = {5, 9, 31, 7, 12, 40};
+        OverlappedDump overlapped(path, c.layers, c.heads, request.keep);
+        if (mismatch == QLatin1String("safetensors")) {
+            QVERIFY(!overlapped.enabled()); // its header needs the whole analysis
+            return;
+        }
+        overlapped.install(request.keep);
+        auto first = (*model)->analyze(request);
+        QVERIFY2(first.ok(), qPrintable(first.message()));
+        QCOMPARE(overlapped.layersWritten(), c.layers);
+        AnalysisRequest plain = request;
+        plain.keep.attentionDone = {};
+        plain.ids = {5, 9, 31, 7, 12, 41}; // not the same attention
+        auto second = (*model)->analyze(plain);
+        QVERIFY2(second.ok(), qPrintable(second.message()));
+        QByteArray expected;
+        if (mismatch == QLatin1String("other pass")) {
+            QVERIFY(writeDump(*second, **model, path, {}, &overlapped).ok());
+            expected = npyBytes(dir.filePath(QStringLiteral("expected.npy")),
+                                second->forward.attentionTensor());
+        } else {
+            Tensor extra;
+            extra.shape = {2, 3};
+            extra.data = {1.f, -2.f, 3.5f, 0.f, 1e-7f, 8.f};
+            QVERIFY(
+                writeDump(*first, **model, path, {{QStringLiteral("extra"), extra}}, &overlapped)
+                    .ok());
+            expected = npyBytes(dir.filePath(QStringLiteral("expected.npy")), extra);
+        }
+        QVERIFY(!expected.isEmpty());
+        QCOMPARE(readAll(path), expected);
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), (QStringList{"out.npy"}));
     }
 
     // The pass's per-head record of finite attention equals reading the values: rows with NaN
