@@ -971,7 +971,9 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
     std::printf("edit to final analysis: %.0f ms (the pass on the worker: %.0f ms); heatmap "
                 "repainted at %.0f ms\n",
                 b.finalMs, b.analysisMs, b.finalHeatmapMs);
-    std::printf("peak RSS: %.0f MB\n", b.peakRssMb);
+    std::printf("peak RSS: %.0f MB up to the final heatmap, %.0f MB with the interactions after "
+                "the pass\n",
+                b.passPeakRssMb, b.peakRssMb);
     std::printf("floor: %.2f TFLOP at the SGEMM peak %.1f GFLOP/s (before %.1f, after %.1f) = "
                 "%.0f ms; the pass takes %.2f x floor\n",
                 b.passFlops / 1e12, std::max(b.peakBeforeGflops, b.peakAfterGflops),

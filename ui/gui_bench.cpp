@@ -278,6 +278,7 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
                          ? QStringLiteral("the long analysis did not finish within an hour")
                          : window.errorText()};
     bench.guiThreadCpuMs = threadCpuMs() - cpuAtEdit;
+    bench.passPeakRssMb = peakRssMb(); // before the interactions below (links read 32 heads)
     if (!shotError.isEmpty()) return Error{shotError};
     const auto analysis = window.analysis();
     const int t = analysis->tokenCount();

@@ -48,6 +48,7 @@ struct GuiLongBench {
     double finalHeatmapMs = -1;       // edit -> heatmap painted after the final analysis
     double analysisMs = 0;            // the worker's compute time of the whole pass
     double peakRssMb = 0;             // the process's peak resident memory (VmHWM)
+    double passPeakRssMb = 0;         // the same when the final heatmap was painted
     int screenshotLayersReady = -1;   // the snapshot the screenshot shows
     // The machine's floor for the pass: its FLOPs (forwardFlops) at the SGEMM peak, measured
     // before the window opens and again after the pass; the higher (the stricter floor) counts.
