@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <cmath>
-#include <immintrin.h>
 #include <limits>
 #include <omp.h>
 #include <sys/mman.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 namespace attnscope {
 
