@@ -16,6 +16,7 @@
 #include <QRegularExpression>
 #include <QString>
 #include <QStringList>
+#include <QTest>
 #include <QVector>
 
 #include <algorithm>
@@ -85,6 +86,20 @@ inline CliRun runCli(const QStringList& args,
     r.out = p.readAllStandardOutput();
     r.err = p.readAllStandardError();
     return r;
+}
+
+// A refused input through the CLI: it finished, exit code 2, and stderr is one line
+// "attnscope: error: ..." containing `needle`.
+inline void checkOneErrorLine(const CliRun& r, const QString& needle) {
+    QVERIFY2(r.finished, qPrintable(QStringLiteral("hung: ") + r.describe()));
+    QVERIFY2(r.normalExit(), qPrintable(r.describe()));
+    QCOMPARE(r.exitCode, 2);
+    const QStringList lines = r.errLines();
+    QVERIFY2(lines.size() == 1, qPrintable(r.describe()));
+    QVERIFY2(lines.first().startsWith(QLatin1String("attnscope: error: ")),
+             qPrintable(r.describe()));
+    QVERIFY2(lines.first().contains(needle),
+             qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(needle, lines.first())));
 }
 
 // ---------------------------------------------------------------- JSON helpers

@@ -48,18 +48,6 @@ CliRun runWithFileLimit(const QStringList& args, rlim_t maxFileBytes) {
     return r;
 }
 
-void checkOneErrorLine(const CliRun& r, const QString& needle) {
-    QVERIFY2(r.finished, qPrintable(QStringLiteral("hung: ") + r.describe()));
-    QVERIFY2(r.normalExit(), qPrintable(r.describe()));
-    QCOMPARE(r.exitCode, 2);
-    const QStringList lines = r.errLines();
-    QVERIFY2(lines.size() == 1, qPrintable(r.describe()));
-    QVERIFY2(lines.first().startsWith(QLatin1String("attnscope: error: ")),
-             qPrintable(r.describe()));
-    QVERIFY2(lines.first().contains(needle),
-             qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(needle, lines.first())));
-}
-
 QByteArray readAll(const QString& path) {
     QFile f(path);
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();

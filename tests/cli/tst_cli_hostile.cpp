@@ -74,18 +74,6 @@ CliRun runReadingFifo(const QStringList& args, const QString& fifo, QByteArray* 
     return r;
 }
 
-void checkOneErrorLine(const CliRun& r, const QString& needle) {
-    QVERIFY2(r.finished, qPrintable(QStringLiteral("hung: ") + r.describe()));
-    QVERIFY2(r.normalExit(), qPrintable(r.describe()));
-    QCOMPARE(r.exitCode, 2);
-    const QStringList lines = r.errLines();
-    QVERIFY2(lines.size() == 1, qPrintable(r.describe()));
-    QVERIFY2(lines.first().startsWith(QLatin1String("attnscope: error: ")),
-             qPrintable(r.describe()));
-    QVERIFY2(lines.first().contains(needle),
-             qPrintable(QStringLiteral("expected \"%1\" in: %2").arg(needle, lines.first())));
-}
-
 } // namespace
 
 class TestCliHostile : public QObject {
