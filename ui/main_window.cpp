@@ -702,6 +702,9 @@ void MainWindow::onPartialAnalysis(std::shared_ptr<const Analysis> partial) {
     if (newPass) { // the new text's tokens, once per pass
         const int t = m_partial->tokenCount();
         m_tokensLabel->setText(t == 1 ? tr("1 token") : tr("%1 tokens").arg(t));
+        // The bars are the previous text's: the new text's come from the finished pass.
+        m_predictions->clear(
+            tr("Predicted once all %1 layers are computed…").arg(m_partial->layerCount()));
         if (currentView() == View::Heatmap || currentView() == View::Grid) updateTokenStrip(-1, -1);
     }
     m_timeLabel->setText(tr("computing: %1 of %2 layers")
@@ -791,7 +794,8 @@ void MainWindow::onAnalysisReady(std::shared_ptr<const Analysis> analysis) {
     // compete with this edit's repaint for the cores (measured: +17 ms edit to repaint), so
     // it starts a frame later.
     QTimer::singleShot(20, this, [this, analysis = m_analysis] {
-        if (analysis != m_analysis) return;
+        // A newer pass already showing layers has cleared the bars; its result predicts.
+        if (analysis != m_analysis || m_partial) return;
         // Only the model that made the analysis predicts from it (never an attention file's).
         if (showsAttentionFile() || analysis->producedBy == 0)
             m_predictions->setUnavailable(

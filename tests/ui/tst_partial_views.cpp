@@ -8,6 +8,7 @@
 #include "grid/grid_widget.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
+#include "predictions/predictions_panel.h"
 
 #include <QLabel>
 #include <QSemaphore>
@@ -208,6 +209,30 @@ private slots:
             kTimeout));
         QTRY_VERIFY(heatmap->dataCount() >= sets + 3);
         QVERIFY(sameBits(heatmap->matrix(), *w.analysis()->attention(0, 1)));
+    }
+
+    // While a pass runs, the next-token bars do not show the previous text's predictions: they
+    // say they follow the pass, and the new text's come with its result.
+    void predictionsWaitForThePass() {
+        Gate gate;
+        MainWindow w;
+        const GateOpener opener{gate};
+        QVERIFY(openAndSettle(w, QStringLiteral("gpt2")));
+        PredictionBars* bars = w.predictions()->bars();
+        QTRY_VERIFY_WITH_TIMEOUT(!bars->prediction().top.empty(), kTimeout); // the first text's
+        const std::vector<TokenScore> before = bars->prediction().top;
+        gate.blockAt = 1;
+        w.controller()->setPartialHookForTests(gate.hook());
+        w.setText(kText + QStringLiteral(" Then"));
+        QVERIFY(gate.reached.tryAcquire(1, kTimeout));
+        QTRY_VERIFY_WITH_TIMEOUT(w.partialAnalysis() != nullptr, kTimeout);
+        QVERIFY(bars->prediction().top.empty());
+        QVERIFY2(bars->message().contains(QStringLiteral("once all")), qPrintable(bars->message()));
+        gate.released.release();
+        QTRY_VERIFY_WITH_TIMEOUT(!bars->prediction().top.empty(), kTimeout);
+        QCOMPARE(bars->prediction().position, w.analysis()->tokenCount() - 1);
+        QVERIFY(bars->prediction().top.front().id != before.front().id ||
+                bars->prediction().top.front().probability != before.front().probability);
     }
 
     // Snapshots of an edit that a newer edit replaced never reach the window.
