@@ -361,21 +361,17 @@ Result<Analysis> LoadedModel::analyze(const AnalysisRequest& request,
     }
 }
 
-// Whether the rows of one kept head that this pass computed (after `reusedTokens`) are finite:
-// the pass's own record where it kept one (reading 4 T² bytes per head again cost more than
-// the softmax), else the values.
-static bool newAttentionRowsFinite(const LayerTrace& layer, int head, int reusedTokens) {
+// Whether the rows of one head that this pass computed (after `reusedTokens`) are finite: the
+// pass's own record where it made one (from the softmax sums: reading 4 T² bytes per head, or Q
+// and K, again cost more than the softmax), else the values: a kept head's new rows, or for a
+// head computed on demand its layer's Q and K (finite Q and K give finite probabilities, the
+// softmax of finite scores), read once per layer.
+static bool newRowsFinite(const LayerTrace& layer, int head, int reusedTokens) {
     if (layer.attentionFinite.size() == layer.attention.size())
         return layer.attentionFinite[size_t(head)] != 0;
-    const Mat& a = layer.attention[size_t(head)];
-    return allFinite(a.bottomRows(a.rows() - std::min<Eigen::Index>(reusedTokens, a.rows())));
-}
-
-// Whether a head kept as Q and K only (computed on demand) has non-finite attention rows.
-static bool lazyHeadNotFinite(const LayerTrace& layer, int head) {
-    if (layer.attentionFinite.size() == layer.attention.size())
-        return layer.attentionFinite[size_t(head)] == 0;
-    return head == 0 && layer.q.size() > 0 && (!allFinite(layer.q) || !allFinite(layer.k));
+    if (const Mat& a = layer.attention[size_t(head)]; a.size() > 0)
+        return allFinite(a.bottomRows(a.rows() - std::min<Eigen::Index>(reusedTokens, a.rows())));
+    return head != 0 || layer.q.size() == 0 || (allFinite(layer.q) && allFinite(layer.k));
 }
 
 Status LoadedModel::checkFinite(const Analysis& analysis) const {
@@ -383,12 +379,7 @@ Status LoadedModel::checkFinite(const Analysis& analysis) const {
     for (size_t l = 0; l < layers.size(); ++l)
         for (size_t h = 0; h < layers[l].attention.size(); ++h)
             // Rows taken from an earlier analysis were checked with it: only the new ones here.
-            // Lazy heads: the pass's record where it made one, else finite Q and K give finite
-            // probabilities (softmax of finite scores).
-            if (const Mat& a = layers[l].attention[h];
-                (a.size() > 0 &&
-                 !newAttentionRowsFinite(layers[l], int(h), analysis.reusedTokens)) ||
-                (a.size() == 0 && lazyHeadNotFinite(layers[l], int(h))))
+            if (!newRowsFinite(layers[l], int(h), analysis.reusedTokens))
                 return Error{QStringLiteral("%1 computed NaN or infinite attention (layer %2, "
                                             "head %3): its weights or config.json (e.g. "
                                             "rope_theta, norm epsilon) are invalid")
