@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 
 namespace clitest {
 
@@ -64,14 +65,16 @@ struct CliRun {
     }
 };
 
+// `inChild`, when given, runs in the child between fork and exec (e.g. to set a resource limit).
 inline CliRun runCli(const QStringList& args,
                      const QProcessEnvironment& env = QProcessEnvironment::systemEnvironment(),
-                     int timeoutMs = 60000) {
+                     int timeoutMs = 60000, const std::function<void()>& inChild = {}) {
     CliRun r;
     QProcess p;
     QProcessEnvironment e = env;
     e.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
     p.setProcessEnvironment(e);
+    if (inChild) p.setChildProcessModifier(inChild);
     p.start(binary(), args);
     r.started = p.waitForStarted(20000);
     if (!r.started) return r;

@@ -22,30 +22,11 @@ constexpr int kTimeoutMs = 60000;
 // Runs the CLI with its files limited to `maxFileBytes` (RLIMIT_FSIZE) and SIGXFSZ ignored, so a
 // write past the limit fails with EFBIG as a full disk would fail, instead of killing it.
 CliRun runWithFileLimit(const QStringList& args, rlim_t maxFileBytes) {
-    CliRun r;
-    QProcess p;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-    p.setProcessEnvironment(env);
-    p.setChildProcessModifier([maxFileBytes] {
+    return runCli(args, QProcessEnvironment::systemEnvironment(), kTimeoutMs, [maxFileBytes] {
         std::signal(SIGXFSZ, SIG_IGN); // kept across exec
         const rlimit limit{maxFileBytes, maxFileBytes};
         ::setrlimit(RLIMIT_FSIZE, &limit);
     });
-    p.start(binary(), args);
-    r.started = p.waitForStarted(20000);
-    if (!r.started) return r;
-    p.closeWriteChannel();
-    r.finished = p.waitForFinished(kTimeoutMs);
-    if (!r.finished) {
-        p.kill();
-        p.waitForFinished(5000);
-    }
-    r.status = p.exitStatus();
-    r.exitCode = p.exitCode();
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
 }
 
 QByteArray readAll(const QString& path) {
