@@ -978,6 +978,10 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
                 "%.0f ms; the pass takes %.2f x floor\n",
                 b.passFlops / 1e12, std::max(b.peakBeforeGflops, b.peakAfterGflops),
                 b.peakBeforeGflops, b.peakAfterGflops, b.floorMs(), b.analysisMs / b.floorMs());
+    if (const double splitPeak = measureSplitProductPeakGflops(); splitPeak > 0)
+        std::printf("BF16 weights' products on the tile unit (AMX, exact 3-part split): peak %.1f "
+                    "GFLOP/s now\n",
+                    splitPeak);
     std::printf("GUI thread CPU from the edit to the final heatmap: %.0f ms\n", b.guiThreadCpuMs);
     std::printf("after the pass (median of 7): heatmap repaint %.1f ms, hover a cell (token strip, "
                 "repaint) %.1f ms; token links view: filled and painted %.0f ms, repaint %.1f ms\n",
@@ -1042,6 +1046,10 @@ int cmdBench(const QCommandLineParser& p, const InputOptions& o) {
     if (!rows) return fail(rows.message());
     std::printf("model %s, %d threads, Eigen SGEMM peak %.1f GFLOP/s, model open %.1f ms\n",
                 qPrintable((*model)->displayName()), threadCount(), peak, *openMs);
+    if (const double splitPeak = measureSplitProductPeakGflops(); splitPeak > 0)
+        std::printf("BF16 weights' products on the tile unit (AMX, exact 3-part split): peak %.1f "
+                    "GFLOP/s\n",
+                    splitPeak);
     std::printf("%6s %12s %12s %7s %9s %8s %10s %10s\n", "T", "attnscope ms", "PyTorch ms", "ratio",
                 "GFLOP/s", "% peak", "peak RSS", "edit ms");
     for (const BenchRow& r : *rows) {

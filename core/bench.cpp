@@ -1,5 +1,7 @@
 #include "bench.h"
 
+#include "split_product.h"
+
 #include "file_limits.h"
 
 #include <Eigen/Core>
@@ -217,6 +219,24 @@ double measureGemmPeakGflops() {
     double best = 1e30;
     for (int r = 0; r < 5; ++r)
         best = std::min(best, timeMs([&] { out.noalias() = a * b; }));
+    return 2.0 * n * n * n / (best * 1e6);
+}
+
+double measureSplitProductPeakGflops() {
+    if (!splitBf16ProductAvailable()) return 0;
+    const int n = 1024;
+    const Mat x = Mat::Random(n, n);
+    std::vector<uint16_t> weights(size_t(n) * n);
+    for (size_t i = 0; i < weights.size(); ++i)
+        weights[i] = uint16_t(0x3c00 + i % 977); // BF16 values in [0.0078, 0.03)
+    Mat out(n, n);
+    const auto run = [&] {
+        splitBf16Product(x.data(), n, n, n, weights.data(), 0, n, out.data(), n);
+    };
+    run(); // warm-up
+    double best = 1e30;
+    for (int r = 0; r < 5; ++r)
+        best = std::min(best, timeMs(run));
     return 2.0 * n * n * n / (best * 1e6);
 }
 

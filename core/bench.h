@@ -28,6 +28,9 @@ Result<double> benchmarkOpen(const QString& path, int repeats);
 
 // GFLOP/s of a large float32 matrix product on this machine with Eigen (the ceiling).
 double measureGemmPeakGflops();
+// The same for the tile unit's split product with BF16 weights (split_product.h), what BF16
+// checkpoints' projections run on; 0 where it is not available.
+double measureSplitProductPeakGflops();
 
 // A whole `attnscope dump` process, spawned as a child and timed from start to exit, beside
 // the floor it is held to: its arithmetic at the measured GEMM rate plus one sequential write
