@@ -42,8 +42,11 @@ double forwardFlops(const ModelConfig& c, int T) {
     const double projections = 2.0 * T * D * (H * d + 2 * KV * d) + 2.0 * T * H * d * D;
     const double mlp =
         (c.family == Family::Llama || c.family == Family::Qwen2 ? 3.0 : 2.0) * 2.0 * T * D * I;
-    const double attention = 2.0 * 2.0 * H * double(T) * T * d; // QK^T and PV
-    return c.layers * (projections + mlp + attention);
+    return c.layers * (projections + mlp) + attentionFlops(c, T);
+}
+
+double attentionFlops(const ModelConfig& c, int T) {
+    return c.layers * 2.0 * 2.0 * c.heads * double(T) * T * c.headDim; // QK^T and PV
 }
 
 Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model,

@@ -18,6 +18,9 @@ struct BenchRow {
 
 // Floating-point operations of one forward pass (matrix products only; 2 per multiply-add).
 double forwardFlops(const ModelConfig& config, int tokens);
+// The attention products' share of it (QK^T and PV, whole [T, T] matrices); the rest are the
+// weights' products (projections and MLP).
+double attentionFlops(const ModelConfig& config, int tokens);
 
 // Median of `repeats` runs after one warm-up, for each length in `tokenCounts`.
 Result<std::vector<BenchRow>> benchmarkForward(const LoadedModel& model,

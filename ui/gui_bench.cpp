@@ -219,6 +219,7 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
 
     GuiLongBench bench;
     bench.passFlops = forwardFlops(c, tokens);
+    bench.attentionFlops = attentionFlops(c, tokens);
     bench.peakBeforeGflops = measureGemmPeakGflops();
     MainWindow window;
     window.resize(1400, 1000);
@@ -341,6 +342,7 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
     bench.analysisMs = window.controller()->lastElapsedMs();
     bench.peakRssMb = peakRssMb();
     bench.peakAfterGflops = measureGemmPeakGflops();
+    bench.splitPeakGflops = measureSplitProductPeakGflops();
     return bench;
 }
 
