@@ -16,11 +16,35 @@ std::shared_ptr<const Mat> HeadCache::find(int layer, int head) const {
             entries.splice(entries.begin(), entries, it); // most recently used
             return entries.front().matrix;
         }
+    auto& evicted = m_state->evicted;
+    for (auto it = evicted.begin(); it != evicted.end(); ++it)
+        if (it->layer == layer && it->head == head) {
+            std::shared_ptr<const Mat> held = it->matrix.lock();
+            evicted.erase(it);
+            if (held) storeLocked(*m_state, layer, head, held);
+            return held;
+        }
     return nullptr;
 }
 
 static double matrixBytes(const Mat& m) {
     return double(m.size()) * sizeof(float);
+}
+
+void HeadCache::storeLocked(State& state, int layer, int head, std::shared_ptr<const Mat> m) {
+    auto& entries = state.entries;
+    entries.push_front(Entry{layer, head, std::move(m)});
+    state.used += matrixBytes(*entries.front().matrix);
+    // Evict from the back, but never the head just stored (a head larger than the bound is
+    // still returned, and dropped at the next insertion). Evicted heads stay findable while
+    // held elsewhere; the record of those nobody holds any more goes.
+    state.evicted.remove_if([](const EvictedEntry& e) { return e.matrix.expired(); });
+    while (state.used > state.limit && entries.size() > 1) {
+        state.used -= matrixBytes(*entries.back().matrix);
+        state.evicted.push_back(
+            EvictedEntry{entries.back().layer, entries.back().head, entries.back().matrix});
+        entries.pop_back();
+    }
 }
 
 std::shared_ptr<const Mat> HeadCache::insert(int layer, int head,
@@ -32,15 +56,14 @@ std::shared_ptr<const Mat> HeadCache::insert(int layer, int head,
             entries.splice(entries.begin(), entries, it);
             return entries.front().matrix;
         }
-    entries.push_front(Entry{layer, head, m});
-    m_state->used += matrixBytes(*m);
+    for (auto it = m_state->evicted.begin(); it != m_state->evicted.end(); ++it)
+        if (it->layer == layer && it->head == head) { // an older copy, maybe still held
+            if (auto held = it->matrix.lock()) m = std::move(held);
+            m_state->evicted.erase(it);
+            break;
+        }
     ++m_state->insertions;
-    // Evict from the back, but never the head just stored (a head larger than the bound is
-    // still returned, and dropped at the next insertion).
-    while (m_state->used > m_state->limit && entries.size() > 1) {
-        m_state->used -= matrixBytes(*entries.back().matrix);
-        entries.pop_back();
-    }
+    storeLocked(*m_state, layer, head, m);
     return m;
 }
 
@@ -116,6 +139,14 @@ std::shared_ptr<const Mat> ForwardResult::attention(int layer, int head) const {
 std::shared_ptr<const Mat> ForwardResult::attentionUncached(int layer, int head) const {
     if (isAttentionReady(layer, head)) return attention(layer, head);
     return std::make_shared<const Mat>(lazyHeads->head(*this, layer, head));
+}
+
+std::shared_ptr<const Mat> ForwardResult::readyAttention(int layer, int head) const {
+    if (!isLazy() || layer < 0 || size_t(layer) >= layers.size() || head < 0 ||
+        size_t(head) >= layers[size_t(layer)].attention.size() ||
+        layers[size_t(layer)].attention[size_t(head)].size() > 0)
+        return attention(layer, head); // stored (or empty): nothing to compute
+    return headCache.find(layer, head);
 }
 
 bool ForwardResult::isAttentionReady(int layer, int head) const {

@@ -45,7 +45,9 @@ public:
     HeadCache(HeadCache&&) = default;
     HeadCache& operator=(HeadCache&&) = default;
 
-    // The cached head, or null.
+    // The cached head, or null. A head evicted while someone still holds it (a view's request
+    // that found its heads ready, HeadRequests) is found too, and becomes most recent again:
+    // eviction never makes a held head be computed a second time.
     std::shared_ptr<const Mat> find(int layer, int head) const;
     // Stores a computed head (dropping the least recently used ones over the bound) and returns
     // the cached copy: when another thread stored the same head first, that one.
@@ -63,15 +65,22 @@ private:
         int layer, head;
         std::shared_ptr<const Mat> matrix;
     };
+    struct EvictedEntry {
+        int layer, head;
+        std::weak_ptr<const Mat> matrix;
+    };
     struct State {
         explicit State(double limit = 512.0 * 1024 * 1024) : limit(limit) {}
         mutable std::mutex mutex;
         std::list<Entry> entries; // most recently used first
+        std::list<EvictedEntry> evicted; // dropped from `entries`, maybe still held elsewhere
         double limit;
         double used = 0;
         int64_t insertions = 0;
     };
     std::shared_ptr<State> m_state = std::make_shared<State>();
+    // Under the mutex: stores m as most recent and evicts over the bound (never m itself).
+    static void storeLocked(State& state, int layer, int head, std::shared_ptr<const Mat> m);
 };
 
 // Bytes above which a pass computes heads on demand instead of keeping them: a quarter of

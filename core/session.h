@@ -90,6 +90,10 @@ struct Analysis {
     bool isAttentionReady(int layer, int head) const {
         return isLayerReady(layer) && forward.isAttentionReady(layer, head);
     }
+    // attention() when it returns without computing, else null (held: see ForwardResult).
+    std::shared_ptr<const Mat> readyAttention(int layer, int head) const {
+        return isLayerReady(layer) ? forward.readyAttention(layer, head) : nullptr;
+    }
     bool hasLazyAttention() const { return forward.isLazy(); }
     // For passes over every head (statistics, rollout, thumbnails): a lazy head not in the cache
     // is computed for this caller only, so memory holds one head at a time per caller.

@@ -133,6 +133,9 @@ struct ForwardResult {
     bool isLazy() const { return lazyHeads != nullptr; }
     // Whether attention(layer, head) returns without computing (stored or cached).
     bool isAttentionReady(int layer, int head) const;
+    // attention(layer, head) when that returns without computing, else null. Holding the
+    // pointer keeps the head findable in the cache (HeadCache::find) while it is held.
+    std::shared_ptr<const Mat> readyAttention(int layer, int head) const;
 
     // Which key/value head query head h reads (grouped-query attention).
     static int kvHeadFor(int h, int heads, int kvHeads) { return h / (heads / kvHeads); }

@@ -33,6 +33,20 @@ HeadRequests::~HeadRequests() {
     m_pool.waitForDone();
 }
 
+HeldHeads& HeldHeads::add(const Analysis& analysis, const HeadList& heads) {
+    if (!m_ready || !analysis.hasLazyAttention()) return *this;
+    for (const auto& [layer, head] : heads) {
+        auto matrix = analysis.readyAttention(layer, head);
+        if (!matrix) {
+            m_ready = false;
+            m_held.clear();
+            break;
+        }
+        m_held.push_back(std::move(matrix));
+    }
+    return *this;
+}
+
 bool HeadRequests::isReady(const Analysis& analysis, const HeadList& heads) {
     if (!analysis.hasLazyAttention()) return true;
     return std::all_of(heads.begin(), heads.end(), [&](const std::pair<int, int>& h) {
@@ -130,6 +144,14 @@ HeadList figureHeads(const Analysis& analysis, const FigureRequest& request) {
         break;
     }
     return allHeads(analysis);
+}
+
+HeldHeads holdFigureHeads(const Analysis& analysis, const FigureRequest& request) {
+    const HeadList heads = figureHeads(analysis, request);
+    HeldHeads held;
+    held.add(analysis, heads);
+    if (request.against) held.add(*request.against, heads);
+    return held;
 }
 
 bool isFigureReady(const Analysis& analysis, const FigureRequest& request) {

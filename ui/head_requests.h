@@ -24,6 +24,20 @@ struct ViewState;
 
 using HeadList = std::vector<std::pair<int, int>>; // (layer, head)
 
+// Heads found ready (stored or cached), held: while held, a cached head stays findable even
+// when other views' heads evict it (HeadCache::find), so work that found its heads ready and
+// runs at once on the GUI thread never computes one there.
+class HeldHeads {
+public:
+    // Holds these heads of `analysis` if every one is ready; ready() turns false otherwise.
+    HeldHeads& add(const Analysis& analysis, const HeadList& heads);
+    bool ready() const { return m_ready; }
+
+private:
+    bool m_ready = true;
+    std::vector<std::shared_ptr<const Mat>> m_held;
+};
+
 class HeadRequests : public QObject {
     Q_OBJECT
 public:
@@ -45,12 +59,25 @@ public:
             cancel();
             return false;
         }
-        const bool ready = isReady(*analysis, heads);
+        HeldHeads held;
+        held.add(*analysis, heads);
         return run<T>(
-            ready, [analysis, work = std::move(work)] { return work(*analysis); }, std::move(done));
+            std::move(held), [analysis, work = std::move(work)] { return work(*analysis); },
+            std::move(done));
     }
-    // The same for work that reads more than one analysis (a difference of two texts): the
-    // caller says whether everything it reads is ready (isReady of each).
+    // The same for work that reads more than one analysis (a difference of two texts, a
+    // figure): the caller holds what it reads (HeldHeads::add for each analysis); the heads stay
+    // held while work() runs.
+    template <typename T>
+    bool run(HeldHeads held, std::function<T()> work, std::function<void(T)> done) {
+        const bool ready = held.ready();
+        if (ready)
+            return run<T>(
+                true, [held = std::move(held), work = std::move(work)] { return work(); },
+                std::move(done));
+        return run<T>(false, std::move(work), std::move(done));
+    }
+    // Work that reads no head, or whose heads the caller knows are ready and held.
     template <typename T>
     bool run(bool ready, std::function<T()> work, std::function<void(T)> done) {
         const quint64 id = ++*m_latest;
@@ -123,5 +150,7 @@ struct FigureRequest;
 HeadList figureHeads(const Analysis& analysis, const FigureRequest& request);
 // Whether prepareFigure / exportNumbers of this request return without computing a head.
 bool isFigureReady(const Analysis& analysis, const FigureRequest& request);
+// The same, holding those heads (of both texts for a difference) while the result lives.
+HeldHeads holdFigureHeads(const Analysis& analysis, const FigureRequest& request);
 
 } // namespace attnscope

@@ -114,23 +114,36 @@ private slots:
         const Analysis &eager = both->eager, &lazy = both->lazy;
         const double headBytes = 40.0 * 40 * sizeof(float);
         lazy.forward.headCache.setLimitBytes(2 * headBytes); // room for two heads
-        const auto first = lazy.attention(0, 0);
+        auto first = lazy.attention(0, 0);
         QVERIFY(lazy.isAttentionReady(0, 0));
         lazy.attention(0, 1);
         lazy.attention(0, 2); // evicts (0, 0), the least recently used
         QCOMPARE(lazy.forward.headCache.size(), 2);
         QCOMPARE(lazy.forward.headCache.usedBytes(), 2 * headBytes);
         QCOMPARE(lazy.forward.headCache.insertions(), int64_t(3));
-        QVERIFY(!lazy.isAttentionReady(0, 0));
-        QVERIFY(lazy.isAttentionReady(0, 2));
         QVERIFY(sameBits(*first, *eager.attention(0, 0))); // still valid: the caller holds it
-        const auto again = lazy.attention(0, 0);           // recomputed
+        // Held, (0, 0) is found again without being recomputed, and comes back as the most
+        // recent head; (0, 1), which nobody holds, makes room for good.
+        QVERIFY(lazy.isAttentionReady(0, 0));
+        QCOMPARE(lazy.attention(0, 0).get(), first.get());
+        QCOMPARE(lazy.forward.headCache.insertions(), int64_t(3));
+        QCOMPARE(lazy.forward.headCache.size(), 2);
+        QVERIFY(!lazy.isAttentionReady(0, 1));
+        QVERIFY(lazy.isAttentionReady(0, 2)); // now the most recent
+        // Once nobody holds it, an evicted head is computed again.
+        const Mat firstValues = *first;
+        first.reset();
+        lazy.attention(0, 1); // evicts (0, 0)
         QCOMPARE(lazy.forward.headCache.insertions(), int64_t(4));
-        QVERIFY(again.get() != first.get());
-        QVERIFY(sameBits(*again, *first));
+        QVERIFY(!lazy.isAttentionReady(0, 0));
+        QVERIFY(!lazy.readyAttention(0, 0)); // and reading it as "ready" computes nothing
+        QCOMPARE(lazy.forward.headCache.insertions(), int64_t(4));
+        const auto again = lazy.attention(0, 0); // recomputed
+        QCOMPARE(lazy.forward.headCache.insertions(), int64_t(5));
+        QVERIFY(sameBits(*again, firstValues));
         // Streaming reads do not touch the cache.
         lazy.streamedAttention(1, 3);
-        QCOMPARE(lazy.forward.headCache.insertions(), int64_t(4));
+        QCOMPARE(lazy.forward.headCache.insertions(), int64_t(5));
         QVERIFY(!lazy.isAttentionReady(1, 3));
         // A cached head is handed out as is, not recomputed.
         QCOMPARE(lazy.attention(0, 0).get(), again.get());

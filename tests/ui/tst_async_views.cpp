@@ -32,6 +32,7 @@
 #include <QTemporaryDir>
 #include <QThread>
 #include <QtTest>
+#include <thread>
 
 using namespace attnscope;
 
@@ -426,6 +427,36 @@ private slots:
         QVERIFY(!source->isComputing());
         QCOMPARE(shown, target->grab().toImage());
         QCOMPARE(counter->onGui.load() + counterB->onGui.load(), 0);
+    }
+
+    // A request whose heads are cached runs at once on the GUI thread; another view's head
+    // computed meanwhile on its pool evicts one of them from the cache (room for one head).
+    // The request held its heads when it found them ready, so nothing is computed on the GUI
+    // thread (before the fix, the evicted head was computed again there).
+    void readyRequestHoldsItsHeads() {
+        MainWindow w;
+        QVERIFY(openWindow(w));
+        std::shared_ptr<CountingSource> counter;
+        auto lazy = analyse(w, ids(30, 7), true, false, &counter);
+        QVERIFY(lazy);
+        lazy->forward.headCache.setLimitBytes(30.0 * 30 * sizeof(float)); // one head
+        std::thread([&] { lazy->attention(0, 0); }).join();
+        QCOMPARE(counter->offGui.load(), 1);
+        HeadRequests headRequests;
+        float shown = -1;
+        const bool now = headRequests.request<float>(
+            lazy, {{0, 0}},
+            [&](const Analysis& a) {
+                std::thread([&] { a.attention(0, 1); }).join(); // evicts (0, 0)
+                return (*a.attention(0, 0))(29, 3);
+            },
+            [&](float value) { shown = value; });
+        QVERIFY(now);
+        QCOMPARE(counter->onGui.load(), 0);
+        QCOMPARE(counter->offGui.load(), 2);
+        auto eager = analyse(w, ids(30, 7), false, false);
+        QVERIFY(eager);
+        QCOMPARE(shown, (*eager->attention(0, 0))(29, 3));
     }
 };
 

@@ -203,13 +203,13 @@ void DiffView::refresh() {
     const HeadList readA = paneHeads(*m_analysis, m_state, layerA, headA);
     std::function<DifferenceContent()> work;
     QString computing;
-    bool ready = false;
+    HeldHeads held;
     if (mode() == Mode::Heads) {
         const int layerB = m_layerB->value(), headB = m_headB->value();
         HeadList read = readA;
         for (const auto& h : paneHeads(*m_analysis, m_state, layerB, headB))
             read.push_back(h);
-        ready = HeadRequests::isReady(*m_analysis, read);
+        held.add(*m_analysis, read);
         computing = HeadRequests::computingText(*m_analysis, read);
         work = [analysis = m_analysis, state = m_state, layerA, headA, layerB, headB] {
             const ViewMatrix a = paneMatrix(*analysis, state, layerA, headA);
@@ -234,8 +234,7 @@ void DiffView::refresh() {
                             ? tr("Computing the other text…")
                             : tr("The other text could not be analysed: %1").arg(m_againstError));
         const HeadList readOther = paneHeads(*m_against, m_state, layerA, headA);
-        ready = HeadRequests::isReady(*m_analysis, readA) &&
-                HeadRequests::isReady(*m_against, readOther);
+        held.add(*m_analysis, readA).add(*m_against, readOther);
         computing = HeadRequests::computingText(*m_analysis, readA);
         work = [analysis = m_analysis, against = m_against, state = m_state, layerA, headA] {
             ViewMatrix b = paneMatrix(*against, state, layerA, headA);
@@ -254,7 +253,7 @@ void DiffView::refresh() {
             return c;
         };
     }
-    const bool now = m_requests->run<DifferenceContent>(ready, work, [this](DifferenceContent c) {
+    const bool now = m_requests->run<DifferenceContent>(std::move(held), work, [this](DifferenceContent c) {
         if (!c.figure) {
             m_message->setText(c.error);
             m_message->show();

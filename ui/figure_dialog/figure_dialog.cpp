@@ -206,9 +206,8 @@ void FigureDialog::refresh() {
     }
     // Lazy heads (core/lazy_heads.h) are computed on the pool, the preview saying so; the
     // painting itself stays here (it reads only what prepareFigure gathered).
-    const bool ready = isFigureReady(*current->analysis, current->request);
     const bool now = m_previewRequests->run<Result<PreparedFigure>>(
-        ready,
+        holdFigureHeads(*current->analysis, current->request),
         [analysis = current->analysis, request = current->request] {
             return prepareFigure(analysis, request);
         },
@@ -239,7 +238,7 @@ Status FigureDialog::exportTo(const QString& path) {
     // With lazy heads not computed yet the file is written on the pool (a busy line shows
     // meanwhile) and exported() or the error line follows; otherwise it is written now.
     const bool now = m_exportRequests->run<Status>(
-        isFigureReady(*current->analysis, current->request),
+        holdFigureHeads(*current->analysis, current->request),
         [analysis = current->analysis, request = current->request, path] {
             return exportFigure(analysis, request, path);
         },

@@ -145,7 +145,7 @@ Status putOnClipboard(const Result<PreparedFigure>& prepared, int scale, QStatus
 Status MainWindow::copyCurrentFigure() {
     auto figure = m_figureDialog ? m_figureDialog->figure() : currentFigure();
     if (!figure) return makeError(figure.message());
-    if (isFigureReady(*figure->analysis, figure->request))
+    if (const HeldHeads held = holdFigureHeads(*figure->analysis, figure->request); held.ready())
         return putOnClipboard(prepareFigure(figure->analysis, figure->request),
                               figure->request.scale, statusBar());
     // Lazy heads: gathered on a worker, the status bar saying so; copied when they are there.
@@ -223,7 +223,8 @@ void MainWindow::exportOnWorker(const QString& path, const CurrentFigure& figure
 
 void MainWindow::startNumbersExport(const QString& path) {
     auto figure = currentFigure();
-    if (!figure || isFigureReady(*figure->analysis, figure->request))
+    if (!figure) return reportExport(path, exportCurrentNumbers(path));
+    if (const HeldHeads held = holdFigureHeads(*figure->analysis, figure->request); held.ready())
         return reportExport(path, exportCurrentNumbers(path));
     exportOnWorker(path, *figure, figureRequests(m_numbersRequests, "numbersRequests"),
                    [analysis = figure->analysis, request = figure->request, path] {
@@ -234,7 +235,8 @@ void MainWindow::startNumbersExport(const QString& path) {
 void MainWindow::startViewExport(const QString& path, QSize size) {
     auto figure = currentView() == View::Image ? Result<CurrentFigure>(Error{QString()})
                                                : currentFigure(size);
-    if (!figure || isFigureReady(*figure->analysis, figure->request))
+    if (!figure) return reportExport(path, exportCurrentView(path, size));
+    if (const HeldHeads held = holdFigureHeads(*figure->analysis, figure->request); held.ready())
         return reportExport(path, exportCurrentView(path, size));
     figure->request.options.queryTokens.clear(); // as exportCurrentView: without the selection
     exportOnWorker(path, *figure, figureRequests(m_viewExportRequests, "viewExportRequests"),
