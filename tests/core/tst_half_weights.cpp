@@ -1,12 +1,14 @@
 // F16/BF16 weights kept 16-bit in memory (weight_tensor.h) against the widened float32 copies
 // they replaced (ATTNSCOPE_WIDEN_WEIGHTS=1): the same numbers through the products (block edges
-// included; bit for bit on this machine's kernels, see sameProduct), the embeddings, the head
+// included; bit for bit on float32 kernels, within float32 roundings on the tile unit's split
+// product, see sameProduct), the embeddings, the head
 // slices (bit for bit everywhere) and the LM head, for every family; and the memory they report.
 #include "blocks.h"
 #include "dump.h"
 #include "predict.h"
 #include "safetensors.h"
 #include "session.h"
+#include "split_product.h"
 #include "weights.h"
 
 #include <QDir>
@@ -246,6 +248,17 @@ private slots:
         const Mat got = half(x);
         setWidenBlockFloats(int64_t(1) << 16, int64_t(1) << 24);
         QVERIFY(sameProduct(got, want));
+        // BF16 [out, in] weights go through the tile unit's split product where the CPU has one
+        // (split_product.h); the float32 widening that other CPUs use must agree as well, with
+        // the same block edges.
+        setSplitBf16ProductEnabled(false);
+        const Mat widened = half(x);
+        setWidenBlockFloats(int64_t(1) << 12, int64_t(1) << 16);
+        const Mat widenedBlocks = half(x);
+        setWidenBlockFloats(int64_t(1) << 16, int64_t(1) << 24);
+        setSplitBf16ProductEnabled(true);
+        QVERIFY(sameProduct(widened, want));
+        QVERIFY(sameProduct(widenedBlocks, want));
         // Head slices from the middle, off any block boundary.
         const int begin = out / 3, width = std::min(7, out - begin);
         QVERIFY(sameBits(half.outputColumns(begin, width), copy.outputColumns(begin, width)));
