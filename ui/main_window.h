@@ -38,6 +38,7 @@ struct CurrentFigure;
 class DiffView;
 class ExplainPanel;
 class FigureDialog;
+class TokenStripWidget;
 class GridView;
 class HeadListModel;
 class HeadRequests;
@@ -260,18 +261,8 @@ private:
     QLabel* m_errorBanner = nullptr;
     QLabel* m_truncated = nullptr;
     QLabel* m_modelWarning = nullptr; // caveats of the opened model (warningText())
-    QLabel* m_tokenStrip = nullptr;
-    struct {
-        QString html; // the strip's text and heatmap width its height was last fitted to
-        int width = -1;
-    } m_tokenStripHeight;
-    struct TokenStripLines { // what the strip's line breaks depend on
-        QStringList labels;
-        std::vector<int> selectedTokens;
-        int generatedTokens = 0;
-        friend bool operator==(const TokenStripLines&, const TokenStripLines&) = default;
-    };
-    TokenStripLines m_tokenStripLines;
+    TokenStripWidget* m_tokenStrip = nullptr;
+    int m_tokenStripFittedWidth = -1; // the heatmap width the strip's height was fitted to
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;
