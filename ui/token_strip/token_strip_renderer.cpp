@@ -104,6 +104,7 @@ void TokenStripRenderer::setWidth(double width) {
             m_elided[i] = QFontMetricsF(m_fonts[m_items[i].fontIndex])
                               .elidedText(m_items[i].text, Qt::ElideMiddle,
                                           std::max(1.0, m_boxes[i].width() - 2 * pad));
+            if (m_elided[i].isEmpty()) m_elided[i] = QString(QChar(0x2026)); // not even one letter
         }
 }
 

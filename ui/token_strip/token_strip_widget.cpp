@@ -13,7 +13,10 @@ namespace attnscope {
 
 TokenStripWidget::TokenStripWidget(QWidget* parent) : QWidget(parent) {
     setMouseTracking(true); // the pointing hand over tokens
-    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    // QScrollArea asks a resizable widget's heightForWidth only when its size policy says so.
+    QSizePolicy policy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    policy.setHeightForWidth(true);
+    setSizePolicy(policy);
     setAccessibleName(tr("Tokens"));
     m_renderer.setFont(font());
 }
