@@ -194,6 +194,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_tokenScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     m_tokenScroll->hide();
+    connect(m_tokenStrip, &TokenStripWidget::widthChanged, this,
+            [this](int width) { adjustTokenStripHeight(width); });
     layout->addWidget(m_tokenScroll);
     m_selection = new SelectionStrip;
     m_selection->setObjectName(QStringLiteral("selectionStrip"));
@@ -1186,11 +1188,14 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     }
 }
 
-void MainWindow::adjustTokenStripHeight() {
+void MainWindow::adjustTokenStripHeight(int width) {
     if (!m_tokenScroll->isVisible() && m_tokenStrip->renderer().isEmpty()) return;
     const int maxHeight = int(std::ceil(m_tokenStrip->renderer().heightForLines(3)));
-    // The strip spans the same column as the heatmap (the scroll area may not be laid out yet).
-    const int width = std::max(100, m_heatmap->width() - 20);
+    // The strip's own width once its scroll area has laid it out (a later change of it fits
+    // again: widthChanged); before, the heatmap's column, which it spans.
+    if (width < 0)
+        width = m_tokenStrip->testAttribute(Qt::WA_Resized) ? m_tokenStrip->width()
+                                                            : std::max(100, m_heatmap->width() - 20);
     if (width == m_tokenStripFittedWidth) return;
     m_tokenStripFittedWidth = width;
     // Wrapping at another width is cheap (the tokens are measured once per token list).

@@ -229,7 +229,9 @@ private:
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices
     void applyTheme();
-    void adjustTokenStripHeight();
+    // Fits the strip's scroll area to its lines at `width` (-1: the heatmap's column width, for
+    // a strip not laid out yet), up to three lines.
+    void adjustTokenStripHeight(int width = -1);
     void showError(const QString& message);
     void hideError();
     void showModelCaveats(const LoadedModel& model);

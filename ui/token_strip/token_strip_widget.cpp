@@ -6,6 +6,7 @@
 #include <QMouseEvent>
 #include <QPaintEvent>
 #include <QPainter>
+#include <QResizeEvent>
 #include <QToolTip>
 #include <cmath>
 
@@ -58,6 +59,7 @@ void TokenStripWidget::paintEvent(QPaintEvent* event) {
 void TokenStripWidget::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
     m_renderer.setWidth(width());
+    if (event->size().width() != event->oldSize().width()) emit widthChanged(width());
 }
 
 void TokenStripWidget::changeEvent(QEvent* event) {

@@ -30,6 +30,7 @@ public:
 
 signals:
     void tokenClicked(int token, Qt::KeyboardModifiers modifiers);
+    void widthChanged(int width); // its lines wrapped again: a container may fit its height
 
 protected:
     void paintEvent(QPaintEvent* event) override;
