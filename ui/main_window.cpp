@@ -1174,10 +1174,10 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
     content.generatedTokens = shown->generatedTokens;
     content.selected = m_selectedTokens;
     if (shown->generatedTokens > 0)
-        content.note = shown->generatedTokens == 1
-                           ? tr("— green, ▸: the token the model wrote")
-                           : tr("— green, ▸: the %1 tokens the model wrote")
-                                 .arg(shown->generatedTokens);
+        content.note =
+            shown->generatedTokens == 1
+                ? tr("— green, ▸: the token the model wrote")
+                : tr("— green, ▸: the %1 tokens the model wrote").arg(shown->generatedTokens);
     // The same tokens again (a hover, a new snapshot of the pass, a view switch) keep their
     // layout: only the marks change, and only their boxes are painted again.
     const bool changed = m_tokenStrip->setContent(std::move(content));
@@ -1194,8 +1194,9 @@ void MainWindow::adjustTokenStripHeight(int width) {
     // The strip's own width once its scroll area has laid it out (a later change of it fits
     // again: widthChanged); before, the heatmap's column, which it spans.
     if (width < 0)
-        width = m_tokenStrip->testAttribute(Qt::WA_Resized) ? m_tokenStrip->width()
-                                                            : std::max(100, m_heatmap->width() - 20);
+        width = m_tokenStrip->testAttribute(Qt::WA_Resized)
+                    ? m_tokenStrip->width()
+                    : std::max(100, m_heatmap->width() - 20);
     if (width == m_tokenStripFittedWidth) return;
     m_tokenStripFittedWidth = width;
     // Wrapping at another width is cheap (the tokens are measured once per token list).

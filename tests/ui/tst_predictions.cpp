@@ -103,8 +103,10 @@ private slots:
         QCOMPARE(w.heatmap()->tokenCount(), T);
         auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
         QCOMPARE(strip->renderer().tokenCount(), T);
-        for (int i = 0; i < T; ++i) QCOMPARE(strip->renderer().tokenFont(i).italic(), i >= T - 6);
-        QVERIFY(strip->renderer().plainText().endsWith(QStringLiteral("the 6 tokens the model wrote")));
+        for (int i = 0; i < T; ++i)
+            QCOMPARE(strip->renderer().tokenFont(i).italic(), i >= T - 6);
+        QVERIFY(
+            strip->renderer().plainText().endsWith(QStringLiteral("the 6 tokens the model wrote")));
         // Typing afterwards analyses the text as usual: nothing is marked as generated.
         w.setText(w.text() + QStringLiteral(" and"));
         QVERIFY(QTest::qWaitFor([&] { return w.analysis()->text == w.text(); }, kTimeout));

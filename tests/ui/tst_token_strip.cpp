@@ -42,7 +42,8 @@ QImage paintStrip(const TokenStripRenderer& r) {
 
 QStringList repeated(const QString& token, int n) {
     QStringList out;
-    for (int i = 0; i < n; ++i) out << token;
+    for (int i = 0; i < n; ++i)
+        out << token;
     return out;
 }
 
@@ -109,12 +110,16 @@ private slots:
     void layoutInvariants_data() {
         QTest::addColumn<TokenStripContent>("content");
         QTest::addColumn<double>("width");
-        QTest::addColumn<int>("elided"); // how many tokens are elided
-        const QStringList odd = {QStringLiteral("e\u0301t\u00e9"), // combining accent
-                                 QStringLiteral("👩‍👩‍👧"),         // emoji with joiners
-                                 QStringLiteral("漢字かな"), QStringLiteral("שלום"),
-                                 QStringLiteral("مرحبا"), QStringLiteral("\x01\x7f"),
-                                 QStringLiteral(" \n\t\r"), QString(), QStringLiteral("a")};
+        QTest::addColumn<int>("elided");                               // how many tokens are elided
+        const QStringList odd = {QStringLiteral("e\u0301t\u00e9"),     // combining accent
+                                 QStringLiteral("👩‍👩‍👧"), // emoji with joiners
+                                 QStringLiteral("漢字かな"),
+                                 QStringLiteral("שלום"),
+                                 QStringLiteral("مرحبا"),
+                                 QStringLiteral("\x01\x7f"),
+                                 QStringLiteral(" \n\t\r"),
+                                 QString(),
+                                 QStringLiteral("a")};
         QTest::newRow("odd unicode, wide") << TokenStripContent{odd} << 800.0 << 0;
         QTest::newRow("odd unicode, narrow") << TokenStripContent{odd} << 90.0 << 0;
         const QString longToken = QString(QStringLiteral("supercalifragilistic")).repeated(20);
@@ -123,9 +128,8 @@ private slots:
             << 1;
         QTest::newRow("very long token first")
             << TokenStripContent{{longToken, longToken, QStringLiteral("end")}} << 250.0 << 2;
-        QTest::newRow("tiny width") << TokenStripContent{{QStringLiteral("abcdef"),
-                                                          QStringLiteral("g")}}
-                                    << 30.0 << 1;
+        QTest::newRow("tiny width")
+            << TokenStripContent{{QStringLiteral("abcdef"), QStringLiteral("g")}} << 30.0 << 1;
         QTest::newRow("generated and selected")
             << TokenStripContent{{QStringLiteral("The"), QStringLiteral(" cat"),
                                   QStringLiteral(" sat"), QStringLiteral("▸ on"),
@@ -152,7 +156,8 @@ private slots:
             QCOMPARE(image.pixel(0, 0), QColor(Qt::white).rgb());
             return;
         }
-        const double left = TokenStripRenderer::kMargin, right = width - TokenStripRenderer::kMargin;
+        const double left = TokenStripRenderer::kMargin,
+                     right = width - TokenStripRenderer::kMargin;
         const double gap = spaceGap();
         int elidedCount = 0;
         for (int line = 0; line < r.lineCount(); ++line) {
@@ -160,7 +165,10 @@ private slots:
             for (int i = first; i < end; ++i) {
                 const QRectF box = r.tokenRect(i);
                 QVERIFY2(box.left() >= left && box.right() <= right + 1e-9,
-                         qPrintable(QStringLiteral("token %1 at %2..%3").arg(i).arg(box.left()).arg(box.right())));
+                         qPrintable(QStringLiteral("token %1 at %2..%3")
+                                        .arg(i)
+                                        .arg(box.left())
+                                        .arg(box.right())));
                 QCOMPARE(box.height(), std::ceil(QFontMetricsF(testFont()).height()));
                 if (i > first) {
                     QVERIFY(box.left() > r.tokenRect(i - 1).right()); // left to right, apart
@@ -227,13 +235,15 @@ private slots:
         w.setFont(testFont());
         w.resize(220, 200);
         QStringList labels;
-        for (int i = 0; i < 40; ++i) labels << QStringLiteral(" tok%1").arg(i);
+        for (int i = 0; i < 40; ++i)
+            labels << QStringLiteral(" tok%1").arg(i);
         w.setContent({labels});
         w.setHighlight(query0, key0);
         const int measured = w.renderer().measureCount(), wrapped = w.renderer().wrapCount();
         w.setHighlight(query1, key1);
         std::vector<QRectF> expected;
-        for (int token : changed) expected.push_back(w.renderer().tokenRect(token));
+        for (int token : changed)
+            expected.push_back(w.renderer().tokenRect(token));
         QCOMPARE(w.lastUpdatedRects(), expected);
         QCOMPARE(w.renderer().queryToken(), query1 < 40 ? query1 : -1);
         QCOMPARE(w.renderer().keyToken(), key1 >= 0 ? key1 : -1);
@@ -273,7 +283,8 @@ private slots:
         const std::vector<QRectF> changed = r.setHighlight(query1, key1);
         const QImage after = paintStrip(r);
         QRegion allowed;
-        for (const QRectF& rect : changed) allowed += rect.toAlignedRect();
+        for (const QRectF& rect : changed)
+            allowed += rect.toAlignedRect();
         QVERIFY(!allowed.isEmpty());
         int differing = 0;
         for (int y = 0; y < before.height(); ++y)
@@ -308,7 +319,8 @@ private slots:
         // Unmarked: alternating greys, green for generated tokens.
         for (int token : {query0, key0})
             if (token >= 0 && token != query1 && token != key1)
-                QCOMPARE(corner(token), token >= 40 - generated ? TokenStripRenderer::kGeneratedColour
+                QCOMPARE(corner(token), token >= 40 - generated
+                                            ? TokenStripRenderer::kGeneratedColour
                                         : token % 2 ? TokenStripRenderer::kOddColour
                                                     : TokenStripRenderer::kEvenColour);
     }
@@ -316,7 +328,8 @@ private slots:
     // Painting only an exposed rectangle draws the same pixels there as painting everything.
     void paintsExposedPartOnly() {
         QStringList labels;
-        for (int i = 0; i < 200; ++i) labels << QStringLiteral(" t%1").arg(i * 37);
+        for (int i = 0; i < 200; ++i)
+            labels << QStringLiteral(" t%1").arg(i * 37);
         const TokenStripRenderer r = makeRenderer({labels}, 300);
         const QImage full = paintStrip(r);
         const QRect exposed = r.tokenRect(57).united(r.tokenRect(58)).toAlignedRect();
@@ -351,7 +364,8 @@ private slots:
             if (i > 0) QVERIFY(r.tokenRect(i).left() > r.tokenRect(i - 1).right());
             // Alone, with the same background (the parity of its index) and position.
             QStringList alone;
-            for (int j = 0; j < i; ++j) alone << QStringLiteral("x"); // placeholders
+            for (int j = 0; j < i; ++j)
+                alone << QStringLiteral("x"); // placeholders
             TokenStripRenderer single = makeRenderer({alone << labels[i]}, 4000);
             const QRectF box = r.tokenRect(i);
             const QRectF singleBox = single.tokenRect(i);
@@ -374,7 +388,8 @@ private slots:
         area.show();
         QVERIFY(QTest::qWaitForWindowExposed(&area));
         QStringList labels;
-        for (int i = 0; i < 300; ++i) labels << QStringLiteral(" t%1").arg(i);
+        for (int i = 0; i < 300; ++i)
+            labels << QStringLiteral(" t%1").arg(i);
         QVERIFY(strip->setContent({labels}));
         QVERIFY(!strip->setContent({labels})); // the same tokens: nothing to do
         QTRY_COMPARE(strip->height(), strip->heightForWidth(strip->width()));
@@ -389,15 +404,19 @@ private slots:
         QTest::mouseClick(strip, Qt::LeftButton, Qt::ControlModifier, centre);
         QCOMPARE(clicked.size(), 1);
         QCOMPARE(clicked[0][0].toInt(), 2);
-        QCOMPARE(clicked[0][1].value<Qt::KeyboardModifiers>(), Qt::KeyboardModifiers(Qt::ControlModifier));
+        QCOMPARE(clicked[0][1].value<Qt::KeyboardModifiers>(),
+                 Qt::KeyboardModifiers(Qt::ControlModifier));
         QTest::mouseMove(strip, centre);
         QTRY_COMPARE(strip->cursor().shape(), Qt::PointingHandCursor);
         // Between tokens: no click, no hand.
         const QPoint gap(int(strip->renderer().tokenRect(2).right()) + 1, centre.y());
         QTest::mouseClick(strip, Qt::LeftButton, Qt::NoModifier, gap);
         QCOMPARE(clicked.size(), 1);
-        // Fewer tokens: the strip shrinks to them.
+        // Fewer tokens: the strip shrinks to them, and marks on tokens it lost are dropped.
+        strip->setHighlight(250, 1);
         QVERIFY(strip->setContent({labels.mid(0, 3)}));
+        QCOMPARE(strip->renderer().queryToken(), -1);
+        QCOMPARE(strip->renderer().keyToken(), 1);
         QTRY_COMPARE(strip->height(), area.viewport()->height()); // fills the viewport
         QCOMPARE(area.verticalScrollBar()->maximum(), 0);
         strip->clear();

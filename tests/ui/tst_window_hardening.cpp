@@ -14,6 +14,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
@@ -60,6 +61,8 @@ private slots:
     void minimumSizeKeepsControlsWhole();
     void rightToLeftFirstTokenStripRunsLeftToRight_data();
     void rightToLeftFirstTokenStripRunsLeftToRight();
+    void tokenStripFitsUpToThreeLines_data();
+    void tokenStripFitsUpToThreeLines();
     void warningDistinctFromError();
 };
 
@@ -158,6 +161,54 @@ void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight() {
     QVERIFY(area && area->isVisible());
     QTRY_COMPARE(strip->width(), area->viewport()->width());
     QVERIFY(r.tokenRect(int(labels.size()) - 1).right() < strip->width());
+}
+
+void TestWindowHardening::tokenStripFitsUpToThreeLines_data() {
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<int>("lines"); // the strip's lines at the window's width, at least
+    QTest::addColumn<bool>("showFirst");
+    QTest::newRow("one line") << 4 << 1 << true;
+    QTest::newRow("many lines: three shown, scrolled") << 120 << 4 << true;
+    // Set while the window is hidden, fitted to a guess of its width, then to the real one.
+    QTest::newRow("set before the window is shown") << 14 << 1 << false;
+}
+
+// The strip's scroll area is as tall as its lines, up to three, and scrolls beyond.
+void TestWindowHardening::tokenStripFitsUpToThreeLines() {
+    QFETCH(int, tokens);
+    QFETCH(int, lines);
+    QFETCH(bool, showFirst);
+    MainWindow w;
+    w.resize(1000, 700);
+    w.openModel(QStringLiteral("default"));
+    if (showFirst) w.show();
+    QVERIFY(waitReady(w));
+    AnalysisRequest request;
+    for (int i = 0; i < tokens; ++i)
+        request.ids.push_back(1 + i % 50);
+    auto analysis = w.controller()->model()->analyze(request);
+    QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
+    QStringList labels; // wide enough for several lines at 120 tokens
+    for (int i = 0; i < tokens; ++i)
+        labels << QStringLiteral("token%1").arg(i);
+    analysis->displayTokens = labels;
+    w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+    auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
+    auto* area = w.findChild<QScrollArea*>(QStringLiteral("tokenStripArea"));
+    QVERIFY(strip && area);
+    QTRY_COMPARE(strip->renderer().tokenCount(), tokens);
+    if (!showFirst) w.show();
+    QTRY_COMPARE(strip->width(), area->viewport()->width());
+    const TokenStripRenderer& r = strip->renderer();
+    QVERIFY2(r.lineCount() >= lines, qPrintable(QString::number(r.lineCount())));
+    const int shown = std::min(r.lineCount(), 3);
+    QTRY_COMPARE(area->height(), int(std::ceil(r.heightForLines(shown))));
+    QCOMPARE(area->verticalScrollBar()->maximum() > 0, r.lineCount() > 3);
+    // A narrower window wraps the strip again at its new width, and fits the area to it.
+    w.resize(700, 700);
+    QTRY_COMPARE(strip->width(), area->viewport()->width());
+    QCOMPARE(r.width(), double(strip->width()));
+    QTRY_COMPARE(area->height(), int(std::ceil(r.heightForLines(std::min(r.lineCount(), 3)))));
 }
 
 // A warning (a model's caveat; a cut text) is amber with ⚠, an error red with ✖; both are

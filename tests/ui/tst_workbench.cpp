@@ -10,8 +10,8 @@
 #include "heads/head_list_model.h"
 #include "heatmap_widget.h"
 #include "links/links_widget.h"
-#include "token_strip/token_strip_widget.h"
 #include "main_window.h"
+#include "token_strip/token_strip_widget.h"
 #include "view_state.h"
 
 #include <QAbstractItemModelTester>

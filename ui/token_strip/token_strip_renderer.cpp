@@ -13,6 +13,9 @@ bool TokenStripRenderer::setContent(TokenStripContent content) {
     if (content == m_content && m_measureCount > 0) return false;
     m_content = std::move(content);
     measure();
+    // Marks on tokens the new list no longer has are dropped.
+    if (m_query >= tokenCount()) m_query = -1;
+    if (m_key >= tokenCount()) m_key = -1;
     return true;
 }
 
@@ -38,8 +41,8 @@ void TokenStripRenderer::measure() {
     m_gap = std::max(1.0, std::round(regular.horizontalAdvance(QLatin1Char(' '))));
     m_boxHeight = std::ceil(regular.height());
     m_lineHeight = std::round(m_boxHeight * kLineSpacing);
-    const QFontMetricsF metrics[4] = {regular, QFontMetricsF(m_fonts[1]),
-                                      QFontMetricsF(m_fonts[2]), QFontMetricsF(m_fonts[3])};
+    const QFontMetricsF metrics[4] = {regular, QFontMetricsF(m_fonts[1]), QFontMetricsF(m_fonts[2]),
+                                      QFontMetricsF(m_fonts[3])};
     const QStringList& labels = m_content.labels;
     const int t = int(labels.size());
     m_items.clear();
@@ -143,8 +146,7 @@ bool TokenStripRenderer::isElided(int token) const {
 }
 
 QFont TokenStripRenderer::tokenFont(int token) const {
-    return token >= 0 && token < tokenCount() ? m_fonts[m_items[size_t(token)].fontIndex]
-                                              : m_font;
+    return token >= 0 && token < tokenCount() ? m_fonts[m_items[size_t(token)].fontIndex] : m_font;
 }
 
 std::pair<int, int> TokenStripRenderer::lineTokens(int line) const {
@@ -169,7 +171,8 @@ int TokenStripRenderer::tokenAt(QPointF point) const {
 QString TokenStripRenderer::plainText() const {
     QStringList parts;
     parts.reserve(qsizetype(m_items.size()));
-    for (const Item& item : m_items) parts << item.text;
+    for (const Item& item : m_items)
+        parts << item.text;
     return parts.join(QLatin1Char(' '));
 }
 
@@ -184,11 +187,11 @@ void TokenStripRenderer::paintItem(QPainter& painter, int i) const {
         return;
     }
     const bool marked = i == m_query || i == m_key;
-    const QColor background = i == m_query                         ? kQueryColour
-                              : i == m_key                         ? kKeyColour
+    const QColor background = i == m_query                                    ? kQueryColour
+                              : i == m_key                                    ? kKeyColour
                               : i >= tokenCount() - m_content.generatedTokens ? kGeneratedColour
-                              : i % 2                              ? kOddColour
-                                                                   : kEvenColour;
+                              : i % 2                                         ? kOddColour
+                                                                              : kEvenColour;
     painter.fillRect(box, background);
     if (i == m_query && i == m_key) { // one token is both: orange, framed in blue
         painter.setPen(kBothBorder);
@@ -215,7 +218,8 @@ void TokenStripRenderer::paint(QPainter& painter, const QRectF& exposed) const {
     }
     for (int line = firstLine; line <= lastLine; ++line) {
         const int first = m_lineStarts[size_t(line)];
-        const int end = line + 1 < lineCount() ? m_lineStarts[size_t(line) + 1] : int(m_items.size());
+        const int end =
+            line + 1 < lineCount() ? m_lineStarts[size_t(line) + 1] : int(m_items.size());
         for (int i = first; i < end; ++i)
             if (exposed.isNull() || m_boxes[size_t(i)].intersects(exposed)) paintItem(painter, i);
     }

@@ -23,21 +23,21 @@ class QPainter;
 namespace attnscope {
 
 struct TokenStripContent {
-    QStringList labels;           // raw token texts (escaped for display by the renderer)
-    int generatedTokens = 0;      // the last ones were written by the model
-    std::vector<int> selected;    // token indices selected together, sorted
-    QString note;                 // written after the tokens (e.g. what the green tokens are)
+    QStringList labels;        // raw token texts (escaped for display by the renderer)
+    int generatedTokens = 0;   // the last ones were written by the model
+    std::vector<int> selected; // token indices selected together, sorted
+    QString note;              // written after the tokens (e.g. what the green tokens are)
     friend bool operator==(const TokenStripContent&, const TokenStripContent&) = default;
 };
 
 class TokenStripRenderer {
 public:
     // The look of today's strip (kept from the rich-text version).
-    static inline const QColor kQueryColour{0xff, 0xb7, 0x4d};   // orange background
-    static inline const QColor kKeyColour{0x64, 0xb5, 0xf6};     // blue background
-    static inline const QColor kBothBorder{0x15, 0x65, 0xc0};    // query = key: blue frame
+    static inline const QColor kQueryColour{0xff, 0xb7, 0x4d};     // orange background
+    static inline const QColor kKeyColour{0x64, 0xb5, 0xf6};       // blue background
+    static inline const QColor kBothBorder{0x15, 0x65, 0xc0};      // query = key: blue frame
     static inline const QColor kGeneratedColour{0xc8, 0xe6, 0xc9}; // light green
-    static inline const QColor kEvenColour{0xf7, 0xf7, 0xf7};    // alternating light greys
+    static inline const QColor kEvenColour{0xf7, 0xf7, 0xf7};      // alternating light greys
     static inline const QColor kOddColour{0xec, 0xef, 0xf1};
     static inline const QColor kTextColour{0x22, 0x22, 0x22};
     static inline const QColor kMarkedTextColour{0x00, 0x00, 0x00};
@@ -109,10 +109,10 @@ private:
     TokenStripContent m_content;
     QFont m_font;
     QFont m_fonts[4];
-    double m_padding = 0;    // a non-breaking space's width either side of a token's text
-    double m_gap = 0;        // a space between boxes (whole pixels, like the boxes)
-    double m_lineHeight = 0; // line pitch (whole pixels)
-    double m_boxHeight = 0;  // a token's background: the font's height
+    double m_padding = 0;      // a non-breaking space's width either side of a token's text
+    double m_gap = 0;          // a space between boxes (whole pixels, like the boxes)
+    double m_lineHeight = 0;   // line pitch (whole pixels)
+    double m_boxHeight = 0;    // a token's background: the font's height
     std::vector<Item> m_items; // tokens then the note's words
     int m_noteWords = 0;
     double m_width = 600;

@@ -39,7 +39,8 @@ void TokenStripWidget::clear() {
 
 void TokenStripWidget::setHighlight(int queryToken, int keyToken) {
     m_lastUpdated = m_renderer.setHighlight(queryToken, keyToken);
-    for (const QRectF& rect : m_lastUpdated) update(rect.toAlignedRect());
+    for (const QRectF& rect : m_lastUpdated)
+        update(rect.toAlignedRect());
 }
 
 int TokenStripWidget::heightForWidth(int width) const {
