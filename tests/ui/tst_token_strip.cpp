@@ -5,13 +5,16 @@
 #include "heatmap_renderer.h"
 #include "token_strip/token_strip_widget.h"
 
+#include <QApplication>
 #include <QFontMetricsF>
+#include <QHelpEvent>
 #include <QImage>
 #include <QPainter>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
+#include <QToolTip>
 #include <cmath>
 
 using namespace attnscope;
@@ -408,6 +411,12 @@ private slots:
                  Qt::KeyboardModifiers(Qt::ControlModifier));
         QTest::mouseMove(strip, centre);
         QTRY_COMPARE(strip->cursor().shape(), Qt::PointingHandCursor);
+        // The tooltip names the token under the pointer, whole, before the strip's help.
+        strip->setToolTip(QStringLiteral("help"));
+        QHelpEvent help(QEvent::ToolTip, centre, strip->mapToGlobal(centre));
+        QApplication::sendEvent(strip, &help);
+        QTRY_VERIFY(QToolTip::isVisible());
+        QCOMPARE(QToolTip::text(), QStringLiteral("token 2: “·t2”\nhelp"));
         // Between tokens: no click, no hand.
         const QPoint gap(int(strip->renderer().tokenRect(2).right()) + 1, centre.y());
         QTest::mouseClick(strip, Qt::LeftButton, Qt::NoModifier, gap);
