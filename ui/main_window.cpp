@@ -21,6 +21,7 @@
 #include "links/links_widget.h"
 #include "predictions/predictions_panel.h"
 #include "selection/selection_strip.h"
+#include "token_strip/token_strip_widget.h"
 
 #include <QAction>
 #include <QApplication>
@@ -180,10 +181,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     controls->addWidget(m_busy);
     layout->addLayout(controls);
 
-    m_tokenStrip = new QLabel;
+    m_tokenStrip = new TokenStripWidget;
     m_tokenStrip->setObjectName(QStringLiteral("tokenStrip"));
-    m_tokenStrip->setTextFormat(Qt::RichText);
-    m_tokenStrip->setWordWrap(true);
     m_tokenStrip->setToolTip(
         tr("Tokens; hovering the heatmap marks the query (orange) and key (blue) token."));
     // The strip scrolls after three lines so that long texts do not squeeze the heatmap.
@@ -195,6 +194,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tokenScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_tokenScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     m_tokenScroll->hide();
+    connect(m_tokenStrip, &TokenStripWidget::widthChanged, this,
+            [this](int width) { adjustTokenStripHeight(width); });
     layout->addWidget(m_tokenScroll);
     m_selection = new SelectionStrip;
     m_selection->setObjectName(QStringLiteral("selectionStrip"));
@@ -1168,70 +1169,39 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
         return;
     }
     m_tokenScroll->show();
-    const QStringList labels = tokenLabels(*shown);
-    // Tokens run left to right like the views' axes, even when the first one is Hebrew or
-    // Arabic (which would make the paragraph right-to-left): the block is dir='ltr', and a
-    // left-to-right mark (U+200E) after each token keeps neighbouring right-to-left tokens from
-    // merging into one reversed run, while each token's own text is still shaped in its
-    // direction.
-    QString html = QStringLiteral("<div dir='ltr' style='line-height: 140%;'>&#x200E;");
-    const int t = shown->tokenCount();
-    for (int i = 0; i < t; ++i) {
-        const QString label =
-            HeatmapRenderer::escapeLabel(i < labels.size() ? labels[i] : QString::number(i));
-        QString style;
-        if (i == queryToken && i == keyToken)
-            style = QStringLiteral("background:#ffb74d; color:#000; border:1px solid #1565c0;");
-        else if (i == queryToken)
-            style = QStringLiteral("background:#ffb74d; color:#000;");
-        else if (i == keyToken)
-            style = QStringLiteral("background:#64b5f6; color:#000;");
-        else if (i >= t - shown->generatedTokens) // written by the model
-            style = QStringLiteral("background:%1; color:#222; font-style:italic;")
-                        .arg(kGeneratedTokenColour.name());
-        else
-            style = (i % 2) ? QStringLiteral("background:#eceff1; color:#222;")
-                            : QStringLiteral("background:#f7f7f7; color:#222;");
-        if (std::binary_search(m_selectedTokens.begin(), m_selectedTokens.end(), i))
-            style += QStringLiteral(" font-weight:bold; text-decoration:underline;");
-        // A link per token: clicks (with ctrl / shift) select queries, see selectToken().
-        html += QStringLiteral("<a href='%3' style='text-decoration:none; color:#222;'>"
-                               "<span style='%1'>&nbsp;%2&nbsp;</span></a>&#x200E; ")
-                    .arg(style, label.toHtmlEscaped())
-                    .arg(i);
-    }
+    TokenStripContent content;
+    content.labels = tokenLabels(*shown);
+    content.generatedTokens = shown->generatedTokens;
+    content.selected = m_selectedTokens;
     if (shown->generatedTokens > 0)
-        html +=
-            QStringLiteral(" <span style='color:#2e7d32;'>%1</span>")
-                .arg((shown->generatedTokens == 1 ? tr("— green, ▸: the token the model wrote")
-                                                  : tr("— green, ▸: the %1 tokens the model wrote")
-                                                        .arg(shown->generatedTokens))
-                         .toHtmlEscaped());
-    html += QStringLiteral("</div>");
-    // The same strip again (a new snapshot of the pass, a view switch): laying out the rich
-    // text of thousands of tokens takes the GUI thread most of a second, so it is kept.
-    if (html == m_tokenStrip->text() && !m_tokenStrip->text().isEmpty()) return;
-    m_tokenStrip->setText(html);
-    // Hover marks change colours only, never a token's width: the height fitted to the same
-    // tokens, selection and generated run still holds (fitting lays the whole text out again).
-    TokenStripLines lines{labels, m_selectedTokens, shown->generatedTokens};
-    if (lines == m_tokenStripLines && m_tokenStripHeight.width >= 0) return;
-    m_tokenStripLines = std::move(lines);
-    adjustTokenStripHeight();
+        content.note =
+            shown->generatedTokens == 1
+                ? tr("— green, ▸: the token the model wrote")
+                : tr("— green, ▸: the %1 tokens the model wrote").arg(shown->generatedTokens);
+    // The same tokens again (a hover, a new snapshot of the pass, a view switch) keep their
+    // layout: only the marks change, and only their boxes are painted again.
+    const bool changed = m_tokenStrip->setContent(std::move(content));
+    m_tokenStrip->setHighlight(queryToken, keyToken);
+    if (changed) {
+        m_tokenStripFittedWidth = -1;
+        adjustTokenStripHeight();
+    }
 }
 
-void MainWindow::adjustTokenStripHeight() {
-    if (!m_tokenScroll->isVisible() && m_tokenStrip->text().isEmpty()) return;
-    const int maxHeight = int(QFontMetrics(m_tokenStrip->font()).lineSpacing() * 1.45 * 3) + 12;
-    // The strip spans the same column as the heatmap (the scroll area may not be laid out yet).
-    const int width = std::max(100, m_heatmap->width() - 20);
-    // heightForWidth() lays the whole text out again for a width other than the last one's.
-    const QString& html = m_tokenStrip->text();
-    if (m_tokenStripHeight.width == width && html == m_tokenStripHeight.html) return;
+void MainWindow::adjustTokenStripHeight(int width) {
+    if (!m_tokenScroll->isVisible() && m_tokenStrip->renderer().isEmpty()) return;
+    const int maxHeight = int(std::ceil(m_tokenStrip->renderer().heightForLines(3)));
+    // The strip's own width once its scroll area has laid it out (a later change of it fits
+    // again: widthChanged); before, the heatmap's column, which it spans.
+    if (width < 0)
+        width = m_tokenStrip->testAttribute(Qt::WA_Resized)
+                    ? m_tokenStrip->width()
+                    : std::max(100, m_heatmap->width() - 20);
+    if (width == m_tokenStripFittedWidth) return;
+    m_tokenStripFittedWidth = width;
+    // Wrapping at another width is cheap (the tokens are measured once per token list).
     const int content = m_tokenStrip->heightForWidth(width);
-    m_tokenStripHeight = {html, width};
-    m_tokenScroll->setFixedHeight(
-        std::clamp(content > 0 ? content : m_tokenStrip->sizeHint().height(), 10, maxHeight));
+    m_tokenScroll->setFixedHeight(std::clamp(content, 10, maxHeight));
 }
 
 void MainWindow::resizeEvent(QResizeEvent* event) {

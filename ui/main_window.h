@@ -38,6 +38,7 @@ struct CurrentFigure;
 class DiffView;
 class ExplainPanel;
 class FigureDialog;
+class TokenStripWidget;
 class GridView;
 class HeadListModel;
 class HeadRequests;
@@ -228,7 +229,9 @@ private:
     void moveHead(int delta);
     void onTokensHovered(int queryToken, int keyToken); // analysis token indices
     void applyTheme();
-    void adjustTokenStripHeight();
+    // Fits the strip's scroll area to its lines at `width` (-1: the heatmap's column width, for
+    // a strip not laid out yet), up to three lines.
+    void adjustTokenStripHeight(int width = -1);
     void showError(const QString& message);
     void hideError();
     void showModelCaveats(const LoadedModel& model);
@@ -260,18 +263,8 @@ private:
     QLabel* m_errorBanner = nullptr;
     QLabel* m_truncated = nullptr;
     QLabel* m_modelWarning = nullptr; // caveats of the opened model (warningText())
-    QLabel* m_tokenStrip = nullptr;
-    struct {
-        QString html; // the strip's text and heatmap width its height was last fitted to
-        int width = -1;
-    } m_tokenStripHeight;
-    struct TokenStripLines { // what the strip's line breaks depend on
-        QStringList labels;
-        std::vector<int> selectedTokens;
-        int generatedTokens = 0;
-        friend bool operator==(const TokenStripLines&, const TokenStripLines&) = default;
-    };
-    TokenStripLines m_tokenStripLines;
+    TokenStripWidget* m_tokenStrip = nullptr;
+    int m_tokenStripFittedWidth = -1; // the heatmap width the strip's height was fitted to
     QScrollArea* m_tokenScroll = nullptr;
     HeatmapWidget* m_heatmap = nullptr;
     QLabel* m_modelLabel = nullptr;

@@ -9,6 +9,7 @@
 #include "heatmap_widget.h"
 #include "main_window.h"
 #include "predictions/predictions_panel.h"
+#include "token_strip/token_strip_widget.h"
 
 #include <QLabel>
 #include <QSemaphore>
@@ -180,7 +181,12 @@ private slots:
             kTimeout));
         const int sets = heatmap->dataCount();
         const int snapshots = int(partials.size());
-        const QString strip = w.findChild<QLabel*>(QStringLiteral("tokenStrip"))->text();
+        // The strip's tokens, measured once for the pass's first snapshot.
+        const TokenStripRenderer& strip =
+            w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"))->renderer();
+        const TokenStripContent stripContent = strip.content();
+        const int stripMeasured = strip.measureCount();
+        QCOMPARE(stripContent.labels.size(), w.partialAnalysis()->tokenCount());
         const int layers = w.partialAnalysis()->layerCount();
         QVERIFY(layers >= 2);
         gate.released.release();
@@ -191,7 +197,8 @@ private slots:
         if (lazy) QTRY_VERIFY(!shown.last().at(0).toBool());    // the result shown (lazy: said)
         QCOMPARE(heatmap->dataCount(), sets);                   // with the matrix kept
         QVERIFY(sameBits(heatmap->matrix(), *w.analysis()->attention(0, 1)));
-        QCOMPARE(w.findChild<QLabel*>(QStringLiteral("tokenStrip"))->text(), strip);
+        QCOMPARE(strip.content(), stripContent); // kept, not laid out again
+        QCOMPARE(strip.measureCount(), stripMeasured);
         // Another head, and back: shown again each time.
         w.setLayerHead(0, 2);
         QVERIFY(QTest::qWaitFor([&] { return heatmap->dataCount() == sets + 1; }, kTimeout));

@@ -5,6 +5,7 @@
 #include "heatmap_widget.h"
 #include "main_window.h"
 #include "predictions/predictions_panel.h"
+#include "token_strip/token_strip_widget.h"
 #include "view_state.h"
 
 #include <QApplication>
@@ -100,8 +101,12 @@ private slots:
         for (int i = 0; i < T; ++i)
             QCOMPARE(labels[i].startsWith(kGeneratedMark), i >= T - 6);
         QCOMPARE(w.heatmap()->tokenCount(), T);
-        auto* strip = w.findChild<QLabel*>(QStringLiteral("tokenStrip"));
-        QVERIFY(strip->text().contains(QStringLiteral("font-style:italic")));
+        auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
+        QCOMPARE(strip->renderer().tokenCount(), T);
+        for (int i = 0; i < T; ++i)
+            QCOMPARE(strip->renderer().tokenFont(i).italic(), i >= T - 6);
+        QVERIFY(
+            strip->renderer().plainText().endsWith(QStringLiteral("the 6 tokens the model wrote")));
         // Typing afterwards analyses the text as usual: nothing is marked as generated.
         w.setText(w.text() + QStringLiteral(" and"));
         QVERIFY(QTest::qWaitFor([&] { return w.analysis()->text == w.text(); }, kTimeout));

@@ -4,21 +4,20 @@
 #include "analysis_controller.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
+#include "token_strip/token_strip_widget.h"
 
 #include <QAbstractButton>
-#include <QAbstractTextDocumentLayout>
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QLabel>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
-#include <QTextBlock>
-#include <QTextDocument>
-#include <QTextLayout>
 
 using namespace attnscope;
 
@@ -62,6 +61,8 @@ private slots:
     void minimumSizeKeepsControlsWhole();
     void rightToLeftFirstTokenStripRunsLeftToRight_data();
     void rightToLeftFirstTokenStripRunsLeftToRight();
+    void tokenStripFitsUpToThreeLines_data();
+    void tokenStripFitsUpToThreeLines();
     void warningDistinctFromError();
 };
 
@@ -125,7 +126,8 @@ void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight_data() {
 }
 
 // The strip's tokens are placed left to right in token order whatever the first token's
-// script, and a right-to-left token is still written right to left inside itself.
+// script (each token is drawn on its own: tst_token_strip compares a right-to-left token's
+// pixels with the same token painted alone).
 void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight() {
     QFETCH(QStringList, labels);
     MainWindow w;
@@ -141,51 +143,72 @@ void TestWindowHardening::rightToLeftFirstTokenStripRunsLeftToRight() {
     analysis->displayTokens = labels;
     analysis->encoding.tokens = labels;
     w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
-    auto* strip = w.findChild<QLabel*>(QStringLiteral("tokenStrip"));
+    auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
     QVERIFY(strip);
-    QTRY_VERIFY(strip->text().contains(labels.first().toHtmlEscaped()));
-
-    QTextDocument document;
-    document.setDefaultFont(strip->font());
-    document.setHtml(strip->text());
-    document.setTextWidth(4000);                                     // one line
-    (void)document.documentLayout()->documentSize();                 // lays the text out
-    if (qEnvironmentVariableIsSet("ATTNSCOPE_TEST_RTL_WITHOUT_FIX")) // shows the test can fail
-        document.setHtml(QString(strip->text())
-                             .remove(QStringLiteral(" dir='ltr'"))
-                             .remove(QChar(0x200E))
-                             .remove(QStringLiteral("&#x200E;")));
-    (void)document.documentLayout()->documentSize();
-    QCOMPARE(document.blockCount(), 1);
-    const QTextBlock block = document.begin();
-    QCOMPARE(block.textDirection(), Qt::LeftToRight);
-    QTextLayout* layout = block.layout();
-    QVERIFY(layout && layout->lineCount() == 1);
-    const QTextLine line = layout->lineAt(0);
-    const QString plain = block.text();
-    qsizetype from = 0;
-    double previousRight = -1;
-    for (const QString& label : labels) {
-        const qsizetype at = plain.indexOf(label, from);
-        QVERIFY2(at >= 0, qPrintable(label));
-        from = at + label.size();
-        // Cursor positions inside the token (after its first and before its last character),
-        // where no neighbour's direction makes the edge ambiguous.
-        int cursor = int(at + 1);
-        const double first = line.cursorToX(&cursor);
-        cursor = int(at + label.size() - 1);
-        const double last = line.cursorToX(&cursor);
-        const double left = std::min(first, last), right = std::max(first, last);
-        QVERIFY2(left >= previousRight,
+    QTRY_COMPARE(strip->renderer().content().labels, labels);
+    const TokenStripRenderer& r = strip->renderer();
+    QCOMPARE(r.lineCount(), 1);
+    for (int i = 1; i < labels.size(); ++i) {
+        QVERIFY2(r.tokenRect(i).left() > r.tokenRect(i - 1).right(),
                  qPrintable(QStringLiteral("%1 starts at %2, left of the previous token's end %3")
-                                .arg(label)
-                                .arg(left)
-                                .arg(previousRight)));
-        previousRight = right;
-        // Within the token, its own direction: a Hebrew or Arabic word starts on the right.
-        const bool rightToLeft = label.isRightToLeft();
-        QVERIFY2(rightToLeft ? first > last : first < last, qPrintable(label));
+                                .arg(labels[i])
+                                .arg(r.tokenRect(i).left())
+                                .arg(r.tokenRect(i - 1).right())));
+        QCOMPARE(r.tokenRect(i).top(), r.tokenRect(0).top());
     }
+    // The strip is visible, as wide as its scroll area's viewport.
+    auto* area = w.findChild<QScrollArea*>(QStringLiteral("tokenStripArea"));
+    QVERIFY(area && area->isVisible());
+    QTRY_COMPARE(strip->width(), area->viewport()->width());
+    QVERIFY(r.tokenRect(int(labels.size()) - 1).right() < strip->width());
+}
+
+void TestWindowHardening::tokenStripFitsUpToThreeLines_data() {
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<int>("lines"); // the strip's lines at the window's width, at least
+    QTest::addColumn<bool>("showFirst");
+    QTest::newRow("one line") << 4 << 1 << true;
+    QTest::newRow("many lines: three shown, scrolled") << 120 << 4 << true;
+    // Set while the window is hidden, fitted to a guess of its width, then to the real one.
+    QTest::newRow("set before the window is shown") << 14 << 1 << false;
+}
+
+// The strip's scroll area is as tall as its lines, up to three, and scrolls beyond.
+void TestWindowHardening::tokenStripFitsUpToThreeLines() {
+    QFETCH(int, tokens);
+    QFETCH(int, lines);
+    QFETCH(bool, showFirst);
+    MainWindow w;
+    w.resize(1000, 700);
+    w.openModel(QStringLiteral("default"));
+    if (showFirst) w.show();
+    QVERIFY(waitReady(w));
+    AnalysisRequest request;
+    for (int i = 0; i < tokens; ++i)
+        request.ids.push_back(1 + i % 50);
+    auto analysis = w.controller()->model()->analyze(request);
+    QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
+    QStringList labels; // wide enough for several lines at 120 tokens
+    for (int i = 0; i < tokens; ++i)
+        labels << QStringLiteral("token%1").arg(i);
+    analysis->displayTokens = labels;
+    w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+    auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
+    auto* area = w.findChild<QScrollArea*>(QStringLiteral("tokenStripArea"));
+    QVERIFY(strip && area);
+    QTRY_COMPARE(strip->renderer().tokenCount(), tokens);
+    if (!showFirst) w.show();
+    QTRY_COMPARE(strip->width(), area->viewport()->width());
+    const TokenStripRenderer& r = strip->renderer();
+    QVERIFY2(r.lineCount() >= lines, qPrintable(QString::number(r.lineCount())));
+    const int shown = std::min(r.lineCount(), 3);
+    QTRY_COMPARE(area->height(), int(std::ceil(r.heightForLines(shown))));
+    QCOMPARE(area->verticalScrollBar()->maximum() > 0, r.lineCount() > 3);
+    // A narrower window wraps the strip again at its new width, and fits the area to it.
+    w.resize(700, 700);
+    QTRY_COMPARE(strip->width(), area->viewport()->width());
+    QCOMPARE(r.width(), double(strip->width()));
+    QTRY_COMPARE(area->height(), int(std::ceil(r.heightForLines(std::min(r.lineCount(), 3)))));
 }
 
 // A warning (a model's caveat; a cut text) is amber with ⚠, an error red with ✖; both are

@@ -4,23 +4,17 @@
 #include "heatmap_widget.h"
 #include "main_window.h"
 #include "selection/selection_strip.h"
+#include "token_strip/token_strip_widget.h"
 
-#include <QApplication>
-#include <QLabel>
 #include <algorithm>
 
 namespace attnscope {
 
 void MainWindow::connectSelection() {
-    m_tokenStrip->setTextInteractionFlags(Qt::LinksAccessibleByMouse);
     m_tokenStrip->setToolTip(m_tokenStrip->toolTip() +
                              tr("\nClick a token to see where it attends; ctrl-click or "
                                 "shift-click to add more and combine their rows."));
-    connect(m_tokenStrip, &QLabel::linkActivated, this, [this](const QString& link) {
-        bool ok = false;
-        const int token = link.toInt(&ok);
-        if (ok) selectToken(token, QApplication::keyboardModifiers());
-    });
+    connect(m_tokenStrip, &TokenStripWidget::tokenClicked, this, &MainWindow::selectToken);
     connect(m_heatmap, &HeatmapWidget::labelClicked, this,
             [this](int visibleIndex, Qt::KeyboardModifiers modifiers) {
                 if (visibleIndex >= 0 && size_t(visibleIndex) < m_heatmapTokens.size())
