@@ -37,8 +37,6 @@ public:
 
     int size() const { return m_size; } // n
     double floor() const { return m_floor; }
-    // Whether every line drawn at this threshold is kept.
-    bool covers(double threshold) const { return threshold >= m_floor; }
     size_t linkCount() const { return m_keys.size(); }
     size_t storedBytes() const {
         return m_rowStart.size() * sizeof(size_t) + m_keys.size() * (sizeof(int) + sizeof(float));
@@ -66,7 +64,7 @@ private:
 // The floor the links view keeps heads at for a threshold: the threshold, but at most
 // kLinksKeptFloor, so lowering the threshold in the spin box's steps down to that floor redraws
 // from what is kept instead of recomputing every head. Rows of attention sum to 1, so a head
-// keeps fewer than 1 / floor links per query: at most 50 at 0.02 (under 52 MB for 32 heads at
+// keeps fewer than 1 / floor links per query: 49 at most at 0.02 (about 52 MB for 32 heads at
 // T = 4 096, against 2 GB dense); only a threshold below the floor rebuilds from the heads.
 constexpr double kLinksKeptFloor = 0.02;
 inline double linksKeptFloor(double threshold) {
