@@ -990,6 +990,9 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
     std::printf("after the pass (median of 7): heatmap repaint %.1f ms, hover a cell (token strip, "
                 "repaint) %.1f ms; token links view: filled and painted %.0f ms, repaint %.1f ms\n",
                 b.heatmapRepaintMs, b.hoverMs, b.linksFirstMs, b.linksRepaintMs);
+    std::printf("token links keep %zu links of %d heads: %.1f MB (the heads' [T, T] floats: %.0f "
+                "MB)\n",
+                b.linksKept, b.linksHeads, b.linksKeptMb, b.linksDenseMb);
     if (!shot.isEmpty()) {
         std::printf("screenshot mid-pass (%d of %d layers ready): %s\n", b.screenshotLayersReady,
                     b.layers, qPrintable(shot));

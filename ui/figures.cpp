@@ -1,5 +1,7 @@
 #include "figures.h"
 
+#include "head_requests.h"
+
 #include <QPainter>
 
 #include <algorithm>
@@ -21,11 +23,17 @@ LinksRenderer linksFigure(const Analysis& analysis, const ViewState& state,
     LinksRenderer r;
     r.setChrome(state.chrome());
     r.setThreshold(state.linkThreshold);
+    // Each head is read (computed, for lazy heads), shaped and cut down to its links one at a
+    // time: at most one dense [n, n] head of this figure is alive at once.
+    const double floor = linksKeptFloor(state.linkThreshold);
     std::vector<LinkHead> heads;
     ViewMatrix shape;
     if (state.aggregate != Aggregate::SingleHead) {
         shape = viewMatrix(analysis, state);
-        if (!shape.isEmpty()) heads.push_back({shape.values, categoricalColor(0), shape.title});
+        if (!shape.isEmpty())
+            heads.push_back(
+                {LinkWeights::above(shape.values, floor), categoricalColor(0), shape.title});
+        shape.values = Mat();
         r.setTitle(shape.title);
     } else {
         std::vector<int> shown;
@@ -34,9 +42,13 @@ LinksRenderer linksFigure(const Analysis& analysis, const ViewState& state,
         if (shown.empty() && hasHead(analysis, state.layer, state.head))
             shown.push_back(state.head);
         for (int h : shown) {
+            // A superseded request's figure is dropped: stop reading heads for it.
+            if (HeadRequests::isCurrentWorkStale()) break;
             shape = headMatrix(analysis, state, state.layer, h);
             if (shape.isEmpty()) continue;
-            heads.push_back({shape.values, categoricalColor(h), QStringLiteral("H%1").arg(h)});
+            heads.push_back({LinkWeights::above(shape.values, floor), categoricalColor(h),
+                             QStringLiteral("H%1").arg(h)});
+            shape.values = Mat(); // the labels and tokens stay for setTokens below
         }
         r.setTitle(shown.size() == 1
                        ? headTitle(state.layer, shown[0])

@@ -326,6 +326,10 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         linkPaints.push_back(msSince(paint));
     }
     bench.linksRepaintMs = percentile(linkPaints, 50);
+    bench.linksHeads = int(links->renderer().heads().size());
+    bench.linksKept = links->renderer().keptLinkCount();
+    bench.linksKeptMb = double(links->renderer().keptBytes()) / 1e6;
+    bench.linksDenseMb = double(bench.linksHeads) * double(t) * double(t) * sizeof(float) / 1e6;
     if (!screenshotPath.isEmpty()) {
         bench.linksShot =
             QString(screenshotPath)

@@ -74,6 +74,9 @@ struct GuiLongBench {
     double hoverMs = 0;          // a cell hovered: token strip and text marks updated, repainted
     double linksFirstMs = 0;     // Token links view: the edit's content set and painted
     double linksRepaintMs = 0;   // Token links view repainted with nothing changed
+    int linksHeads = 0;          // heads the token links view shows
+    size_t linksKept = 0;        // links it keeps (over its floor) instead of the dense heads
+    double linksKeptMb = 0, linksDenseMb = 0; // their size, and the heads' [T, T] floats
     // With a screenshot path SHOT.png: the window after the pass with a cell hovered
     // (SHOT-hover.png) and on the Token links view (SHOT-links.png).
     QString hoverShot, linksShot;

@@ -466,10 +466,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                 if (index.isValid() && head >= 0)
                     setLayerHead(index.data(HeadListModel::LayerRole).toInt(), head);
             });
-    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, [this](double v) {
-        m_state.linkThreshold = v;
-        m_links->setThreshold(v);
-    });
+    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, &MainWindow::setLinkThreshold);
     connect(m_tabs, &QTabWidget::currentChanged, this, [this](int i) {
         if (i >= 0 && size_t(i) < m_viewDirty.size() && m_viewDirty[size_t(i)])
             refreshView(View(i));

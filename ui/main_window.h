@@ -12,6 +12,7 @@
 #include <QMainWindow>
 #include <QPointer>
 #include <QThreadPool>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -206,7 +207,11 @@ private:
     std::optional<PassHead> m_heatmapPassHead;
     // Token links, their heads read through m_linkRequests (links/main_window_links.cpp).
     void refreshLinks();
+    // The spin box's threshold: redrawn from the kept links, or below the floor they were kept
+    // at (m_linksFloor, of the latest request) rebuilt from the heads.
+    void setLinkThreshold(double threshold);
     HeadRequests* m_linkRequests = nullptr;
+    double m_linksFloor = -std::numeric_limits<double>::infinity();
     HeadRequests* m_selectionRequests = nullptr;  // the selection strip's matrix
     HeadRequests* m_copyRequests = nullptr;       // Copy Figure (figure_dialog/main_window_figures)
     HeadRequests* m_numbersRequests = nullptr;    // Export Numbers

@@ -405,7 +405,8 @@ void TestWorkbench::linksLabelsNeverOverlap() {
         labels << QStringLiteral("token_%1_with_a_long_tail").arg(i);
     LinksRenderer r;
     r.setTokens(labels);
-    r.setHeads({{Mat::Constant(tokens, tokens, 1.0f / tokens), categoricalColor(0), "H0"}});
+    r.setHeads({{LinkWeights::above(Mat::Constant(tokens, tokens, 1.0f / tokens), 0.0),
+                 categoricalColor(0), "H0"}});
     const QSizeF size(700, height > 0 ? height : r.preferredHeight());
     const LinksLayout L = r.layout(size);
     QVERIFY(L.hasRows);
@@ -445,7 +446,8 @@ void TestWorkbench::linksKeptPaintsMatchFresh() {
                 m(r, c) = float(std::pow(rng.generateDouble(), 6.0));
             m.row(r) /= m.row(r).sum();
         }
-        return LinkHead{m, categoricalColor(h), QStringLiteral("H%1").arg(h)};
+        return LinkHead{LinkWeights::above(m, linksKeptFloor(0.05)), categoricalColor(h),
+                        QStringLiteral("H%1").arg(h)};
     };
     const std::vector<LinkHead> heads{head(0), head(1), head(2)};
     LinksRenderer kept;
@@ -621,7 +623,9 @@ void TestWorkbench::compareLinkedHover() {
     compare->setPaneView(2, CompareView::PaneView::Links);
     LinksWidget* links = compare->paneLinks(2);
     QCOMPARE(int(links->renderer().heads().size()), 1);
-    QCOMPARE(links->renderer().heads()[0].weights, (*w->analysis()->attention(1, 3)));
+    QVERIFY(links->renderer().heads()[0].links ==
+            LinkWeights::above(*w->analysis()->attention(1, 3),
+                               linksKeptFloor(w->viewState().linkThreshold)));
     compare->paneWidget(0)->setHoveredCell({5, 1});
     QCOMPARE(links->renderer().focusToken(), 5);
     QCOMPARE(int(links->renderer().visibleLinks().size()),

@@ -376,9 +376,10 @@ void RolloutPanel::showMatrix(const Mat& matrix, const QString& title, double ms
     m_heatmap->setData(matrix, labels, labels, title);
     LinksRenderer links; // output tokens left, input tokens right, one line per weight
     links.setTokens(labels);
-    links.setHeads({LinkHead{matrix, QColor(0, 114, 178), title}}); // Okabe–Ito blue
-    links.setTitle(title);
     links.setThreshold(0.05);
+    links.setHeads({LinkHead{LinkWeights::above(matrix, linksKeptFloor(links.threshold())),
+                             QColor(0, 114, 178), title}}); // Okabe–Ito blue
+    links.setTitle(title);
     links.setChrome(ChromePalette::forTheme(m_dark));
     std::vector<int> tokens(size_t(matrix.rows()));
     for (size_t i = 0; i < tokens.size(); ++i)

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace attnscope {
 namespace {
@@ -69,6 +70,31 @@ void LinksRenderer::drawLine(QImage& image, QPointF a, QPointF b, const QColor& 
     }
 }
 
+LinkWeights LinkWeights::above(const Mat& dense, double floor) {
+    LinkWeights out;
+    out.m_size = int(std::min(dense.rows(), dense.cols()));
+    out.m_floor = floor;
+    // Counted first, so the links are allocated once at their size (no doubling, no copy).
+    size_t links = 0;
+    for (int q = 0; q < out.m_size; ++q)
+        for (int k = 0; k < out.m_size; ++k)
+            links += dense(q, k) > floor;
+    out.m_keys.reserve(links);
+    out.m_weights.reserve(links);
+    out.m_rowStart.reserve(size_t(out.m_size) + 1);
+    for (int q = 0; q < out.m_size; ++q) {
+        for (int k = 0; k < out.m_size; ++k) {
+            const float v = dense(q, k);
+            if (v > floor) {
+                out.m_keys.push_back(k);
+                out.m_weights.push_back(v);
+            }
+        }
+        out.m_rowStart.push_back(out.m_keys.size());
+    }
+    return out;
+}
+
 QRectF LinksLayout::queryLabelRect(int i) const {
     const double h = labelHeight > 0 ? labelHeight : QFontMetricsF(boldFont).height();
     return QRectF(queryRight - labelWidth, rowY(i) - h / 2, labelWidth, h);
@@ -94,7 +120,6 @@ int LinksLayout::tokenAt(QPointF p, LinkSide* side) const {
 
 void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>& greyed) {
     if (labels != m_labels) m_labelCache = {};
-    m_linesOverThreshold.reset(); // the lines stop at the last token
     m_lineLayer.reset();
     m_labels = labels;
     m_greyed = greyed;
@@ -103,7 +128,6 @@ void LinksRenderer::setTokens(const QStringList& labels, const std::vector<bool>
 
 void LinksRenderer::setHeads(std::vector<LinkHead> heads) {
     m_heads = std::move(heads);
-    m_linesOverThreshold.reset();
     m_lineLayer.reset();
 }
 
@@ -200,33 +224,54 @@ LinksLayout LinksRenderer::layout(QSizeF size) const {
     return L;
 }
 
-const std::vector<LinkLine>& LinksRenderer::linesOverThreshold() const {
-    if (!m_linesOverThreshold) {
-        std::vector<LinkLine> lines;
-        const int n = int(m_labels.size());
-        for (int h = 0; h < int(m_heads.size()); ++h) {
-            const Mat& w = m_heads[size_t(h)].weights; // [n, n]
-            const int rows = std::min<int>(n, int(w.rows())),
-                      cols = std::min<int>(n, int(w.cols()));
-            for (int q = 0; q < rows; ++q)
-                for (int k = 0; k < cols; ++k) {
-                    const float v = w(q, k);
-                    if (v > m_threshold) lines.push_back({q, k, h, v});
-                }
+template <typename Draw> void LinksRenderer::forEachVisibleLine(Draw&& draw) const {
+    // In head, query, key order (the order lines are drawn in, so overlaps blend the same way).
+    const int n = int(m_labels.size());
+    for (int h = 0; h < int(m_heads.size()); ++h) {
+        const LinkWeights& w = m_heads[size_t(h)].links;
+        const int rows = std::min(n, w.size());
+        int first = 0, last = rows; // the queries to read
+        if (m_focus >= 0 && m_focusSide == LinkSide::Query) {
+            first = std::min(m_focus, rows);
+            last = std::min(m_focus + 1, rows);
         }
-        m_linesOverThreshold = std::move(lines);
+        for (int q = first; q < last; ++q) {
+            const std::span<const int> keys = w.keys(q);
+            const std::span<const float> weights = w.weights(q);
+            for (size_t i = 0; i < keys.size() && keys[i] < n; ++i) {
+                if (!(weights[i] > m_threshold)) continue;
+                if (m_focus >= 0 && m_focusSide == LinkSide::Key && keys[i] != m_focus) continue;
+                draw(LinkLine{q, keys[i], h, weights[i]});
+            }
+        }
     }
-    return *m_linesOverThreshold;
 }
 
 std::vector<LinkLine> LinksRenderer::visibleLinks() const {
-    const std::vector<LinkLine>& all = linesOverThreshold(); // in head, query, key order
-    if (m_focus < 0) return all;
     std::vector<LinkLine> lines;
-    for (const LinkLine& line : all)
-        if ((m_focusSide == LinkSide::Query ? line.query : line.key) == m_focus)
-            lines.push_back(line);
+    forEachVisibleLine([&](const LinkLine& line) { lines.push_back(line); });
     return lines;
+}
+
+double LinksRenderer::keptFloor() const {
+    double floor = -std::numeric_limits<double>::infinity();
+    for (const LinkHead& head : m_heads)
+        floor = std::max(floor, head.links.floor());
+    return floor;
+}
+
+size_t LinksRenderer::keptLinkCount() const {
+    size_t links = 0;
+    for (const LinkHead& head : m_heads)
+        links += head.links.linkCount();
+    return links;
+}
+
+size_t LinksRenderer::keptBytes() const {
+    size_t bytes = 0;
+    for (const LinkHead& head : m_heads)
+        bytes += head.links.storedBytes();
+    return bytes;
 }
 
 void LinksRenderer::paint(QPainter& painter, const QRectF& target) const {
@@ -261,9 +306,6 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
     // Lines first, so that labels sit on top; opacity = weight (at least faintly visible).
     const double x0 = L.queryRight + kLabelPadding, x1 = L.keyLeft - kLabelPadding;
     const double width = std::clamp(L.rowHeight * 0.16, 1.0, 3.0);
-    std::vector<LinkLine> focusedLines; // the kept list itself when nothing is focused
-    const std::vector<LinkLine>& lines =
-        m_focus < 0 ? linesOverThreshold() : (focusedLines = visibleLinks());
     auto lineColor = [&](const LinkLine& line) {
         QColor c = m_heads[size_t(line.head)].color;
         c.setAlphaF(float(std::clamp(0.08 + 0.92 * double(line.weight), 0.0, 1.0)));
@@ -293,15 +335,15 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
             if (!m_lineLayer || m_lineLayer->key != key) {
                 QImage layer(pixels, QImage::Format_ARGB32_Premultiplied);
                 layer.fill(Qt::transparent);
-                for (const LinkLine& line : lines) {
+                forEachVisibleLine([&](const LinkLine& line) {
                     const double ya = L.rowY(line.query), yb = L.rowY(line.key);
                     if (std::max(ya, yb) < band.top() - width ||
                         std::min(ya, yb) > band.bottom() + width)
-                        continue;
+                        return;
                     drawLine(layer, (QPointF(x0, ya) - band.topLeft()) * dpr,
                              (QPointF(x1, yb) - band.topLeft()) * dpr, lineColor(line),
                              width * dpr);
-                }
+                });
                 layer.setDevicePixelRatio(dpr);
                 m_lineLayer = LineLayer{key, std::move(layer)};
             }
@@ -310,10 +352,10 @@ void LinksRenderer::paint(QPainter& painter, const LinksLayout& L) const {
     } else {
         // Vector output (SVG, PDF): real lines, drawn by the viewer.
         painter.setRenderHint(QPainter::Antialiasing, true);
-        for (const LinkLine& line : lines) {
+        forEachVisibleLine([&](const LinkLine& line) {
             painter.setPen(QPen(lineColor(line), width, Qt::SolidLine, Qt::RoundCap));
             painter.drawLine(QPointF(x0, L.rowY(line.query)), QPointF(x1, L.rowY(line.key)));
-        }
+        });
         painter.setRenderHint(QPainter::Antialiasing, false);
     }
 

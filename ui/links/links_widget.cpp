@@ -18,9 +18,8 @@ LinksWidget::LinksWidget(QWidget* parent) : QWidget(parent) {
 void LinksWidget::setContent(LinksRenderer renderer, const std::vector<int>& tokens) {
     const int focus = m_renderer.focusToken();
     const LinkSide side = m_renderer.focusSide();
-    const double threshold = m_renderer.threshold();
-    m_renderer = std::move(renderer); // its heads are [T, T] each: moved, not copied
-    m_renderer.setThreshold(threshold);
+    m_renderer = std::move(renderer); // its heads' links: moved, not copied
+    m_renderer.setThreshold(m_threshold);
     m_tokens = tokens;
     m_placeholder.clear();
     // A pinned focus survives edits while its token still exists.
@@ -32,6 +31,7 @@ void LinksWidget::setContent(LinksRenderer renderer, const std::vector<int>& tok
 
 void LinksWidget::clear(const QString& placeholder, const ChromePalette& chrome) {
     m_renderer = LinksRenderer();
+    m_renderer.setThreshold(m_threshold);
     m_renderer.setChrome(chrome);
     m_tokens.clear();
     m_pinned = false;
@@ -41,6 +41,7 @@ void LinksWidget::clear(const QString& placeholder, const ChromePalette& chrome)
 }
 
 void LinksWidget::setThreshold(double threshold) {
+    m_threshold = threshold;
     m_renderer.setThreshold(threshold);
     update();
 }

@@ -18,6 +18,7 @@ public:
     void setContent(LinksRenderer renderer, const std::vector<int>& tokens);
     void clear(const QString& placeholder, const ChromePalette& chrome = {});
     const LinksRenderer& renderer() const { return m_renderer; }
+    // Applies to the content set later too (a placeholder in between does not reset it).
     void setThreshold(double threshold);
     // Marks a token hovered elsewhere (another pane); does not emit tokenHovered.
     void setMarkedToken(int token);
@@ -46,6 +47,7 @@ private:
     LinksRenderer m_renderer;
     std::vector<int> m_tokens;
     QString m_placeholder;
+    double m_threshold = LinksRenderer().threshold();
     bool m_pinned = false;
 };
 

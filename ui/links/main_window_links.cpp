@@ -1,6 +1,7 @@
 // MainWindow's token links view: its renderer is built through HeadRequests, so a lazy head
 // (core/lazy_heads.h) is computed off the GUI thread, "Computing layer L, head H…" shown
-// meanwhile; eager analyses draw at once.
+// meanwhile; eager analyses draw at once. The renderer keeps each head's links above a floor
+// (LinkWeights), not the [T, T] heads; a threshold below that floor rebuilds it the same way.
 #include "figures.h"
 #include "head_requests.h"
 #include "links/links_widget.h"
@@ -24,6 +25,7 @@ void MainWindow::refreshLinks() {
     ViewState state = m_state;
     state.hoveredToken = -1; // the widget keeps its own (pinned) focus
     const HeadList heads = linksHeads(*m_analysis, state);
+    m_linksFloor = linksKeptFloor(state.linkThreshold);
     const ChromePalette chrome = m_state.chrome();
     const bool now = m_linkRequests->request<LinksContent>(
         m_analysis, heads,
@@ -41,6 +43,18 @@ void MainWindow::refreshLinks() {
                 m_links->setContent(std::move(content.renderer), content.tokens);
         });
     if (!now) m_links->clear(HeadRequests::computingText(*m_analysis, heads), chrome);
+}
+
+void MainWindow::setLinkThreshold(double threshold) {
+    m_state.linkThreshold = threshold;
+    m_links->setThreshold(threshold);
+    if (threshold >= m_linksFloor) return; // every line it draws is kept
+    // Lines between the threshold and the floor were not kept: read the heads again (on the
+    // pool when they must be computed; an older request still running is dropped by its id).
+    if (currentView() == View::Links)
+        refreshView(View::Links);
+    else
+        m_viewDirty[size_t(View::Links)] = true;
 }
 
 } // namespace attnscope
