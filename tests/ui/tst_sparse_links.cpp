@@ -122,11 +122,7 @@ std::vector<LinkLine> denseLines(const std::vector<Mat>& dense, double threshold
 }
 
 size_t countAbove(const Mat& m, double floor) {
-    size_t n = 0;
-    for (Eigen::Index r = 0; r < m.rows(); ++r)
-        for (Eigen::Index c = 0; c < m.cols(); ++c)
-            n += m(r, c) > floor ? 1 : 0;
-    return n;
+    return size_t((m.cast<double>().array() > floor).count());
 }
 } // namespace
 

@@ -65,11 +65,7 @@ Mat expectedAggregate(const Analysis& a, const HeadList& heads, bool max) {
 }
 
 int countAbove(const Mat& m, double threshold) {
-    int n = 0;
-    for (Eigen::Index r = 0; r < m.rows(); ++r)
-        for (Eigen::Index c = 0; c < m.cols(); ++c)
-            n += m(r, c) > threshold ? 1 : 0;
-    return n;
+    return int((m.cast<double>().array() > threshold).count());
 }
 
 QImage paintHeatmap(const HeatmapRenderer& r, QSize size, HeatmapLayout* layout) {
