@@ -10,6 +10,7 @@
 #include <QTemporaryDir>
 #include <algorithm>
 #include <chrono>
+#include <omp.h>
 #include <random>
 #include <sys/resource.h>
 
@@ -35,6 +36,9 @@ int threadCount() {
 }
 void setThreadCount(int threads) {
     Eigen::setNbThreads(threads);
+    // The pass's own parallel loops (heads, column splits, the split product) follow OpenMP's
+    // count, not Eigen's: --threads sets both.
+    omp_set_num_threads(threads);
 }
 
 double forwardFlops(const ModelConfig& c, int T) {
