@@ -4,6 +4,7 @@
 // lines carry the heads' own floats, it stores no more than its links, and the window rebuilds
 // the links from the heads (on the pool for lazy heads, older requests dropped) when the
 // threshold goes below the floor they were kept at.
+#include "compare/compare_view.h"
 #include "figures.h"
 #include "head_requests.h"
 #include "links/links_widget.h"
@@ -269,6 +270,33 @@ private slots:
             QVERIFY(w.links()->renderer().visibleLinks() ==
                     denseLines(dense, t, w.links()->renderer().focusToken(),
                                w.links()->renderer().focusSide()));
+        }
+    }
+
+    // Side by side: a token-links pane draws at the spin box's threshold too (it stayed at
+    // the widget's default of 0.05 before), above and below the kept floor.
+    void comparePanesFollowThreshold() {
+        MainWindow w;
+        w.openModel(kOracle + QStringLiteral("gpt2/model"));
+        w.show();
+        QVERIFY(
+            QTest::qWaitFor([&] { return w.analysis() && !w.controller()->isBusy(); }, kTimeout));
+        auto* spin = w.findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"));
+        QVERIFY(spin);
+        spin->setValue(0.05);
+        w.setView(MainWindow::View::Compare);
+        w.compare()->setPaneHead(1, 1, 2);
+        w.compare()->setPaneView(1, CompareView::PaneView::Links);
+        LinksWidget* pane = w.compare()->paneLinks(1);
+        QTRY_VERIFY_WITH_TIMEOUT(!pane->renderer().isEmpty(), kTimeout);
+        const std::vector<Mat> dense{*w.analysis()->attention(1, 2)};
+        for (double t : {0.3, 0.02, 0.01, 0.6}) {
+            spin->setValue(t);
+            QTRY_COMPARE_WITH_TIMEOUT(pane->renderer().threshold(), t, kTimeout);
+            QVERIFY(pane->renderer().keptFloor() <= t);
+            QVERIFY(pane->renderer().visibleLinks() ==
+                    denseLines(dense, t, pane->renderer().focusToken(),
+                               pane->renderer().focusSide()));
         }
     }
 

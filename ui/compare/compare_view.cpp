@@ -214,13 +214,15 @@ void CompareView::refresh() {
             }
             return c;
         },
-        [this, heads](ComparePanesContent c) {
+        [this, heads, threshold = m_state.linkThreshold](ComparePanesContent c) {
             for (int i = 0; i < paneCount() && size_t(i) < heads.size(); ++i) {
                 Pane& p = m_panes[size_t(i)];
                 p.tokens = c.tokens[size_t(i)];
                 const HeatmapRenderer& r = c.heatmaps[size_t(i)];
                 p.heatmap->setOptions(r.options());
                 p.heatmap->setData(r.matrix(), r.rowLabels(), r.columnLabels(), r.title());
+                // Links panes draw at the window's threshold (the widget keeps its own).
+                p.links->setThreshold(threshold);
                 if (c.links[size_t(i)]) p.links->setContent(*c.links[size_t(i)], p.tokens);
             }
         });

@@ -3,6 +3,7 @@
 // meanwhile; eager analyses draw at once. The renderer keeps each head's links above a floor
 // (LinkWeights), not the [T, T] heads; a threshold below that floor rebuilds it the same way.
 #include "figures.h"
+#include "compare/compare_view.h"
 #include "head_requests.h"
 #include "links/links_widget.h"
 #include "main_window.h"
@@ -48,6 +49,16 @@ void MainWindow::refreshLinks() {
 void MainWindow::setLinkThreshold(double threshold) {
     m_state.linkThreshold = threshold;
     m_links->setThreshold(threshold);
+    // Side by side: its token-link panes are built at the same threshold.
+    bool linkPanes = false;
+    for (int i = 0; i < m_compare->paneCount(); ++i)
+        linkPanes = linkPanes || m_compare->paneView(i) == CompareView::PaneView::Links;
+    if (linkPanes) {
+        if (currentView() == View::Compare)
+            refreshView(View::Compare);
+        else
+            m_viewDirty[size_t(View::Compare)] = true;
+    }
     if (threshold >= m_linksFloor) return; // every line it draws is kept
     // Lines between the threshold and the floor were not kept: read the heads again (on the
     // pool when they must be computed; an older request still running is dropped by its id).
