@@ -1183,6 +1183,16 @@ void MainWindow::updateTokenStrip(int queryToken, int keyToken) {
         m_tokenStripFittedWidth = -1;
         adjustTokenStripHeight();
     }
+    // A hovered query outside the strip's three visible lines (a long text) is scrolled into
+    // view, so the strip always shows which token the heatmap's row is.
+    if (queryToken >= 0 && queryToken < m_tokenStrip->renderer().tokenCount()) {
+        const TokenStripRenderer& strip = m_tokenStrip->renderer();
+        const QRect box = strip.tokenRect(queryToken).toAlignedRect();
+        const int margin = int(std::ceil(strip.tokenRect(0).top())); // the strip's own padding
+        if (!box.isEmpty())
+            m_tokenScroll->ensureVisible(box.center().x(), box.center().y(), 0,
+                                         box.height() / 2 + margin + 1);
+    }
 }
 
 void MainWindow::adjustTokenStripHeight(int width) {

@@ -64,6 +64,7 @@ private slots:
     void tokenStripFitsUpToThreeLines_data();
     void tokenStripFitsUpToThreeLines();
     void warningDistinctFromError();
+    void hoveredQueryScrolledIntoStrip();
 };
 
 void TestWindowHardening::minimumSizeKeepsControlsWhole_data() {
@@ -209,6 +210,46 @@ void TestWindowHardening::tokenStripFitsUpToThreeLines() {
     QTRY_COMPARE(strip->width(), area->viewport()->width());
     QCOMPARE(r.width(), double(strip->width()));
     QTRY_COMPARE(area->height(), int(std::ceil(r.heightForLines(std::min(r.lineCount(), 3)))));
+}
+
+// A long text's strip shows three lines: hovering a heatmap row whose token is further down
+// scrolls the strip to it (and back up for the first row).
+void TestWindowHardening::hoveredQueryScrolledIntoStrip() {
+    MainWindow w;
+    w.resize(1000, 700);
+    w.openModel(QStringLiteral("default"));
+    w.show();
+    QVERIFY(waitReady(w));
+    AnalysisRequest request;
+    for (int i = 0; i < 120; ++i)
+        request.ids.push_back(1 + i % 50);
+    auto analysis = w.controller()->model()->analyze(request);
+    QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
+    QStringList labels;
+    for (int i = 0; i < 120; ++i)
+        labels << QStringLiteral("token%1").arg(i);
+    analysis->displayTokens = labels;
+    w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+    auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
+    auto* area = w.findChild<QScrollArea*>(QStringLiteral("tokenStripArea"));
+    QVERIFY(strip && area);
+    QTRY_COMPARE(strip->renderer().tokenCount(), 120);
+    QTRY_COMPARE(strip->width(), area->viewport()->width());
+    QVERIFY(area->verticalScrollBar()->maximum() > 0);
+    const auto visibleInArea = [&](int token) {
+        const QRectF box = strip->renderer().tokenRect(token);
+        const int top = area->verticalScrollBar()->value();
+        return box.top() >= top && box.bottom() <= top + area->viewport()->height();
+    };
+    QCOMPARE(area->verticalScrollBar()->value(), 0);
+    QVERIFY(!visibleInArea(119));
+    w.heatmap()->setHoveredCell({119, 3});
+    QCOMPARE(strip->renderer().queryToken(), 119);
+    QVERIFY(area->verticalScrollBar()->value() > 0);
+    QVERIFY(visibleInArea(119));
+    w.heatmap()->setHoveredCell({0, 0});
+    QCOMPARE(strip->renderer().queryToken(), 0);
+    QCOMPARE(area->verticalScrollBar()->value(), 0);
 }
 
 // A warning (a model's caveat; a cut text) is amber with ⚠, an error red with ✖; both are
