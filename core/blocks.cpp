@@ -59,16 +59,16 @@ Mat Linear::operator()(const Mat& x) const {
     // fresh mappings: fault them in 2 MB at a time, as the attention matrices are.
     if (y.size() >= (Eigen::Index(1) << 21)) adviseHugePages(y);
     const bool manyRows = x.rows() >= 128;
-    // BF16 [out, in] weights and more rows than the register kernel takes: the tile unit's
-    // split product (float32-exact products, several times the float32 GEMM's rate).
-    if (weight.dtype == DType::BF16 && !inputMajor && x.rows() > kFewRows &&
-        splitBf16Product(x.data(), x.rows(), x.cols(), x.cols(),
-                         static_cast<const uint16_t*>(weight.data), 0, out, y.data(), out)) {
-        if (bias.data) y.rowwise() += ConstVecMap(bias.data, bias.numel());
-        return y;
-    }
     const auto product = [&](Eigen::Index begin, Eigen::Index n) {
         if (!weight.isFloat() && x.rows() <= kFewRows && fewRowsProduct(x, begin, n, y)) return;
+        // BF16 [out, in] weights on more rows: the tile unit's split product where the CPU has
+        // one (float32-exact products, several times the float32 GEMM's rate; all cores when
+        // called outside a parallel region, the calling one inside).
+        if (weight.dtype == DType::BF16 && !inputMajor && x.rows() > kFewRows &&
+            splitBf16Product(x.data(), x.rows(), x.cols(), x.cols(),
+                             static_cast<const uint16_t*>(weight.data), begin, n,
+                             y.data() + begin, out))
+            return;
         if (!weight.isFloat()) {
             widenedProduct(
                 x, begin, n,

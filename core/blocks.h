@@ -13,7 +13,9 @@ namespace attnscope {
 // float32 a block of output features at a time inside the product (bit-exact with a product on
 // a widened copy: each output's dot product keeps its order). One to four rows (an edit at the
 // end) against [out, in] 16-bit weights widen in registers instead (AVX-512 builds): the same
-// products summed in another order, within a few float32 roundings of the widened copy's.
+// products summed in another order, within a few float32 roundings of the widened copy's. More
+// rows against [out, in] BF16 weights go through the CPU's tile unit where it has one
+// (split_product.h): float32 sums of the exact products, in another order too.
 struct Linear {
     WeightTensor weight;
     FloatTensor bias;        // empty when the layer has none
