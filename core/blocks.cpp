@@ -66,8 +66,8 @@ Mat Linear::operator()(const Mat& x) const {
         // called outside a parallel region, the calling one inside).
         if (weight.dtype == DType::BF16 && !inputMajor && x.rows() > kFewRows &&
             splitBf16Product(x.data(), x.rows(), x.cols(), x.cols(),
-                             static_cast<const uint16_t*>(weight.data), begin, n,
-                             y.data() + begin, out))
+                             static_cast<const uint16_t*>(weight.data), begin, n, y.data() + begin,
+                             out))
             return;
         if (!weight.isFloat()) {
             widenedProduct(
