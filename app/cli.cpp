@@ -976,7 +976,7 @@ int benchGuiLong(const QCommandLineParser& p, const InputOptions& o,
                 b.passPeakRssMb, b.peakRssMb);
     std::printf("floor: %.2f TFLOP at the SGEMM peak %.1f GFLOP/s (before %.1f, after %.1f) = "
                 "%.0f ms; the pass takes %.2f x floor\n",
-                b.passFlops / 1e12, std::max(b.peakBeforeGflops, b.peakAfterGflops),
+                b.passFlops / 1e12, b.sgemmPeakGflops(),
                 b.peakBeforeGflops, b.peakAfterGflops, b.floorMs(), b.analysisMs / b.floorMs());
     if (b.splitPeakGflops > 0)
         std::printf("BF16 weights' products on the tile unit (AMX, exact 3-part split): peak %.1f "

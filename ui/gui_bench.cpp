@@ -298,15 +298,20 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
         window.repaint();
         hovers.push_back(msSince(hover));
     }
-    if (!screenshotPath.isEmpty()) { // the last hovered cell, marked in the strip too
-        bench.hoverShot =
+    // SHOT.png -> SHOT-suffix.png, the window saved there (empty: no screenshots asked for).
+    const auto saveShot = [&](const QString& suffix) -> Result<QString> {
+        if (screenshotPath.isEmpty()) return QString();
+        const QString path =
             QString(screenshotPath)
                 .replace(QRegularExpression(QStringLiteral("\\.png$"),
                                             QRegularExpression::CaseInsensitiveOption),
-                         QStringLiteral("-hover.png"));
-        if (!window.grab().save(bench.hoverShot))
-            return Error{QStringLiteral("could not write %1").arg(bench.hoverShot)};
-    }
+                         QStringLiteral("-%1.png").arg(suffix));
+        if (!window.grab().save(path)) return Error{QStringLiteral("could not write %1").arg(path)};
+        return path;
+    };
+    auto hoverShot = saveShot(QStringLiteral("hover")); // the last hovered cell, strip marked too
+    if (!hoverShot) return hoverShot.error();
+    bench.hoverShot = *hoverShot;
     heatmap->setHoveredCell({});
     bench.heatmapRepaintMs = percentile(repaints, 50);
     bench.hoverMs = percentile(hovers, 50);
@@ -330,15 +335,9 @@ Result<GuiLongBench> benchmarkGuiLong(std::shared_ptr<const LoadedModel> model, 
     bench.linksKept = links->renderer().keptLinkCount();
     bench.linksKeptMb = double(links->renderer().keptBytes()) / 1e6;
     bench.linksDenseMb = double(bench.linksHeads) * double(t) * double(t) * sizeof(float) / 1e6;
-    if (!screenshotPath.isEmpty()) {
-        bench.linksShot =
-            QString(screenshotPath)
-                .replace(QRegularExpression(QStringLiteral("\\.png$"),
-                                            QRegularExpression::CaseInsensitiveOption),
-                         QStringLiteral("-links.png"));
-        if (!window.grab().save(bench.linksShot))
-            return Error{QStringLiteral("could not write %1").arg(bench.linksShot)};
-    }
+    auto linksShot = saveShot(QStringLiteral("links"));
+    if (!linksShot) return linksShot.error();
+    bench.linksShot = *linksShot;
     bench.tokens = t;
     bench.layers = analysis->layerCount();
     bench.heads = analysis->headCount();

@@ -54,17 +54,16 @@ struct GuiLongBench {
     // before the window opens and again after the pass; the higher (the stricter floor) counts.
     double passFlops = 0;
     double peakBeforeGflops = 0, peakAfterGflops = 0;
-    double floorMs() const {
-        return passFlops / (std::max(peakBeforeGflops, peakAfterGflops) * 1e6);
-    }
+    double sgemmPeakGflops() const { return std::max(peakBeforeGflops, peakAfterGflops); }
+    double floorMs() const { return passFlops / (sgemmPeakGflops() * 1e6); }
     // BF16 checkpoints' weight products run on the tile unit where the CPU has one: a second,
-    // lower floor counts them at the split product's peak (measured after the pass; 0 = none)
-    // and the attention products at the SGEMM peak.
+    // stricter (shorter) floor counts them at the split product's peak (measured after the
+    // pass; 0 = none) and the attention products at the SGEMM peak.
     double attentionFlops = 0;
     double splitPeakGflops = 0;
     double mixedFloorMs() const {
         return (passFlops - attentionFlops) / (splitPeakGflops * 1e6) +
-               attentionFlops / (std::max(peakBeforeGflops, peakAfterGflops) * 1e6);
+               attentionFlops / (sgemmPeakGflops() * 1e6);
     }
     // The GUI thread's share: its CPU time from the edit to the final heatmap (the pass's
     // snapshots and result taken, coloured, laid out and painted), and, once the pass is done,
