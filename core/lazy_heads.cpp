@@ -10,18 +10,22 @@ namespace attnscope {
 
 std::shared_ptr<const Mat> HeadCache::find(int layer, int head) const {
     std::lock_guard lock(m_state->mutex);
-    auto& entries = m_state->entries;
+    return findLocked(*m_state, layer, head);
+}
+
+std::shared_ptr<const Mat> HeadCache::findLocked(State& state, int layer, int head) {
+    auto& entries = state.entries;
     for (auto it = entries.begin(); it != entries.end(); ++it)
         if (it->layer == layer && it->head == head) {
             entries.splice(entries.begin(), entries, it); // most recently used
             return entries.front().matrix;
         }
-    auto& evicted = m_state->evicted;
+    auto& evicted = state.evicted;
     for (auto it = evicted.begin(); it != evicted.end(); ++it)
         if (it->layer == layer && it->head == head) {
             std::shared_ptr<const Mat> held = it->matrix.lock();
             evicted.erase(it);
-            if (held) storeLocked(*m_state, layer, head, held);
+            if (held) storeLocked(state, layer, head, held);
             return held;
         }
     return nullptr;
@@ -50,18 +54,8 @@ void HeadCache::storeLocked(State& state, int layer, int head, std::shared_ptr<c
 std::shared_ptr<const Mat> HeadCache::insert(int layer, int head,
                                              std::shared_ptr<const Mat> m) const {
     std::lock_guard lock(m_state->mutex);
-    auto& entries = m_state->entries;
-    for (auto it = entries.begin(); it != entries.end(); ++it)
-        if (it->layer == layer && it->head == head) { // computed by another thread meanwhile
-            entries.splice(entries.begin(), entries, it);
-            return entries.front().matrix;
-        }
-    for (auto it = m_state->evicted.begin(); it != m_state->evicted.end(); ++it)
-        if (it->layer == layer && it->head == head) { // an older copy, maybe still held
-            if (auto held = it->matrix.lock()) m = std::move(held);
-            m_state->evicted.erase(it);
-            break;
-        }
+    // Computed by another thread meanwhile, or an evicted copy still held: that one.
+    if (auto existing = findLocked(*m_state, layer, head)) return existing;
     ++m_state->insertions;
     storeLocked(*m_state, layer, head, m);
     return m;
@@ -123,7 +117,7 @@ Mat maxPool(const Mat& full, int maxSide) {
     return pooled;
 }
 
-std::shared_ptr<const Mat> ForwardResult::attention(int layer, int head) const {
+std::shared_ptr<const Mat> ForwardResult::readyAttention(int layer, int head) const {
     static const auto empty = std::make_shared<const Mat>();
     if (layer < 0 || head < 0 || size_t(layer) >= layers.size()) return empty;
     const LayerTrace& trace = layers[size_t(layer)];
@@ -131,30 +125,22 @@ std::shared_ptr<const Mat> ForwardResult::attention(int layer, int head) const {
     const Mat& stored = trace.attention[size_t(head)];
     if (stored.size() > 0 || !lazyHeads)
         return std::shared_ptr<const Mat>(std::shared_ptr<const Mat>(), &stored); // not owned
-    if (auto cached = headCache.find(layer, head)) return cached;
+    return headCache.find(layer, head);
+}
+
+std::shared_ptr<const Mat> ForwardResult::attention(int layer, int head) const {
+    if (auto ready = readyAttention(layer, head)) return ready;
     auto computed = std::make_shared<const Mat>(lazyHeads->head(*this, layer, head));
     return headCache.insert(layer, head, std::move(computed));
 }
 
 std::shared_ptr<const Mat> ForwardResult::attentionUncached(int layer, int head) const {
-    if (isAttentionReady(layer, head)) return attention(layer, head);
+    if (auto ready = readyAttention(layer, head)) return ready;
     return std::make_shared<const Mat>(lazyHeads->head(*this, layer, head));
 }
 
-std::shared_ptr<const Mat> ForwardResult::readyAttention(int layer, int head) const {
-    if (!isLazy() || layer < 0 || size_t(layer) >= layers.size() || head < 0 ||
-        size_t(head) >= layers[size_t(layer)].attention.size() ||
-        layers[size_t(layer)].attention[size_t(head)].size() > 0)
-        return attention(layer, head); // stored (or empty): nothing to compute
-    return headCache.find(layer, head);
-}
-
 bool ForwardResult::isAttentionReady(int layer, int head) const {
-    if (!isLazy() || layer < 0 || size_t(layer) >= layers.size() || head < 0 ||
-        size_t(head) >= layers[size_t(layer)].attention.size())
-        return true;
-    return layers[size_t(layer)].attention[size_t(head)].size() > 0 ||
-           headCache.find(layer, head) != nullptr;
+    return readyAttention(layer, head) != nullptr;
 }
 
 } // namespace attnscope

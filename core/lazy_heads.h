@@ -72,13 +72,15 @@ private:
     struct State {
         explicit State(double limit = 512.0 * 1024 * 1024) : limit(limit) {}
         mutable std::mutex mutex;
-        std::list<Entry> entries; // most recently used first
+        std::list<Entry> entries;        // most recently used first
         std::list<EvictedEntry> evicted; // dropped from `entries`, maybe still held elsewhere
         double limit;
         double used = 0;
         int64_t insertions = 0;
     };
     std::shared_ptr<State> m_state = std::make_shared<State>();
+    // Under the mutex: the head as find() returns it.
+    static std::shared_ptr<const Mat> findLocked(State& state, int layer, int head);
     // Under the mutex: stores m as most recent and evicts over the bound (never m itself).
     static void storeLocked(State& state, int layer, int head, std::shared_ptr<const Mat> m);
 };

@@ -48,10 +48,8 @@ HeldHeads& HeldHeads::add(const Analysis& analysis, const HeadList& heads) {
 }
 
 bool HeadRequests::isReady(const Analysis& analysis, const HeadList& heads) {
-    if (!analysis.hasLazyAttention()) return true;
-    return std::all_of(heads.begin(), heads.end(), [&](const std::pair<int, int>& h) {
-        return analysis.isAttentionReady(h.first, h.second);
-    });
+    HeldHeads held;
+    return held.add(analysis, heads).ready();
 }
 
 QString HeadRequests::computingText(const Analysis& analysis, const HeadList& heads) {
@@ -152,12 +150,6 @@ HeldHeads holdFigureHeads(const Analysis& analysis, const FigureRequest& request
     held.add(analysis, heads);
     if (request.against) held.add(*request.against, heads);
     return held;
-}
-
-bool isFigureReady(const Analysis& analysis, const FigureRequest& request) {
-    const HeadList heads = figureHeads(analysis, request);
-    return HeadRequests::isReady(analysis, heads) &&
-           (!request.against || HeadRequests::isReady(*request.against, heads));
 }
 
 } // namespace attnscope

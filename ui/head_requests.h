@@ -148,9 +148,8 @@ HeadList allHeads(const Analysis& analysis);
 // difference against another text reads the same heads of request.against.
 struct FigureRequest;
 HeadList figureHeads(const Analysis& analysis, const FigureRequest& request);
-// Whether prepareFigure / exportNumbers of this request return without computing a head.
-bool isFigureReady(const Analysis& analysis, const FigureRequest& request);
-// The same, holding those heads (of both texts for a difference) while the result lives.
+// The heads prepareFigure / exportNumbers of this request read (of both texts for a
+// difference), held if all are ready: ready() says whether they return without computing one.
 HeldHeads holdFigureHeads(const Analysis& analysis, const FigureRequest& request);
 
 } // namespace attnscope
