@@ -2,6 +2,7 @@
 // output within a few float32 roundings of the exact sum (relative to sum |x_k w_k|), for shapes
 // that put rows, inputs and outputs on and off every tile, panel, block and slice edge; and
 // non-finite inputs stay non-finite (the pass's finiteness checks rely on it).
+#include "safetensors.h" // bfloat16ToFloat
 #include "split_product.h"
 
 #include <QtTest>
@@ -17,12 +18,6 @@ uint16_t roundToBfloat16(float f) {
     uint32_t bits;
     std::memcpy(&bits, &f, 4);
     return uint16_t((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
-}
-float bfloat16ToFloat(uint16_t h) {
-    const uint32_t bits = uint32_t(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
 }
 
 struct Problem {
@@ -78,16 +73,15 @@ private slots:
         // y's rows are wider than n and its stride differs from x's: both strides are honoured.
         const int64_t yStride = n + 3;
         std::vector<float> y(size_t(rows * yStride), -7.0f);
-        QVERIFY(splitBf16Product(p.x.data(), rows, in, in, p.w.data(), begin, n, y.data(),
-                                 yStride));
+        QVERIFY(
+            splitBf16Product(p.x.data(), rows, in, in, p.w.data(), begin, n, y.data(), yStride));
         double worst = 0; // error relative to sum |x w|, in float32 roundings (2^-24)
         for (int64_t r = 0; r < rows; ++r) {
             for (int64_t j = 0; j < n; ++j) {
                 double exact = 0, magnitude = 0;
                 for (int64_t k = 0; k < in; ++k) {
-                    const double term =
-                        double(p.x[size_t(r * in + k)]) *
-                        double(bfloat16ToFloat(p.w[size_t((begin + j) * in + k)]));
+                    const double term = double(p.x[size_t(r * in + k)]) *
+                                        double(bfloat16ToFloat(p.w[size_t((begin + j) * in + k)]));
                     exact += term;
                     magnitude += std::abs(term);
                 }

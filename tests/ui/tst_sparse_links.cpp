@@ -122,6 +122,18 @@ std::vector<LinkLine> denseLines(const std::vector<Mat>& dense, double threshold
     return lines;
 }
 
+// The window shown on the GPT-2 fixture, its analysis done, the link threshold spin box set to
+// `threshold`; the spin box, or null when the window did not get there.
+QDoubleSpinBox* openGpt2AtThreshold(MainWindow& w, double threshold) {
+    w.openModel(kOracle + QStringLiteral("gpt2/model"));
+    w.show();
+    if (!QTest::qWaitFor([&] { return w.analysis() && !w.controller()->isBusy(); }, kTimeout))
+        return nullptr;
+    auto* spin = w.findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"));
+    if (spin) spin->setValue(threshold);
+    return spin;
+}
+
 size_t countAbove(const Mat& m, double floor) {
     return size_t((m.cast<double>().array() > floor).count());
 }
@@ -246,13 +258,8 @@ private slots:
     // are rebuilt from the heads at the new threshold.
     void windowRebuildsBelowFloor() {
         MainWindow w;
-        w.openModel(kOracle + QStringLiteral("gpt2/model"));
-        w.show();
-        QVERIFY(
-            QTest::qWaitFor([&] { return w.analysis() && !w.controller()->isBusy(); }, kTimeout));
-        auto* spin = w.findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"));
+        QDoubleSpinBox* spin = openGpt2AtThreshold(w, 0.05);
         QVERIFY(spin);
-        spin->setValue(0.05);
         w.setView(MainWindow::View::Links);
         QTRY_VERIFY_WITH_TIMEOUT(!w.links()->renderer().isEmpty(), kTimeout);
         const LinksRenderer& r = w.links()->renderer();
@@ -277,13 +284,8 @@ private slots:
     // the widget's default of 0.05 before), above and below the kept floor.
     void comparePanesFollowThreshold() {
         MainWindow w;
-        w.openModel(kOracle + QStringLiteral("gpt2/model"));
-        w.show();
-        QVERIFY(
-            QTest::qWaitFor([&] { return w.analysis() && !w.controller()->isBusy(); }, kTimeout));
-        auto* spin = w.findChild<QDoubleSpinBox*>(QStringLiteral("linkThreshold"));
+        QDoubleSpinBox* spin = openGpt2AtThreshold(w, 0.05);
         QVERIFY(spin);
-        spin->setValue(0.05);
         w.setView(MainWindow::View::Compare);
         w.compare()->setPaneHead(1, 1, 2);
         w.compare()->setPaneView(1, CompareView::PaneView::Links);
@@ -294,9 +296,9 @@ private slots:
             spin->setValue(t);
             QTRY_COMPARE_WITH_TIMEOUT(pane->renderer().threshold(), t, kTimeout);
             QVERIFY(pane->renderer().keptFloor() <= t);
-            QVERIFY(pane->renderer().visibleLinks() ==
-                    denseLines(dense, t, pane->renderer().focusToken(),
-                               pane->renderer().focusSide()));
+            QVERIFY(pane->renderer().visibleLinks() == denseLines(dense, t,
+                                                                  pane->renderer().focusToken(),
+                                                                  pane->renderer().focusSide()));
         }
     }
 

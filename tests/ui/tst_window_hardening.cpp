@@ -47,6 +47,22 @@ QList<QWidget*> controlWidgets(MainWindow& w) {
     return widgets;
 }
 
+// The window's model on ids 1..50 repeated, `tokens` long, labelled token0, token1, … (wide
+// enough for several strip lines at 120 tokens), adopted as the window's analysis.
+bool adoptNumberedTokens(MainWindow& w, int tokens) {
+    AnalysisRequest request;
+    for (int i = 0; i < tokens; ++i)
+        request.ids.push_back(1 + i % 50);
+    auto analysis = w.controller()->model()->analyze(request);
+    if (!analysis) return false;
+    QStringList labels;
+    for (int i = 0; i < tokens; ++i)
+        labels << QStringLiteral("token%1").arg(i);
+    analysis->displayTokens = labels;
+    w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+    return true;
+}
+
 QColor middleLeftColour(QWidget* widget) {
     const QImage image = widget->grab().toImage();
     return image.pixelColor(3, image.height() / 2);
@@ -184,16 +200,7 @@ void TestWindowHardening::tokenStripFitsUpToThreeLines() {
     w.openModel(QStringLiteral("default"));
     if (showFirst) w.show();
     QVERIFY(waitReady(w));
-    AnalysisRequest request;
-    for (int i = 0; i < tokens; ++i)
-        request.ids.push_back(1 + i % 50);
-    auto analysis = w.controller()->model()->analyze(request);
-    QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
-    QStringList labels; // wide enough for several lines at 120 tokens
-    for (int i = 0; i < tokens; ++i)
-        labels << QStringLiteral("token%1").arg(i);
-    analysis->displayTokens = labels;
-    w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+    QVERIFY(adoptNumberedTokens(w, tokens));
     auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
     auto* area = w.findChild<QScrollArea*>(QStringLiteral("tokenStripArea"));
     QVERIFY(strip && area);
@@ -220,16 +227,7 @@ void TestWindowHardening::hoveredQueryScrolledIntoStrip() {
     w.openModel(QStringLiteral("default"));
     w.show();
     QVERIFY(waitReady(w));
-    AnalysisRequest request;
-    for (int i = 0; i < 120; ++i)
-        request.ids.push_back(1 + i % 50);
-    auto analysis = w.controller()->model()->analyze(request);
-    QVERIFY2(analysis.ok(), qPrintable(analysis.message()));
-    QStringList labels;
-    for (int i = 0; i < 120; ++i)
-        labels << QStringLiteral("token%1").arg(i);
-    analysis->displayTokens = labels;
-    w.controller()->adopt(std::make_shared<const Analysis>(std::move(*analysis)), 1.0);
+    QVERIFY(adoptNumberedTokens(w, 120));
     auto* strip = w.findChild<TokenStripWidget*>(QStringLiteral("tokenStrip"));
     auto* area = w.findChild<QScrollArea*>(QStringLiteral("tokenStripArea"));
     QVERIFY(strip && area);
